@@ -1,0 +1,155 @@
+//! A town's password rule, stated to the resident in the town's own words
+//! ("Le mot de passe doit contenir au minimum 8 caractère(s) dont au moins :
+//! 1 minuscule(s), 1 chiffre(s)") and checked by the server.
+
+use serde::{Deserialize, Serialize};
+
+/// ASVS 4 (2.1.1 and 2.1.2): at least 12 characters, at least 64 allowed.
+const ASVS_MIN_LENGTH: u32 = 12;
+/// No rule may go below this, whatever a town asks.
+const ABSOLUTE_MIN_LENGTH: u32 = 8;
+const MIN_ALLOWED_MAX_LENGTH: u32 = 64;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PasswordPolicy {
+    pub min_length: u32,
+    pub max_length: u32,
+    pub min_lowercase: u32,
+    pub min_uppercase: u32,
+    pub min_digits: u32,
+    pub min_special: u32,
+    /// Refuse passwords found in the list of commonly used passwords.
+    pub blocklist: bool,
+}
+
+impl Default for PasswordPolicy {
+    /// The ASVS default: a long password, checked against a blocklist, with
+    /// no composition rule.
+    fn default() -> Self {
+        Self {
+            min_length: ASVS_MIN_LENGTH,
+            max_length: 128,
+            min_lowercase: 0,
+            min_uppercase: 0,
+            min_digits: 0,
+            min_special: 0,
+            blocklist: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PasswordPolicyError {
+    #[error("min_length is {0}; it must be at least {ABSOLUTE_MIN_LENGTH}")]
+    TooShort(u32),
+    #[error("max_length is {0}; it must be at least {MIN_ALLOWED_MAX_LENGTH} (ASVS 2.1.2)")]
+    MaxTooShort(u32),
+    #[error("the composition rules ask for {required} characters, more than max_length ({max})")]
+    Unsatisfiable { required: u32, max: u32 },
+}
+
+impl PasswordPolicy {
+    pub fn validate(&self) -> Result<(), PasswordPolicyError> {
+        if self.min_length < ABSOLUTE_MIN_LENGTH {
+            return Err(PasswordPolicyError::TooShort(self.min_length));
+        }
+        if self.max_length < MIN_ALLOWED_MAX_LENGTH {
+            return Err(PasswordPolicyError::MaxTooShort(self.max_length));
+        }
+        let required = self
+            .min_length
+            .max(self.min_lowercase + self.min_uppercase + self.min_digits + self.min_special);
+        if required > self.max_length {
+            return Err(PasswordPolicyError::Unsatisfiable {
+                required,
+                max: self.max_length,
+            });
+        }
+        Ok(())
+    }
+
+    /// The rule as a French sentence, shown next to the password field.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        let mut count = |n: u32, singular: &str, plural: &str| match n {
+            0 => {}
+            1 => parts.push(format!("1 {singular}")),
+            n => parts.push(format!("{n} {plural}")),
+        };
+        count(self.min_lowercase, "minuscule", "minuscules");
+        count(self.min_uppercase, "majuscule", "majuscules");
+        count(self.min_digits, "chiffre", "chiffres");
+        count(self.min_special, "caractère spécial", "caractères spéciaux");
+        let mut sentence = format!(
+            "Le mot de passe doit contenir au minimum {} caractères",
+            self.min_length
+        );
+        if !parts.is_empty() {
+            sentence.push_str(" dont au moins : ");
+            sentence.push_str(&parts.join(", "));
+        }
+        sentence.push('.');
+        if self.blocklist {
+            sentence.push_str(" Les mots de passe trop courants sont refusés.");
+        }
+        sentence
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seed_rule() -> PasswordPolicy {
+        PasswordPolicy {
+            min_length: 8,
+            min_lowercase: 1,
+            min_digits: 1,
+            blocklist: false,
+            ..PasswordPolicy::default()
+        }
+    }
+
+    #[test]
+    fn the_seed_rule_reads_like_the_seed() {
+        assert_eq!(
+            seed_rule().describe(),
+            "Le mot de passe doit contenir au minimum 8 caractères dont au moins : \
+             1 minuscule, 1 chiffre."
+        );
+    }
+
+    #[test]
+    fn the_default_is_asvs() {
+        let policy = PasswordPolicy::default();
+        policy.validate().unwrap();
+        assert_eq!(
+            policy.describe(),
+            "Le mot de passe doit contenir au minimum 12 caractères. \
+             Les mots de passe trop courants sont refusés."
+        );
+    }
+
+    #[test]
+    fn weak_or_impossible_rules_are_refused() {
+        let weak = PasswordPolicy {
+            min_length: 6,
+            ..seed_rule()
+        };
+        assert_eq!(weak.validate(), Err(PasswordPolicyError::TooShort(6)));
+        let capped = PasswordPolicy {
+            max_length: 20,
+            ..seed_rule()
+        };
+        assert_eq!(capped.validate(), Err(PasswordPolicyError::MaxTooShort(20)));
+        let impossible = PasswordPolicy {
+            min_digits: 200,
+            ..seed_rule()
+        };
+        assert!(matches!(
+            impossible.validate(),
+            Err(PasswordPolicyError::Unsatisfiable { required: 201, .. })
+        ));
+    }
+}

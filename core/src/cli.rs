@@ -1,0 +1,190 @@
+//! The `guichet` command line.
+//!
+//! Error policy: commands return `anyhow::Result` (this is not the request
+//! path); `main` prints the error chain as one sentence on stderr and exits
+//! with status 1. Usage errors are clap's, with status 2.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use base64::Engine as _;
+use clap::{Parser, Subcommand};
+use rand::RngExt as _;
+
+use crate::app::App;
+use crate::config::{Config, ConfigFile, LogFormat};
+use crate::tenancy::{ApplyOutcome, TenantDefinition, load_definitions};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "guichet",
+    version,
+    about = "Multi-tenant citizen portal for French municipalities"
+)]
+struct Cli {
+    /// Configuration file (default: guichet.toml, or $GUICHET_CONFIG).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve every town (migrates the database first).
+    Serve,
+    /// Run the demo: the demo towns on SQLite, at http://<town>.localhost:PORT.
+    Demo {
+        /// Port to listen on (default: the configured port, 8000).
+        #[arg(long)]
+        port: Option<u16>,
+    },
+    /// Apply pending database migrations.
+    Migrate,
+    /// Manage towns.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum TenantCommand {
+    /// Create or update towns from DIR/tenant.toml or DIR/*/tenant.toml.
+    Apply { dir: PathBuf },
+    /// List the towns.
+    List,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match rocket::execute(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let file = ConfigFile::from_cli_or_env(cli.config);
+    match cli.command {
+        Command::Serve => serve(&file).await,
+        Command::Demo { port } => demo(&file, port).await,
+        Command::Migrate => migrate(&file).await,
+        Command::Tenant(TenantCommand::Apply { dir }) => tenant_apply(&file, &dir).await,
+        Command::Tenant(TenantCommand::List) => tenant_list(&file).await,
+    }
+}
+
+async fn serve(file: &ConfigFile) -> anyhow::Result<()> {
+    let config = Config::load(file)?;
+    config.require_secret_key()?;
+    init_logging(&config);
+    let app = App::open(config).await?;
+    tracing::info!(themes = ?app.themes.files(), "themes loaded");
+    let address = app.config.address;
+    app.serve(move |port, _| tracing::info!(%address, port, "listening"))
+        .await
+        .context("the server stopped")?;
+    Ok(())
+}
+
+async fn demo(file: &ConfigFile, port: Option<u16>) -> anyhow::Result<()> {
+    let mut config = Config::load_over(Config::demo_defaults(), file)?;
+    if let Some(port) = port {
+        config.port = port;
+    }
+    if config.secret_key.is_none() {
+        // A fresh key per run: demo sessions need not survive a restart.
+        let key: [u8; 32] = rand::rng().random();
+        config.secret_key = Some(base64::engine::general_purpose::STANDARD.encode(key));
+    }
+    init_logging(&config);
+    let app = App::open(config).await?;
+    let definitions = crate::demo::town_definitions(std::path::Path::new("tenants"))?;
+    apply(&app, &definitions).await?;
+
+    let towns: Vec<(String, String)> = definitions
+        .iter()
+        .map(|town| (town.display_name.clone(), town.slug.clone()))
+        .collect();
+    let base_domain = app.config.base_domain.clone();
+    app.serve(move |port, _| {
+        println!("Guichet demo is ready:");
+        for (name, slug) in &towns {
+            println!("  {name:<24} http://{slug}.{base_domain}:{port}/");
+        }
+        println!("Press Ctrl+C to stop.");
+    })
+    .await
+    .context("the server stopped")?;
+    Ok(())
+}
+
+async fn migrate(file: &ConfigFile) -> anyhow::Result<()> {
+    let config = Config::load(file)?;
+    init_logging(&config);
+    let db = crate::db::connect(&config.database_url).await?;
+    let applied = crate::db::migrate(&db).await?;
+    println!("{applied} migration(s) applied; the database schema is up to date.");
+    Ok(())
+}
+
+async fn tenant_apply(file: &ConfigFile, dir: &std::path::Path) -> anyhow::Result<()> {
+    let config = Config::load(file)?;
+    init_logging(&config);
+    let definitions = load_definitions(dir)?;
+    let app = App::open(config).await?;
+    apply(&app, &definitions).await
+}
+
+async fn apply(app: &App, definitions: &[TenantDefinition]) -> anyhow::Result<()> {
+    for outcome in app.apply_towns(definitions).await? {
+        match outcome {
+            ApplyOutcome::Created(slug) => println!("created   {slug}"),
+            ApplyOutcome::Updated(slug) => println!("updated   {slug}"),
+            ApplyOutcome::Unchanged(slug) => println!("unchanged {slug}"),
+        }
+    }
+    Ok(())
+}
+
+async fn tenant_list(file: &ConfigFile) -> anyhow::Result<()> {
+    let config = Config::load(file)?;
+    init_logging(&config);
+    let app = App::open(config).await?;
+    let towns = app.tenants.list().await?;
+    if towns.is_empty() {
+        println!("No town yet: add one with `guichet tenant apply DIR`.");
+        return Ok(());
+    }
+    println!("{:<24} {:<32} {:<16} HOSTS", "SLUG", "NAME", "THEME");
+    for town in towns {
+        let mut hosts = vec![format!("{}.{}", town.slug, app.config.base_domain)];
+        hosts.extend(town.hostnames);
+        println!(
+            "{:<24} {:<32} {:<16} {}",
+            town.slug,
+            town.display_name,
+            town.theme,
+            hosts.join(", ")
+        );
+    }
+    Ok(())
+}
+
+fn init_logging(config: &Config) {
+    // `validate` already parsed the filter; fall back to `info` regardless.
+    let filter = tracing_subscriber::EnvFilter::builder()
+        .parse(&config.log)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // A second initialisation (only in tests) keeps the first subscriber.
+    let _ = match config.log_format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}

@@ -1,0 +1,440 @@
+//! Configuration: built-in defaults, then `guichet.toml`, then `GUICHET_*`
+//! environment variables, each layer overriding the previous one.
+//!
+//! Error policy: configuration is read once, at startup. Any problem — an
+//! unknown key, a value of the wrong type, a URL that cannot work — stops the
+//! process with a [`ConfigError`] that names the key and where it came from
+//! (the file, the environment variable, or the built-in default), so that the
+//! operator can fix it without reading code.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use figment::providers::{Env, Format as _, Serialized, Toml};
+use figment::{Figment, Source};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+/// Environment variable that overrides the path of the configuration file.
+pub const CONFIG_PATH_VARIABLE: &str = "GUICHET_CONFIG";
+/// The configuration file read when none is named.
+pub const DEFAULT_CONFIG_PATH: &str = "guichet.toml";
+const ENV_PREFIX: &str = "GUICHET_";
+/// The secret key is decoded from base64 and must hold at least this many bytes.
+pub const SECRET_KEY_MIN_BYTES: usize = 32;
+
+/// The whole configuration of one Guichet process.
+///
+/// Every field is documented in `guichet.example.toml`, which a test keeps in
+/// step with this struct.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// `sqlite://path/to/file.sqlite` or `postgres://user@host/db`.
+    pub database_url: String,
+    /// `smtp://host:port` or `smtps://user:password@host`; none keeps mail
+    /// in the outbox (and, in the demo, in the local mailbox).
+    pub smtp_url: Option<String>,
+    /// Towns answer on `<slug>.<base_domain>` (and on their custom domains).
+    pub base_domain: String,
+    pub address: IpAddr,
+    pub port: u16,
+    /// Base64 of at least 32 random bytes; keys tokens and CSRF protection.
+    pub secret_key: Option<String>,
+    /// Theme folders on disk; when absent, the themes built into the binary.
+    pub themes_dir: PathBuf,
+    /// Reload templates and assets on every request (demo and development).
+    pub dev_mode: bool,
+    /// Log filter, in `tracing` syntax (`info`, `guichet=debug,sqlx=warn`).
+    pub log: String,
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            database_url: "sqlite://data/guichet.sqlite".to_owned(),
+            smtp_url: None,
+            base_domain: "localhost".to_owned(),
+            address: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: 8000,
+            secret_key: None,
+            themes_dir: PathBuf::from("themes"),
+            dev_mode: false,
+            log: "info".to_owned(),
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("the configuration file {} does not exist", .0.display())]
+    MissingFile(PathBuf),
+    #[error("{}", describe_figment_error(.figment, .error))]
+    Unreadable {
+        figment: Box<Figment>,
+        error: Box<figment::Error>,
+    },
+    #[error("invalid configuration: `{key}` (from {origin}) {reason}")]
+    Invalid {
+        key: &'static str,
+        origin: String,
+        reason: String,
+    },
+}
+
+/// Where the configuration file is, and whether it must exist.
+#[derive(Debug, Clone)]
+pub enum ConfigFile {
+    /// Named on the command line or by `GUICHET_CONFIG`: it must exist.
+    Explicit(PathBuf),
+    /// `guichet.toml` in the working directory, read if present.
+    Default,
+}
+
+impl ConfigFile {
+    /// The file named by `--config`, else by `GUICHET_CONFIG`, else the default.
+    pub fn from_cli_or_env(cli: Option<PathBuf>) -> Self {
+        cli.or_else(|| std::env::var_os(CONFIG_PATH_VARIABLE).map(PathBuf::from))
+            .map_or(Self::Default, Self::Explicit)
+    }
+}
+
+impl Config {
+    /// Reads the three layers: defaults, the file, the environment.
+    pub fn load(file: &ConfigFile) -> Result<Self, ConfigError> {
+        Self::load_over(Self::default(), file)
+    }
+
+    /// The defaults of `guichet demo`: its own database, templates reloaded.
+    pub fn demo_defaults() -> Self {
+        Self {
+            database_url: "sqlite://data/demo.sqlite".to_owned(),
+            dev_mode: true,
+            ..Self::default()
+        }
+    }
+
+    /// Like [`Config::load`], with other built-in defaults.
+    pub fn load_over(defaults: Self, file: &ConfigFile) -> Result<Self, ConfigError> {
+        let path = match file {
+            ConfigFile::Explicit(path) if !path.is_file() => {
+                return Err(ConfigError::MissingFile(path.clone()));
+            }
+            ConfigFile::Explicit(path) => Some(path.as_path()),
+            // The default file is optional, and looked for here only.
+            ConfigFile::Default => {
+                Some(Path::new(DEFAULT_CONFIG_PATH)).filter(|path| path.is_file())
+            }
+        };
+        let mut figment = Figment::from(Serialized::defaults(defaults));
+        if let Some(path) = path {
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        let figment = figment.merge(Env::prefixed(ENV_PREFIX).ignore(&["CONFIG"]));
+        Self::from_figment(figment)
+    }
+
+    /// Extracts and checks a configuration from any set of providers.
+    pub fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
+        let mut config: Self = figment.extract().map_err(|error| ConfigError::Unreadable {
+            figment: Box::new(figment.clone()),
+            error: Box::new(error),
+        })?;
+        config.validate(&figment)?;
+        Ok(config)
+    }
+
+    fn validate(&mut self, figment: &Figment) -> Result<(), ConfigError> {
+        let invalid = |key: &'static str, reason: String| ConfigError::Invalid {
+            key,
+            origin: origin_of(figment, key),
+            reason,
+        };
+
+        let database = Url::parse(&self.database_url).map_err(|error| {
+            invalid(
+                "database_url",
+                format!("is not a URL ({error}); expected sqlite://FILE or postgres://USER@HOST/DATABASE"),
+            )
+        })?;
+        if !matches!(database.scheme(), "sqlite" | "postgres" | "postgresql") {
+            return Err(invalid(
+                "database_url",
+                format!(
+                    "uses the scheme `{}`; expected sqlite:// or postgres://",
+                    database.scheme()
+                ),
+            ));
+        }
+
+        if let Some(smtp) = &self.smtp_url {
+            let smtp = Url::parse(smtp).map_err(|error| {
+                invalid(
+                    "smtp_url",
+                    format!("is not a URL ({error}); expected smtp://HOST:PORT"),
+                )
+            })?;
+            if !matches!(smtp.scheme(), "smtp" | "smtps") || smtp.host_str().is_none() {
+                return Err(invalid(
+                    "smtp_url",
+                    "must look like smtp://HOST:PORT or smtps://USER:PASSWORD@HOST".to_owned(),
+                ));
+            }
+        }
+
+        self.base_domain = self.base_domain.trim_end_matches('.').to_ascii_lowercase();
+        if !is_valid_hostname(&self.base_domain) {
+            return Err(invalid(
+                "base_domain",
+                format!(
+                    "`{}` is not a host name (letters, digits and hyphens, separated by dots)",
+                    self.base_domain
+                ),
+            ));
+        }
+
+        if let Some(key) = &self.secret_key {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(key.trim())
+                .map_err(|_| {
+                    invalid(
+                        "secret_key",
+                        "is not base64; generate one with `openssl rand -base64 32`".to_owned(),
+                    )
+                })?;
+            if bytes.len() < SECRET_KEY_MIN_BYTES {
+                return Err(invalid(
+                    "secret_key",
+                    format!(
+                        "holds {} bytes; at least {SECRET_KEY_MIN_BYTES} are needed (`openssl rand -base64 32`)",
+                        bytes.len()
+                    ),
+                ));
+            }
+        }
+
+        if let Err(error) = tracing_subscriber::EnvFilter::builder().parse(&self.log) {
+            return Err(invalid("log", format!("is not a log filter ({error})")));
+        }
+        Ok(())
+    }
+
+    /// The decoded secret key, or an error naming the key when `serve` needs one.
+    pub fn require_secret_key(&self) -> Result<Vec<u8>, ConfigError> {
+        let Some(key) = &self.secret_key else {
+            return Err(ConfigError::Invalid {
+                key: "secret_key",
+                origin: "the configuration".to_owned(),
+                reason: "is missing; set GUICHET_SECRET_KEY or `secret_key` in guichet.toml \
+                         to the output of `openssl rand -base64 32`"
+                    .to_owned(),
+            });
+        };
+        // Already checked by `validate`; decoding again keeps one code path.
+        base64::engine::general_purpose::STANDARD
+            .decode(key.trim())
+            .map_err(|_| ConfigError::Invalid {
+                key: "secret_key",
+                origin: "the configuration".to_owned(),
+                reason: "is not base64".to_owned(),
+            })
+    }
+}
+
+/// A host name as DNS allows it: dot-separated labels of ASCII letters,
+/// digits and inner hyphens, 253 characters at most.
+pub fn is_valid_hostname(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}
+
+/// "file /etc/guichet.toml", "environment variable GUICHET_PORT" or "built-in default".
+fn origin_of(figment: &Figment, key: &str) -> String {
+    match figment.find_metadata(key) {
+        Some(metadata) => describe_metadata(metadata, key),
+        None => "built-in default".to_owned(),
+    }
+}
+
+fn describe_metadata(metadata: &figment::Metadata, key: &str) -> String {
+    match &metadata.source {
+        Some(Source::File(path)) => format!("file {}", path.display()),
+        _ if metadata.name.contains("environment") => {
+            format!(
+                "environment variable {ENV_PREFIX}{}",
+                key.to_ascii_uppercase()
+            )
+        }
+        _ if metadata.name.contains("Serialized") => "built-in default".to_owned(),
+        _ => metadata.name.to_string(),
+    }
+}
+
+/// One line per problem, each naming the key and where it came from.
+fn describe_figment_error(figment: &Figment, error: &figment::Error) -> String {
+    let lines: Vec<String> = error
+        .clone()
+        .into_iter()
+        .map(|error| {
+            use figment::error::Kind;
+            // An unknown key is reported on the enclosing table: find which
+            // layer brought the key itself.
+            let (key, origin) = match &error.kind {
+                Kind::UnknownField(field, _) => (field.clone(), origin_of(figment, field)),
+                _ => {
+                    let key = error.path.join(".");
+                    let origin = match &error.metadata {
+                        Some(metadata) => describe_metadata(metadata, &key),
+                        None => origin_of(figment, &key),
+                    };
+                    (key, origin)
+                }
+            };
+            let reason = match &error.kind {
+                Kind::UnknownField(..) => {
+                    "is not a known setting (see guichet.example.toml)".to_owned()
+                }
+                Kind::InvalidType(actual, expected) => {
+                    format!("has the wrong type: found {actual}, expected {expected}")
+                }
+                other => other.to_string(),
+            };
+            format!("invalid configuration: `{key}` (from {origin}) {reason}")
+        })
+        .collect();
+    lines.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(toml: &str) -> Result<Config, ConfigError> {
+        let figment =
+            Figment::from(Serialized::defaults(Config::default())).merge(Toml::string(toml));
+        Config::from_figment(figment)
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        let config = load("").unwrap();
+        assert_eq!(config, Config::default());
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let error = load("databse_url = 'sqlite://x'").unwrap_err().to_string();
+        assert!(error.contains("`databse_url`"), "{error}");
+        assert!(error.contains("not a known setting"), "{error}");
+    }
+
+    #[test]
+    fn wrong_type_is_named() {
+        let error = load("port = 'eighty'").unwrap_err().to_string();
+        assert!(error.contains("`port`"), "{error}");
+        assert!(error.contains("wrong type"), "{error}");
+    }
+
+    #[test]
+    fn bad_database_url_is_named() {
+        let error = load("database_url = 'mysql://db'").unwrap_err().to_string();
+        assert!(error.contains("`database_url`"), "{error}");
+        assert!(error.contains("mysql"), "{error}");
+        let error = load("database_url = 'not a url'").unwrap_err().to_string();
+        assert!(error.contains("is not a URL"), "{error}");
+    }
+
+    #[test]
+    fn short_secret_key_is_refused() {
+        let error = load("secret_key = 'c2hvcnQ='").unwrap_err().to_string();
+        assert!(error.contains("`secret_key`"), "{error}");
+        assert!(error.contains("at least 32"), "{error}");
+    }
+
+    #[test]
+    fn base_domain_is_normalised_and_checked() {
+        let config = load("base_domain = 'Example.FR.'").unwrap();
+        assert_eq!(config.base_domain, "example.fr");
+        assert!(load("base_domain = 'exa mple.fr'").is_err());
+    }
+
+    #[test]
+    fn hostnames() {
+        assert!(is_valid_hostname("villeneuve.localhost"));
+        assert!(is_valid_hostname("xn--saint-martin-9ib.fr"));
+        for bad in ["", "-a.fr", "a-.fr", "a..fr", "a_b.fr", &"a".repeat(64)] {
+            assert!(!is_valid_hostname(bad), "{bad}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod example_file {
+    use super::*;
+
+    const EXAMPLE: &str = include_str!("../../guichet.example.toml");
+
+    #[test]
+    fn the_example_file_is_valid_and_matches_the_defaults() {
+        let figment =
+            Figment::from(Serialized::defaults(Config::default())).merge(Toml::string(EXAMPLE));
+        assert_eq!(Config::from_figment(figment).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn the_example_file_documents_every_key() {
+        let keys = [
+            "database_url",
+            "smtp_url",
+            "base_domain",
+            "address",
+            "port",
+            "secret_key",
+            "themes_dir",
+            "dev_mode",
+            "log",
+            "log_format",
+        ];
+        // Every field of `Config` is listed above: this fails to compile
+        // when a field is added and not named here.
+        let Config {
+            database_url: _,
+            smtp_url: _,
+            base_domain: _,
+            address: _,
+            port: _,
+            secret_key: _,
+            themes_dir: _,
+            dev_mode: _,
+            log: _,
+            log_format: _,
+        } = Config::default();
+        for key in keys {
+            let documented = EXAMPLE.lines().any(|line| {
+                line.trim_start_matches("# ")
+                    .starts_with(&format!("{key} ="))
+            });
+            assert!(documented, "guichet.example.toml does not document `{key}`");
+        }
+    }
+}

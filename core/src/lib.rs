@@ -1,0 +1,14 @@
+//! Guichet: a multi-tenant citizen portal for French municipalities.
+//!
+//! See `ARCHITECTURE.md` at the root of the repository for the code map and
+//! the invariants every change must keep.
+
+pub mod accounts;
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod tenancy;
+pub mod theme;
+pub mod web;

@@ -1,0 +1,329 @@
+//! `tenants/<slug>/tenant.toml`: everything a town declares about itself.
+//!
+//! ```toml
+//! display_name = "Ville de Villeneuve"
+//! theme = "villeneuve"
+//! hostnames = ["espace-citoyens.villeneuve.fr"]
+//!
+//! [password_policy]
+//! min_length = 8
+//! min_lowercase = 1
+//! min_digits = 1
+//! blocklist = false
+//!
+//! [mail]
+//! sender_name = "Mairie de Villeneuve"
+//! sender_address = "ne-pas-repondre@villeneuve.fr"
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::accounts::{PasswordPolicy, PasswordPolicyError};
+use crate::config::is_valid_hostname;
+
+pub const DEFINITION_FILE: &str = "tenant.toml";
+const DEFAULT_TIMEZONE: &str = "Europe/Paris";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantDefinition {
+    /// The town's subdomain; defaults to, and must equal, its folder's name.
+    #[serde(default)]
+    pub slug: String,
+    pub display_name: String,
+    #[serde(default = "default_theme")]
+    pub theme: String,
+    /// Custom domains, in addition to `<slug>.<base_domain>`.
+    #[serde(default)]
+    pub hostnames: Vec<String>,
+    /// IANA time zone in which dates are shown to residents.
+    #[serde(default = "default_timezone")]
+    pub timezone: String,
+    #[serde(default)]
+    pub password_policy: PasswordPolicy,
+    pub mail: MailSender,
+    #[serde(default)]
+    pub contact: TownContact,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailSender {
+    pub sender_name: String,
+    pub sender_address: String,
+}
+
+/// The town hall's public contact details, shown in every page's footer.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TownContact {
+    pub address: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub website: Option<String>,
+}
+
+fn default_theme() -> String {
+    "default".to_owned()
+}
+
+fn default_timezone() -> String {
+    DEFAULT_TIMEZONE.to_owned()
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DefinitionError {
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{} holds no {DEFINITION_FILE}, neither directly nor in a sub-folder", .0.display())]
+    Empty(PathBuf),
+    #[error("{origin}: {message}")]
+    Invalid { origin: String, message: String },
+}
+
+/// Parses and checks one definition. `folder_slug` is the name of the folder
+/// holding the file; `origin` names the file in error messages.
+pub fn parse_definition(
+    text: &str,
+    folder_slug: &str,
+    origin: &str,
+) -> Result<TenantDefinition, DefinitionError> {
+    let invalid = |message: String| DefinitionError::Invalid {
+        origin: origin.to_owned(),
+        message,
+    };
+    let mut definition: TenantDefinition =
+        toml::from_str(text).map_err(|error| invalid(error.to_string().trim_end().to_owned()))?;
+
+    if definition.slug.is_empty() {
+        definition.slug = folder_slug.to_owned();
+    }
+    if definition.slug != folder_slug {
+        return Err(invalid(format!(
+            "slug `{}` differs from the folder name `{folder_slug}`",
+            definition.slug
+        )));
+    }
+    if !is_valid_slug(&definition.slug) {
+        return Err(invalid(format!(
+            "slug `{}` must be lowercase letters, digits and inner hyphens (it becomes a subdomain)",
+            definition.slug
+        )));
+    }
+    if definition.display_name.trim().is_empty() {
+        return Err(invalid("display_name is empty".to_owned()));
+    }
+    if !is_valid_slug(&definition.theme) {
+        return Err(invalid(format!(
+            "theme `{}` is not a theme folder name",
+            definition.theme
+        )));
+    }
+    for hostname in &mut definition.hostnames {
+        *hostname = hostname.trim_end_matches('.').to_ascii_lowercase();
+        if !is_valid_hostname(hostname) || !hostname.contains('.') {
+            return Err(invalid(format!(
+                "hostname `{hostname}` is not a domain name"
+            )));
+        }
+    }
+    definition.hostnames.sort();
+    definition.hostnames.dedup();
+    if definition.timezone.parse::<chrono_tz::Tz>().is_err() {
+        return Err(invalid(format!(
+            "timezone `{}` is not an IANA time zone such as Europe/Paris",
+            definition.timezone
+        )));
+    }
+    definition
+        .password_policy
+        .validate()
+        .map_err(|error: PasswordPolicyError| invalid(format!("password_policy: {error}")))?;
+    if definition.mail.sender_name.trim().is_empty() {
+        return Err(invalid("mail.sender_name is empty".to_owned()));
+    }
+    if !is_plausible_email(&definition.mail.sender_address) {
+        return Err(invalid(format!(
+            "mail.sender_address `{}` is not an e-mail address",
+            definition.mail.sender_address
+        )));
+    }
+    if let Some(email) = &definition.contact.email
+        && !is_plausible_email(email)
+    {
+        return Err(invalid(format!(
+            "contact.email `{email}` is not an e-mail address"
+        )));
+    }
+    Ok(definition)
+}
+
+/// Reads `DIR/tenant.toml`, or every `DIR/*/tenant.toml`, in name order.
+pub fn load_definitions(dir: &Path) -> Result<Vec<TenantDefinition>, DefinitionError> {
+    let read = |path: &Path| {
+        std::fs::read_to_string(path).map_err(|source| DefinitionError::Read {
+            path: path.to_owned(),
+            source,
+        })
+    };
+    let folder_slug = |dir: &Path| {
+        dir.canonicalize()
+            .ok()
+            .and_then(|dir| {
+                dir.file_name()
+                    .map(|name| name.to_string_lossy().into_owned())
+            })
+            .unwrap_or_default()
+    };
+
+    let single = dir.join(DEFINITION_FILE);
+    if single.is_file() {
+        let definition = parse_definition(
+            &read(&single)?,
+            &folder_slug(dir),
+            &single.display().to_string(),
+        )?;
+        return Ok(vec![definition]);
+    }
+
+    let entries = std::fs::read_dir(dir).map_err(|source| DefinitionError::Read {
+        path: dir.to_owned(),
+        source,
+    })?;
+    let mut folders: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.join(DEFINITION_FILE).is_file())
+        .collect();
+    folders.sort();
+    if folders.is_empty() {
+        return Err(DefinitionError::Empty(dir.to_owned()));
+    }
+    folders
+        .iter()
+        .map(|folder| {
+            let file = folder.join(DEFINITION_FILE);
+            parse_definition(
+                &read(&file)?,
+                &folder_slug(folder),
+                &file.display().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// A slug is one DNS label in lowercase: it becomes `<slug>.<base_domain>`.
+fn is_valid_slug(slug: &str) -> bool {
+    !slug.contains('.') && is_valid_hostname(slug) && !slug.bytes().any(|b| b.is_ascii_uppercase())
+}
+
+/// Enough to catch typos in a configuration file; the mail layer parses
+/// addresses properly before sending.
+fn is_plausible_email(address: &str) -> bool {
+    address.rsplit_once('@').is_some_and(|(local, domain)| {
+        !local.is_empty()
+            && !local.chars().any(char::is_whitespace)
+            && domain.contains('.')
+            && is_valid_hostname(domain)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+        display_name = "Ville de Test"
+        [mail]
+        sender_name = "Mairie"
+        sender_address = "mairie@test.example.fr"
+    "#;
+
+    #[test]
+    fn minimal_definition_gets_defaults() {
+        let definition = parse_definition(MINIMAL, "test", "test/tenant.toml").unwrap();
+        assert_eq!(definition.slug, "test");
+        assert_eq!(definition.theme, "default");
+        assert_eq!(definition.timezone, "Europe/Paris");
+        assert_eq!(definition.password_policy, PasswordPolicy::default());
+    }
+
+    #[test]
+    fn errors_name_the_file_and_the_problem() {
+        let cases = [
+            (format!("{MINIMAL}\nunknown = 1"), "unknown field"),
+            (
+                format!("slug = \"other\"\n{MINIMAL}"),
+                "differs from the folder name",
+            ),
+            (
+                format!("timezone = \"Mars/Olympus\"\n{MINIMAL}"),
+                "not an IANA time zone",
+            ),
+            (
+                format!("hostnames = [\"no spaces.fr\"]\n{MINIMAL}"),
+                "not a domain name",
+            ),
+            (
+                format!("{MINIMAL}\n[password_policy]\nmin_length = 4"),
+                "password_policy: min_length is 4",
+            ),
+            (
+                MINIMAL.replace("mairie@test.example.fr", "mairie"),
+                "not an e-mail address",
+            ),
+        ];
+        for (text, expected) in cases {
+            let error = parse_definition(&text, "test", "tenants/test/tenant.toml")
+                .unwrap_err()
+                .to_string();
+            assert!(error.starts_with("tenants/test/tenant.toml: "), "{error}");
+            assert!(
+                error.contains(expected),
+                "{error} should contain {expected}"
+            );
+        }
+    }
+
+    #[test]
+    fn hostnames_are_normalised() {
+        let text = format!("hostnames = [\"Espace.Test.FR.\", \"espace.test.fr\"]\n{MINIMAL}");
+        let definition = parse_definition(&text, "test", "t").unwrap();
+        assert_eq!(definition.hostnames, ["espace.test.fr"]);
+    }
+
+    #[test]
+    fn slugs_are_single_lowercase_labels() {
+        assert!(is_valid_slug("saint-martin"));
+        for bad in ["Saint-Martin", "a.b", "-a", ""] {
+            assert!(!is_valid_slug(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_folder_of_towns_is_read_in_order() {
+        let root = tempfile::tempdir().unwrap();
+        for slug in ["zeta", "alpha"] {
+            std::fs::create_dir(root.path().join(slug)).unwrap();
+            std::fs::write(root.path().join(slug).join(DEFINITION_FILE), MINIMAL).unwrap();
+        }
+        std::fs::create_dir(root.path().join("not-a-town")).unwrap();
+        let slugs: Vec<String> = load_definitions(root.path())
+            .unwrap()
+            .into_iter()
+            .map(|d| d.slug)
+            .collect();
+        assert_eq!(slugs, ["alpha", "zeta"]);
+        let single = load_definitions(&root.path().join("zeta")).unwrap();
+        assert_eq!(single[0].slug, "zeta");
+        assert!(matches!(
+            load_definitions(&root.path().join("not-a-town")),
+            Err(DefinitionError::Empty(_))
+        ));
+    }
+}

@@ -1,0 +1,273 @@
+//! The town directory: applying definitions, listing towns, resolving hosts.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, DatabaseConnection, DbErr,
+    EntityTrait as _, QueryFilter as _, QueryOrder as _, TransactionTrait as _,
+};
+use sha2::{Digest as _, Sha256};
+
+use super::entity::{tenant, tenant_hostname};
+use super::{HostLookup, TenantDefinition, TenantScope, classify_host};
+
+/// A town's id. Only this module makes one, from a row it read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TenantId(i32);
+
+impl TenantId {
+    pub(super) fn new(id: i32) -> Self {
+        Self(id)
+    }
+
+    pub fn get(self) -> i32 {
+        self.0
+    }
+}
+
+/// A town, as the rest of the application sees it.
+#[derive(Debug, Clone)]
+pub struct Tenant {
+    id: TenantId,
+    pub slug: String,
+    pub display_name: String,
+    pub theme: String,
+    pub timezone: chrono_tz::Tz,
+    pub definition: TenantDefinition,
+}
+
+impl Tenant {
+    pub fn id(&self) -> TenantId {
+        self.id
+    }
+
+    /// The path to this town's own rows.
+    pub fn scope(&self) -> TenantScope {
+        TenantScope::new(self.id)
+    }
+
+    fn from_row(row: tenant::Model) -> Result<Self, TenancyError> {
+        let corrupt = |what: String| TenancyError::CorruptRow {
+            slug: row.slug.clone(),
+            what,
+        };
+        let definition: TenantDefinition = serde_json::from_str(&row.definition)
+            .map_err(|error| corrupt(format!("definition: {error}")))?;
+        let timezone = row
+            .timezone
+            .parse()
+            .map_err(|_| corrupt(format!("timezone `{}`", row.timezone)))?;
+        Ok(Self {
+            id: TenantId::new(row.id),
+            slug: row.slug,
+            display_name: row.display_name,
+            theme: row.theme,
+            timezone,
+            definition,
+        })
+    }
+}
+
+/// One line of `guichet tenant list`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantSummary {
+    pub slug: String,
+    pub display_name: String,
+    pub theme: String,
+    pub hostnames: Vec<String>,
+}
+
+/// What `apply` did to one town.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApplyOutcome {
+    Created(String),
+    Updated(String),
+    Unchanged(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TenancyError {
+    #[error("the host name {hostname} is already used by the town `{owner}`")]
+    HostnameTaken { hostname: String, owner: String },
+    #[error("the same definition lists the town `{0}` twice")]
+    DuplicateSlug(String),
+    #[error("the stored row of town `{slug}` is unreadable ({what}); apply its tenant.toml again")]
+    CorruptRow { slug: String, what: String },
+    #[error("database error: {0}")]
+    Database(#[from] DbErr),
+}
+
+/// Reads and writes the towns. Cheap to clone: share one per process.
+#[derive(Debug, Clone)]
+pub struct TenantDirectory {
+    db: DatabaseConnection,
+    base_domain: Arc<str>,
+}
+
+impl TenantDirectory {
+    pub fn new(db: DatabaseConnection, base_domain: &str) -> Self {
+        Self {
+            db,
+            base_domain: base_domain.into(),
+        }
+    }
+
+    pub fn base_domain(&self) -> &str {
+        &self.base_domain
+    }
+
+    /// The town a request's host name belongs to, if any.
+    pub async fn resolve_host(&self, domain: &str) -> Result<Option<Tenant>, TenancyError> {
+        let row = match classify_host(domain, &self.base_domain) {
+            None => None,
+            Some(HostLookup::Slug(slug)) => {
+                tenant::Entity::find()
+                    .filter(tenant::Column::Slug.eq(slug))
+                    .one(&self.db)
+                    .await?
+            }
+            Some(HostLookup::CustomDomain(hostname)) => {
+                tenant::Entity::find()
+                    .inner_join(tenant_hostname::Entity)
+                    .filter(tenant_hostname::Column::Hostname.eq(hostname))
+                    .one(&self.db)
+                    .await?
+            }
+        };
+        row.map(Tenant::from_row).transpose()
+    }
+
+    pub async fn find_by_slug(&self, slug: &str) -> Result<Option<Tenant>, TenancyError> {
+        tenant::Entity::find()
+            .filter(tenant::Column::Slug.eq(slug))
+            .one(&self.db)
+            .await?
+            .map(Tenant::from_row)
+            .transpose()
+    }
+
+    /// Every town with its custom domains, by slug. A platform-wide view for
+    /// operators: the one place that reads host names across towns.
+    pub async fn list(&self) -> Result<Vec<TenantSummary>, TenancyError> {
+        let rows = tenant::Entity::find()
+            .find_with_related(tenant_hostname::Entity)
+            .order_by_asc(tenant::Column::Slug)
+            .all(&self.db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(town, hostnames)| {
+                let mut hostnames: Vec<String> =
+                    hostnames.into_iter().map(|h| h.hostname).collect();
+                hostnames.sort();
+                TenantSummary {
+                    slug: town.slug,
+                    display_name: town.display_name,
+                    theme: town.theme,
+                    hostnames,
+                }
+            })
+            .collect())
+    }
+
+    /// Creates or updates the given towns, all or nothing. Applying the same
+    /// definitions again changes nothing. Towns absent from `definitions` are
+    /// left alone.
+    pub async fn apply(
+        &self,
+        definitions: &[TenantDefinition],
+    ) -> Result<Vec<ApplyOutcome>, TenancyError> {
+        let mut seen = std::collections::HashSet::new();
+        for definition in definitions {
+            if !seen.insert(definition.slug.as_str()) {
+                return Err(TenancyError::DuplicateSlug(definition.slug.clone()));
+            }
+        }
+
+        let txn = self.db.begin().await?;
+        let mut outcomes = Vec::with_capacity(definitions.len());
+        for definition in definitions {
+            outcomes.push(apply_one(&txn, definition).await?);
+        }
+        txn.commit().await?;
+        Ok(outcomes)
+    }
+}
+
+async fn apply_one(
+    txn: &sea_orm::DatabaseTransaction,
+    definition: &TenantDefinition,
+) -> Result<ApplyOutcome, TenancyError> {
+    let json = serde_json::to_string(definition)
+        .map_err(|error| DbErr::Custom(format!("cannot serialise the definition: {error}")))?;
+    let hash = hex::encode(Sha256::digest(json.as_bytes()));
+    let now = Utc::now();
+
+    let existing = tenant::Entity::find()
+        .filter(tenant::Column::Slug.eq(&definition.slug))
+        .one(txn)
+        .await?;
+    let (row, outcome) = match existing {
+        Some(row) if row.definition_hash == hash => {
+            return Ok(ApplyOutcome::Unchanged(definition.slug.clone()));
+        }
+        Some(row) => {
+            let mut active: tenant::ActiveModel = row.into();
+            active.display_name = Set(definition.display_name.clone());
+            active.theme = Set(definition.theme.clone());
+            active.timezone = Set(definition.timezone.clone());
+            active.definition = Set(json);
+            active.definition_hash = Set(hash);
+            active.updated_at = Set(now);
+            (
+                active.update(txn).await?,
+                ApplyOutcome::Updated(definition.slug.clone()),
+            )
+        }
+        None => {
+            let active = tenant::ActiveModel {
+                slug: Set(definition.slug.clone()),
+                display_name: Set(definition.display_name.clone()),
+                theme: Set(definition.theme.clone()),
+                timezone: Set(definition.timezone.clone()),
+                definition: Set(json),
+                definition_hash: Set(hash),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            };
+            (
+                active.insert(txn).await?,
+                ApplyOutcome::Created(definition.slug.clone()),
+            )
+        }
+    };
+
+    // Host names: refuse those of another town, then replace this town's set.
+    let taken = tenant_hostname::Entity::find()
+        .find_also_related(tenant::Entity)
+        .filter(tenant_hostname::Column::Hostname.is_in(definition.hostnames.clone()))
+        .filter(tenant_hostname::Column::TenantId.ne(row.id))
+        .one(txn)
+        .await?;
+    if let Some((hostname, owner)) = taken {
+        return Err(TenancyError::HostnameTaken {
+            hostname: hostname.hostname,
+            owner: owner.map(|o| o.slug).unwrap_or_default(),
+        });
+    }
+    let scope = TenantScope::new(TenantId::new(row.id));
+    scope.delete::<tenant_hostname::Entity>().exec(txn).await?;
+    if !definition.hostnames.is_empty() {
+        tenant_hostname::Entity::insert_many(definition.hostnames.iter().map(|hostname| {
+            tenant_hostname::ActiveModel {
+                hostname: Set(hostname.clone()),
+                tenant_id: Set(scope.tenant_id().get()),
+            }
+        }))
+        .exec(txn)
+        .await?;
+    }
+    Ok(outcome)
+}

@@ -1,0 +1,250 @@
+//! Themes: handlebars templates and static assets, per town.
+//!
+//! A theme is a folder `themes/<name>/` with `templates/**/*.hbs` and
+//! `static/**`. Every theme inherits from `themes/default/`: a town's theme
+//! holds only what it overrides (a partial, `theme.css` with its palette as
+//! CSS custom properties, its logo, its favicon). Each theme chain gets one
+//! handlebars registry, in strict mode, built at startup.
+//!
+//! Themes are read from `themes_dir` when it exists, else from the copy built
+//! into the binary, so that `guichet` runs from any folder. In dev mode,
+//! templates and assets are read again on every use.
+//!
+//! Error policy: a template that does not parse stops startup
+//! ([`ThemeError::Template`]); a template that fails to render is a
+//! [`ThemeError::Render`], which the web layer turns into an error page and
+//! a log line — never a half-rendered page.
+
+mod assets;
+mod files;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use handlebars::Handlebars;
+use serde::Serialize;
+
+pub use assets::Asset;
+use assets::AssetTable;
+pub use files::ThemeFiles;
+
+/// The theme every other theme inherits from.
+pub const DEFAULT_THEME: &str = "default";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ThemeError {
+    #[error("the theme folder has no `{DEFAULT_THEME}` theme")]
+    NoDefault,
+    #[error("cannot read the theme file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("template {0}")]
+    Template(#[from] Box<handlebars::TemplateError>),
+    #[error("cannot render the template `{template}`: {source}")]
+    Render {
+        template: String,
+        source: Box<handlebars::RenderError>,
+    },
+}
+
+/// Every theme, by name.
+#[derive(Debug)]
+pub struct ThemeSet {
+    themes: HashMap<String, Arc<Theme>>,
+    default: Arc<Theme>,
+    files: ThemeFiles,
+}
+
+/// One theme chain (`default`, then the theme itself), ready to render.
+#[derive(Debug)]
+pub struct Theme {
+    name: String,
+    registry: Handlebars<'static>,
+    assets: Arc<AssetTable>,
+}
+
+impl ThemeSet {
+    /// Loads the themes of `dir` if it is a folder, else the built-in ones.
+    pub fn load(dir: &Path, dev_mode: bool) -> Result<Self, ThemeError> {
+        let files = if dir.is_dir() {
+            ThemeFiles::Disk(dir.to_owned())
+        } else {
+            ThemeFiles::Embedded
+        };
+        Self::from_files(files, dev_mode)
+    }
+
+    pub fn from_files(files: ThemeFiles, dev_mode: bool) -> Result<Self, ThemeError> {
+        let mut themes = HashMap::new();
+        for name in files.theme_names() {
+            let theme = Theme::load(&files, &name, dev_mode)?;
+            themes.insert(name, Arc::new(theme));
+        }
+        let default = themes
+            .get(DEFAULT_THEME)
+            .cloned()
+            .ok_or(ThemeError::NoDefault)?;
+        Ok(Self {
+            themes,
+            default,
+            files,
+        })
+    }
+
+    /// Where the themes were read from, for the startup log.
+    pub fn files(&self) -> &ThemeFiles {
+        &self.files
+    }
+
+    pub fn names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.themes.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        names
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.themes.contains_key(name)
+    }
+
+    /// The named theme, or the default one (with a warning) if it is missing.
+    pub fn get(&self, name: &str) -> Arc<Theme> {
+        if let Some(theme) = self.themes.get(name) {
+            return theme.clone();
+        }
+        tracing::warn!(theme = name, "unknown theme, using the default one");
+        self.default_theme()
+    }
+
+    pub fn default_theme(&self) -> Arc<Theme> {
+        self.default.clone()
+    }
+}
+
+impl Theme {
+    fn load(files: &ThemeFiles, name: &str, dev_mode: bool) -> Result<Self, ThemeError> {
+        let chain: Vec<&str> = if name == DEFAULT_THEME {
+            vec![DEFAULT_THEME]
+        } else {
+            vec![DEFAULT_THEME, name]
+        };
+
+        let mut registry = Handlebars::new();
+        registry.set_strict_mode(true);
+        registry.set_prevent_indent(true);
+        let reload = dev_mode && matches!(files, ThemeFiles::Disk(_));
+        registry.set_dev_mode(reload);
+
+        // Later layers override earlier ones, template by template.
+        for layer in &chain {
+            for (template, relative) in files.templates(layer) {
+                match files.disk_path(layer, &relative) {
+                    Some(path) if reload => registry
+                        .register_template_file(&template, path)
+                        .map_err(Box::new)?,
+                    _ => {
+                        let text = files.read_text(layer, &relative)?;
+                        registry
+                            .register_template_string(&template, text)
+                            .map_err(Box::new)?;
+                    }
+                }
+            }
+        }
+
+        let assets = Arc::new(AssetTable::load(files, &chain, reload)?);
+        assets::register_helper(&mut registry, assets.clone());
+        Ok(Self {
+            name: name.to_owned(),
+            registry,
+            assets,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn has_template(&self, template: &str) -> bool {
+        self.registry.has_template(template)
+    }
+
+    pub fn render<T: Serialize>(&self, template: &str, data: &T) -> Result<String, ThemeError> {
+        self.registry
+            .render(template, data)
+            .map_err(|source| ThemeError::Render {
+                template: template.to_owned(),
+                source: Box::new(source),
+            })
+    }
+
+    /// A static file of this theme chain.
+    pub fn asset(&self, name: &str) -> Option<Asset> {
+        self.assets.get(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_built_in_themes_load_and_render() {
+        let themes = ThemeSet::from_files(ThemeFiles::Embedded, false).unwrap();
+        assert_eq!(themes.names(), ["default", "saint-martin", "villeneuve"]);
+        let view =
+            serde_json::json!({ "code": 404, "heading": "Adresse inconnue", "explanation": "x" });
+        let html = themes
+            .default_theme()
+            .render("errors/neutral", &view)
+            .unwrap();
+        assert!(
+            html.contains("<h1 class=\"card__title\" id=\"error-title\">Adresse inconnue</h1>")
+        );
+        assert!(html.contains("/static/guichet.css?v="));
+    }
+
+    #[test]
+    fn strict_mode_refuses_missing_values() {
+        let themes = ThemeSet::from_files(ThemeFiles::Embedded, false).unwrap();
+        let error = themes
+            .default_theme()
+            .render("errors/neutral", &serde_json::json!({}))
+            .unwrap_err();
+        assert!(matches!(error, ThemeError::Render { .. }), "{error}");
+    }
+
+    #[test]
+    fn a_theme_folder_needs_a_default_theme_and_valid_templates() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("town/templates")).unwrap();
+        let missing = ThemeSet::from_files(ThemeFiles::Disk(dir.path().to_owned()), false);
+        assert!(matches!(missing, Err(ThemeError::NoDefault)));
+
+        std::fs::create_dir_all(dir.path().join("default/templates")).unwrap();
+        std::fs::write(dir.path().join("default/templates/page.hbs"), "{{#if}}").unwrap();
+        let broken = ThemeSet::from_files(ThemeFiles::Disk(dir.path().to_owned()), false);
+        assert!(matches!(broken, Err(ThemeError::Template(_))));
+    }
+
+    #[test]
+    fn dev_mode_reads_changes_without_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let templates = dir.path().join("default/templates");
+        std::fs::create_dir_all(&templates).unwrap();
+        std::fs::create_dir_all(dir.path().join("default/static")).unwrap();
+        std::fs::write(templates.join("page.hbs"), "avant").unwrap();
+        std::fs::write(dir.path().join("default/static/a.css"), "a{}").unwrap();
+        let themes = ThemeSet::from_files(ThemeFiles::Disk(dir.path().to_owned()), true).unwrap();
+        let theme = themes.default_theme();
+        assert_eq!(theme.render("page", &()).unwrap(), "avant");
+        std::fs::write(templates.join("page.hbs"), "après").unwrap();
+        std::fs::write(dir.path().join("default/static/a.css"), "b{}").unwrap();
+        assert_eq!(theme.render("page", &()).unwrap(), "après");
+        let asset = theme.asset("a.css").unwrap();
+        assert_eq!(&*asset.bytes, b"b{}");
+        assert!(!asset.immutable);
+    }
+}

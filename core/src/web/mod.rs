@@ -1,0 +1,44 @@
+//! The HTTP face of Guichet: routes, request guards, fairings and catchers.
+//!
+//! Handlers are thin: request guards give the context (the town from the
+//! `Host` header, later the resident and the CSRF token), services do the
+//! work, and [`render::TownPage`] renders the answer through the town's theme.
+//!
+//! Error policy: handlers return [`PageError`]; it is logged with the request
+//! id and answered with a French error page in the town's theme, never with
+//! internal details. Unknown hosts get a neutral page naming no town.
+
+mod assets;
+mod errors;
+mod fairings;
+mod ops;
+mod pages;
+pub mod render;
+
+use std::sync::Arc;
+
+use rocket::{Build, Rocket};
+
+use crate::app::App;
+use crate::theme::ThemeSet;
+
+pub use errors::PageError;
+pub use fairings::RequestId;
+
+/// The themes, as managed Rocket state.
+#[derive(Debug, Clone)]
+pub struct Themes(pub Arc<ThemeSet>);
+
+/// Builds the Rocket of an opened application, bound as `rocket_config` says.
+pub fn build(app: &App, rocket_config: rocket::Config) -> Rocket<Build> {
+    rocket::custom(rocket_config)
+        .manage(app.tenants.clone())
+        .manage(Themes(app.themes.clone()))
+        .manage(app.db.clone())
+        .attach(fairings::RequestLog)
+        .attach(fairings::SecurityHeaders)
+        .mount("/", pages::routes())
+        .mount("/", ops::routes())
+        .mount("/", assets::routes())
+        .register("/", errors::catchers())
+}

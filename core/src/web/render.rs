@@ -1,0 +1,145 @@
+//! Rendering a page of a town: the layout's context (town, menu, page title)
+//! plus the page's own data, through the town's theme.
+
+use std::sync::Arc;
+
+use rocket::http::{ContentType, Status};
+use rocket::request::{FromRequest, Outcome, Request};
+use rocket::response::{self, Responder, Response};
+use serde::Serialize;
+
+use super::{PageError, Themes};
+use crate::tenancy::{CurrentTenant, Tenant};
+use crate::theme::Theme;
+
+/// The menu of the seed, in its order.
+pub const MENU: [(&str, &str); 7] = [
+    ("/", "Accueil"),
+    ("/demarches/nouvelle", "Nouvelle démarche"),
+    ("/actualites", "Actualités"),
+    ("/avis", "Votre avis nous intéresse"),
+    ("/documents", "Edition de documents"),
+    ("/activites", "Activités"),
+    ("/infos-pratiques", "Infos pratiques"),
+];
+
+/// An HTML page, ready to send.
+#[derive(Debug)]
+pub struct Page {
+    pub status: Status,
+    pub html: String,
+}
+
+impl<'r> Responder<'r, 'static> for Page {
+    fn respond_to(self, _: &'r Request<'_>) -> response::Result<'static> {
+        Response::build()
+            .status(self.status)
+            .header(ContentType::HTML)
+            .sized_body(self.html.len(), std::io::Cursor::new(self.html))
+            .ok()
+    }
+}
+
+/// What every page of a town needs: the town, its theme, the current path.
+#[derive(Debug, Clone)]
+pub struct TownPage {
+    pub tenant: Arc<Tenant>,
+    pub theme: Arc<Theme>,
+    path: String,
+}
+
+#[derive(Serialize)]
+struct Layout<'a, T: Serialize> {
+    town: TownView<'a>,
+    page: PageView<'a>,
+    menu: Vec<MenuItem>,
+    #[serde(flatten)]
+    data: T,
+}
+
+#[derive(Serialize)]
+struct TownView<'a> {
+    slug: &'a str,
+    display_name: &'a str,
+    contact: &'a crate::tenancy::TownContact,
+}
+
+#[derive(Serialize)]
+struct PageView<'a> {
+    title: &'a str,
+}
+
+#[derive(Serialize)]
+struct MenuItem {
+    href: &'static str,
+    label: &'static str,
+    current: bool,
+}
+
+impl TownPage {
+    pub fn new(tenant: Arc<Tenant>, theme: Arc<Theme>, path: &str) -> Self {
+        Self {
+            tenant,
+            theme,
+            path: path.to_owned(),
+        }
+    }
+
+    /// Renders `template` in the layout, titled `title`, with `data` at the
+    /// top level of the template's context.
+    pub fn render<T: Serialize>(
+        &self,
+        status: Status,
+        template: &str,
+        title: &str,
+        data: T,
+    ) -> Result<Page, PageError> {
+        let layout = Layout {
+            town: TownView {
+                slug: &self.tenant.slug,
+                display_name: &self.tenant.display_name,
+                contact: &self.tenant.definition.contact,
+            },
+            page: PageView { title },
+            menu: MENU
+                .iter()
+                .map(|&(href, label)| MenuItem {
+                    href,
+                    label,
+                    current: self.path == href,
+                })
+                .collect(),
+            data,
+        };
+        let html = self.theme.render(template, &layout)?;
+        Ok(Page { status, html })
+    }
+
+    /// A 200 page.
+    pub fn ok<T: Serialize>(
+        &self,
+        template: &str,
+        title: &str,
+        data: T,
+    ) -> Result<Page, PageError> {
+        self.render(Status::Ok, template, title, data)
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for TownPage {
+    type Error = ();
+
+    async fn from_request(request: &'r Request<'_>) -> Outcome<Self, ()> {
+        let tenant = match CurrentTenant::from_request(request).await {
+            Outcome::Success(CurrentTenant(tenant)) => tenant,
+            Outcome::Error(error) => return Outcome::Error(error),
+            Outcome::Forward(status) => return Outcome::Forward(status),
+        };
+        let Some(Themes(themes)) = request.rocket().state::<Themes>() else {
+            return Outcome::Error((Status::InternalServerError, ()));
+        };
+        let theme = themes.get(&tenant.theme);
+        Outcome::Success(TownPage::new(tenant, theme, request.uri().path().as_str()))
+    }
+}

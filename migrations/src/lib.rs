@@ -1,0 +1,21 @@
+//! The database schema of Guichet, as an ordered list of migrations.
+//!
+//! Every migration must run unchanged on SQLite and PostgreSQL (the test suite
+//! runs both). A released migration is never edited: add a new one.
+//!
+//! Every tenant-owned table carries a non-null `tenant_id` referencing
+//! `tenant(id)`; the core only reaches those rows through its tenant scope.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261126_000001_tenants;
+
+#[derive(Debug)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261126_000001_tenants::Migration)]
+    }
+}

@@ -1,0 +1,193 @@
+//! The `guichet` binary: its commands, and its one-sentence errors.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use crate::harness::{TestDatabase, repo_root};
+
+/// Runs `guichet ARGS` in `dir`, with only the given `GUICHET_*` variables.
+fn guichet(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_guichet"));
+    command.current_dir(dir).args(args);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("GUICHET_") {
+            command.env_remove(key);
+        }
+    }
+    command.envs(env.iter().copied());
+    command.output().expect("the binary runs")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Fails with status 1 and one `error:` line mentioning every `expected`.
+fn assert_fails_with(output: &Output, expected: &[&str]) {
+    let text = stderr(output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    let line = text
+        .lines()
+        .find(|line| line.starts_with("error: "))
+        .unwrap_or_else(|| panic!("no error line in:\n{text}"));
+    for part in expected {
+        assert!(line.contains(part), "`{part}` missing from: {line}");
+    }
+}
+
+#[test]
+fn a_missing_config_file_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = guichet(dir.path(), &["--config", "nope.toml", "migrate"], &[]);
+    assert_fails_with(&output, &["nope.toml", "does not exist"]);
+}
+
+#[test]
+fn an_unknown_key_in_the_file_is_named_with_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("guichet.toml"),
+        "databse_url = \"sqlite://x\"\n",
+    )
+    .unwrap();
+    let output = guichet(dir.path(), &["migrate"], &[]);
+    assert_fails_with(
+        &output,
+        &["`databse_url`", "guichet.toml", "not a known setting"],
+    );
+}
+
+#[test]
+fn an_unknown_environment_variable_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = guichet(
+        dir.path(),
+        &["migrate"],
+        &[("GUICHET_DATABSE_URL", "sqlite://x")],
+    );
+    assert_fails_with(&output, &["`databse_url`", "GUICHET_DATABSE_URL"]);
+}
+
+#[test]
+fn a_bad_url_is_named_with_its_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = guichet(
+        dir.path(),
+        &["migrate"],
+        &[("GUICHET_DATABASE_URL", "mysql://db/x")],
+    );
+    assert_fails_with(
+        &output,
+        &[
+            "`database_url`",
+            "environment variable GUICHET_DATABASE_URL",
+            "mysql",
+        ],
+    );
+
+    std::fs::write(dir.path().join("other.toml"), "smtp_url = \"not a url\"\n").unwrap();
+    let output = guichet(
+        dir.path(),
+        &["migrate"],
+        &[("GUICHET_CONFIG", "other.toml")],
+    );
+    assert_fails_with(&output, &["`smtp_url`", "other.toml", "not a URL"]);
+}
+
+#[test]
+fn a_value_of_the_wrong_type_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = guichet(dir.path(), &["migrate"], &[("GUICHET_PORT", "eighty")]);
+    assert_fails_with(&output, &["`port`", "GUICHET_PORT"]);
+}
+
+#[test]
+fn serve_requires_a_secret_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = guichet(dir.path(), &["serve"], &[]);
+    assert_fails_with(&output, &["`secret_key`", "openssl rand -base64 32"]);
+}
+
+#[test]
+fn usage_errors_exit_with_status_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = guichet(dir.path(), &["tenant", "frobnicate"], &[]);
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[test]
+fn sqlite_is_the_default_under_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = guichet(dir.path(), &["migrate"], &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).contains("applied"));
+    assert!(dir.path().join("data/guichet.sqlite").is_file());
+}
+
+on_both_databases! {
+    async fn migrate_then_tenant_apply_and_list(backend) {
+        let database = TestDatabase::create(backend).await;
+        let dir = tempfile::tempdir().unwrap();
+        let env = [("GUICHET_DATABASE_URL", database.url.as_str())];
+        let tenants = repo_root().join("tenants");
+        let tenants = tenants.to_str().unwrap();
+
+        let first = guichet(dir.path(), &["migrate"], &env);
+        assert!(first.status.success(), "{}", stderr(&first));
+        assert!(stdout(&first).starts_with("1 migration(s) applied"), "{}", stdout(&first));
+        let again = guichet(dir.path(), &["migrate"], &env);
+        assert!(stdout(&again).starts_with("0 migration(s) applied"), "{}", stdout(&again));
+
+        let applied = guichet(dir.path(), &["tenant", "apply", tenants], &env);
+        assert!(applied.status.success(), "{}", stderr(&applied));
+        assert_eq!(stdout(&applied), "created   saint-martin\ncreated   villeneuve\n");
+        let reapplied = guichet(dir.path(), &["tenant", "apply", tenants], &env);
+        assert_eq!(stdout(&reapplied), "unchanged saint-martin\nunchanged villeneuve\n");
+
+        let listed = guichet(dir.path(), &["tenant", "list"], &env);
+        let listed = stdout(&listed);
+        assert!(listed.contains("villeneuve"), "{listed}");
+        assert!(
+            listed.contains("villeneuve.localhost, espace-citoyens.villeneuve.example.fr"),
+            "{listed}"
+        );
+        assert!(listed.contains("saint-martin.localhost"), "{listed}");
+    }
+
+    async fn a_broken_definition_is_named_and_nothing_is_applied(backend) {
+        let database = TestDatabase::create(backend).await;
+        let dir = tempfile::tempdir().unwrap();
+        let env = [("GUICHET_DATABASE_URL", database.url.as_str())];
+        let town = dir.path().join("towns/bourg");
+        std::fs::create_dir_all(&town).unwrap();
+        std::fs::write(town.join("tenant.toml"), "display_name = \"Bourg\"\ntimezone = \"Europe/Paname\"\n[mail]\nsender_name = \"M\"\nsender_address = \"m@bourg.fr\"\n").unwrap();
+        let output = guichet(dir.path(), &["tenant", "apply", "towns"], &env);
+        assert_fails_with(&output, &["towns/bourg/tenant.toml", "Europe/Paname"]);
+        let listed = guichet(dir.path(), &["tenant", "list"], &env);
+        assert!(stdout(&listed).contains("No town yet"), "{}", stdout(&listed));
+    }
+
+    async fn a_failing_migration_stops_startup(backend) {
+        let database = TestDatabase::create(backend).await;
+        // A table in the way of the first migration.
+        let db = guichet::db::connect(&database.url).await.unwrap();
+        sea_orm::ConnectionTrait::execute_unprepared(&db, "CREATE TABLE tenant (unrelated INTEGER)")
+            .await
+            .unwrap();
+        db.close().await.unwrap();
+
+        let dir = tempfile::tempdir().unwrap();
+        let key = "GUICHET_SECRET_KEY";
+        let env = [
+            ("GUICHET_DATABASE_URL", database.url.as_str()),
+            (key, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="),
+            ("GUICHET_PORT", "0"),
+        ];
+        let output = guichet(dir.path(), &["serve"], &env);
+        assert_fails_with(&output, &["migration failed"]);
+    }
+}

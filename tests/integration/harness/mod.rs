@@ -1,0 +1,51 @@
+//! The test harness: a fresh database per test (a SQLite file in a temporary
+//! folder, or a PostgreSQL database created for the test and dropped after),
+//! the application on port 0, and an HTTP client that talks to it with any
+//! `Host` header.
+
+mod app;
+mod database;
+
+pub use app::{TestApp, TestAppOptions};
+pub use database::{Backend, TestDatabase};
+
+use std::path::PathBuf;
+
+/// The root of the repository (`tenants/`, `themes/`).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("core/ has a parent")
+        .to_owned()
+}
+
+/// Writes a test once, runs it on SQLite and on PostgreSQL:
+///
+/// ```ignore
+/// on_both_databases! {
+///     async fn tenant_apply_is_idempotent(backend) { … }
+/// }
+/// ```
+/// gives the tests `tenant_apply_is_idempotent::sqlite` and `…::postgres`.
+macro_rules! on_both_databases {
+    ($(async fn $name:ident($backend:ident) $body:block)+) => {
+        $(
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+
+                async fn run($backend: $crate::harness::Backend) $body
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    run($crate::harness::Backend::Sqlite).await
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    run($crate::harness::Backend::Postgres).await
+                }
+            }
+        )+
+    };
+}

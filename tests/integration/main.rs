@@ -1,0 +1,16 @@
+//! Integration tests: the real server on a real socket, on SQLite and on
+//! PostgreSQL, and the real `guichet` binary.
+//!
+//! Every test that touches storage is written once with
+//! [`on_both_databases!`] and runs on both backends.
+
+// Test code: a panic is how a test fails.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[macro_use]
+mod harness;
+
+mod cli;
+mod tenancy;
+mod themes;
+mod web;
