@@ -21,6 +21,9 @@ pub const CONFIG_PATH_VARIABLE: &str = "GUICHET_CONFIG";
 /// The configuration file read when none is named.
 pub const DEFAULT_CONFIG_PATH: &str = "guichet.toml";
 const ENV_PREFIX: &str = "GUICHET_";
+/// Our own events at `info`; the frameworks' chatter (one line per request
+/// from Rocket, one per migration step) only when it matters.
+pub const DEFAULT_LOG_FILTER: &str = "info,rocket=warn,sea_orm_migration=warn";
 /// The secret key is decoded from base64 and must hold at least this many bytes.
 pub const SECRET_KEY_MIN_BYTES: usize = 32;
 
@@ -70,7 +73,7 @@ impl Default for Config {
             secret_key: None,
             themes_dir: PathBuf::from("themes"),
             dev_mode: false,
-            log: "info".to_owned(),
+            log: DEFAULT_LOG_FILTER.to_owned(),
             log_format: LogFormat::Text,
         }
     }

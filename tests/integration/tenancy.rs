@@ -140,6 +140,18 @@ on_both_databases! {
         assert!(app.get("espace-citoyens.villeneuve.example.fr", "/").await.body.contains(VILLENEUVE));
     }
 
+    async fn a_custom_domain_under_the_base_domain_is_refused(backend) {
+        let app = TestApp::spawn_with(backend, TestAppOptions { demo_towns: false, ..Default::default() }).await;
+        let mut towns = load_definitions(&repo_root().join("tenants")).unwrap();
+        towns[0].hostnames = vec!["villeneuve.localhost".to_owned()];
+        let error = app.app.apply_towns(&towns).await.unwrap_err();
+        assert!(
+            matches!(&error, ApplyError::Tenancy(TenancyError::HostnameUnderBaseDomain { .. })),
+            "{error}"
+        );
+        assert!(app.app.tenants.list().await.unwrap().is_empty());
+    }
+
     async fn a_town_with_an_unknown_theme_is_refused(backend) {
         let app = TestApp::spawn_with(backend, TestAppOptions { demo_towns: false, ..Default::default() }).await;
         let mut towns = load_definitions(&repo_root().join("tenants")).unwrap();

@@ -69,29 +69,26 @@ impl PasswordPolicy {
         Ok(())
     }
 
-    /// The rule as a French sentence, shown next to the password field.
+    /// The rule in the seed's words: "Le mot de passe doit contenir au
+    /// minimum 8 caractère(s) dont au moins : 1 minuscule(s), 1 chiffre(s)".
     pub fn describe(&self) -> String {
-        let mut parts = Vec::new();
-        let mut count = |n: u32, singular: &str, plural: &str| match n {
-            0 => {}
-            1 => parts.push(format!("1 {singular}")),
-            n => parts.push(format!("{n} {plural}")),
-        };
-        count(self.min_lowercase, "minuscule", "minuscules");
-        count(self.min_uppercase, "majuscule", "majuscules");
-        count(self.min_digits, "chiffre", "chiffres");
-        count(self.min_special, "caractère spécial", "caractères spéciaux");
+        let requirements: Vec<String> = [
+            (self.min_lowercase, "minuscule(s)"),
+            (self.min_uppercase, "majuscule(s)"),
+            (self.min_digits, "chiffre(s)"),
+            (self.min_special, "caractère(s) spécial(aux)"),
+        ]
+        .into_iter()
+        .filter(|(count, _)| *count > 0)
+        .map(|(count, what)| format!("{count} {what}"))
+        .collect();
         let mut sentence = format!(
-            "Le mot de passe doit contenir au minimum {} caractères",
+            "Le mot de passe doit contenir au minimum {} caractère(s)",
             self.min_length
         );
-        if !parts.is_empty() {
+        if !requirements.is_empty() {
             sentence.push_str(" dont au moins : ");
-            sentence.push_str(&parts.join(", "));
-        }
-        sentence.push('.');
-        if self.blocklist {
-            sentence.push_str(" Les mots de passe trop courants sont refusés.");
+            sentence.push_str(&requirements.join(", "));
         }
         sentence
     }
@@ -115,8 +112,8 @@ mod tests {
     fn the_seed_rule_reads_like_the_seed() {
         assert_eq!(
             seed_rule().describe(),
-            "Le mot de passe doit contenir au minimum 8 caractères dont au moins : \
-             1 minuscule, 1 chiffre."
+            "Le mot de passe doit contenir au minimum 8 caractère(s) dont au moins : \
+             1 minuscule(s), 1 chiffre(s)"
         );
     }
 
@@ -126,8 +123,7 @@ mod tests {
         policy.validate().unwrap();
         assert_eq!(
             policy.describe(),
-            "Le mot de passe doit contenir au minimum 12 caractères. \
-             Les mots de passe trop courants sont refusés."
+            "Le mot de passe doit contenir au minimum 12 caractère(s)"
         );
     }
 

@@ -90,6 +90,15 @@ pub enum ApplyOutcome {
 pub enum TenancyError {
     #[error("the host name {hostname} is already used by the town `{owner}`")]
     HostnameTaken { hostname: String, owner: String },
+    #[error(
+        "the host name {hostname} of town `{town}` is under the base domain; \
+         towns answer on <slug>.{base_domain} without listing it"
+    )]
+    HostnameUnderBaseDomain {
+        hostname: String,
+        town: String,
+        base_domain: String,
+    },
     #[error("the same definition lists the town `{0}` twice")]
     DuplicateSlug(String),
     #[error("the stored row of town `{slug}` is unreadable ({what}); apply its tenant.toml again")]
@@ -182,6 +191,19 @@ impl TenantDirectory {
         for definition in definitions {
             if !seen.insert(definition.slug.as_str()) {
                 return Err(TenancyError::DuplicateSlug(definition.slug.clone()));
+            }
+            // Such a name would be looked up as a slug, never as this town's.
+            for hostname in &definition.hostnames {
+                if !matches!(
+                    classify_host(hostname, &self.base_domain),
+                    Some(HostLookup::CustomDomain(_))
+                ) {
+                    return Err(TenancyError::HostnameUnderBaseDomain {
+                        hostname: hostname.clone(),
+                        town: definition.slug.clone(),
+                        base_domain: self.base_domain.to_string(),
+                    });
+                }
             }
         }
 

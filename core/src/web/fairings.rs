@@ -50,7 +50,7 @@ impl Fairing for RequestLog {
             method = %request.method(),
             path = %request.uri().path(),
             status = response.status().code,
-            elapsed_ms = started.0.elapsed().as_secs_f64() * 1000.0,
+            elapsed_us = u64::try_from(started.0.elapsed().as_micros()).unwrap_or(u64::MAX),
             "request"
         );
     }
