@@ -9,39 +9,95 @@ use std::sync::Arc;
 use rocket::{Build, Rocket};
 use sea_orm::DatabaseConnection;
 
-use crate::config::Config;
+use crate::accounts::{Accounts, HashingError, PasswordHasher, SessionPolicy};
+use crate::config::{Config, ConfigError};
 use crate::db::{self, DbSetupError};
+use crate::mail::{Delivery, MailWorker, Mailer, PublicLinks};
 use crate::tenancy::TenantDirectory;
 use crate::theme::{ThemeError, ThemeSet};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
     Database(#[from] DbSetupError),
     #[error("cannot load the themes: {0}")]
     Themes(#[from] ThemeError),
+    #[error("invalid configuration: `smtp_url` cannot be used: {0}")]
+    Smtp(String),
+    #[error(transparent)]
+    Hashing(#[from] HashingError),
+}
+
+/// How the process was started: `demo` keeps mail in a local mailbox when
+/// no SMTP server is configured, and shows it on a page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Serve,
+    Demo,
 }
 
 #[derive(Debug, Clone)]
 pub struct App {
     pub config: Config,
+    pub mode: Mode,
     pub db: DatabaseConnection,
     pub tenants: TenantDirectory,
     pub themes: Arc<ThemeSet>,
+    pub accounts: Accounts,
+    pub mailer: Mailer,
+    /// Where the outbox worker delivers; none keeps mail in the outbox.
+    pub delivery: Option<Delivery>,
+    /// Keys the CSRF tokens.
+    pub secret_key: Arc<[u8]>,
 }
 
 impl App {
-    /// Connects to the database, migrates it, and loads the themes.
-    pub async fn open(config: Config) -> Result<Self, StartupError> {
+    /// Connects to the database, migrates it, loads the themes, and sets up
+    /// the services.
+    pub async fn open(config: Config, mode: Mode) -> Result<Self, StartupError> {
+        let secret_key: Arc<[u8]> = config.require_secret_key()?.into();
+        let delivery = match (&config.smtp_url, mode) {
+            (Some(url), _) => {
+                Some(Delivery::smtp(url).map_err(|error| StartupError::Smtp(error.to_string()))?)
+            }
+            (None, Mode::Demo) => Some(Delivery::LocalMailbox),
+            (None, Mode::Serve) => None,
+        };
         let themes = Arc::new(ThemeSet::load(&config.themes_dir, config.dev_mode)?);
         let db = db::open(&config.database_url).await?;
         let tenants = TenantDirectory::new(db.clone(), &config.base_domain);
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let hasher = PasswordHasher::new(cores)?;
+        let mailer = Mailer::new(themes.clone(), PublicLinks::new(&config));
+        let sessions = SessionPolicy {
+            idle: chrono::Duration::minutes(i64::from(config.session_idle_minutes)),
+            absolute: chrono::Duration::hours(i64::from(config.session_absolute_hours)),
+        };
+        let accounts = Accounts::new(db.clone(), hasher, mailer.clone(), sessions);
         Ok(Self {
             config,
+            mode,
             db,
             tenants,
             themes,
+            accounts,
+            mailer,
+            delivery,
+            secret_key,
         })
+    }
+
+    /// The outbox worker, if mail is delivered at all.
+    pub fn mail_worker(&self) -> Option<MailWorker> {
+        let delivery = self.delivery.clone()?;
+        Some(MailWorker::new(
+            self.db.clone(),
+            delivery,
+            self.mailer.wake_handle(),
+            self.config.mail_retry_seconds,
+        ))
     }
 
     /// The Rocket configuration derived from ours; Rocket's own sources
@@ -51,6 +107,7 @@ impl App {
             address: self.config.address,
             port: self.config.port,
             ident: rocket::config::Ident::none(),
+            ip_header: self.config.ip_header.clone().map(Into::into),
             log_level: rocket::config::LogLevel::Off,
             cli_colors: false,
             ..rocket::Config::release_default()
@@ -61,14 +118,29 @@ impl App {
         crate::web::build(self, self.rocket_config())
     }
 
-    /// Binds and serves until a shutdown signal. `on_ready` is given the port
-    /// actually bound (useful with port 0) and a handle that stops the server.
+    /// Binds and serves until a shutdown signal, with the outbox worker
+    /// beside it. `on_ready` is given the port actually bound (useful with
+    /// port 0) and a handle that stops the server.
     pub async fn serve(
         &self,
         on_ready: impl FnOnce(u16, rocket::Shutdown) + Send + Sync + 'static,
     ) -> Result<(), Box<rocket::Error>> {
         let on_ready = std::sync::Mutex::new(Some(on_ready));
+        let worker = std::sync::Mutex::new(self.mail_worker());
+        if worker.lock().is_ok_and(|worker| worker.is_none()) {
+            tracing::warn!("no smtp_url: mail stays in the outbox until one is configured");
+        }
         self.rocket()
+            .attach(rocket::fairing::AdHoc::on_liftoff(
+                "mail worker",
+                move |rocket| {
+                    Box::pin(async move {
+                        if let Some(worker) = worker.lock().ok().and_then(|mut slot| slot.take()) {
+                            tokio::spawn(worker.run(rocket.shutdown()));
+                        }
+                    })
+                },
+            ))
             .attach(rocket::fairing::AdHoc::on_liftoff("ready", move |rocket| {
                 Box::pin(async move {
                     if let Some(on_ready) = on_ready.lock().ok().and_then(|mut slot| slot.take()) {

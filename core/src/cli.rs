@@ -12,7 +12,9 @@ use base64::Engine as _;
 use clap::{Parser, Subcommand};
 use rand::RngExt as _;
 
-use crate::app::App;
+use crate::accounts::{Civility, NewAccount};
+use crate::app::{App, Mode};
+use crate::audit::Origin;
 use crate::config::{Config, ConfigFile, LogFormat};
 use crate::tenancy::{ApplyOutcome, TenantDefinition, load_definitions};
 
@@ -45,6 +47,32 @@ enum Command {
     /// Manage towns.
     #[command(subcommand)]
     Tenant(TenantCommand),
+    /// Manage resident accounts.
+    #[command(subcommand)]
+    Account(AccountCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum AccountCommand {
+    /// Create a resident account and send its activation mail.
+    Create {
+        /// The town's slug.
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        first_name: String,
+        #[arg(long)]
+        last_name: String,
+        /// M or Mme.
+        #[arg(long)]
+        civility: Option<String>,
+        #[arg(long)]
+        address: Option<String>,
+        #[arg(long)]
+        phone: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -74,6 +102,30 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate => migrate(&file).await,
         Command::Tenant(TenantCommand::Apply { dir }) => tenant_apply(&file, &dir).await,
         Command::Tenant(TenantCommand::List) => tenant_list(&file).await,
+        Command::Account(AccountCommand::Create {
+            tenant,
+            email,
+            first_name,
+            last_name,
+            civility,
+            address,
+            phone,
+        }) => {
+            let civility = match civility.as_deref().map(Civility::parse) {
+                None => None,
+                Some(Some(civility)) => Some(civility),
+                Some(None) => anyhow::bail!("--civility must be M or Mme"),
+            };
+            let new = NewAccount {
+                email,
+                first_name,
+                last_name,
+                civility,
+                address,
+                phone,
+            };
+            account_create(&file, &tenant, new).await
+        }
     }
 }
 
@@ -81,7 +133,7 @@ async fn serve(file: &ConfigFile) -> anyhow::Result<()> {
     let config = Config::load(file)?;
     config.require_secret_key()?;
     init_logging(&config);
-    let app = App::open(config).await?;
+    let app = App::open(config, Mode::Serve).await?;
     tracing::info!(themes = ?app.themes.files(), "themes loaded");
     let address = app.config.address;
     app.serve(move |port, _| tracing::info!(%address, port, "listening"))
@@ -95,25 +147,36 @@ async fn demo(file: &ConfigFile, port: Option<u16>) -> anyhow::Result<()> {
     if let Some(port) = port {
         config.port = port;
     }
-    if config.secret_key.is_none() {
-        // A fresh key per run: demo sessions need not survive a restart.
-        let key: [u8; 32] = rand::rng().random();
-        config.secret_key = Some(base64::engine::general_purpose::STANDARD.encode(key));
+    if config.public_port.is_none() && config.port != 80 {
+        config.public_port = Some(config.port);
     }
+    // A fresh key per run: demo sessions need not survive a restart.
+    let config = with_ephemeral_key(config);
     init_logging(&config);
-    let app = App::open(config).await?;
+    let app = App::open(config, Mode::Demo).await?;
     let definitions = crate::demo::town_definitions(std::path::Path::new("tenants"))?;
     apply(&app, &definitions).await?;
+    let resident = crate::demo::ensure_residents(&app, &definitions).await?;
 
     let towns: Vec<(String, String)> = definitions
         .iter()
         .map(|town| (town.display_name.clone(), town.slug.clone()))
         .collect();
     let base_domain = app.config.base_domain.clone();
+    let mailbox = app.config.smtp_url.is_none();
     app.serve(move |port, _| {
         println!("Guichet demo is ready:");
         for (name, slug) in &towns {
             println!("  {name:<24} http://{slug}.{base_domain}:{port}/");
+        }
+        println!(
+            "Demo resident (every town): identifiant {}, mot de passe {}",
+            resident.identifier, resident.password
+        );
+        if mailbox {
+            println!(
+                "Mail is kept in a local mailbox: http://<town>.{base_domain}:{port}/demo/courriels"
+            );
         }
         println!("Press Ctrl+C to stop.");
     })
@@ -135,7 +198,7 @@ async fn tenant_apply(file: &ConfigFile, dir: &std::path::Path) -> anyhow::Resul
     let config = Config::load(file)?;
     init_logging(&config);
     let definitions = load_definitions(dir)?;
-    let app = App::open(config).await?;
+    let app = App::open(with_ephemeral_key(config), Mode::Serve).await?;
     apply(&app, &definitions).await
 }
 
@@ -153,7 +216,7 @@ async fn apply(app: &App, definitions: &[TenantDefinition]) -> anyhow::Result<()
 async fn tenant_list(file: &ConfigFile) -> anyhow::Result<()> {
     let config = Config::load(file)?;
     init_logging(&config);
-    let app = App::open(config).await?;
+    let app = App::open(with_ephemeral_key(config), Mode::Serve).await?;
     let towns = app.tenants.list().await?;
     if towns.is_empty() {
         println!("No town yet: add one with `guichet tenant apply DIR`.");
@@ -172,6 +235,43 @@ async fn tenant_list(file: &ConfigFile) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+async fn account_create(file: &ConfigFile, slug: &str, new: NewAccount) -> anyhow::Result<()> {
+    let config = Config::load(file)?;
+    init_logging(&config);
+    let app = App::open(with_ephemeral_key(config), Mode::Serve).await?;
+    let tenant = app
+        .tenants
+        .find_by_slug(slug)
+        .await?
+        .with_context(|| format!("there is no town `{slug}` (see `guichet tenant list`)"))?;
+    let origin = Origin {
+        ip: None,
+        user_agent: Some("guichet account create".to_owned()),
+    };
+    let created = app.accounts.create(&tenant, new, &origin).await??;
+    println!(
+        "Account created in {}: identifier {}",
+        tenant.slug, created.identifier
+    );
+    println!("The activation mail is queued with the temporary password.");
+    if app.delivery.is_none() {
+        println!("No smtp_url is configured: it will be sent once one is, by `guichet serve`.");
+    } else {
+        println!("`guichet serve` delivers it.");
+    }
+    Ok(())
+}
+
+/// Commands that serve no page need no lasting secret key: they get a
+/// random one when none is configured.
+fn with_ephemeral_key(mut config: Config) -> Config {
+    if config.secret_key.is_none() {
+        let key: [u8; 32] = rand::rng().random();
+        config.secret_key = Some(base64::engine::general_purpose::STANDARD.encode(key));
+    }
+    config
 }
 
 fn init_logging(config: &Config) {

@@ -43,8 +43,24 @@ pub struct Config {
     pub base_domain: String,
     pub address: IpAddr,
     pub port: u16,
-    /// Base64 of at least 32 random bytes; keys tokens and CSRF protection.
+    /// Base64 of at least 32 random bytes; keys the CSRF tokens.
     pub secret_key: Option<String>,
+    /// Scheme of the links in mails; with `https`, cookies are `Secure` and
+    /// `__Host-` prefixed.
+    pub public_scheme: PublicScheme,
+    /// Port in the links of mails, when towns are not served on the
+    /// scheme's default port.
+    pub public_port: Option<u16>,
+    /// Header holding the client's address, set by a trusted reverse proxy
+    /// (`X-Real-IP`); none when Guichet faces clients directly.
+    pub ip_header: Option<String>,
+    /// A session ends after this long without a request…
+    pub session_idle_minutes: u32,
+    /// …and after this long in any case.
+    pub session_absolute_hours: u32,
+    /// First delay before retrying a mail the SMTP server refused; it
+    /// doubles at each attempt, up to an hour.
+    pub mail_retry_seconds: u32,
     /// Theme folders on disk; when absent, the themes built into the binary.
     pub themes_dir: PathBuf,
     /// Reload templates and assets on every request (demo and development).
@@ -52,6 +68,23 @@ pub struct Config {
     /// Log filter, in `tracing` syntax (`info`, `guichet=debug,sqlx=warn`).
     pub log: String,
     pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum PublicScheme {
+    Http,
+    #[default]
+    Https,
+}
+
+impl PublicScheme {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Http => "http",
+            Self::Https => "https",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
@@ -71,6 +104,12 @@ impl Default for Config {
             address: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port: 8000,
             secret_key: None,
+            public_scheme: PublicScheme::Https,
+            public_port: None,
+            ip_header: None,
+            session_idle_minutes: 30,
+            session_absolute_hours: 12,
+            mail_retry_seconds: 30,
             themes_dir: PathBuf::from("themes"),
             dev_mode: false,
             log: DEFAULT_LOG_FILTER.to_owned(),
@@ -119,10 +158,12 @@ impl Config {
         Self::load_over(Self::default(), file)
     }
 
-    /// The defaults of `guichet demo`: its own database, templates reloaded.
+    /// The defaults of `guichet demo`: its own database, plain HTTP on
+    /// localhost, templates reloaded.
     pub fn demo_defaults() -> Self {
         Self {
             database_url: "sqlite://data/demo.sqlite".to_owned(),
+            public_scheme: PublicScheme::Http,
             dev_mode: true,
             ..Self::default()
         }
@@ -225,6 +266,21 @@ impl Config {
                     ),
                 ));
             }
+        }
+
+        if self.session_idle_minutes == 0 || self.session_absolute_hours == 0 {
+            let key = if self.session_idle_minutes == 0 {
+                "session_idle_minutes"
+            } else {
+                "session_absolute_hours"
+            };
+            return Err(invalid(key, "must be at least 1".to_owned()));
+        }
+        if self.mail_retry_seconds == 0 {
+            return Err(invalid(
+                "mail_retry_seconds",
+                "must be at least 1".to_owned(),
+            ));
         }
 
         if let Err(error) = tracing_subscriber::EnvFilter::builder().parse(&self.log) {
@@ -413,6 +469,12 @@ mod example_file {
             "address",
             "port",
             "secret_key",
+            "public_scheme",
+            "public_port",
+            "ip_header",
+            "session_idle_minutes",
+            "session_absolute_hours",
+            "mail_retry_seconds",
             "themes_dir",
             "dev_mode",
             "log",
@@ -427,6 +489,12 @@ mod example_file {
             address: _,
             port: _,
             secret_key: _,
+            public_scheme: _,
+            public_port: _,
+            ip_header: _,
+            session_idle_minutes: _,
+            session_absolute_hours: _,
+            mail_retry_seconds: _,
             themes_dir: _,
             dev_mode: _,
             log: _,

@@ -5,10 +5,12 @@
 
 pub mod accounts;
 pub mod app;
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod mail;
 pub mod tenancy;
 pub mod theme;
 pub mod web;

@@ -9,6 +9,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261126_000001_tenants;
+mod m20261126_000002_accounts;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -16,6 +17,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261126_000001_tenants::Migration)]
+        vec![
+            Box::new(m20261126_000001_tenants::Migration),
+            Box::new(m20261126_000002_accounts::Migration),
+        ]
     }
 }

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use crate::harness::{TestDatabase, repo_root};
+use crate::harness::{TestDatabase, Visitor, free_port, repo_root};
 
 /// Runs `guichet ARGS` in `dir`, with only the given `GUICHET_*` variables.
 fn guichet(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
@@ -138,7 +138,7 @@ on_both_databases! {
 
         let first = guichet(dir.path(), &["migrate"], &env);
         assert!(first.status.success(), "{}", stderr(&first));
-        assert!(stdout(&first).starts_with("1 migration(s) applied"), "{}", stdout(&first));
+        assert!(stdout(&first).starts_with("2 migration(s) applied"), "{}", stdout(&first));
         let again = guichet(dir.path(), &["migrate"], &env);
         assert!(stdout(&again).starts_with("0 migration(s) applied"), "{}", stdout(&again));
 
@@ -190,4 +190,86 @@ on_both_databases! {
         let output = guichet(dir.path(), &["serve"], &env);
         assert_fails_with(&output, &["migration failed"]);
     }
+
+    async fn account_create_queues_the_activation_mail(backend) {
+        let database = TestDatabase::create(backend).await;
+        let dir = tempfile::tempdir().unwrap();
+        let env = [("GUICHET_DATABASE_URL", database.url.as_str())];
+        let tenants = repo_root().join("tenants");
+        guichet(dir.path(), &["tenant", "apply", tenants.to_str().unwrap()], &env);
+        let args = [
+            "account", "create", "--tenant", "villeneuve", "--email", "michel@example.org",
+            "--first-name", "Michel", "--last-name", "ARPEGE", "--civility", "M",
+            "--address", "10 LA RUE CREUSE",
+        ];
+        let created = guichet(dir.path(), &args, &env);
+        assert!(created.status.success(), "{}", stderr(&created));
+        assert!(stdout(&created).contains("identifier michel.arpege"), "{}", stdout(&created));
+        let homonym = guichet(dir.path(), &[&args[..4], &["--email", "other@example.org"], &args[6..]].concat(), &env);
+        assert!(stdout(&homonym).contains("identifier michel.arpege2"), "{}", stdout(&homonym));
+
+        let taken = guichet(dir.path(), &args, &env);
+        assert_fails_with(&taken, &["already uses the e-mail address michel@example.org"]);
+        let unknown_town = guichet(dir.path(), &["account", "create", "--tenant", "nulle-part", "--email", "a@b.fr", "--first-name", "A", "--last-name", "B"], &env);
+        assert_fails_with(&unknown_town, &["no town `nulle-part`"]);
+        let bad_civility = guichet(dir.path(), &["account", "create", "--tenant", "villeneuve", "--email", "a@b.fr", "--first-name", "A", "--last-name", "B", "--civility", "Dr"], &env);
+        assert_fails_with(&bad_civility, &["--civility must be M or Mme"]);
+
+        // The mail waits in the outbox for `serve`.
+        let db = guichet::db::connect(&database.url).await.unwrap();
+        let queued = <guichet::mail::entity::Entity as sea_orm::EntityTrait>::find().all(&db).await.unwrap();
+        assert_eq!(queued.len(), 2);
+        assert!(queued[0].text_body.contains("Identifiant : michel.arpege"));
+        assert_eq!(queued[0].status, "pending");
+    }
+}
+
+/// The README's demo: the printed resident logs in, and sees the seed's
+/// last login.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_resident_logs_in_with_the_printed_credentials() {
+    use std::io::{BufRead as _, BufReader};
+
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut demo = Command::new(env!("CARGO_BIN_EXE_guichet"))
+        .current_dir(dir.path())
+        .args(["demo", "--port", &port.to_string()])
+        .env_remove("GUICHET_DATABASE_URL")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = demo.stdout.take().unwrap();
+    let (identifier, password) = tokio::task::spawn_blocking(move || {
+        let lines = BufReader::new(stdout).lines();
+        for line in lines {
+            let line = line.unwrap();
+            if let Some(rest) = line.strip_prefix("Demo resident (every town): identifiant ") {
+                let (identifier, password) = rest.split_once(", mot de passe ").unwrap();
+                return (identifier.to_owned(), password.to_owned());
+            }
+        }
+        panic!("the demo printed no credentials");
+    })
+    .await
+    .unwrap();
+
+    let mut browser = Visitor::new(port, "villeneuve.localhost");
+    assert_eq!(browser.login(&identifier, &password).await.status, 303);
+    let home = browser.get("/").await;
+    assert!(
+        home.body.contains("Bonjour Monsieur ARPEGE."),
+        "{}",
+        home.body
+    );
+    assert!(
+        home.body
+            .contains("Dernière connexion le 15/06/2020 à 12:55")
+    );
+    assert!(home.body.contains("10 LA RUE CREUSE"));
+    // Its mailbox page exists in the demo, and only there.
+    assert_eq!(browser.get("/demo/courriels").await.status, 200);
+    let _ = demo.kill();
+    let _ = demo.wait();
 }

@@ -10,6 +10,7 @@
 #[macro_use]
 mod harness;
 
+mod accounts;
 mod cli;
 mod tenancy;
 mod themes;

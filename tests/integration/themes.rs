@@ -60,7 +60,7 @@ on_both_databases! {
         let themes = theme_folder();
         let app = TestApp::spawn_with(
             backend,
-            TestAppOptions { themes_dir: themes.path().to_owned(), demo_towns: false },
+            TestAppOptions { themes_dir: themes.path().to_owned(), demo_towns: false, ..Default::default() },
         )
         .await;
         town_with_theme(&app, "test").await;
@@ -87,7 +87,7 @@ on_both_databases! {
         let themes = theme_folder();
         let app = TestApp::spawn_with(
             backend,
-            TestAppOptions { themes_dir: themes.path().to_owned(), demo_towns: false },
+            TestAppOptions { themes_dir: themes.path().to_owned(), demo_towns: false, ..Default::default() },
         )
         .await;
         town_with_theme(&app, "default").await;

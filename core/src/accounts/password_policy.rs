@@ -2,7 +2,18 @@
 //! ("Le mot de passe doit contenir au minimum 8 caractère(s) dont au moins :
 //! 1 minuscule(s), 1 chiffre(s)") and checked by the server.
 
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
 use serde::{Deserialize, Serialize};
+
+/// Common passwords, lowercase (see `blocklist/README.md`).
+static BLOCKLIST: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
+    include_str!("blocklist/common-passwords.txt")
+        .lines()
+        .filter(|line| !line.is_empty())
+        .collect()
+});
 
 /// ASVS 4 (2.1.1 and 2.1.2): at least 12 characters, at least 64 allowed.
 const ASVS_MIN_LENGTH: u32 = 12;
@@ -94,6 +105,73 @@ impl PasswordPolicy {
     }
 }
 
+impl PasswordPolicy {
+    /// Every rule `password` breaks, each as a French sentence; empty when
+    /// the password is acceptable. Lengths count characters, not bytes.
+    pub fn check(&self, password: &str, identifier: &str) -> Vec<String> {
+        let mut unmet = Vec::new();
+        let length = password.chars().count();
+        if length < self.min_length as usize {
+            unmet.push(format!(
+                "Le mot de passe doit contenir au moins {} caractère(s) ({length} saisi(s)).",
+                self.min_length
+            ));
+        }
+        if length > self.max_length as usize {
+            unmet.push(format!(
+                "Le mot de passe ne doit pas dépasser {} caractères.",
+                self.max_length
+            ));
+        }
+        let count =
+            |predicate: fn(char) -> bool| password.chars().filter(|c| predicate(*c)).count();
+        let classes: [(u32, usize, &str); 4] = [
+            (
+                self.min_lowercase,
+                count(char::is_lowercase),
+                "minuscule(s)",
+            ),
+            (
+                self.min_uppercase,
+                count(char::is_uppercase),
+                "majuscule(s)",
+            ),
+            (self.min_digits, count(|c| c.is_ascii_digit()), "chiffre(s)"),
+            (
+                self.min_special,
+                count(|c| !c.is_alphanumeric()),
+                "caractère(s) spécial(aux)",
+            ),
+        ];
+        for (required, found, what) in classes {
+            if found < required as usize {
+                unmet.push(format!(
+                    "Il manque au moins {} {what}.",
+                    required as usize - found
+                ));
+            }
+        }
+        let lowered = password.to_lowercase();
+        if self.blocklist && BLOCKLIST.contains(lowered.as_str()) {
+            unmet.push(
+                "Ce mot de passe fait partie des mots de passe les plus courants : choisissez-en un autre."
+                    .to_owned(),
+            );
+        }
+        let identifier = identifier.to_lowercase();
+        if !identifier.is_empty() && lowered.contains(&identifier) {
+            unmet.push("Le mot de passe ne doit pas contenir votre identifiant.".to_owned());
+        }
+        unmet
+    }
+
+    /// The sentence about the blocklist, when the policy uses it.
+    pub fn blocklist_note(&self) -> Option<&'static str> {
+        self.blocklist
+            .then_some("Les mots de passe trop courants sont refusés.")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,6 +203,44 @@ mod tests {
             policy.describe(),
             "Le mot de passe doit contenir au minimum 12 caractère(s)"
         );
+    }
+
+    #[test]
+    fn each_unmet_rule_is_named() {
+        let policy = seed_rule();
+        assert!(policy.check("soleil2024", "michel.arpege").is_empty());
+        let unmet = policy.check("ABC", "michel.arpege");
+        assert_eq!(
+            unmet,
+            [
+                "Le mot de passe doit contenir au moins 8 caractère(s) (3 saisi(s)).",
+                "Il manque au moins 1 minuscule(s).",
+                "Il manque au moins 1 chiffre(s).",
+            ]
+        );
+        // Characters, not bytes: "éééééé1a" is 8 characters and 14 bytes.
+        assert!(policy.check("éééééé1a", "x").is_empty());
+        assert_eq!(
+            policy.check("michel.arpege1", "michel.arpege"),
+            ["Le mot de passe ne doit pas contenir votre identifiant."]
+        );
+        let long = format!("a1{}", "x".repeat(200));
+        assert_eq!(policy.check(&long, "zz").len(), 1);
+    }
+
+    #[test]
+    fn the_blocklist_is_case_insensitive_and_optional() {
+        let asvs = PasswordPolicy::default();
+        // Too short (11 characters) and too common.
+        assert_eq!(asvs.check("Azertyuiop1", "x").len(), 2);
+        assert_eq!(
+            asvs.check("MotDePasse123", "x"),
+            [
+                "Ce mot de passe fait partie des mots de passe les plus courants : choisissez-en un autre."
+            ]
+        );
+        assert!(asvs.check("une phrase de passe", "x").is_empty());
+        assert!(seed_rule().check("password1", "x").is_empty());
     }
 
     #[test]

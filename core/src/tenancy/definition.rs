@@ -46,6 +46,27 @@ pub struct TenantDefinition {
     pub mail: MailSender,
     #[serde(default)]
     pub contact: TownContact,
+    #[serde(default)]
+    pub accounts: AccountSettings,
+}
+
+/// How long the town's links and temporary passwords stay valid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AccountSettings {
+    pub activation_validity_days: u32,
+    pub temporary_password_validity_days: u32,
+    pub password_reset_validity_minutes: u32,
+}
+
+impl Default for AccountSettings {
+    fn default() -> Self {
+        Self {
+            activation_validity_days: 7,
+            temporary_password_validity_days: 30,
+            password_reset_validity_minutes: 60,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -153,6 +174,25 @@ pub fn parse_definition(
             definition.mail.sender_address
         )));
     }
+    let accounts = &definition.accounts;
+    for (key, value) in [
+        (
+            "activation_validity_days",
+            accounts.activation_validity_days,
+        ),
+        (
+            "temporary_password_validity_days",
+            accounts.temporary_password_validity_days,
+        ),
+        (
+            "password_reset_validity_minutes",
+            accounts.password_reset_validity_minutes,
+        ),
+    ] {
+        if value == 0 {
+            return Err(invalid(format!("accounts.{key} must be at least 1")));
+        }
+    }
     if let Some(email) = &definition.contact.email
         && !is_plausible_email(email)
     {
@@ -224,7 +264,7 @@ fn is_valid_slug(slug: &str) -> bool {
 
 /// Enough to catch typos in a configuration file; the mail layer parses
 /// addresses properly before sending.
-fn is_plausible_email(address: &str) -> bool {
+pub fn is_plausible_email(address: &str) -> bool {
     address.rsplit_once('@').is_some_and(|(local, domain)| {
         !local.is_empty()
             && !local.chars().any(char::is_whitespace)

@@ -5,7 +5,7 @@
 //! on a [`TenantOwned`] entity starts from it, so the `tenant_id` condition is
 //! written once, here, instead of in every query.
 
-use sea_orm::{ColumnTrait as _, DeleteMany, EntityTrait, QueryFilter as _, Select};
+use sea_orm::{ColumnTrait as _, DeleteMany, EntityTrait, QueryFilter as _, Select, UpdateMany};
 
 use super::TenantId;
 
@@ -33,6 +33,11 @@ impl TenantScope {
     /// `SELECT … WHERE tenant_id = <this town>`; add filters as usual.
     pub fn select<E: TenantOwned>(&self) -> Select<E> {
         E::find().filter(E::TENANT_COLUMN.eq(self.tenant_id.get()))
+    }
+
+    /// `UPDATE … WHERE tenant_id = <this town>`; add columns and filters.
+    pub fn update<E: TenantOwned>(&self) -> UpdateMany<E> {
+        E::update_many().filter(E::TENANT_COLUMN.eq(self.tenant_id.get()))
     }
 
     /// `DELETE … WHERE tenant_id = <this town>`; add filters as usual.

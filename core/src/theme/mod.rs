@@ -62,7 +62,11 @@ pub struct ThemeSet {
 #[derive(Debug)]
 pub struct Theme {
     name: String,
+    /// HTML templates, values escaped.
     registry: Handlebars<'static>,
+    /// Plain-text templates (`*.txt.hbs`: mail subjects and text parts),
+    /// values as they are.
+    text_registry: Handlebars<'static>,
     assets: Arc<AssetTable>,
 }
 
@@ -131,22 +135,33 @@ impl Theme {
             vec![DEFAULT_THEME, name]
         };
 
-        let mut registry = Handlebars::new();
-        registry.set_strict_mode(true);
-        registry.set_prevent_indent(true);
         let reload = dev_mode && matches!(files, ThemeFiles::Disk(_));
-        registry.set_dev_mode(reload);
+        let new_registry = || {
+            let mut registry = Handlebars::new();
+            registry.set_strict_mode(true);
+            registry.set_prevent_indent(true);
+            registry.set_dev_mode(reload);
+            registry
+        };
+        let mut registry = new_registry();
+        let mut text_registry = new_registry();
+        text_registry.register_escape_fn(handlebars::no_escape);
 
         // Later layers override earlier ones, template by template.
         for layer in &chain {
             for (template, relative) in files.templates(layer) {
+                let target = if template.ends_with(".txt") {
+                    &mut text_registry
+                } else {
+                    &mut registry
+                };
                 match files.disk_path(layer, &relative) {
-                    Some(path) if reload => registry
+                    Some(path) if reload => target
                         .register_template_file(&template, path)
                         .map_err(Box::new)?,
                     _ => {
                         let text = files.read_text(layer, &relative)?;
-                        registry
+                        target
                             .register_template_string(&template, text)
                             .map_err(Box::new)?;
                     }
@@ -159,6 +174,7 @@ impl Theme {
         Ok(Self {
             name: name.to_owned(),
             registry,
+            text_registry,
             assets,
         })
     }
@@ -173,6 +189,20 @@ impl Theme {
 
     pub fn render<T: Serialize>(&self, template: &str, data: &T) -> Result<String, ThemeError> {
         self.registry
+            .render(template, data)
+            .map_err(|source| ThemeError::Render {
+                template: template.to_owned(),
+                source: Box::new(source),
+            })
+    }
+
+    /// Renders a plain-text template (`name` ends with `.txt`), unescaped.
+    pub fn render_text<T: Serialize>(
+        &self,
+        template: &str,
+        data: &T,
+    ) -> Result<String, ThemeError> {
+        self.text_registry
             .render(template, data)
             .map_err(|source| ThemeError::Render {
                 template: template.to_owned(),

@@ -2,13 +2,14 @@
 //! in their town's theme, without internal details.
 
 use rocket::http::Status;
-use rocket::response::{self, Responder};
+use rocket::response::{self, Redirect, Responder};
 use rocket::{Catcher, Request, catch, catchers};
 use serde::Serialize;
 
 use super::Themes;
 use super::fairings::RequestId;
 use super::render::{Page, TownPage};
+use super::session::gate_redirect;
 use crate::tenancy::TenantResolution;
 use crate::theme::ThemeError;
 
@@ -19,6 +20,8 @@ pub enum PageError {
     Theme(#[from] ThemeError),
     #[error("database error: {0}")]
     Database(#[from] sea_orm::DbErr),
+    #[error(transparent)]
+    Accounts(#[from] crate::accounts::AccountError),
 }
 
 impl<'r> Responder<'r, 'static> for PageError {
@@ -30,7 +33,14 @@ impl<'r> Responder<'r, 'static> for PageError {
 }
 
 pub fn catchers() -> Vec<Catcher> {
-    catchers![not_found, unavailable, any_status]
+    catchers![unauthorized, not_found, unavailable, any_status]
+}
+
+/// A resident guard refused the request: go where it said (the login page,
+/// or the password change), else to the login page.
+#[catch(401)]
+fn unauthorized(request: &Request<'_>) -> Redirect {
+    Redirect::to(gate_redirect(request).unwrap_or_else(|| "/connexion".to_owned()))
 }
 
 #[catch(404)]

@@ -8,18 +8,22 @@
 //! id and answered with a French error page in the town's theme, never with
 //! internal details. Unknown hosts get a neutral page naming no town.
 
+mod account_pages;
 mod assets;
+pub mod csrf;
+mod demo_mailbox;
 mod errors;
 mod fairings;
 mod ops;
 mod pages;
 pub mod render;
+pub mod session;
 
 use std::sync::Arc;
 
 use rocket::{Build, Rocket};
 
-use crate::app::App;
+use crate::app::{App, Mode};
 use crate::theme::ThemeSet;
 
 pub use errors::PageError;
@@ -31,14 +35,28 @@ pub struct Themes(pub Arc<ThemeSet>);
 
 /// Builds the Rocket of an opened application, bound as `rocket_config` says.
 pub fn build(app: &App, rocket_config: rocket::Config) -> Rocket<Build> {
-    rocket::custom(rocket_config)
+    let settings = session::WebSettings {
+        secret_key: app.secret_key.clone(),
+        secure_cookies: app.config.public_scheme == crate::config::PublicScheme::Https,
+    };
+    let rocket = rocket::custom(rocket_config)
         .manage(app.tenants.clone())
         .manage(Themes(app.themes.clone()))
         .manage(app.db.clone())
+        .manage(app.accounts.clone())
+        .manage(settings)
         .attach(fairings::RequestLog)
         .attach(fairings::SecurityHeaders)
         .mount("/", pages::routes())
+        .mount("/", account_pages::routes())
         .mount("/", ops::routes())
         .mount("/", assets::routes())
-        .register("/", errors::catchers())
+        .register("/", errors::catchers());
+    // The demo's mailbox shows every mail of a town, passwords included:
+    // it exists only in `guichet demo`, never in `serve`.
+    if app.mode == Mode::Demo {
+        rocket.mount("/", demo_mailbox::routes())
+    } else {
+        rocket
+    }
 }

@@ -1,29 +1,75 @@
-//! The town's public pages.
+//! The home page: the login form of the seed for visitors, "Mon accueil"
+//! for residents.
 
+use rocket::Either;
+use rocket::request::FlashMessage;
+use rocket::response::Redirect;
 use rocket::{Route, get, routes};
 use serde::Serialize;
 
 use super::PageError;
+use super::account_pages::LoginView;
+use super::csrf::Csrf;
 use super::render::{Page, TownPage};
+use super::session::Visitor;
+use crate::accounts::Civility;
 
 pub fn routes() -> Vec<Route> {
-    routes![home, login]
+    routes![home]
 }
 
 #[derive(Serialize)]
-struct LoginForm {
-    /// The form's heading level: the home page has its own `h1`.
-    standalone: bool,
+struct HomeView {
+    greeting: String,
+    last_login: String,
+    full_name: String,
+    address: Option<String>,
+    email: String,
 }
 
-/// "Accueil": the login form of the seed, until the resident is logged in.
 #[get("/")]
-fn home(page: TownPage) -> Result<Page, PageError> {
-    page.ok("pages/home", "Accueil", LoginForm { standalone: false })
-}
-
-/// The same login form, on its own page.
-#[get("/connexion")]
-fn login(page: TownPage) -> Result<Page, PageError> {
-    page.ok("pages/login", "Connexion", LoginForm { standalone: true })
+fn home(
+    page: TownPage,
+    visitor: Visitor,
+    csrf: Csrf,
+    flash: Option<FlashMessage<'_>>,
+) -> Result<Either<Page, Redirect>, PageError> {
+    let page = page.with_flash(flash);
+    let Some(resident) = visitor.0 else {
+        let view = LoginView {
+            csrf: csrf.token().to_owned(),
+            ..LoginView::default()
+        };
+        return Ok(Either::Left(page.ok("pages/home", "Accueil", view)?));
+    };
+    if resident.account.password_is_temporary {
+        return Ok(Either::Right(Redirect::to("/mot-de-passe/modifier")));
+    }
+    let account = &resident.account;
+    let last_name = account.last_name.to_uppercase();
+    let greeting = match Civility::title(account.civility.as_deref()) {
+        Some(title) => format!("Bonjour {title} {last_name}."),
+        None => format!("Bonjour {} {last_name}.", account.first_name),
+    };
+    let last_login = match account.previous_login_at {
+        Some(at) => format!(
+            "Dernière connexion le {}",
+            at.with_timezone(&resident.tenant.timezone)
+                .format("%d/%m/%Y à %H:%M")
+        ),
+        None => "Bienvenue : c'est votre première connexion.".to_owned(),
+    };
+    let view = HomeView {
+        greeting,
+        last_login,
+        full_name: format!("{} {last_name}", account.first_name),
+        address: account.address.clone(),
+        email: account.email.clone(),
+    };
+    let page = page.for_resident(&resident, &csrf);
+    Ok(Either::Left(page.ok(
+        "pages/dashboard",
+        "Mon accueil",
+        view,
+    )?))
 }

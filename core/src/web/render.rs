@@ -8,6 +8,10 @@ use rocket::request::{FromRequest, Outcome, Request};
 use rocket::response::{self, Responder, Response};
 use serde::Serialize;
 
+use rocket::request::FlashMessage;
+
+use super::csrf::Csrf;
+use super::session::AnyResident;
 use super::{PageError, Themes};
 use crate::tenancy::{CurrentTenant, Tenant};
 use crate::theme::Theme;
@@ -46,6 +50,16 @@ pub struct TownPage {
     pub tenant: Arc<Tenant>,
     pub theme: Arc<Theme>,
     path: String,
+    session: Option<SessionView>,
+    flash: Option<String>,
+}
+
+/// The logged-in resident, as the layout's header shows them (with the
+/// logout form).
+#[derive(Debug, Clone, Serialize)]
+struct SessionView {
+    name: String,
+    csrf: String,
 }
 
 #[derive(Serialize)]
@@ -53,6 +67,9 @@ struct Layout<'a, T: Serialize> {
     town: TownView<'a>,
     page: PageView<'a>,
     menu: Vec<MenuItem>,
+    session: &'a Option<SessionView>,
+    /// A one-time confirmation ("Vous êtes déconnecté(e).").
+    flash: &'a Option<String>,
     #[serde(flatten)]
     data: T,
 }
@@ -82,7 +99,27 @@ impl TownPage {
             tenant,
             theme,
             path: path.to_owned(),
+            session: None,
+            flash: None,
         }
+    }
+
+    /// Shows the resident's name and the logout button in the header.
+    pub fn for_resident(mut self, resident: &AnyResident, csrf: &Csrf) -> Self {
+        self.session = Some(SessionView {
+            name: format!(
+                "{} {}",
+                resident.account.first_name, resident.account.last_name
+            ),
+            csrf: csrf.token().to_owned(),
+        });
+        self
+    }
+
+    /// Shows a one-time confirmation above the content.
+    pub fn with_flash(mut self, flash: Option<FlashMessage<'_>>) -> Self {
+        self.flash = flash.map(|flash| flash.message().to_owned());
+        self
     }
 
     /// Renders `template` in the layout, titled `title`, with `data` at the
@@ -101,6 +138,8 @@ impl TownPage {
                 contact: &self.tenant.definition.contact,
             },
             page: PageView { title },
+            session: &self.session,
+            flash: &self.flash,
             menu: MENU
                 .iter()
                 .map(|&(href, label)| MenuItem {

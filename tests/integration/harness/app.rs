@@ -4,12 +4,25 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 
 use base64::Engine as _;
-use guichet::app::App;
-use guichet::config::Config;
-use guichet::tenancy::load_definitions;
+use guichet::accounts::{Civility, CreatedAccount, NewAccount};
+use guichet::app::{App, Mode};
+use guichet::audit::Origin;
+use guichet::config::{Config, PublicScheme};
+use guichet::tenancy::{Tenant, load_definitions};
 use rand::RngExt as _;
 
-use super::{Backend, TestDatabase, repo_root};
+use super::smtp::{SmtpSink, smtp_url};
+use super::{Backend, TestDatabase, Visitor, repo_root};
+
+/// Which SMTP server the application talks to.
+#[derive(Debug, Clone, Default)]
+pub enum Smtp {
+    /// A fresh aiosmtpd for this test.
+    #[default]
+    Sink,
+    /// This port, where the test starts (or not) a server itself.
+    Port(u16),
+}
 
 /// How to set up a [`TestApp`].
 #[derive(Debug, Clone)]
@@ -18,6 +31,7 @@ pub struct TestAppOptions {
     pub themes_dir: PathBuf,
     /// Apply the repository's demo towns before serving (default: yes).
     pub demo_towns: bool,
+    pub smtp: Smtp,
 }
 
 impl Default for TestAppOptions {
@@ -25,6 +39,7 @@ impl Default for TestAppOptions {
         Self {
             themes_dir: repo_root().join("themes"),
             demo_towns: true,
+            smtp: Smtp::Sink,
         }
     }
 }
@@ -34,6 +49,8 @@ impl Default for TestAppOptions {
 pub struct TestApp {
     pub app: App,
     pub port: u16,
+    /// The SMTP server the application sends to, when the harness runs it.
+    pub mail: Option<SmtpSink>,
     client: reqwest::Client,
     shutdown: rocket::Shutdown,
     // Last: the database outlives the server that uses it.
@@ -62,8 +79,19 @@ impl TestApp {
 
     pub async fn spawn_with(backend: Backend, options: TestAppOptions) -> Self {
         let database = TestDatabase::create(backend).await;
+        let (mail, smtp_port) = match options.smtp {
+            Smtp::Sink => {
+                let sink = SmtpSink::start().await;
+                let port = sink.port;
+                (Some(sink), port)
+            }
+            Smtp::Port(port) => (None, port),
+        };
         let config = Config {
             database_url: database.url.clone(),
+            smtp_url: Some(smtp_url(smtp_port)),
+            public_scheme: PublicScheme::Http,
+            mail_retry_seconds: 1,
             base_domain: "localhost".to_owned(),
             address: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port: 0,
@@ -73,7 +101,9 @@ impl TestApp {
             themes_dir: options.themes_dir,
             ..Config::default()
         };
-        let app = App::open(config).await.expect("the application opens");
+        let app = App::open(config, Mode::Serve)
+            .await
+            .expect("the application opens");
         if options.demo_towns {
             let towns = load_definitions(&repo_root().join("tenants")).expect("demo towns");
             app.apply_towns(&towns).await.expect("demo towns apply");
@@ -99,6 +129,7 @@ impl TestApp {
         Self {
             app,
             port,
+            mail,
             client,
             shutdown,
             _database: database,
@@ -130,6 +161,53 @@ impl TestApp {
             headers: response.headers().clone(),
             body: response.text().await.expect("a text body"),
         }
+    }
+
+    /// A browser on `host`, with its own cookies.
+    pub fn visitor(&self, host: &str) -> Visitor {
+        Visitor::new(self.port, host)
+    }
+
+    pub async fn town(&self, slug: &str) -> Tenant {
+        self.app
+            .tenants
+            .find_by_slug(slug)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("no town {slug}"))
+    }
+
+    /// The town creates an account for this resident (which queues the
+    /// activation mail).
+    pub async fn create_resident(
+        &self,
+        slug: &str,
+        first: &str,
+        last: &str,
+        email: &str,
+    ) -> CreatedAccount {
+        let town = self.town(slug).await;
+        let new = NewAccount {
+            email: email.to_owned(),
+            first_name: first.to_owned(),
+            last_name: last.to_owned(),
+            civility: Some(Civility::Monsieur),
+            address: Some("10 LA RUE CREUSE".to_owned()),
+            phone: None,
+        };
+        self.app
+            .accounts
+            .create(&town, new, &Origin::default())
+            .await
+            .expect("account creation works")
+            .expect("the account is valid")
+    }
+
+    /// The SMTP sink of this app.
+    pub fn mailbox(&self) -> &SmtpSink {
+        self.mail
+            .as_ref()
+            .expect("this test app has its own SMTP sink")
     }
 
     fn url(&self, path: &str) -> String {

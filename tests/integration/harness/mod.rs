@@ -5,9 +5,13 @@
 
 mod app;
 mod database;
+mod smtp;
+mod visitor;
 
-pub use app::{TestApp, TestAppOptions};
+pub use app::{Smtp, TestApp, TestAppOptions, TestResponse};
 pub use database::{Backend, TestDatabase};
+pub use smtp::{SmtpSink, free_port};
+pub use visitor::{Visitor, csrf_of};
 
 use std::path::PathBuf;
 

@@ -1,0 +1,56 @@
+//! Random secrets — tokens, temporary passwords — and how they are stored.
+//!
+//! Tokens carry 256 bits from the operating system's CSPRNG and are stored
+//! only as their SHA-256: a database leak gives no usable link or session.
+
+use base64::Engine as _;
+use rand::RngExt as _;
+use sha2::{Digest as _, Sha256};
+
+/// A new token, URL-safe (43 characters).
+pub fn new_token() -> String {
+    let bytes: [u8; 32] = rand::rng().random();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// What the database keeps of a token.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Letters and digits that cannot be mistaken for one another when copied
+/// from a mail (no 0/O, 1/l/I).
+const PASSWORD_ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+
+/// A temporary password: 14 characters, about 81 bits.
+pub fn new_temporary_password() -> String {
+    let mut rng = rand::rng();
+    (0..14)
+        .map(|_| {
+            let index = rng.random_range(0..PASSWORD_ALPHABET.len());
+            char::from(PASSWORD_ALPHABET[index])
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_long_random_and_stored_hashed() {
+        let (a, b) = (new_token(), new_token());
+        assert_eq!(a.len(), 43);
+        assert_ne!(a, b);
+        assert_eq!(token_hash(&a).len(), 64);
+        assert_ne!(token_hash(&a), a);
+        assert_eq!(token_hash(&a), token_hash(&a));
+    }
+
+    #[test]
+    fn temporary_passwords_use_the_unambiguous_alphabet() {
+        let password = new_temporary_password();
+        assert_eq!(password.chars().count(), 14);
+        assert!(password.bytes().all(|b| PASSWORD_ALPHABET.contains(&b)));
+    }
+}

@@ -1,0 +1,944 @@
+//! The account lifecycle: creation by the town, activation, login, password
+//! change and reset. Every operation that changes several rows (and queues
+//! a mail) is one transaction.
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, Condition, DatabaseConnection,
+    DbErr, QueryFilter as _, TransactionTrait as _,
+};
+use serde::Serialize;
+
+use super::entity::{account, account_token};
+use super::hashing::{HashingError, PasswordHasher};
+use super::identifier;
+use super::secrets::{new_temporary_password, new_token, token_hash};
+use super::sessions::{self, SessionPolicy};
+use super::throttle::{self, ThrottleKey};
+use crate::audit::{self, AuditKind, Origin};
+use crate::mail::{MailError, MailKind, Mailer};
+use crate::tenancy::{Tenant, TenantScope, is_plausible_email};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("database error: {0}")]
+    Database(#[from] DbErr),
+    #[error(transparent)]
+    Hashing(#[from] HashingError),
+    #[error(transparent)]
+    Mail(#[from] MailError),
+}
+
+/// Problems with what the town typed when creating an account.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NewAccountError {
+    #[error("the e-mail address `{0}` is not valid")]
+    InvalidEmail(String),
+    #[error("an account of this town already uses the e-mail address {0}")]
+    EmailTaken(String),
+    #[error("the first and last names must not be empty")]
+    MissingName,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Civility {
+    Monsieur,
+    Madame,
+}
+
+impl Civility {
+    /// From the CLI's `M` / `Mme` (and their long forms).
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim().to_lowercase().trim_end_matches('.') {
+            "m" | "monsieur" => Some(Self::Monsieur),
+            "mme" | "madame" => Some(Self::Madame),
+            _ => None,
+        }
+    }
+
+    fn code(self) -> &'static str {
+        match self {
+            Self::Monsieur => "M",
+            Self::Madame => "Mme",
+        }
+    }
+
+    /// "Monsieur" / "Madame", from the stored code.
+    pub fn title(code: Option<&str>) -> Option<&'static str> {
+        match code {
+            Some("M") => Some("Monsieur"),
+            Some("Mme") => Some("Madame"),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub civility: Option<Civility>,
+    pub address: Option<String>,
+    pub phone: Option<String>,
+}
+
+/// What the town must know of a created account (the mail carries the same).
+#[derive(Debug, Clone)]
+pub struct CreatedAccount {
+    pub account_id: i32,
+    pub identifier: String,
+    pub temporary_password: String,
+}
+
+/// Why a link (activation, reset) cannot be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkProblem {
+    Unknown,
+    Used,
+    Expired,
+}
+
+#[derive(Debug)]
+pub enum LoginOutcome {
+    /// Logged in: the new session's token, and the account as it was
+    /// before this login (its `last_login_at` is the previous login).
+    Success {
+        session_token: String,
+        account: Box<account::Model>,
+    },
+    /// Wrong identifier or password: one answer for both.
+    Refused,
+    /// Too many failures: try again in this many seconds.
+    Throttled(i64),
+    /// Right password, but the account was never activated.
+    NotActivated,
+    /// Right temporary password, but too old.
+    TemporaryPasswordExpired,
+}
+
+/// A form field with what is wrong with it, in French.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+/// What a resident typed to change their password.
+#[derive(Debug, Clone, Copy)]
+pub struct PasswordChange<'a> {
+    /// Not asked while the password is the temporary one.
+    pub current: Option<&'a str>,
+    pub new: &'a str,
+    pub confirmation: &'a str,
+}
+
+/// The account service. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Accounts {
+    db: DatabaseConnection,
+    hasher: PasswordHasher,
+    mailer: Mailer,
+    sessions: SessionPolicy,
+}
+
+#[derive(Serialize)]
+struct ActivationMail<'a> {
+    civility: Option<&'static str>,
+    first_name: &'a str,
+    last_name: &'a str,
+    link: String,
+    identifier: &'a str,
+    temporary_password: &'a str,
+    valid_until: String,
+}
+
+#[derive(Serialize)]
+struct ResetMail<'a> {
+    civility: Option<&'static str>,
+    first_name: &'a str,
+    last_name: &'a str,
+    link: String,
+    identifier: &'a str,
+    valid_minutes: u32,
+}
+
+#[derive(Serialize)]
+struct ChangedMail<'a> {
+    civility: Option<&'static str>,
+    first_name: &'a str,
+    last_name: &'a str,
+    identifier: &'a str,
+    changed_at: String,
+    forgot_link: String,
+}
+
+impl Accounts {
+    pub fn new(
+        db: DatabaseConnection,
+        hasher: PasswordHasher,
+        mailer: Mailer,
+        sessions: SessionPolicy,
+    ) -> Self {
+        Self {
+            db,
+            hasher,
+            mailer,
+            sessions,
+        }
+    }
+
+    pub fn session_policy(&self) -> SessionPolicy {
+        self.sessions
+    }
+
+    /// Creates a pending account with a temporary password and queues its
+    /// activation mail, in one transaction.
+    pub async fn create(
+        &self,
+        tenant: &Tenant,
+        new: NewAccount,
+        origin: &Origin,
+    ) -> Result<Result<CreatedAccount, NewAccountError>, AccountError> {
+        let email = new.email.trim().to_owned();
+        if !is_plausible_email(&email) {
+            return Ok(Err(NewAccountError::InvalidEmail(email)));
+        }
+        let (first_name, last_name) = (new.first_name.trim(), new.last_name.trim());
+        if first_name.is_empty() || last_name.is_empty() {
+            return Ok(Err(NewAccountError::MissingName));
+        }
+        let email_key = email.to_lowercase();
+        let scope = tenant.scope();
+        let temporary_password = new_temporary_password();
+        let password_hash = self.hasher.hash(&temporary_password).await?;
+        let now = Utc::now();
+
+        let txn = self.db.begin().await?;
+        let email_taken = scope
+            .select::<account::Entity>()
+            .filter(account::Column::EmailKey.eq(&email_key))
+            .one(&txn)
+            .await?
+            .is_some();
+        if email_taken {
+            return Ok(Err(NewAccountError::EmailTaken(email)));
+        }
+        let stem = identifier::stem(first_name, last_name);
+        let taken: Vec<String> = scope
+            .select::<account::Entity>()
+            .filter(account::Column::Identifier.starts_with(&stem))
+            .all(&txn)
+            .await?
+            .into_iter()
+            .map(|row| row.identifier)
+            .collect();
+        let login = identifier::first_free(&stem, &taken);
+
+        let created = account::ActiveModel {
+            tenant_id: Set(scope.tenant_id().get()),
+            identifier: Set(login.clone()),
+            email: Set(email.clone()),
+            email_key: Set(email_key),
+            civility: Set(new.civility.map(|c| c.code().to_owned())),
+            first_name: Set(first_name.to_owned()),
+            last_name: Set(last_name.to_owned()),
+            address: Set(new.address.filter(|a| !a.trim().is_empty())),
+            phone: Set(new.phone.filter(|p| !p.trim().is_empty())),
+            password_hash: Set(password_hash),
+            password_is_temporary: Set(true),
+            temporary_password_expires_at: Set(Some(
+                now + Duration::days(i64::from(
+                    tenant.definition.accounts.temporary_password_validity_days,
+                )),
+            )),
+            status: Set(account::PENDING.to_owned()),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        self.queue_activation(&txn, tenant, &created, &temporary_password, now)
+            .await?;
+        audit::record(
+            &txn,
+            scope,
+            Some(created.id),
+            AuditKind::AccountCreated,
+            origin,
+            None,
+        )
+        .await?;
+        txn.commit().await?;
+        self.mailer.wake();
+        Ok(Ok(CreatedAccount {
+            account_id: created.id,
+            identifier: login,
+            temporary_password,
+        }))
+    }
+
+    async fn queue_activation(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        tenant: &Tenant,
+        owner: &account::Model,
+        temporary_password: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), AccountError> {
+        let expires = now
+            + Duration::days(i64::from(
+                tenant.definition.accounts.activation_validity_days,
+            ));
+        let token = self
+            .insert_token(
+                txn,
+                tenant.scope(),
+                owner.id,
+                account_token::ACTIVATION,
+                now,
+                expires,
+            )
+            .await?;
+        let data = ActivationMail {
+            civility: Civility::title(owner.civility.as_deref()),
+            first_name: &owner.first_name,
+            last_name: &owner.last_name,
+            link: self
+                .mailer
+                .links()
+                .town_url(tenant, &format!("/activation/{token}")),
+            identifier: &owner.identifier,
+            temporary_password,
+            valid_until: french_date(expires.with_timezone(&tenant.timezone)),
+        };
+        self.mailer
+            .queue(txn, tenant, MailKind::Activation, &owner.email, data)
+            .await?;
+        Ok(())
+    }
+
+    async fn insert_token(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        scope: TenantScope,
+        account_id: i32,
+        purpose: &str,
+        now: DateTime<Utc>,
+        expires: DateTime<Utc>,
+    ) -> Result<String, DbErr> {
+        // A new link replaces the previous ones of the same purpose.
+        scope
+            .update::<account_token::Entity>()
+            .col_expr(account_token::Column::UsedAt, Expr::value(Some(now)))
+            .filter(account_token::Column::AccountId.eq(account_id))
+            .filter(account_token::Column::Purpose.eq(purpose))
+            .filter(account_token::Column::UsedAt.is_null())
+            .exec(txn)
+            .await?;
+        let token = new_token();
+        account_token::ActiveModel {
+            tenant_id: Set(scope.tenant_id().get()),
+            account_id: Set(account_id),
+            purpose: Set(purpose.to_owned()),
+            token_hash: Set(token_hash(&token)),
+            created_at: Set(now),
+            expires_at: Set(expires),
+            used_at: Set(None),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await?;
+        Ok(token)
+    }
+
+    /// Whether a link can be used, without using it (to show its page).
+    pub async fn check_link(
+        &self,
+        tenant: &Tenant,
+        purpose: &str,
+        token: &str,
+    ) -> Result<Result<account::Model, LinkProblem>, AccountError> {
+        let scope = tenant.scope();
+        let Some(found) = scope
+            .select::<account_token::Entity>()
+            .filter(account_token::Column::TokenHash.eq(token_hash(token)))
+            .filter(account_token::Column::Purpose.eq(purpose))
+            .one(&self.db)
+            .await?
+        else {
+            return Ok(Err(LinkProblem::Unknown));
+        };
+        if found.used_at.is_some() {
+            return Ok(Err(LinkProblem::Used));
+        }
+        if found.expires_at <= Utc::now() {
+            return Ok(Err(LinkProblem::Expired));
+        }
+        let owner = scope
+            .select::<account::Entity>()
+            .filter(account::Column::Id.eq(found.account_id))
+            .one(&self.db)
+            .await?;
+        Ok(owner.ok_or(LinkProblem::Unknown))
+    }
+
+    /// Uses a link: true for exactly one caller, however many race.
+    async fn consume_link(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        scope: TenantScope,
+        purpose: &str,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<i32>, DbErr> {
+        let hash = token_hash(token);
+        let consumed = scope
+            .update::<account_token::Entity>()
+            .col_expr(account_token::Column::UsedAt, Expr::value(Some(now)))
+            .filter(account_token::Column::TokenHash.eq(&hash))
+            .filter(account_token::Column::Purpose.eq(purpose))
+            .filter(account_token::Column::UsedAt.is_null())
+            .filter(account_token::Column::ExpiresAt.gt(now))
+            .exec(txn)
+            .await?;
+        if consumed.rows_affected != 1 {
+            return Ok(None);
+        }
+        Ok(scope
+            .select::<account_token::Entity>()
+            .filter(account_token::Column::TokenHash.eq(&hash))
+            .one(txn)
+            .await?
+            .map(|row| row.account_id))
+    }
+
+    /// Activates the account of an activation link.
+    pub async fn activate(
+        &self,
+        tenant: &Tenant,
+        token: &str,
+        origin: &Origin,
+    ) -> Result<Result<account::Model, LinkProblem>, AccountError> {
+        let scope = tenant.scope();
+        let now = Utc::now();
+        let txn = self.db.begin().await?;
+        let Some(account_id) = self
+            .consume_link(&txn, scope, account_token::ACTIVATION, token, now)
+            .await?
+        else {
+            txn.rollback().await?;
+            return Ok(Err(self
+                .check_link(tenant, account_token::ACTIVATION, token)
+                .await?
+                .err()
+                .unwrap_or(LinkProblem::Used)));
+        };
+        scope
+            .update::<account::Entity>()
+            .col_expr(account::Column::Status, Expr::value(account::ACTIVE))
+            .col_expr(account::Column::ActivatedAt, Expr::value(Some(now)))
+            .filter(account::Column::Id.eq(account_id))
+            .filter(account::Column::Status.eq(account::PENDING))
+            .exec(&txn)
+            .await?;
+        audit::record(
+            &txn,
+            scope,
+            Some(account_id),
+            AuditKind::AccountActivated,
+            origin,
+            None,
+        )
+        .await?;
+        let activated = scope
+            .select::<account::Entity>()
+            .filter(account::Column::Id.eq(account_id))
+            .one(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(activated.ok_or(LinkProblem::Unknown))
+    }
+
+    /// Sends a new activation mail (with a new temporary password) if
+    /// `email` belongs to a pending account of the town. Says nothing of
+    /// whether it does.
+    pub async fn resend_activation(
+        &self,
+        tenant: &Tenant,
+        email: &str,
+        origin: &Origin,
+    ) -> Result<(), AccountError> {
+        let scope = tenant.scope();
+        let Some(owner) = scope
+            .select::<account::Entity>()
+            .filter(account::Column::EmailKey.eq(email.trim().to_lowercase()))
+            .filter(account::Column::Status.eq(account::PENDING))
+            .one(&self.db)
+            .await?
+        else {
+            return Ok(());
+        };
+        let temporary_password = new_temporary_password();
+        let password_hash = self.hasher.hash(&temporary_password).await?;
+        let now = Utc::now();
+        let txn = self.db.begin().await?;
+        scope
+            .update::<account::Entity>()
+            .col_expr(account::Column::PasswordHash, Expr::value(password_hash))
+            .col_expr(account::Column::PasswordIsTemporary, Expr::value(true))
+            .col_expr(
+                account::Column::TemporaryPasswordExpiresAt,
+                Expr::value(Some(
+                    now + Duration::days(i64::from(
+                        tenant.definition.accounts.temporary_password_validity_days,
+                    )),
+                )),
+            )
+            .filter(account::Column::Id.eq(owner.id))
+            .exec(&txn)
+            .await?;
+        self.queue_activation(&txn, tenant, &owner, &temporary_password, now)
+            .await?;
+        audit::record(
+            &txn,
+            scope,
+            Some(owner.id),
+            AuditKind::ActivationMailSent,
+            origin,
+            None,
+        )
+        .await?;
+        txn.commit().await?;
+        self.mailer.wake();
+        Ok(())
+    }
+
+    /// Checks an identifier (or e-mail) and password, with throttling.
+    pub async fn login(
+        &self,
+        tenant: &Tenant,
+        login: &str,
+        password: &str,
+        origin: &Origin,
+    ) -> Result<LoginOutcome, AccountError> {
+        let scope = tenant.scope();
+        let typed = identifier::normalize_login(login);
+        let now = Utc::now();
+        let owner = if typed.is_empty() {
+            None
+        } else {
+            scope
+                .select::<account::Entity>()
+                .filter(
+                    Condition::any()
+                        .add(account::Column::Identifier.eq(&typed))
+                        .add(account::Column::EmailKey.eq(&typed)),
+                )
+                .one(&self.db)
+                .await?
+        };
+        let subject_key = match &owner {
+            Some(owner) => ThrottleKey::Account(owner.id),
+            None => ThrottleKey::Name(typed.chars().take(254).collect()),
+        };
+        let mut keys = vec![subject_key.clone()];
+        if let Some(ip) = &origin.ip {
+            keys.push(ThrottleKey::Ip(ip.clone()));
+        }
+        let account_id = owner.as_ref().map(|o| o.id);
+
+        if let Some(wait) = throttle::wait_needed(&self.db, scope, &keys, now).await? {
+            audit::record(
+                &self.db,
+                scope,
+                account_id,
+                AuditKind::LoginThrottled,
+                origin,
+                None,
+            )
+            .await?;
+            return Ok(LoginOutcome::Throttled(wait.num_seconds().max(1)));
+        }
+
+        let matches = self
+            .hasher
+            .verify(password, owner.as_ref().map(|o| o.password_hash.as_str()))
+            .await?;
+        let Some(owner) = owner.filter(|_| matches) else {
+            for key in &keys {
+                throttle::record_failure(&self.db, scope, key, now).await?;
+            }
+            audit::record(
+                &self.db,
+                scope,
+                account_id,
+                AuditKind::LoginFailed,
+                origin,
+                None,
+            )
+            .await?;
+            return Ok(LoginOutcome::Refused);
+        };
+        throttle::clear(&self.db, scope, &subject_key).await?;
+
+        if owner.status != account::ACTIVE {
+            return Ok(LoginOutcome::NotActivated);
+        }
+        if owner.password_is_temporary
+            && owner
+                .temporary_password_expires_at
+                .is_some_and(|expiry| expiry <= now)
+        {
+            return Ok(LoginOutcome::TemporaryPasswordExpired);
+        }
+
+        let txn = self.db.begin().await?;
+        let session_token =
+            sessions::open(&txn, scope, owner.id, self.sessions, origin, now).await?;
+        scope
+            .update::<account::Entity>()
+            .col_expr(
+                account::Column::PreviousLoginAt,
+                Expr::value(owner.last_login_at),
+            )
+            .col_expr(account::Column::LastLoginAt, Expr::value(Some(now)))
+            .filter(account::Column::Id.eq(owner.id))
+            .exec(&txn)
+            .await?;
+        audit::record(
+            &txn,
+            scope,
+            Some(owner.id),
+            AuditKind::LoginSucceeded,
+            origin,
+            None,
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(LoginOutcome::Success {
+            session_token,
+            account: Box::new(owner),
+        })
+    }
+
+    /// Ends a session (logout).
+    pub async fn logout(
+        &self,
+        tenant: &Tenant,
+        session_token: &str,
+        account_id: i32,
+        origin: &Origin,
+    ) -> Result<(), AccountError> {
+        let scope = tenant.scope();
+        sessions::close(&self.db, scope, session_token).await?;
+        audit::record(
+            &self.db,
+            scope,
+            Some(account_id),
+            AuditKind::Logout,
+            origin,
+            None,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The live session of a cookie's token, with its account.
+    pub async fn session(
+        &self,
+        tenant: &Tenant,
+        session_token: &str,
+    ) -> Result<Option<(crate::accounts::entity::session::Model, account::Model)>, AccountError>
+    {
+        Ok(sessions::find(
+            &self.db,
+            tenant.scope(),
+            session_token,
+            self.sessions,
+            Utc::now(),
+        )
+        .await?)
+    }
+
+    /// Checks a new password and its confirmation against the town's policy.
+    fn check_new_password(
+        tenant: &Tenant,
+        identifier: &str,
+        new: &str,
+        confirmation: &str,
+    ) -> Vec<FieldError> {
+        let mut errors: Vec<FieldError> = tenant
+            .definition
+            .password_policy
+            .check(new, identifier)
+            .into_iter()
+            .map(|message| FieldError {
+                field: "password",
+                message,
+            })
+            .collect();
+        if new != confirmation {
+            errors.push(FieldError {
+                field: "confirmation",
+                message: "La confirmation ne correspond pas au mot de passe saisi.".to_owned(),
+            });
+        }
+        errors
+    }
+
+    /// Changes the password of a logged-in resident. `current` is required
+    /// unless the account still has its temporary password (the resident
+    /// has just typed it to log in). Other sessions are closed.
+    pub async fn change_password(
+        &self,
+        tenant: &Tenant,
+        owner: &account::Model,
+        session_id: i32,
+        change: PasswordChange<'_>,
+        origin: &Origin,
+    ) -> Result<Vec<FieldError>, AccountError> {
+        let PasswordChange {
+            current,
+            new,
+            confirmation,
+        } = change;
+        let mut errors = Vec::new();
+        if !owner.password_is_temporary {
+            let current_ok = match current {
+                Some(current) => {
+                    self.hasher
+                        .verify(current, Some(&owner.password_hash))
+                        .await?
+                }
+                None => false,
+            };
+            if !current_ok {
+                errors.push(FieldError {
+                    field: "current",
+                    message: "Le mot de passe actuel est incorrect.".to_owned(),
+                });
+            }
+        }
+        errors.extend(Self::check_new_password(
+            tenant,
+            &owner.identifier,
+            new,
+            confirmation,
+        ));
+        if self.hasher.verify(new, Some(&owner.password_hash)).await? {
+            errors.push(FieldError {
+                field: "password",
+                message: "Le nouveau mot de passe doit être différent de l'actuel.".to_owned(),
+            });
+        }
+        if !errors.is_empty() {
+            return Ok(errors);
+        }
+        self.set_password(tenant, owner, Some(session_id), new, None, origin)
+            .await?;
+        Ok(Vec::new())
+    }
+
+    /// Sets the password, closes the other sessions and queues the notice,
+    /// in one transaction. With `reset_token`, the reset link is used in
+    /// the same transaction (false if it no longer can be), and a pending
+    /// account becomes active: the link proved the mail address.
+    async fn set_password(
+        &self,
+        tenant: &Tenant,
+        owner: &account::Model,
+        keep_session: Option<i32>,
+        new: &str,
+        reset_token: Option<&str>,
+        origin: &Origin,
+    ) -> Result<bool, AccountError> {
+        let scope = tenant.scope();
+        let hash = self.hasher.hash(new).await?;
+        let now = Utc::now();
+        let txn = self.db.begin().await?;
+        if let Some(token) = reset_token {
+            if self
+                .consume_link(&txn, scope, account_token::PASSWORD_RESET, token, now)
+                .await?
+                .is_none()
+            {
+                txn.rollback().await?;
+                return Ok(false);
+            }
+            scope
+                .update::<account::Entity>()
+                .col_expr(account::Column::Status, Expr::value(account::ACTIVE))
+                .col_expr(
+                    account::Column::ActivatedAt,
+                    Expr::value(owner.activated_at.or(Some(now))),
+                )
+                .filter(account::Column::Id.eq(owner.id))
+                .exec(&txn)
+                .await?;
+        }
+        scope
+            .update::<account::Entity>()
+            .col_expr(account::Column::PasswordHash, Expr::value(hash))
+            .col_expr(account::Column::PasswordIsTemporary, Expr::value(false))
+            .col_expr(
+                account::Column::TemporaryPasswordExpiresAt,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .col_expr(account::Column::PasswordChangedAt, Expr::value(Some(now)))
+            .filter(account::Column::Id.eq(owner.id))
+            .exec(&txn)
+            .await?;
+        sessions::close_others(&txn, scope, owner.id, keep_session).await?;
+        let data = ChangedMail {
+            civility: Civility::title(owner.civility.as_deref()),
+            first_name: &owner.first_name,
+            last_name: &owner.last_name,
+            identifier: &owner.identifier,
+            changed_at: french_date_time(now.with_timezone(&tenant.timezone)),
+            forgot_link: self.mailer.links().town_url(tenant, "/mot-de-passe/oublie"),
+        };
+        self.mailer
+            .queue(&txn, tenant, MailKind::PasswordChanged, &owner.email, data)
+            .await?;
+        let kind = if reset_token.is_some() {
+            AuditKind::PasswordReset
+        } else {
+            AuditKind::PasswordChanged
+        };
+        audit::record(&txn, scope, Some(owner.id), kind, origin, None).await?;
+        txn.commit().await?;
+        self.mailer.wake();
+        Ok(true)
+    }
+
+    /// Sends a reset link if `login` (identifier or e-mail) is an account of
+    /// the town. Says nothing of whether it is.
+    pub async fn request_reset(
+        &self,
+        tenant: &Tenant,
+        login: &str,
+        origin: &Origin,
+    ) -> Result<(), AccountError> {
+        let scope = tenant.scope();
+        let typed = identifier::normalize_login(login);
+        if typed.is_empty() {
+            return Ok(());
+        }
+        let Some(owner) = scope
+            .select::<account::Entity>()
+            .filter(
+                Condition::any()
+                    .add(account::Column::Identifier.eq(&typed))
+                    .add(account::Column::EmailKey.eq(&typed)),
+            )
+            .one(&self.db)
+            .await?
+        else {
+            return Ok(());
+        };
+        let now = Utc::now();
+        let minutes = tenant.definition.accounts.password_reset_validity_minutes;
+        let txn = self.db.begin().await?;
+        let token = self
+            .insert_token(
+                &txn,
+                scope,
+                owner.id,
+                account_token::PASSWORD_RESET,
+                now,
+                now + Duration::minutes(i64::from(minutes)),
+            )
+            .await?;
+        let data = ResetMail {
+            civility: Civility::title(owner.civility.as_deref()),
+            first_name: &owner.first_name,
+            last_name: &owner.last_name,
+            link: self
+                .mailer
+                .links()
+                .town_url(tenant, &format!("/mot-de-passe/reinitialiser/{token}")),
+            identifier: &owner.identifier,
+            valid_minutes: minutes,
+        };
+        self.mailer
+            .queue(&txn, tenant, MailKind::PasswordReset, &owner.email, data)
+            .await?;
+        audit::record(
+            &txn,
+            scope,
+            Some(owner.id),
+            AuditKind::PasswordResetRequested,
+            origin,
+            None,
+        )
+        .await?;
+        txn.commit().await?;
+        self.mailer.wake();
+        Ok(())
+    }
+
+    /// Sets a new password through a reset link. The link proves the mail
+    /// address, so a pending account becomes active. Every session closes.
+    pub async fn reset_password(
+        &self,
+        tenant: &Tenant,
+        token: &str,
+        new: &str,
+        confirmation: &str,
+        origin: &Origin,
+    ) -> Result<Result<Vec<FieldError>, LinkProblem>, AccountError> {
+        let owner = match self
+            .check_link(tenant, account_token::PASSWORD_RESET, token)
+            .await?
+        {
+            Ok(owner) => owner,
+            Err(problem) => return Ok(Err(problem)),
+        };
+        let errors = Self::check_new_password(tenant, &owner.identifier, new, confirmation);
+        if !errors.is_empty() {
+            return Ok(Ok(errors));
+        }
+        if !self
+            .set_password(tenant, &owner, None, new, Some(token), origin)
+            .await?
+        {
+            return Ok(Err(LinkProblem::Used));
+        }
+        Ok(Ok(Vec::new()))
+    }
+}
+
+const MONTHS: [&str; 12] = [
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+];
+
+/// "26 novembre 2026".
+pub fn french_date<Tz: chrono::TimeZone>(at: DateTime<Tz>) -> String {
+    use chrono::Datelike as _;
+    let month = MONTHS
+        .get(at.month0() as usize)
+        .copied()
+        .unwrap_or_default();
+    format!("{} {month} {}", at.day(), at.year())
+}
+
+/// "26 novembre 2026 à 14:05".
+pub fn french_date_time<Tz: chrono::TimeZone>(at: DateTime<Tz>) -> String
+where
+    Tz::Offset: std::fmt::Display,
+{
+    format!("{} à {}", french_date(at.clone()), at.format("%H:%M"))
+}

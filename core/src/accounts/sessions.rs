@@ -1,0 +1,132 @@
+//! Server-side sessions: the cookie holds a random token, the database its
+//! hash, the town, the account, and the two deadlines (idle, absolute).
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, ConnectionTrait, DbErr,
+    QueryFilter as _,
+};
+
+use super::entity::{account, session};
+use super::secrets::{new_token, token_hash};
+use crate::audit::Origin;
+use crate::tenancy::TenantScope;
+
+/// Session lifetimes, from the configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionPolicy {
+    pub idle: Duration,
+    pub absolute: Duration,
+}
+
+/// `last_seen_at` is written at most this often, not at every request.
+const TOUCH_EVERY_SECONDS: i64 = 60;
+
+/// Opens a session for `account_id`; returns the token for the cookie.
+pub async fn open(
+    db: &impl ConnectionTrait,
+    scope: TenantScope,
+    account_id: i32,
+    policy: SessionPolicy,
+    origin: &Origin,
+    now: DateTime<Utc>,
+) -> Result<String, DbErr> {
+    let token = new_token();
+    session::ActiveModel {
+        tenant_id: Set(scope.tenant_id().get()),
+        account_id: Set(account_id),
+        token_hash: Set(token_hash(&token)),
+        created_at: Set(now),
+        last_seen_at: Set(now),
+        expires_at: Set(now + policy.absolute),
+        ip: Set(origin.ip.clone()),
+        user_agent: Set(origin
+            .user_agent
+            .as_ref()
+            .map(|agent| agent.chars().take(255).collect())),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(token)
+}
+
+/// The live session of `token` in this town, with its account; expired
+/// sessions are deleted on sight.
+pub async fn find(
+    db: &impl ConnectionTrait,
+    scope: TenantScope,
+    token: &str,
+    policy: SessionPolicy,
+    now: DateTime<Utc>,
+) -> Result<Option<(session::Model, account::Model)>, DbErr> {
+    let Some(found) = scope
+        .select::<session::Entity>()
+        .filter(session::Column::TokenHash.eq(token_hash(token)))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    if found.expires_at <= now || found.last_seen_at + policy.idle <= now {
+        close_by_id(db, scope, found.id).await?;
+        return Ok(None);
+    }
+    let Some(owner) = scope
+        .select::<account::Entity>()
+        .filter(account::Column::Id.eq(found.account_id))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    if (now - found.last_seen_at).num_seconds() >= TOUCH_EVERY_SECONDS {
+        scope
+            .update::<session::Entity>()
+            .col_expr(session::Column::LastSeenAt, Expr::value(now))
+            .filter(session::Column::Id.eq(found.id))
+            .exec(db)
+            .await?;
+    }
+    Ok(Some((found, owner)))
+}
+
+/// Ends the session of `token`, if it exists in this town.
+pub async fn close(
+    db: &impl ConnectionTrait,
+    scope: TenantScope,
+    token: &str,
+) -> Result<(), DbErr> {
+    scope
+        .delete::<session::Entity>()
+        .filter(session::Column::TokenHash.eq(token_hash(token)))
+        .exec(db)
+        .await
+        .map(|_| ())
+}
+
+async fn close_by_id(db: &impl ConnectionTrait, scope: TenantScope, id: i32) -> Result<(), DbErr> {
+    scope
+        .delete::<session::Entity>()
+        .filter(session::Column::Id.eq(id))
+        .exec(db)
+        .await
+        .map(|_| ())
+}
+
+/// Ends every session of the account but `keep` (after a password change).
+pub async fn close_others(
+    db: &impl ConnectionTrait,
+    scope: TenantScope,
+    account_id: i32,
+    keep: Option<i32>,
+) -> Result<u64, DbErr> {
+    let mut delete = scope
+        .delete::<session::Entity>()
+        .filter(session::Column::AccountId.eq(account_id));
+    if let Some(keep) = keep {
+        delete = delete.filter(session::Column::Id.ne(keep));
+    }
+    delete.exec(db).await.map(|result| result.rows_affected)
+}

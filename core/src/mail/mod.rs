@@ -1,0 +1,189 @@
+//! Outgoing mail: composed from the town's theme, written to the outbox in
+//! the same transaction as the change it reports, and delivered by a worker
+//! that retries with backoff. Nothing is lost when SMTP is down, and a mail
+//! is marked sent only once the server took it.
+//!
+//! Error policy: composing a mail can fail ([`MailError`]) and then fails
+//! the operation that wanted to send it (its transaction rolls back).
+//! Delivery failures are not errors of any request: the worker records them
+//! on the outbox row and tries again later.
+
+pub mod entity;
+mod worker;
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use sea_orm::{ActiveModelTrait as _, ActiveValue::Set, ConnectionTrait, DbErr};
+use serde::Serialize;
+use tokio::sync::Notify;
+
+use crate::config::{Config, PublicScheme};
+use crate::tenancy::Tenant;
+use crate::theme::{ThemeError, ThemeSet};
+
+pub use worker::{Delivery, MailWorker};
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("cannot compose the `{kind}` mail: {source}")]
+    Compose {
+        kind: &'static str,
+        source: ThemeError,
+    },
+    #[error("cannot queue the mail: {0}")]
+    Database(#[from] DbErr),
+}
+
+/// The mails Guichet sends, each with its templates under
+/// `themes/<theme>/templates/mail/<name>/` (`subject.txt`, `body.txt`,
+/// `body.html`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailKind {
+    Activation,
+    PasswordChanged,
+    PasswordReset,
+}
+
+impl MailKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Activation => "activation",
+            Self::PasswordChanged => "password_changed",
+            Self::PasswordReset => "password_reset",
+        }
+    }
+}
+
+/// Absolute links to a town, as they appear in mails.
+#[derive(Debug, Clone)]
+pub struct PublicLinks {
+    scheme: PublicScheme,
+    base_domain: String,
+    port: Option<u16>,
+}
+
+impl PublicLinks {
+    pub fn new(config: &Config) -> Self {
+        Self {
+            scheme: config.public_scheme,
+            base_domain: config.base_domain.clone(),
+            port: config.public_port,
+        }
+    }
+
+    /// `https://<slug>.<base_domain>[:port]<path>`.
+    pub fn town_url(&self, tenant: &Tenant, path: &str) -> String {
+        let port = self.port.map(|port| format!(":{port}")).unwrap_or_default();
+        format!(
+            "{}://{}.{}{port}{path}",
+            self.scheme.as_str(),
+            tenant.slug,
+            self.base_domain
+        )
+    }
+}
+
+/// Composes mails and queues them in the outbox.
+#[derive(Debug, Clone)]
+pub struct Mailer {
+    themes: Arc<ThemeSet>,
+    links: PublicLinks,
+    wake: Arc<Notify>,
+}
+
+#[derive(Serialize)]
+struct MailContext<'a, T: Serialize> {
+    town: MailTown<'a>,
+    #[serde(flatten)]
+    data: T,
+}
+
+#[derive(Serialize)]
+struct MailTown<'a> {
+    display_name: &'a str,
+    url: String,
+}
+
+impl Mailer {
+    pub fn new(themes: Arc<ThemeSet>, links: PublicLinks) -> Self {
+        Self {
+            themes,
+            links,
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    pub fn links(&self) -> &PublicLinks {
+        &self.links
+    }
+
+    /// What the worker waits on between rounds.
+    pub fn wake_handle(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+
+    /// Composes `kind` for `to` in the town's theme and inserts it into the
+    /// outbox through `db` (the caller's transaction). Call [`Mailer::wake`]
+    /// once that transaction is committed.
+    pub async fn queue<T: Serialize>(
+        &self,
+        db: &impl ConnectionTrait,
+        tenant: &Tenant,
+        kind: MailKind,
+        to: &str,
+        data: T,
+    ) -> Result<(), MailError> {
+        let theme = self.themes.get(&tenant.theme);
+        let context = MailContext {
+            town: MailTown {
+                display_name: &tenant.display_name,
+                url: self.links.town_url(tenant, "/"),
+            },
+            data,
+        };
+        let compose = |part: &str| -> Result<String, MailError> {
+            let template = format!("mail/{}/{part}", kind.name());
+            let rendered = if part.ends_with(".txt") {
+                theme.render_text(&template, &context)
+            } else {
+                theme.render(&template, &context)
+            };
+            rendered.map_err(|source| MailError::Compose {
+                kind: kind.name(),
+                source,
+            })
+        };
+        let subject = compose("subject.txt")?.trim().to_owned();
+        let text_body = compose("body.txt")?;
+        let html_body = compose("body.html")?;
+
+        let now = Utc::now();
+        entity::ActiveModel {
+            tenant_id: Set(tenant.scope().tenant_id().get()),
+            kind: Set(kind.name().to_owned()),
+            from_name: Set(tenant.definition.mail.sender_name.clone()),
+            from_address: Set(tenant.definition.mail.sender_address.clone()),
+            recipient: Set(to.to_owned()),
+            subject: Set(subject),
+            text_body: Set(text_body),
+            html_body: Set(html_body),
+            status: Set(entity::PENDING.to_owned()),
+            attempts: Set(0),
+            next_attempt_at: Set(now),
+            locked_until: Set(None),
+            last_error: Set(None),
+            created_at: Set(now),
+            sent_at: Set(None),
+            ..Default::default()
+        }
+        .insert(db)
+        .await?;
+        Ok(())
+    }
+
+    /// Tells the worker that new mail is waiting.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+}

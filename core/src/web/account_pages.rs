@@ -1,0 +1,682 @@
+//! The resident's way in: login, logout, activation, password change and
+//! reset. Handlers only read the form, call the account service and render.
+
+use rocket::Either;
+use rocket::form::{Form, FromForm};
+use rocket::http::{CookieJar, Status};
+use rocket::request::FlashMessage;
+use rocket::response::{Flash, Redirect};
+use rocket::{Route, State, get, post, routes, uri};
+use serde::Serialize;
+
+use super::PageError;
+use super::csrf::Csrf;
+use super::render::{Page, TownPage};
+use super::session::{
+    AnyResident, Visitor, WebSettings, remove_session_cookie, set_session_cookie,
+};
+use crate::accounts::entity::account_token;
+use crate::accounts::{Accounts, FieldError, LinkProblem, LoginOutcome, PasswordChange};
+use crate::audit::Origin;
+
+pub fn routes() -> Vec<Route> {
+    routes![
+        login_page,
+        login,
+        logout,
+        activation_page,
+        activate,
+        resend_activation_page,
+        resend_activation,
+        change_password_page,
+        change_password,
+        forgot_password_page,
+        forgot_password,
+        reset_password_page,
+        reset_password,
+    ]
+}
+
+type PageResult = Result<Page, PageError>;
+type PageOrRedirect = Result<Either<Page, Redirect>, PageError>;
+
+const SESSION_EXPIRED: &str = "Votre session a expiré ou la page était trop ancienne : vérifiez vos saisies et validez à nouveau.";
+
+/// The login form's state, for the home page and `/connexion`.
+#[derive(Debug, Default, Serialize)]
+pub struct LoginView {
+    pub csrf: String,
+    pub identifier: String,
+    pub error: Option<String>,
+    /// Offer to send the activation mail again.
+    pub offer_activation: bool,
+    pub next: Option<String>,
+}
+
+/// Only paths of this site: no `//host`, no scheme, no backslash tricks.
+fn safe_next(next: Option<&str>) -> Option<String> {
+    next.filter(|next| {
+        next.starts_with('/')
+            && !next.starts_with("//")
+            && !next.contains('\\')
+            && !next.contains("://")
+    })
+    .map(str::to_owned)
+}
+
+#[get("/connexion?<suite>")]
+fn login_page(
+    page: TownPage,
+    visitor: Visitor,
+    csrf: Csrf,
+    suite: Option<&str>,
+    flash: Option<FlashMessage<'_>>,
+) -> PageOrRedirect {
+    if visitor.0.is_some() {
+        return Ok(Either::Right(Redirect::to(
+            safe_next(suite).unwrap_or_else(|| "/".to_owned()),
+        )));
+    }
+    let view = LoginView {
+        csrf: csrf.token().to_owned(),
+        next: safe_next(suite),
+        ..LoginView::default()
+    };
+    Ok(Either::Left(page.with_flash(flash).ok(
+        "pages/login",
+        "Connexion",
+        view,
+    )?))
+}
+
+#[derive(Debug, FromForm)]
+struct LoginForm<'r> {
+    identifier: &'r str,
+    password: &'r str,
+    csrf: &'r str,
+    next: Option<&'r str>,
+}
+
+// One guard per piece of context is Rocket's way; a struct would hide it.
+#[allow(clippy::too_many_arguments)]
+#[post("/connexion", data = "<form>")]
+async fn login(
+    page: TownPage,
+    accounts: &State<Accounts>,
+    settings: &State<WebSettings>,
+    csrf: Csrf,
+    visitor: Visitor,
+    origin: Origin,
+    jar: &CookieJar<'_>,
+    form: Form<LoginForm<'_>>,
+) -> PageOrRedirect {
+    let mut view = LoginView {
+        csrf: csrf.token().to_owned(),
+        identifier: form.identifier.trim().to_owned(),
+        next: safe_next(form.next),
+        ..LoginView::default()
+    };
+    let refuse = |view: LoginView, status: Status| -> PageOrRedirect {
+        Ok(Either::Left(page.render(
+            status,
+            "pages/login",
+            "Connexion",
+            view,
+        )?))
+    };
+    if !csrf.verify(form.csrf) {
+        view.error = Some(SESSION_EXPIRED.to_owned());
+        return refuse(view, Status::Forbidden);
+    }
+    let outcome = accounts
+        .login(&page.tenant, form.identifier, form.password, &origin)
+        .await?;
+    match outcome {
+        LoginOutcome::Success { session_token, .. } => {
+            // A new session id at every login: a cookie planted before
+            // login (fixation) is worth nothing after it.
+            if let Some(previous) = visitor.0 {
+                accounts
+                    .logout(&page.tenant, &previous.token, previous.account.id, &origin)
+                    .await?;
+            }
+            set_session_cookie(jar, settings, session_token);
+            let next = view.next.unwrap_or_else(|| "/".to_owned());
+            Ok(Either::Right(Redirect::to(next)))
+        }
+        LoginOutcome::Refused => {
+            view.error = Some("Identifiant ou mot de passe incorrect.".to_owned());
+            refuse(view, Status::Unauthorized)
+        }
+        LoginOutcome::Throttled(seconds) => {
+            view.error = Some(format!(
+                "Trop de tentatives de connexion. Patientez {seconds} seconde(s) avant de réessayer."
+            ));
+            refuse(view, Status::TooManyRequests)
+        }
+        LoginOutcome::NotActivated => {
+            view.error = Some(
+                "Votre espace personnel n'est pas encore activé : cliquez sur le lien du courriel \
+                 d'activation envoyé par votre mairie."
+                    .to_owned(),
+            );
+            view.offer_activation = true;
+            refuse(view, Status::Forbidden)
+        }
+        LoginOutcome::TemporaryPasswordExpired => {
+            view.error = Some(
+                "Votre mot de passe temporaire a expiré. Choisissez-en un nouveau avec « J'ai oublié \
+                 mon mot de passe »."
+                    .to_owned(),
+            );
+            refuse(view, Status::Forbidden)
+        }
+    }
+}
+
+#[derive(Debug, FromForm)]
+struct CsrfOnly<'r> {
+    csrf: &'r str,
+}
+
+#[post("/deconnexion", data = "<form>")]
+async fn logout(
+    resident: Option<AnyResident>,
+    accounts: &State<Accounts>,
+    settings: &State<WebSettings>,
+    csrf: Csrf,
+    origin: Origin,
+    jar: &CookieJar<'_>,
+    form: Form<CsrfOnly<'_>>,
+) -> Result<Either<Flash<Redirect>, Status>, PageError> {
+    if !csrf.verify(form.csrf) {
+        return Ok(Either::Right(Status::Forbidden));
+    }
+    if let Some(resident) = resident {
+        accounts
+            .logout(
+                &resident.tenant,
+                &resident.token,
+                resident.account.id,
+                &origin,
+            )
+            .await?;
+    }
+    remove_session_cookie(jar, settings);
+    Ok(Either::Left(Flash::success(
+        Redirect::to(uri!(login_page(suite = Option::<&str>::None))),
+        "Vous êtes déconnecté(e) de votre espace personnel.",
+    )))
+}
+
+#[derive(Debug, Default, Serialize)]
+struct ActivationView {
+    csrf: String,
+    token: String,
+    /// The link's problem, when it cannot be used.
+    problem: Option<&'static str>,
+    activated: bool,
+    identifier: String,
+}
+
+fn describe_link_problem(problem: LinkProblem, what: &str) -> &'static str {
+    match (problem, what) {
+        (LinkProblem::Unknown, "activation") => {
+            "Ce lien d'activation n'est pas valide. Vérifiez que l'adresse a été copiée en entier, \
+             ou demandez un nouveau courriel d'activation."
+        }
+        (LinkProblem::Used, "activation") => {
+            "Ce lien d'activation a déjà été utilisé. Si votre espace est activé, connectez-vous \
+             depuis l'accueil ; sinon, demandez un nouveau courriel d'activation."
+        }
+        (LinkProblem::Expired, "activation") => {
+            "Ce lien d'activation a expiré. Demandez un nouveau courriel d'activation : il \
+             contiendra un nouveau lien et un nouveau mot de passe temporaire."
+        }
+        (LinkProblem::Unknown, _) => {
+            "Ce lien de réinitialisation n'est pas valide. Vérifiez que l'adresse a été copiée en \
+             entier, ou faites une nouvelle demande."
+        }
+        (LinkProblem::Used, _) => {
+            "Ce lien de réinitialisation a déjà été utilisé. Faites une nouvelle demande si \
+             nécessaire."
+        }
+        (LinkProblem::Expired, _) => {
+            "Ce lien de réinitialisation a expiré. Faites une nouvelle demande : le lien reçu sera \
+             valable une heure."
+        }
+    }
+}
+
+fn link_status(problem: LinkProblem) -> Status {
+    match problem {
+        LinkProblem::Unknown => Status::NotFound,
+        LinkProblem::Used | LinkProblem::Expired => Status::Gone,
+    }
+}
+
+const ACTIVATION_TITLE: &str = "Activation de votre espace personnel";
+
+/// The link of the activation mail. It only shows a button: mail scanners
+/// follow links, and a GET must not change anything.
+#[get("/activation/<token>")]
+async fn activation_page(
+    page: TownPage,
+    accounts: &State<Accounts>,
+    csrf: Csrf,
+    token: &str,
+) -> PageResult {
+    let checked = accounts
+        .check_link(&page.tenant, account_token::ACTIVATION, token)
+        .await?;
+    let mut view = ActivationView {
+        csrf: csrf.token().to_owned(),
+        token: token.to_owned(),
+        ..ActivationView::default()
+    };
+    match checked {
+        Ok(owner) => {
+            view.identifier = owner.identifier;
+            page.ok("pages/activation", ACTIVATION_TITLE, view)
+        }
+        Err(problem) => {
+            view.problem = Some(describe_link_problem(problem, "activation"));
+            page.render(
+                link_status(problem),
+                "pages/activation",
+                ACTIVATION_TITLE,
+                view,
+            )
+        }
+    }
+}
+
+#[post("/activation/<token>", data = "<form>")]
+async fn activate(
+    page: TownPage,
+    accounts: &State<Accounts>,
+    csrf: Csrf,
+    origin: Origin,
+    token: &str,
+    form: Form<CsrfOnly<'_>>,
+) -> PageResult {
+    let mut view = ActivationView {
+        csrf: csrf.token().to_owned(),
+        token: token.to_owned(),
+        ..ActivationView::default()
+    };
+    if !csrf.verify(form.csrf) {
+        view.problem = Some(SESSION_EXPIRED);
+        return page.render(
+            Status::Forbidden,
+            "pages/activation",
+            ACTIVATION_TITLE,
+            view,
+        );
+    }
+    match accounts.activate(&page.tenant, token, &origin).await? {
+        Ok(owner) => {
+            view.activated = true;
+            view.identifier = owner.identifier;
+            page.ok("pages/activation", ACTIVATION_TITLE, view)
+        }
+        Err(problem) => {
+            view.problem = Some(describe_link_problem(problem, "activation"));
+            page.render(
+                link_status(problem),
+                "pages/activation",
+                ACTIVATION_TITLE,
+                view,
+            )
+        }
+    }
+}
+
+#[derive(Debug, Default, Serialize)]
+struct EmailRequestView {
+    csrf: String,
+    email: String,
+    error: Option<&'static str>,
+    sent: bool,
+}
+
+const RESEND_TITLE: &str = "Recevoir un nouveau courriel d'activation";
+
+#[get("/activation")]
+fn resend_activation_page(page: TownPage, csrf: Csrf) -> PageResult {
+    let view = EmailRequestView {
+        csrf: csrf.token().to_owned(),
+        ..EmailRequestView::default()
+    };
+    page.ok("pages/activation_resend", RESEND_TITLE, view)
+}
+
+#[derive(Debug, FromForm)]
+struct EmailForm<'r> {
+    email: &'r str,
+    csrf: &'r str,
+}
+
+/// Always the same answer: whether the address has an account is not told.
+#[post("/activation", data = "<form>")]
+async fn resend_activation(
+    page: TownPage,
+    accounts: &State<Accounts>,
+    csrf: Csrf,
+    origin: Origin,
+    form: Form<EmailForm<'_>>,
+) -> PageResult {
+    let mut view = EmailRequestView {
+        csrf: csrf.token().to_owned(),
+        email: form.email.trim().to_owned(),
+        ..EmailRequestView::default()
+    };
+    if !csrf.verify(form.csrf) {
+        view.error = Some(SESSION_EXPIRED);
+        return page.render(
+            Status::Forbidden,
+            "pages/activation_resend",
+            RESEND_TITLE,
+            view,
+        );
+    }
+    if !crate::tenancy::is_plausible_email(&view.email) {
+        view.error =
+            Some("Saisissez une adresse électronique complète, par exemple nom@exemple.fr.");
+        return page.render(
+            Status::UnprocessableEntity,
+            "pages/activation_resend",
+            RESEND_TITLE,
+            view,
+        );
+    }
+    accounts
+        .resend_activation(&page.tenant, &view.email, &origin)
+        .await?;
+    view.sent = true;
+    page.ok("pages/activation_resend", RESEND_TITLE, view)
+}
+
+/// The password form's state: the seed's "Modification de vos identifiants".
+#[derive(Debug, Default, Serialize)]
+struct PasswordView {
+    csrf: String,
+    identifier: String,
+    /// The account still has the password the town generated.
+    temporary: bool,
+    rule: String,
+    blocklist_note: Option<&'static str>,
+    errors: Vec<FieldError>,
+    password_errors: Vec<String>,
+    confirmation_errors: Vec<String>,
+    current_errors: Vec<String>,
+    token: String,
+    problem: Option<&'static str>,
+    done: bool,
+}
+
+impl PasswordView {
+    fn new(page: &TownPage, csrf: &Csrf) -> Self {
+        let policy = &page.tenant.definition.password_policy;
+        Self {
+            csrf: csrf.token().to_owned(),
+            rule: policy.describe(),
+            blocklist_note: policy.blocklist_note(),
+            ..Self::default()
+        }
+    }
+
+    fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
+        for error in &errors {
+            let list = match error.field {
+                "confirmation" => &mut self.confirmation_errors,
+                "current" => &mut self.current_errors,
+                _ => &mut self.password_errors,
+            };
+            list.push(error.message.clone());
+        }
+        self.errors = errors;
+        self
+    }
+}
+
+const CHANGE_TITLE: &str = "Modification de vos identifiants";
+
+#[get("/mot-de-passe/modifier")]
+fn change_password_page(page: TownPage, resident: AnyResident, csrf: Csrf) -> PageResult {
+    let mut view = PasswordView::new(&page, &csrf);
+    view.identifier = resident.account.identifier.clone();
+    view.temporary = resident.account.password_is_temporary;
+    page.for_resident(&resident, &csrf)
+        .ok("pages/password_change", CHANGE_TITLE, view)
+}
+
+#[derive(Debug, FromForm)]
+struct ChangePasswordForm<'r> {
+    current: Option<&'r str>,
+    password: &'r str,
+    confirmation: &'r str,
+    csrf: &'r str,
+}
+
+#[post("/mot-de-passe/modifier", data = "<form>")]
+async fn change_password(
+    page: TownPage,
+    resident: AnyResident,
+    accounts: &State<Accounts>,
+    csrf: Csrf,
+    origin: Origin,
+    form: Form<ChangePasswordForm<'_>>,
+) -> PageOrRedirect {
+    let page = page.for_resident(&resident, &csrf);
+    let mut view = PasswordView::new(&page, &csrf);
+    view.identifier = resident.account.identifier.clone();
+    view.temporary = resident.account.password_is_temporary;
+    if !csrf.verify(form.csrf) {
+        let view = view.with_errors(vec![FieldError {
+            field: "password",
+            message: SESSION_EXPIRED.to_owned(),
+        }]);
+        return Ok(Either::Left(page.render(
+            Status::Forbidden,
+            "pages/password_change",
+            CHANGE_TITLE,
+            view,
+        )?));
+    }
+    let errors = accounts
+        .change_password(
+            &page.tenant,
+            &resident.account,
+            resident.session.id,
+            PasswordChange {
+                current: form.current,
+                new: form.password,
+                confirmation: form.confirmation,
+            },
+            &origin,
+        )
+        .await?;
+    if errors.is_empty() {
+        return Ok(Either::Right(Redirect::to("/")));
+    }
+    let view = view.with_errors(errors);
+    Ok(Either::Left(page.render(
+        Status::UnprocessableEntity,
+        "pages/password_change",
+        CHANGE_TITLE,
+        view,
+    )?))
+}
+
+#[derive(Debug, Default, Serialize)]
+struct ForgotView {
+    csrf: String,
+    login: String,
+    error: Option<&'static str>,
+    sent: bool,
+    valid_minutes: u32,
+}
+
+const FORGOT_TITLE: &str = "Mot de passe oublié";
+
+#[get("/mot-de-passe/oublie")]
+fn forgot_password_page(page: TownPage, csrf: Csrf) -> PageResult {
+    let view = ForgotView {
+        csrf: csrf.token().to_owned(),
+        valid_minutes: page
+            .tenant
+            .definition
+            .accounts
+            .password_reset_validity_minutes,
+        ..ForgotView::default()
+    };
+    page.ok("pages/password_forgot", FORGOT_TITLE, view)
+}
+
+#[derive(Debug, FromForm)]
+struct ForgotForm<'r> {
+    login: &'r str,
+    csrf: &'r str,
+}
+
+/// Always the same answer: whether the account exists is not told.
+#[post("/mot-de-passe/oublie", data = "<form>")]
+async fn forgot_password(
+    page: TownPage,
+    accounts: &State<Accounts>,
+    csrf: Csrf,
+    origin: Origin,
+    form: Form<ForgotForm<'_>>,
+) -> PageResult {
+    let mut view = ForgotView {
+        csrf: csrf.token().to_owned(),
+        login: form.login.trim().to_owned(),
+        valid_minutes: page
+            .tenant
+            .definition
+            .accounts
+            .password_reset_validity_minutes,
+        ..ForgotView::default()
+    };
+    if !csrf.verify(form.csrf) {
+        view.error = Some(SESSION_EXPIRED);
+        return page.render(
+            Status::Forbidden,
+            "pages/password_forgot",
+            FORGOT_TITLE,
+            view,
+        );
+    }
+    if view.login.is_empty() {
+        view.error = Some("Saisissez votre identifiant ou votre adresse électronique.");
+        return page.render(
+            Status::UnprocessableEntity,
+            "pages/password_forgot",
+            FORGOT_TITLE,
+            view,
+        );
+    }
+    accounts
+        .request_reset(&page.tenant, &view.login, &origin)
+        .await?;
+    view.sent = true;
+    page.ok("pages/password_forgot", FORGOT_TITLE, view)
+}
+
+const RESET_TITLE: &str = "Choisir un nouveau mot de passe";
+
+#[get("/mot-de-passe/reinitialiser/<token>")]
+async fn reset_password_page(
+    page: TownPage,
+    accounts: &State<Accounts>,
+    csrf: Csrf,
+    token: &str,
+) -> PageResult {
+    let mut view = PasswordView::new(&page, &csrf);
+    view.token = token.to_owned();
+    match accounts
+        .check_link(&page.tenant, account_token::PASSWORD_RESET, token)
+        .await?
+    {
+        Ok(owner) => {
+            view.identifier = owner.identifier;
+            page.ok("pages/password_reset", RESET_TITLE, view)
+        }
+        Err(problem) => {
+            view.problem = Some(describe_link_problem(problem, "reset"));
+            page.render(
+                link_status(problem),
+                "pages/password_reset",
+                RESET_TITLE,
+                view,
+            )
+        }
+    }
+}
+
+#[derive(Debug, FromForm)]
+struct ResetForm<'r> {
+    password: &'r str,
+    confirmation: &'r str,
+    csrf: &'r str,
+}
+
+#[post("/mot-de-passe/reinitialiser/<token>", data = "<form>")]
+async fn reset_password(
+    page: TownPage,
+    accounts: &State<Accounts>,
+    csrf: Csrf,
+    origin: Origin,
+    token: &str,
+    form: Form<ResetForm<'_>>,
+) -> PageResult {
+    let mut view = PasswordView::new(&page, &csrf);
+    view.token = token.to_owned();
+    if !csrf.verify(form.csrf) {
+        let view = view.with_errors(vec![FieldError {
+            field: "password",
+            message: SESSION_EXPIRED.to_owned(),
+        }]);
+        return page.render(Status::Forbidden, "pages/password_reset", RESET_TITLE, view);
+    }
+    match accounts
+        .reset_password(
+            &page.tenant,
+            token,
+            form.password,
+            form.confirmation,
+            &origin,
+        )
+        .await?
+    {
+        Ok(errors) if errors.is_empty() => {
+            view.done = true;
+            page.ok("pages/password_reset", RESET_TITLE, view)
+        }
+        Ok(errors) => {
+            if let Ok(owner) = accounts
+                .check_link(&page.tenant, account_token::PASSWORD_RESET, token)
+                .await?
+            {
+                view.identifier = owner.identifier;
+            }
+            let view = view.with_errors(errors);
+            page.render(
+                Status::UnprocessableEntity,
+                "pages/password_reset",
+                RESET_TITLE,
+                view,
+            )
+        }
+        Err(problem) => {
+            view.problem = Some(describe_link_problem(problem, "reset"));
+            page.render(
+                link_status(problem),
+                "pages/password_reset",
+                RESET_TITLE,
+                view,
+            )
+        }
+    }
+}

@@ -1,0 +1,249 @@
+//! Request guards for residents: the session cookie, checked against the
+//! database in the request's town, and the gates in front of resident pages.
+
+use std::sync::Arc;
+
+use rocket::http::{Cookie, CookieJar, SameSite, Status};
+use rocket::request::{FromRequest, Outcome, Request};
+
+use crate::accounts::Accounts;
+use crate::accounts::entity::{account, session};
+use crate::audit::Origin;
+use crate::tenancy::{CurrentTenant, Tenant};
+
+/// Cookie settings shared by the web layer, from the configuration.
+#[derive(Debug, Clone)]
+pub struct WebSettings {
+    pub secret_key: Arc<[u8]>,
+    /// HTTPS: `Secure` cookies with the `__Host-` prefix.
+    pub secure_cookies: bool,
+}
+
+impl WebSettings {
+    /// `__Host-` binds a cookie to the exact host: another town (or a
+    /// sibling subdomain) can neither read nor plant it. Browsers accept the
+    /// prefix only on `Secure` cookies, so plain-HTTP demos go without.
+    pub fn cookie_name(&self, name: &str) -> String {
+        if self.secure_cookies {
+            format!("__Host-{name}")
+        } else {
+            name.to_owned()
+        }
+    }
+
+    pub fn cookie(&self, name: &str, value: String) -> Cookie<'static> {
+        Cookie::build((self.cookie_name(name), value))
+            .path("/")
+            .http_only(true)
+            .secure(self.secure_cookies)
+            .same_site(SameSite::Lax)
+            .build()
+    }
+}
+
+pub const SESSION_COOKIE: &str = "guichet_session";
+
+/// A logged-in resident of the request's town, whatever their password.
+#[derive(Debug, Clone)]
+pub struct AnyResident {
+    pub tenant: Arc<Tenant>,
+    pub account: account::Model,
+    pub session: session::Model,
+    /// The cookie's token, to close this very session at logout.
+    pub token: String,
+}
+
+/// Where a refused guard sends the resident; read by the 401 catcher.
+#[derive(Debug, Clone, Default)]
+pub struct GateRedirect(pub Option<String>);
+
+fn redirect_to(request: &Request<'_>, target: String) {
+    let slot = request.local_cache(|| std::sync::Mutex::new(GateRedirect::default()));
+    if let Ok(mut slot) = slot.lock() {
+        slot.0 = Some(target);
+    }
+}
+
+/// The redirection a guard asked for, if any.
+pub fn gate_redirect(request: &Request<'_>) -> Option<String> {
+    request
+        .local_cache(|| std::sync::Mutex::new(GateRedirect::default()))
+        .lock()
+        .ok()
+        .and_then(|slot| slot.0.clone())
+}
+
+/// The request's session, resolved once per request.
+async fn current_session(request: &Request<'_>) -> Option<AnyResident> {
+    request
+        .local_cache_async(async {
+            let tenant = match CurrentTenant::from_request(request).await {
+                Outcome::Success(CurrentTenant(tenant)) => tenant,
+                _ => return None,
+            };
+            let settings = request.rocket().state::<WebSettings>()?;
+            let accounts = request.rocket().state::<Accounts>()?;
+            let cookies = request.cookies();
+            let token = cookies
+                .get(&settings.cookie_name(SESSION_COOKIE))?
+                .value()
+                .to_owned();
+            match accounts.session(&tenant, &token).await {
+                Ok(Some((session, account))) => Some(AnyResident {
+                    tenant,
+                    account,
+                    session,
+                    token,
+                }),
+                Ok(None) => None,
+                Err(error) => {
+                    tracing::error!(%error, "cannot read the session");
+                    None
+                }
+            }
+        })
+        .await
+        .clone()
+}
+
+/// The path (and query) of the request, for coming back after logging in.
+fn here(request: &Request<'_>) -> String {
+    request.uri().to_string()
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for AnyResident {
+    type Error = ();
+
+    async fn from_request(request: &'r Request<'_>) -> Outcome<Self, ()> {
+        if let Outcome::Error(error) = CurrentTenant::from_request(request).await {
+            return Outcome::Error(error);
+        }
+        match current_session(request).await {
+            Some(resident) => Outcome::Success(resident),
+            None => {
+                let back = here(request);
+                redirect_to(request, login_url(&back));
+                Outcome::Error((Status::Unauthorized, ()))
+            }
+        }
+    }
+}
+
+/// `/connexion?suite=<back>`, or `/connexion` when `back` is the home page.
+pub fn login_url(back: &str) -> String {
+    if back == "/" {
+        "/connexion".to_owned()
+    } else {
+        let encoded: String = url::form_urlencoded::byte_serialize(back.as_bytes()).collect();
+        format!("/connexion?suite={encoded}")
+    }
+}
+
+/// A logged-in resident who has chosen their own password: what every
+/// resident page asks for. With a temporary password, the resident is sent
+/// to the password change first.
+#[derive(Debug, Clone)]
+pub struct Resident(pub AnyResident);
+
+impl std::ops::Deref for Resident {
+    type Target = AnyResident;
+
+    fn deref(&self) -> &AnyResident {
+        &self.0
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for Resident {
+    type Error = ();
+
+    async fn from_request(request: &'r Request<'_>) -> Outcome<Self, ()> {
+        let resident = match AnyResident::from_request(request).await {
+            Outcome::Success(resident) => resident,
+            Outcome::Error(error) => return Outcome::Error(error),
+            Outcome::Forward(status) => return Outcome::Forward(status),
+        };
+        if resident.account.password_is_temporary {
+            redirect_to(request, "/mot-de-passe/modifier".to_owned());
+            return Outcome::Error((Status::Unauthorized, ()));
+        }
+        Outcome::Success(Resident(resident))
+    }
+}
+
+/// The resident if someone is logged in; never refuses.
+#[derive(Debug, Clone)]
+pub struct Visitor(pub Option<AnyResident>);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for Visitor {
+    type Error = ();
+
+    async fn from_request(request: &'r Request<'_>) -> Outcome<Self, ()> {
+        Outcome::Success(Visitor(current_session(request).await))
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for Origin {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        Outcome::Success(Origin {
+            ip: request.client_ip().map(|ip| ip.to_string()),
+            user_agent: request.headers().get_one("User-Agent").map(str::to_owned),
+        })
+    }
+}
+
+/// Sets the session cookie after a login.
+pub fn set_session_cookie(jar: &CookieJar<'_>, settings: &WebSettings, token: String) {
+    jar.add(settings.cookie(SESSION_COOKIE, token));
+}
+
+pub fn remove_session_cookie(jar: &CookieJar<'_>, settings: &WebSettings) {
+    jar.remove(
+        Cookie::build(settings.cookie_name(SESSION_COOKIE))
+            .path("/")
+            .build(),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn https_cookies_are_host_bound_and_secure() {
+        let https = WebSettings {
+            secret_key: Arc::from(&b"k"[..]),
+            secure_cookies: true,
+        };
+        let cookie = https.cookie(SESSION_COOKIE, "v".to_owned());
+        assert_eq!(cookie.name(), "__Host-guichet_session");
+        assert_eq!(cookie.secure(), Some(true));
+        assert_eq!(cookie.http_only(), Some(true));
+        assert_eq!(cookie.same_site(), Some(SameSite::Lax));
+        assert_eq!(cookie.path(), Some("/"));
+        assert_eq!(cookie.domain(), None);
+
+        let http = WebSettings {
+            secure_cookies: false,
+            ..https
+        };
+        assert_eq!(
+            http.cookie(SESSION_COOKIE, "v".to_owned()).name(),
+            "guichet_session"
+        );
+    }
+
+    #[test]
+    fn the_way_back_after_login_is_encoded() {
+        assert_eq!(login_url("/"), "/connexion");
+        assert_eq!(
+            login_url("/famille?x=1"),
+            "/connexion?suite=%2Ffamille%3Fx%3D1"
+        );
+    }
+}

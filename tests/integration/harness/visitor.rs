@@ -1,0 +1,141 @@
+//! A browser, as far as the server can tell: one town's host, its own
+//! cookies, forms submitted with the CSRF token of the page they came from.
+
+use std::collections::BTreeMap;
+
+use super::TestResponse;
+
+#[derive(Debug)]
+pub struct Visitor {
+    client: reqwest::Client,
+    port: u16,
+    pub host: String,
+    pub cookies: BTreeMap<String, String>,
+}
+
+impl Visitor {
+    /// A browser for the server on `127.0.0.1:port`, visiting `host`.
+    pub fn new(port: u16, host: &str) -> Self {
+        Self {
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("HTTP client"),
+            port,
+            host: host.to_owned(),
+            cookies: BTreeMap::new(),
+        }
+    }
+
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, format!("http://127.0.0.1:{}{path}", self.port))
+            .header("Host", &self.host)
+            .header("Cookie", self.cookie_header())
+    }
+
+    async fn send(&mut self, request: reqwest::RequestBuilder) -> TestResponse {
+        let response = request.send().await.expect("the server answers");
+        let response = TestResponse {
+            status: response.status().as_u16(),
+            headers: response.headers().clone(),
+            body: response.text().await.expect("a text body"),
+        };
+        self.keep_cookies(&response);
+        response
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn keep_cookies(&mut self, response: &TestResponse) {
+        for header in response.headers.get_all("set-cookie") {
+            let Ok(header) = header.to_str() else {
+                continue;
+            };
+            let pair = header.split(';').next().unwrap_or_default();
+            let Some((name, value)) = pair.split_once('=') else {
+                continue;
+            };
+            let expired = header.to_lowercase().contains("max-age=0")
+                || header.to_lowercase().contains("expires=thu, 01 jan 1970");
+            if value.is_empty() || expired {
+                self.cookies.remove(name.trim());
+            } else {
+                self.cookies
+                    .insert(name.trim().to_owned(), value.to_owned());
+            }
+        }
+    }
+
+    pub async fn get(&mut self, path: &str) -> TestResponse {
+        let request = self.request(reqwest::Method::GET, path);
+        self.send(request).await
+    }
+
+    /// POSTs `fields` as a form, as they are (no CSRF token added).
+    pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> TestResponse {
+        let body: String = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        let request = self
+            .request(reqwest::Method::POST, path)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(body);
+        self.send(request).await
+    }
+
+    /// Opens `page`, then submits its form to `action` with `fields` and
+    /// the page's CSRF token — what a person filling the form does.
+    pub async fn submit(
+        &mut self,
+        page: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> TestResponse {
+        let form = self.get(page).await;
+        let csrf = csrf_of(&form.body);
+        let mut all: Vec<(&str, &str)> = fields.to_vec();
+        all.push(("csrf", &csrf));
+        self.post(action, &all).await
+    }
+
+    pub async fn login(&mut self, identifier: &str, password: &str) -> TestResponse {
+        self.submit(
+            "/connexion",
+            "/connexion",
+            &[("identifier", identifier), ("password", password)],
+        )
+        .await
+    }
+
+    pub async fn logout(&mut self) -> TestResponse {
+        let home = self.get("/").await;
+        let csrf = csrf_of(&home.body);
+        self.post("/deconnexion", &[("csrf", &csrf)]).await
+    }
+
+    /// The session cookie's value, if logged in.
+    pub fn session_cookie(&self) -> Option<String> {
+        self.cookies.get("guichet_session").cloned()
+    }
+}
+
+/// The value of the first `csrf` hidden field of a page.
+pub fn csrf_of(html: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let start = html
+        .find(marker)
+        .unwrap_or_else(|| panic!("no CSRF field in:\n{html}"))
+        + marker.len();
+    html[start..]
+        .split('"')
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
