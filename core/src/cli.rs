@@ -4,6 +4,7 @@
 //! path); `main` prints the error chain as one sentence on stderr and exits
 //! with status 1. Usage errors are clap's, with status 2.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -165,20 +166,26 @@ async fn demo(file: &ConfigFile, port: Option<u16>) -> anyhow::Result<()> {
     let base_domain = app.config.base_domain.clone();
     let mailbox = app.config.smtp_url.is_none();
     app.serve(move |port, _| {
-        println!("Guichet demo is ready:");
+        // Written, not printed: a closed stdout must not stop the demo.
+        let mut out = std::io::stdout().lock();
+        let mut banner = vec!["Guichet demo is ready:".to_owned()];
         for (name, slug) in &towns {
-            println!("  {name:<24} http://{slug}.{base_domain}:{port}/");
+            banner.push(format!("  {name:<24} http://{slug}.{base_domain}:{port}/"));
         }
-        println!(
+        banner.push(format!(
             "Demo resident (every town): identifiant {}, mot de passe {}",
             resident.identifier, resident.password
-        );
+        ));
         if mailbox {
-            println!(
+            banner.push(format!(
                 "Mail is kept in a local mailbox: http://<town>.{base_domain}:{port}/demo/courriels"
-            );
+            ));
         }
-        println!("Press Ctrl+C to stop.");
+        banner.push("Press Ctrl+C to stop.".to_owned());
+        for line in banner {
+            let _ = writeln!(out, "{line}");
+        }
+        let _ = out.flush();
     })
     .await
     .context("the server stopped")?;

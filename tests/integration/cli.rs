@@ -241,19 +241,21 @@ async fn the_demo_resident_logs_in_with_the_printed_credentials() {
         .spawn()
         .unwrap();
     let stdout = demo.stdout.take().unwrap();
-    let (identifier, password) = tokio::task::spawn_blocking(move || {
-        let lines = BufReader::new(stdout).lines();
-        for line in lines {
-            let line = line.unwrap();
-            if let Some(rest) = line.strip_prefix("Demo resident (every town): identifiant ") {
-                let (identifier, password) = rest.split_once(", mot de passe ").unwrap();
-                return (identifier.to_owned(), password.to_owned());
+    let (found, credentials) = tokio::sync::oneshot::channel();
+    // Reads every line, to the end: closing the pipe early would make the
+    // demo's next line fail.
+    std::thread::spawn(move || {
+        let mut found = Some(found);
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(rest) = line.strip_prefix("Demo resident (every town): identifiant ")
+                && let Some((identifier, password)) = rest.split_once(", mot de passe ")
+                && let Some(found) = found.take()
+            {
+                let _ = found.send((identifier.to_owned(), password.to_owned()));
             }
         }
-        panic!("the demo printed no credentials");
-    })
-    .await
-    .unwrap();
+    });
+    let (identifier, password) = credentials.await.expect("the demo prints the credentials");
 
     let mut browser = Visitor::new(port, "villeneuve.localhost");
     assert_eq!(browser.login(&identifier, &password).await.status, 303);

@@ -515,6 +515,27 @@ impl Accounts {
         Ok(())
     }
 
+    /// The account a resident means by what they typed: their identifier or
+    /// their e-mail address (already normalised).
+    async fn find_by_login(
+        &self,
+        scope: TenantScope,
+        typed: &str,
+    ) -> Result<Option<account::Model>, DbErr> {
+        if typed.is_empty() {
+            return Ok(None);
+        }
+        scope
+            .select::<account::Entity>()
+            .filter(
+                Condition::any()
+                    .add(account::Column::Identifier.eq(typed))
+                    .add(account::Column::EmailKey.eq(typed)),
+            )
+            .one(&self.db)
+            .await
+    }
+
     /// Checks an identifier (or e-mail) and password, with throttling.
     pub async fn login(
         &self,
@@ -526,19 +547,7 @@ impl Accounts {
         let scope = tenant.scope();
         let typed = identifier::normalize_login(login);
         let now = Utc::now();
-        let owner = if typed.is_empty() {
-            None
-        } else {
-            scope
-                .select::<account::Entity>()
-                .filter(
-                    Condition::any()
-                        .add(account::Column::Identifier.eq(&typed))
-                        .add(account::Column::EmailKey.eq(&typed)),
-                )
-                .one(&self.db)
-                .await?
-        };
+        let owner = self.find_by_login(scope, &typed).await?;
         let subject_key = match &owner {
             Some(owner) => ThrottleKey::Account(owner.id),
             None => ThrottleKey::Name(typed.chars().take(254).collect()),
@@ -823,19 +832,7 @@ impl Accounts {
     ) -> Result<(), AccountError> {
         let scope = tenant.scope();
         let typed = identifier::normalize_login(login);
-        if typed.is_empty() {
-            return Ok(());
-        }
-        let Some(owner) = scope
-            .select::<account::Entity>()
-            .filter(
-                Condition::any()
-                    .add(account::Column::Identifier.eq(&typed))
-                    .add(account::Column::EmailKey.eq(&typed)),
-            )
-            .one(&self.db)
-            .await?
-        else {
+        let Some(owner) = self.find_by_login(scope, &typed).await? else {
             return Ok(());
         };
         let now = Utc::now();
