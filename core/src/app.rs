@@ -46,6 +46,7 @@ pub struct App {
     pub tenants: TenantDirectory,
     pub themes: Arc<ThemeSet>,
     pub accounts: Accounts,
+    pub terms: crate::terms::Terms,
     pub mailer: Mailer,
     /// Where the outbox worker delivers; none keeps mail in the outbox.
     pub delivery: Option<Delivery>,
@@ -76,6 +77,7 @@ impl App {
             absolute: chrono::Duration::hours(i64::from(config.session_absolute_hours)),
         };
         let accounts = Accounts::new(db.clone(), hasher, mailer.clone(), sessions);
+        let terms = crate::terms::Terms::new(db.clone());
         Ok(Self {
             config,
             mode,
@@ -83,6 +85,7 @@ impl App {
             tenants,
             themes,
             accounts,
+            terms,
             mailer,
             delivery,
             secret_key,
@@ -155,6 +158,14 @@ impl App {
     }
 }
 
+/// What applying towns did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    pub towns: Vec<crate::tenancy::ApplyOutcome>,
+    /// Per town slug, what each of its terms files gave.
+    pub terms: Vec<(String, crate::terms::PublishOutcome)>,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
     #[error(
@@ -167,14 +178,17 @@ pub enum ApplyError {
     },
     #[error(transparent)]
     Tenancy(#[from] crate::tenancy::TenancyError),
+    #[error("cannot publish the terms: {0}")]
+    Terms(#[from] sea_orm::DbErr),
 }
 
 impl App {
-    /// Creates or updates towns, after checking that their themes exist.
+    /// Creates or updates towns, after checking that their themes exist,
+    /// then publishes their terms files not yet published.
     pub async fn apply_towns(
         &self,
         definitions: &[crate::tenancy::TenantDefinition],
-    ) -> Result<Vec<crate::tenancy::ApplyOutcome>, ApplyError> {
+    ) -> Result<Applied, ApplyError> {
         for town in definitions {
             if !self.themes.contains(&town.theme) {
                 return Err(ApplyError::UnknownTheme {
@@ -184,6 +198,17 @@ impl App {
                 });
             }
         }
-        Ok(self.tenants.apply(definitions).await?)
+        let towns = self.tenants.apply(definitions).await?;
+        let mut terms = Vec::new();
+        for town in definitions {
+            let Some(tenant) = self.tenants.find_by_slug(&town.slug).await? else {
+                continue;
+            };
+            for file in &town.terms {
+                let outcome = self.terms.publish(&tenant, &file.source, file.kind).await?;
+                terms.push((town.slug.clone(), outcome));
+            }
+        }
+        Ok(Applied { towns, terms })
     }
 }

@@ -18,6 +18,7 @@ use crate::app::{App, Mode};
 use crate::audit::Origin;
 use crate::config::{Config, ConfigFile, LogFormat};
 use crate::tenancy::{ApplyOutcome, TenantDefinition, load_definitions};
+use crate::terms::{PublishOutcome, TermsKind};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -51,6 +52,30 @@ enum Command {
     /// Manage resident accounts.
     #[command(subcommand)]
     Account(AccountCommand),
+    /// Manage terms of use (CGU).
+    #[command(subcommand)]
+    Terms(TermsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum TermsCommand {
+    /// Publish a Markdown file as the town's next terms version.
+    Publish {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        file: PathBuf,
+        /// A minor version: residents are told, not asked to accept again.
+        #[arg(long)]
+        minor: bool,
+    },
+    /// Export the town's acceptances as CSV (to stdout, or --output FILE).
+    Export {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -103,6 +128,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate => migrate(&file).await,
         Command::Tenant(TenantCommand::Apply { dir }) => tenant_apply(&file, &dir).await,
         Command::Tenant(TenantCommand::List) => tenant_list(&file).await,
+        Command::Terms(TermsCommand::Publish {
+            tenant,
+            file: terms_file,
+            minor,
+        }) => terms_publish(&file, &tenant, &terms_file, minor).await,
+        Command::Terms(TermsCommand::Export { tenant, output }) => {
+            terms_export(&file, &tenant, output.as_deref()).await
+        }
         Command::Account(AccountCommand::Create {
             tenant,
             email,
@@ -210,13 +243,86 @@ async fn tenant_apply(file: &ConfigFile, dir: &std::path::Path) -> anyhow::Resul
 }
 
 async fn apply(app: &App, definitions: &[TenantDefinition]) -> anyhow::Result<()> {
-    for outcome in app.apply_towns(definitions).await? {
+    let applied = app.apply_towns(definitions).await?;
+    for outcome in applied.towns {
         match outcome {
             ApplyOutcome::Created(slug) => println!("created   {slug}"),
             ApplyOutcome::Updated(slug) => println!("updated   {slug}"),
             ApplyOutcome::Unchanged(slug) => println!("unchanged {slug}"),
         }
     }
+    for (slug, outcome) in applied.terms {
+        if let PublishOutcome::Published { number, kind } = outcome {
+            println!(
+                "published {slug} terms version {number} ({})",
+                kind_name(kind)
+            );
+        }
+    }
+    Ok(())
+}
+
+fn kind_name(kind: TermsKind) -> &'static str {
+    match kind {
+        TermsKind::Major => "major",
+        TermsKind::Minor => "minor",
+    }
+}
+
+/// The town of `slug`, or an error that says how to list them.
+async fn town(app: &App, slug: &str) -> anyhow::Result<crate::tenancy::Tenant> {
+    app.tenants
+        .find_by_slug(slug)
+        .await?
+        .with_context(|| format!("there is no town `{slug}` (see `guichet tenant list`)"))
+}
+
+async fn terms_publish(
+    file: &ConfigFile,
+    slug: &str,
+    path: &std::path::Path,
+    minor: bool,
+) -> anyhow::Result<()> {
+    let config = Config::load(file)?;
+    init_logging(&config);
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let parsed = crate::terms::parse_terms_file(&text, &path.display().to_string())?;
+    let kind = if minor { TermsKind::Minor } else { parsed.kind };
+    let app = App::open(with_ephemeral_key(config), Mode::Serve).await?;
+    let tenant = town(&app, slug).await?;
+    match app.terms.publish(&tenant, &parsed.source, kind).await? {
+        PublishOutcome::Published { number, kind } => {
+            println!(
+                "published {slug} terms version {number} ({})",
+                kind_name(kind)
+            );
+        }
+        PublishOutcome::Unchanged { number } => {
+            println!("unchanged: this text is already {slug} terms version {number}");
+        }
+    }
+    Ok(())
+}
+
+async fn terms_export(
+    file: &ConfigFile,
+    slug: &str,
+    output: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    let config = Config::load(file)?;
+    init_logging(&config);
+    let app = App::open(with_ephemeral_key(config), Mode::Serve).await?;
+    let tenant = town(&app, slug).await?;
+    let count = match output {
+        Some(path) => {
+            let out = std::fs::File::create(path)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            app.terms.export_csv(&tenant, out).await?
+        }
+        None => app.terms.export_csv(&tenant, std::io::stdout()).await?,
+    };
+    eprintln!("{count} acceptance(s) exported.");
     Ok(())
 }
 
@@ -248,11 +354,7 @@ async fn account_create(file: &ConfigFile, slug: &str, new: NewAccount) -> anyho
     let config = Config::load(file)?;
     init_logging(&config);
     let app = App::open(with_ephemeral_key(config), Mode::Serve).await?;
-    let tenant = app
-        .tenants
-        .find_by_slug(slug)
-        .await?
-        .with_context(|| format!("there is no town `{slug}` (see `guichet tenant list`)"))?;
+    let tenant = town(&app, slug).await?;
     let origin = Origin {
         ip: None,
         user_agent: Some("guichet account create".to_owned()),

@@ -6,10 +6,12 @@ use std::path::Path;
 use rust_embed::RustEmbed;
 
 use crate::tenancy::{DefinitionError, TenantDefinition, load_definitions, parse_definition};
+use crate::terms::parse_terms_file;
 
 #[derive(RustEmbed)]
 #[folder = "../tenants/"]
 #[include = "*/tenant.toml"]
+#[include = "*/terms/*.md"]
 struct EmbeddedTenants;
 
 /// The definitions of the demo towns.
@@ -21,16 +23,25 @@ pub fn town_definitions(dir: &Path) -> Result<Vec<TenantDefinition>, DefinitionE
         .map(|path| path.into_owned())
         .collect();
     files.sort();
+    let read = |path: &str| {
+        EmbeddedTenants::get(path)
+            .map(|file| String::from_utf8_lossy(&file.data).into_owned())
+            .unwrap_or_default()
+    };
     files
         .iter()
-        .filter_map(|path| {
-            let (slug, _) = path.split_once('/')?;
-            let file = EmbeddedTenants::get(path)?;
-            Some((slug.to_owned(), path.clone(), file.data))
-        })
-        .map(|(slug, path, data)| {
-            let text = String::from_utf8_lossy(&data);
-            parse_definition(&text, &slug, &format!("(built-in) tenants/{path}"))
+        .filter_map(|path| path.strip_suffix("/tenant.toml").map(|slug| (slug, path)))
+        .map(|(slug, path)| {
+            let mut definition =
+                parse_definition(&read(path), slug, &format!("(built-in) tenants/{path}"))?;
+            let prefix = format!("{slug}/terms/");
+            for terms in files.iter().filter(|file| file.starts_with(&prefix)) {
+                definition.terms.push(parse_terms_file(
+                    &read(terms),
+                    &format!("(built-in) tenants/{terms}"),
+                )?);
+            }
+            Ok(definition)
         })
         .collect()
 }

@@ -12,5 +12,6 @@ pub mod db;
 pub mod demo;
 pub mod mail;
 pub mod tenancy;
+pub mod terms;
 pub mod theme;
 pub mod web;

@@ -10,6 +10,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261126_000001_tenants;
 mod m20261126_000002_accounts;
+mod m20261126_000003_terms;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261126_000001_tenants::Migration),
             Box::new(m20261126_000002_accounts::Migration),
+            Box::new(m20261126_000003_terms::Migration),
         ]
     }
 }

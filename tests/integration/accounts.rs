@@ -8,10 +8,11 @@ use guichet::mail::entity as outbox;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
 
-use crate::harness::{Smtp, SmtpSink, TestApp, TestAppOptions, Visitor, csrf_of, free_port};
+use crate::harness::{
+    NEW_PASSWORD, Smtp, SmtpSink, TestApp, TestAppOptions, Visitor, csrf_of, free_port,
+};
 
 const TOWN: &str = "villeneuve.localhost";
-const NEW_PASSWORD: &str = "jardin-public-42";
 
 /// The part of a page that says what went wrong.
 fn notice(html: &str) -> String {
@@ -49,24 +50,8 @@ async fn activation_mail(app: &TestApp, email: &str) -> (String, String, String)
     )
 }
 
-/// Creates, activates, and changes the temporary password: an ordinary
-/// resident, logged in on `visitor`.
 async fn active_resident(app: &TestApp, email: &str) -> (Visitor, String) {
-    app.create_resident("villeneuve", "Michel", "Arpège", email)
-        .await;
-    let (identifier, temporary, link) = activation_mail(app, email).await;
-    let mut visitor = app.visitor(TOWN);
-    visitor.submit(&link, &link, &[]).await;
-    visitor.login(&identifier, &temporary).await;
-    let changed = visitor
-        .submit(
-            "/mot-de-passe/modifier",
-            "/mot-de-passe/modifier",
-            &[("password", NEW_PASSWORD), ("confirmation", NEW_PASSWORD)],
-        )
-        .await;
-    assert_eq!(changed.status, 303, "{}", changed.body);
-    (visitor, identifier)
+    app.active_resident("villeneuve", email).await
 }
 
 on_both_databases! {
@@ -132,6 +117,23 @@ on_both_databases! {
         assert_eq!(changed.status, 303);
         let notice_mail = app.mailbox().wait_for("michel@example.org", "mot de passe a été modifié").await;
         assert!(notice_mail.text.contains("michel.arpege"));
+
+        // 6. The town's terms, as in the guide, before anything else.
+        let home = browser.get("/").await;
+        assert_eq!(home.header("location"), Some("/cgu"));
+        let cgu = browser.get("/cgu").await;
+        assert_eq!(cgu.status, 200);
+        for text in [
+            "<h1 class=\"page__title\" id=\"cgu-titre\">Conditions générales d'utilisation</h1>",
+            "Pour utiliser les services proposés, veuillez prendre connaissance des CGU ci-dessous et les accepter en fin de document.",
+            "<h2>PRÉAMBULE</h2>",
+            ">Retour</button>",
+            "J'accepte les conditions générales d'utilisation</button>",
+            "Attention, ce bouton s'active et devient vert une fois que vous êtes descendu en bas de la page.",
+        ] {
+            assert!(cgu.body.contains(text), "{text} missing from the CGU page");
+        }
+        assert_eq!(browser.accept_terms().await.header("location"), Some("/"));
 
         let home = browser.get("/").await;
         assert_eq!(home.status, 200);

@@ -138,13 +138,18 @@ on_both_databases! {
 
         let first = guichet(dir.path(), &["migrate"], &env);
         assert!(first.status.success(), "{}", stderr(&first));
-        assert!(stdout(&first).starts_with("2 migration(s) applied"), "{}", stdout(&first));
+        assert!(stdout(&first).starts_with("3 migration(s) applied"), "{}", stdout(&first));
         let again = guichet(dir.path(), &["migrate"], &env);
         assert!(stdout(&again).starts_with("0 migration(s) applied"), "{}", stdout(&again));
 
         let applied = guichet(dir.path(), &["tenant", "apply", tenants], &env);
         assert!(applied.status.success(), "{}", stderr(&applied));
-        assert_eq!(stdout(&applied), "created   saint-martin\ncreated   villeneuve\n");
+        assert_eq!(
+            stdout(&applied),
+            "created   saint-martin\ncreated   villeneuve\n\
+             published saint-martin terms version 1 (major)\n\
+             published villeneuve terms version 1 (major)\n"
+        );
         let reapplied = guichet(dir.path(), &["tenant", "apply", tenants], &env);
         assert_eq!(stdout(&reapplied), "unchanged saint-martin\nunchanged villeneuve\n");
 
@@ -189,6 +194,28 @@ on_both_databases! {
         ];
         let output = guichet(dir.path(), &["serve"], &env);
         assert_fails_with(&output, &["migration failed"]);
+    }
+
+    async fn terms_publish_and_export(backend) {
+        let database = TestDatabase::create(backend).await;
+        let dir = tempfile::tempdir().unwrap();
+        let env = [("GUICHET_DATABASE_URL", database.url.as_str())];
+        let tenants = repo_root().join("tenants");
+        guichet(dir.path(), &["tenant", "apply", tenants.to_str().unwrap()], &env);
+        std::fs::write(dir.path().join("v2.md"), "# CGU\n\nVersion deux.\n").unwrap();
+        let publish = ["terms", "publish", "--tenant", "villeneuve", "--file", "v2.md", "--minor"];
+        let first = guichet(dir.path(), &publish, &env);
+        assert_eq!(stdout(&first), "published villeneuve terms version 2 (minor)\n", "{}", stderr(&first));
+        let again = guichet(dir.path(), &publish, &env);
+        assert_eq!(stdout(&again), "unchanged: this text is already villeneuve terms version 2\n");
+        let missing = guichet(dir.path(), &["terms", "publish", "--tenant", "villeneuve", "--file", "nope.md"], &env);
+        assert_fails_with(&missing, &["cannot read nope.md"]);
+
+        let export = guichet(dir.path(), &["terms", "export", "--tenant", "villeneuve", "--output", "cgu.csv"], &env);
+        assert!(export.status.success(), "{}", stderr(&export));
+        assert!(stderr(&export).contains("0 acceptance(s) exported."));
+        let csv = std::fs::read_to_string(dir.path().join("cgu.csv")).unwrap();
+        assert_eq!(csv, "identifiant,courriel,version,nature,empreinte_sha256,acceptee_le,adresse_ip,navigateur\n");
     }
 
     async fn account_create_queues_the_activation_mail(backend) {
@@ -259,6 +286,8 @@ async fn the_demo_resident_logs_in_with_the_printed_credentials() {
 
     let mut browser = Visitor::new(port, "villeneuve.localhost");
     assert_eq!(browser.login(&identifier, &password).await.status, 303);
+    assert_eq!(browser.get("/").await.header("location"), Some("/cgu"));
+    assert_eq!(browser.accept_terms().await.status, 303);
     let home = browser.get("/").await;
     assert!(
         home.body.contains("Bonjour Monsieur ARPEGE."),

@@ -13,5 +13,6 @@ mod harness;
 mod accounts;
 mod cli;
 mod tenancy;
+mod terms;
 mod themes;
 mod web;

@@ -3,6 +3,7 @@
 
 use guichet::app::ApplyError;
 use guichet::tenancy::{ApplyOutcome, TenancyError, load_definitions, parse_definition};
+use guichet::terms::PublishOutcome;
 
 use crate::harness::{TestApp, TestAppOptions, repo_root};
 
@@ -85,19 +86,22 @@ on_both_databases! {
         let app = TestApp::spawn_with(backend, TestAppOptions { demo_towns: false, ..Default::default() }).await;
         let towns = load_definitions(&repo_root().join("tenants")).unwrap();
         assert_eq!(
-            app.app.apply_towns(&towns).await.unwrap(),
+            app.app.apply_towns(&towns).await.unwrap().towns,
             [
                 ApplyOutcome::Created("saint-martin".to_owned()),
                 ApplyOutcome::Created("villeneuve".to_owned()),
             ]
         );
+        let again = app.app.apply_towns(&towns).await.unwrap();
         assert_eq!(
-            app.app.apply_towns(&towns).await.unwrap(),
+            again.towns,
             [
                 ApplyOutcome::Unchanged("saint-martin".to_owned()),
                 ApplyOutcome::Unchanged("villeneuve".to_owned()),
             ]
         );
+        // Their terms were published once, and are unchanged the second time.
+        assert!(again.terms.iter().all(|(_, outcome)| matches!(outcome, PublishOutcome::Unchanged { number: 1 })));
         let listed = app.app.tenants.list().await.unwrap();
         assert_eq!(listed.len(), 2);
         assert_eq!(listed[1].hostnames, ["espace-citoyens.villeneuve.example.fr"]);
@@ -107,7 +111,7 @@ on_both_databases! {
         renamed[1].display_name = "Villeneuve-sur-Test".to_owned();
         renamed[1].hostnames = vec!["portail.villeneuve.example.fr".to_owned()];
         assert_eq!(
-            app.app.apply_towns(&renamed).await.unwrap()[1],
+            app.app.apply_towns(&renamed).await.unwrap().towns[1],
             ApplyOutcome::Updated("villeneuve".to_owned())
         );
         assert!(app.get("villeneuve.localhost", "/").await.body.contains("Villeneuve-sur-Test"));

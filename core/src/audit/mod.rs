@@ -49,6 +49,7 @@ pub enum AuditKind {
     PasswordChanged,
     PasswordResetRequested,
     PasswordReset,
+    TermsAccepted,
 }
 
 impl AuditKind {
@@ -64,6 +65,7 @@ impl AuditKind {
             Self::PasswordChanged => "password_changed",
             Self::PasswordResetRequested => "password_reset_requested",
             Self::PasswordReset => "password_reset",
+            Self::TermsAccepted => "terms_accepted",
         }
     }
 }

@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::accounts::{PasswordPolicy, PasswordPolicyError};
 use crate::config::is_valid_hostname;
+use crate::terms::{TermsFile, parse_terms_file};
 
 pub const DEFINITION_FILE: &str = "tenant.toml";
 const DEFAULT_TIMEZONE: &str = "Europe/Paris";
@@ -48,6 +49,11 @@ pub struct TenantDefinition {
     pub contact: TownContact,
     #[serde(default)]
     pub accounts: AccountSettings,
+    /// The town's terms of use, from `terms/*.md` beside `tenant.toml`, in
+    /// file name order. Not part of the stored definition: each becomes an
+    /// immutable version when applied.
+    #[serde(skip)]
+    pub terms: Vec<TermsFile>,
 }
 
 /// How long the town's links and temporary passwords stay valid.
@@ -105,6 +111,8 @@ pub enum DefinitionError {
     Empty(PathBuf),
     #[error("{origin}: {message}")]
     Invalid { origin: String, message: String },
+    #[error(transparent)]
+    Terms(#[from] crate::terms::TermsFileError),
 }
 
 /// Parses and checks one definition. `folder_slug` is the name of the folder
@@ -221,14 +229,34 @@ pub fn load_definitions(dir: &Path) -> Result<Vec<TenantDefinition>, DefinitionE
             .unwrap_or_default()
     };
 
-    let single = dir.join(DEFINITION_FILE);
-    if single.is_file() {
-        let definition = parse_definition(
-            &read(&single)?,
-            &folder_slug(dir),
-            &single.display().to_string(),
+    let load_town = |folder: &Path| -> Result<TenantDefinition, DefinitionError> {
+        let file = folder.join(DEFINITION_FILE);
+        let mut definition = parse_definition(
+            &read(&file)?,
+            &folder_slug(folder),
+            &file.display().to_string(),
         )?;
-        return Ok(vec![definition]);
+        let mut terms_files: Vec<PathBuf> = std::fs::read_dir(folder.join("terms"))
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .map(|entry| entry.path())
+                    .filter(|path| path.extension().is_some_and(|ext| ext == "md"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        terms_files.sort();
+        for path in terms_files {
+            definition.terms.push(parse_terms_file(
+                &read(&path)?,
+                &path.display().to_string(),
+            )?);
+        }
+        Ok(definition)
+    };
+
+    if dir.join(DEFINITION_FILE).is_file() {
+        return Ok(vec![load_town(dir)?]);
     }
 
     let entries = std::fs::read_dir(dir).map_err(|source| DefinitionError::Read {
@@ -244,17 +272,7 @@ pub fn load_definitions(dir: &Path) -> Result<Vec<TenantDefinition>, DefinitionE
     if folders.is_empty() {
         return Err(DefinitionError::Empty(dir.to_owned()));
     }
-    folders
-        .iter()
-        .map(|folder| {
-            let file = folder.join(DEFINITION_FILE);
-            parse_definition(
-                &read(&file)?,
-                &folder_slug(folder),
-                &file.display().to_string(),
-            )
-        })
-        .collect()
+    folders.iter().map(|folder| load_town(folder)).collect()
 }
 
 /// A slug is one DNS label in lowercase: it becomes `<slug>.<base_domain>`.

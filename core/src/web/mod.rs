@@ -18,6 +18,7 @@ mod ops;
 mod pages;
 pub mod render;
 pub mod session;
+mod terms_pages;
 
 use std::sync::Arc;
 
@@ -44,11 +45,13 @@ pub fn build(app: &App, rocket_config: rocket::Config) -> Rocket<Build> {
         .manage(Themes(app.themes.clone()))
         .manage(app.db.clone())
         .manage(app.accounts.clone())
+        .manage(app.terms.clone())
         .manage(settings)
         .attach(fairings::RequestLog)
         .attach(fairings::SecurityHeaders)
         .mount("/", pages::routes())
         .mount("/", account_pages::routes())
+        .mount("/", terms_pages::routes())
         .mount("/", ops::routes())
         .mount("/", assets::routes())
         .register("/", errors::catchers());

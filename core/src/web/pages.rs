@@ -4,15 +4,16 @@
 use rocket::Either;
 use rocket::request::FlashMessage;
 use rocket::response::Redirect;
-use rocket::{Route, get, routes};
+use rocket::{Route, State, get, routes};
 use serde::Serialize;
 
 use super::PageError;
 use super::account_pages::LoginView;
 use super::csrf::Csrf;
 use super::render::{Page, TownPage};
-use super::session::Visitor;
+use super::session::{Gate, Visitor, gate};
 use crate::accounts::Civility;
+use crate::terms::Terms;
 
 pub fn routes() -> Vec<Route> {
     routes![home]
@@ -28,9 +29,10 @@ struct HomeView {
 }
 
 #[get("/")]
-fn home(
+async fn home(
     page: TownPage,
     visitor: Visitor,
+    terms: &State<Terms>,
     csrf: Csrf,
     flash: Option<FlashMessage<'_>>,
 ) -> Result<Either<Page, Redirect>, PageError> {
@@ -42,9 +44,10 @@ fn home(
         };
         return Ok(Either::Left(page.ok("pages/home", "Accueil", view)?));
     };
-    if resident.account.password_is_temporary {
-        return Ok(Either::Right(Redirect::to("/mot-de-passe/modifier")));
-    }
+    let notice = match gate(terms, &resident, "/").await? {
+        Gate::Redirect(target) => return Ok(Either::Right(Redirect::to(target))),
+        Gate::Pass(notice) => notice,
+    };
     let account = &resident.account;
     let last_name = account.last_name.to_uppercase();
     let greeting = match Civility::title(account.civility.as_deref()) {
@@ -66,7 +69,9 @@ fn home(
         address: account.address.clone(),
         email: account.email.clone(),
     };
-    let page = page.for_resident(&resident, &csrf);
+    let page = page
+        .for_resident(&resident, &csrf)
+        .with_terms_notice(notice.as_ref());
     Ok(Either::Left(page.ok(
         "pages/dashboard",
         "Mon accueil",

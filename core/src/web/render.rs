@@ -14,6 +14,7 @@ use super::csrf::Csrf;
 use super::session::AnyResident;
 use super::{PageError, Themes};
 use crate::tenancy::{CurrentTenant, Tenant};
+use crate::terms::entity::terms_version;
 use crate::theme::Theme;
 
 /// The menu of the seed, in its order.
@@ -52,6 +53,15 @@ pub struct TownPage {
     path: String,
     session: Option<SessionView>,
     flash: Option<String>,
+    terms_notice: Option<TermsNoticeView>,
+}
+
+/// The notice of a minor terms version, with its "close" form.
+#[derive(Debug, Clone, Serialize)]
+struct TermsNoticeView {
+    number: i32,
+    version_id: i32,
+    published_on: String,
 }
 
 /// The logged-in resident, as the layout's header shows them (with the
@@ -70,6 +80,7 @@ struct Layout<'a, T: Serialize> {
     session: &'a Option<SessionView>,
     /// A one-time confirmation ("Vous êtes déconnecté(e).").
     flash: &'a Option<String>,
+    terms_notice: &'a Option<TermsNoticeView>,
     #[serde(flatten)]
     data: T,
 }
@@ -101,7 +112,22 @@ impl TownPage {
             path: path.to_owned(),
             session: None,
             flash: None,
+            terms_notice: None,
         }
+    }
+
+    /// Shows the notice of a minor terms version the resident has not seen.
+    pub fn with_terms_notice(mut self, version: Option<&terms_version::Model>) -> Self {
+        self.terms_notice = version.map(|version| TermsNoticeView {
+            number: version.number,
+            version_id: version.id,
+            published_on: version
+                .published_at
+                .with_timezone(&self.tenant.timezone)
+                .format("%d/%m/%Y")
+                .to_string(),
+        });
+        self
     }
 
     /// Shows the resident's name and the logout button in the header.
@@ -140,6 +166,7 @@ impl TownPage {
             page: PageView { title },
             session: &self.session,
             flash: &self.flash,
+            terms_notice: &self.terms_notice,
             menu: MENU
                 .iter()
                 .map(|&(href, label)| MenuItem {

@@ -10,6 +10,8 @@ use crate::accounts::Accounts;
 use crate::accounts::entity::{account, session};
 use crate::audit::Origin;
 use crate::tenancy::{CurrentTenant, Tenant};
+use crate::terms::entity::terms_version;
+use crate::terms::{Terms, TermsStatus};
 
 /// Cookie settings shared by the web layer, from the configuration.
 #[derive(Debug, Clone)]
@@ -140,17 +142,60 @@ pub fn login_url(back: &str) -> String {
     }
 }
 
-/// A logged-in resident who has chosen their own password: what every
-/// resident page asks for. With a temporary password, the resident is sent
-/// to the password change first.
+/// A logged-in resident who has chosen their own password and accepted the
+/// town's current terms: what every resident page asks for. Otherwise the
+/// resident is sent to the password change, then to the terms, and comes
+/// back after.
 #[derive(Debug, Clone)]
-pub struct Resident(pub AnyResident);
+pub struct Resident {
+    pub resident: AnyResident,
+    /// A minor terms version the resident has not seen yet.
+    pub terms_notice: Option<terms_version::Model>,
+}
 
 impl std::ops::Deref for Resident {
     type Target = AnyResident;
 
     fn deref(&self) -> &AnyResident {
-        &self.0
+        &self.resident
+    }
+}
+
+/// What stands between a logged-in resident and the resident pages.
+#[derive(Debug)]
+pub enum Gate {
+    /// Go there first.
+    Redirect(String),
+    /// Come in (with the notice of a minor terms version, if any).
+    Pass(Option<terms_version::Model>),
+}
+
+/// The password change comes first, then the terms; `here` is where the
+/// resident wanted to go.
+pub async fn gate(
+    terms: &Terms,
+    resident: &AnyResident,
+    here: &str,
+) -> Result<Gate, sea_orm::DbErr> {
+    if resident.account.password_is_temporary {
+        return Ok(Gate::Redirect("/mot-de-passe/modifier".to_owned()));
+    }
+    Ok(
+        match terms.status(&resident.tenant, resident.account.id).await? {
+            TermsStatus::MustAccept(_) => Gate::Redirect(terms_url(here)),
+            TermsStatus::MinorNotice(version) => Gate::Pass(Some(version)),
+            TermsStatus::UpToDate => Gate::Pass(None),
+        },
+    )
+}
+
+/// `/cgu?suite=<back>`, or `/cgu` when `back` is the home page.
+pub fn terms_url(back: &str) -> String {
+    if back == "/" {
+        "/cgu".to_owned()
+    } else {
+        let encoded: String = url::form_urlencoded::byte_serialize(back.as_bytes()).collect();
+        format!("/cgu?suite={encoded}")
     }
 }
 
@@ -164,11 +209,23 @@ impl<'r> FromRequest<'r> for Resident {
             Outcome::Error(error) => return Outcome::Error(error),
             Outcome::Forward(status) => return Outcome::Forward(status),
         };
-        if resident.account.password_is_temporary {
-            redirect_to(request, "/mot-de-passe/modifier".to_owned());
-            return Outcome::Error((Status::Unauthorized, ()));
+        let Some(terms) = request.rocket().state::<Terms>() else {
+            return Outcome::Error((Status::InternalServerError, ()));
+        };
+        match gate(terms, &resident, &here(request)).await {
+            Ok(Gate::Pass(terms_notice)) => Outcome::Success(Resident {
+                resident,
+                terms_notice,
+            }),
+            Ok(Gate::Redirect(target)) => {
+                redirect_to(request, target);
+                Outcome::Error((Status::Unauthorized, ()))
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot read the terms status");
+                Outcome::Error((Status::ServiceUnavailable, ()))
+            }
         }
-        Outcome::Success(Resident(resident))
     }
 }
 

@@ -14,6 +14,9 @@ use rand::RngExt as _;
 use super::smtp::{SmtpSink, smtp_url};
 use super::{Backend, TestDatabase, Visitor, repo_root};
 
+/// The password every resident of [`TestApp::active_resident`] chose.
+pub const NEW_PASSWORD: &str = "jardin-public-42";
+
 /// Which SMTP server the application talks to.
 #[derive(Debug, Clone, Default)]
 pub enum Smtp {
@@ -201,6 +204,39 @@ impl TestApp {
             .await
             .expect("account creation works")
             .expect("the account is valid")
+    }
+
+    /// A resident of `slug` who went through the whole seed flow (mail,
+    /// activation, temporary password changed to [`NEW_PASSWORD`], terms
+    /// accepted), logged in on the returned browser; and their identifier.
+    pub async fn active_resident(&self, slug: &str, email: &str) -> (Visitor, String) {
+        self.create_resident(slug, "Michel", "Arpège", email).await;
+        let mail = self.mailbox().wait_for(email, "activez votre espace").await;
+        let identifier = mail.line_value("Identifiant :");
+        let temporary = mail.line_value("Mot de passe temporaire :");
+        let link = mail.link_path("/activation/");
+        let mut visitor = self.visitor(&format!("{slug}.localhost"));
+        visitor.submit(&link, &link, &[]).await;
+        visitor.login(&identifier, &temporary).await;
+        let changed = visitor
+            .submit(
+                "/mot-de-passe/modifier",
+                "/mot-de-passe/modifier",
+                &[("password", NEW_PASSWORD), ("confirmation", NEW_PASSWORD)],
+            )
+            .await;
+        assert_eq!(changed.status, 303, "{}", changed.body);
+        if self
+            .app
+            .terms
+            .current(&self.town(slug).await)
+            .await
+            .unwrap()
+            .is_some()
+        {
+            assert_eq!(visitor.accept_terms().await.status, 303);
+        }
+        (visitor, identifier)
     }
 
     /// The SMTP sink of this app.

@@ -8,10 +8,10 @@ mod database;
 mod smtp;
 mod visitor;
 
-pub use app::{Smtp, TestApp, TestAppOptions, TestResponse};
+pub use app::{NEW_PASSWORD, Smtp, TestApp, TestAppOptions, TestResponse};
 pub use database::{Backend, TestDatabase};
 pub use smtp::{SmtpSink, free_port};
-pub use visitor::{Visitor, csrf_of};
+pub use visitor::{Visitor, csrf_of, field_value};
 
 use std::path::PathBuf;
 

@@ -115,9 +115,19 @@ impl Visitor {
     }
 
     pub async fn logout(&mut self) -> TestResponse {
-        let home = self.get("/").await;
-        let csrf = csrf_of(&home.body);
+        // A page every logged-in resident reaches, gates or not.
+        let page = self.get("/mot-de-passe/modifier").await;
+        let csrf = csrf_of(&page.body);
         self.post("/deconnexion", &[("csrf", &csrf)]).await
+    }
+
+    /// Accepts the town's current terms, from the CGU page.
+    pub async fn accept_terms(&mut self) -> TestResponse {
+        let page = self.get("/cgu").await;
+        let csrf = csrf_of(&page.body);
+        let version = field_value(&page.body, "version_id");
+        self.post("/cgu", &[("csrf", &csrf), ("version_id", &version)])
+            .await
     }
 
     /// The session cookie's value, if logged in.
@@ -128,10 +138,15 @@ impl Visitor {
 
 /// The value of the first `csrf` hidden field of a page.
 pub fn csrf_of(html: &str) -> String {
-    let marker = "name=\"csrf\" value=\"";
+    field_value(html, "csrf")
+}
+
+/// The value of the first field named `name` of a page.
+pub fn field_value(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
     let start = html
-        .find(marker)
-        .unwrap_or_else(|| panic!("no CSRF field in:\n{html}"))
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no field {name} in:\n{html}"))
         + marker.len();
     html[start..]
         .split('"')

@@ -1,0 +1,373 @@
+//! Publishing versions, the gate, acceptances, history and export.
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, DatabaseConnection, DbErr,
+    QueryFilter as _, QueryOrder as _, TransactionTrait as _,
+};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use super::entity::{terms_acceptance, terms_version};
+use super::markdown;
+use crate::audit::{self, AuditKind, Origin};
+use crate::tenancy::Tenant;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TermsKind {
+    /// Residents must accept it before going on.
+    Major,
+    /// Residents are told, and may dismiss the notice.
+    Minor,
+}
+
+impl TermsKind {
+    fn code(self) -> &'static str {
+        match self {
+            Self::Major => terms_version::MAJOR,
+            Self::Minor => terms_version::MINOR,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PublishOutcome {
+    Published {
+        number: i32,
+        kind: TermsKind,
+    },
+    /// The same text is already a version: nothing was written.
+    Unchanged {
+        number: i32,
+    },
+}
+
+/// Where a resident stands with the town's terms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TermsStatus {
+    /// No terms, or the current ones accepted (or their notice dismissed).
+    UpToDate,
+    /// A major version is not accepted: this version must be.
+    MustAccept(terms_version::Model),
+    /// The latest version is minor and new to the resident: show a notice.
+    MinorNotice(terms_version::Model),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AcceptError {
+    #[error("this version is not the town's current one")]
+    NotCurrent,
+}
+
+/// The terms service. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Terms {
+    db: DatabaseConnection,
+}
+
+fn content_hash(source: &str) -> String {
+    hex::encode(Sha256::digest(source.as_bytes()))
+}
+
+impl Terms {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+
+    /// Publishes `source` as the town's next version, unless the same text
+    /// already is a version. Published versions are never edited.
+    pub async fn publish(
+        &self,
+        tenant: &Tenant,
+        source: &str,
+        kind: TermsKind,
+    ) -> Result<PublishOutcome, DbErr> {
+        let source = source.trim();
+        let hash = content_hash(source);
+        let scope = tenant.scope();
+        let txn = self.db.begin().await?;
+        if let Some(existing) = scope
+            .select::<terms_version::Entity>()
+            .filter(terms_version::Column::ContentHash.eq(&hash))
+            .one(&txn)
+            .await?
+        {
+            return Ok(PublishOutcome::Unchanged {
+                number: existing.number,
+            });
+        }
+        let number = scope
+            .select::<terms_version::Entity>()
+            .order_by_desc(terms_version::Column::Number)
+            .one(&txn)
+            .await?
+            .map_or(1, |latest| latest.number + 1);
+        terms_version::ActiveModel {
+            tenant_id: Set(scope.tenant_id().get()),
+            number: Set(number),
+            kind: Set(kind.code().to_owned()),
+            source: Set(source.to_owned()),
+            html: Set(markdown::render(source)),
+            content_hash: Set(hash),
+            published_at: Set(Utc::now()),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        txn.commit().await?;
+        Ok(PublishOutcome::Published { number, kind })
+    }
+
+    /// Every version of the town, oldest first.
+    pub async fn versions(&self, tenant: &Tenant) -> Result<Vec<terms_version::Model>, DbErr> {
+        tenant
+            .scope()
+            .select::<terms_version::Entity>()
+            .order_by_asc(terms_version::Column::Number)
+            .all(&self.db)
+            .await
+    }
+
+    pub async fn version(
+        &self,
+        tenant: &Tenant,
+        number: i32,
+    ) -> Result<Option<terms_version::Model>, DbErr> {
+        tenant
+            .scope()
+            .select::<terms_version::Entity>()
+            .filter(terms_version::Column::Number.eq(number))
+            .one(&self.db)
+            .await
+    }
+
+    /// The town's current version: the latest published.
+    pub async fn current(&self, tenant: &Tenant) -> Result<Option<terms_version::Model>, DbErr> {
+        tenant
+            .scope()
+            .select::<terms_version::Entity>()
+            .order_by_desc(terms_version::Column::Number)
+            .one(&self.db)
+            .await
+    }
+
+    /// What the resident must do about the terms before going on.
+    pub async fn status(&self, tenant: &Tenant, account_id: i32) -> Result<TermsStatus, DbErr> {
+        let versions = self.versions(tenant).await?;
+        let Some(latest) = versions.last() else {
+            return Ok(TermsStatus::UpToDate);
+        };
+        let answered = self.answers(tenant, account_id).await?;
+        let number_of = |version_id: i32| {
+            versions
+                .iter()
+                .find(|version| version.id == version_id)
+                .map(|version| version.number)
+        };
+        let accepted_up_to = answered
+            .iter()
+            .filter(|answer| answer.action == terms_acceptance::ACCEPTED)
+            .filter_map(|answer| number_of(answer.terms_version_id))
+            .max()
+            .unwrap_or(0);
+        let latest_major = versions
+            .iter()
+            .filter(|version| version.kind == terms_version::MAJOR)
+            .map(|version| version.number)
+            .max()
+            .unwrap_or(0);
+        if latest_major > accepted_up_to {
+            return Ok(TermsStatus::MustAccept(latest.clone()));
+        }
+        let seen_latest = answered
+            .iter()
+            .any(|answer| answer.terms_version_id == latest.id);
+        if latest.number > accepted_up_to && !seen_latest {
+            return Ok(TermsStatus::MinorNotice(latest.clone()));
+        }
+        Ok(TermsStatus::UpToDate)
+    }
+
+    async fn answers(
+        &self,
+        tenant: &Tenant,
+        account_id: i32,
+    ) -> Result<Vec<terms_acceptance::Model>, DbErr> {
+        tenant
+            .scope()
+            .select::<terms_acceptance::Entity>()
+            .filter(terms_acceptance::Column::AccountId.eq(account_id))
+            .order_by_asc(terms_acceptance::Column::Id)
+            .all(&self.db)
+            .await
+    }
+
+    /// Records that the resident accepted `version_id`, which must be the
+    /// town's current version (an old or another town's id is refused).
+    pub async fn accept(
+        &self,
+        tenant: &Tenant,
+        account_id: i32,
+        version_id: i32,
+        origin: &Origin,
+    ) -> Result<Result<terms_version::Model, AcceptError>, DbErr> {
+        self.answer(
+            tenant,
+            account_id,
+            version_id,
+            terms_acceptance::ACCEPTED,
+            origin,
+        )
+        .await
+    }
+
+    /// Records that the resident closed the notice of a minor version.
+    pub async fn dismiss(
+        &self,
+        tenant: &Tenant,
+        account_id: i32,
+        version_id: i32,
+        origin: &Origin,
+    ) -> Result<Result<terms_version::Model, AcceptError>, DbErr> {
+        self.answer(
+            tenant,
+            account_id,
+            version_id,
+            terms_acceptance::DISMISSED,
+            origin,
+        )
+        .await
+    }
+
+    async fn answer(
+        &self,
+        tenant: &Tenant,
+        account_id: i32,
+        version_id: i32,
+        action: &str,
+        origin: &Origin,
+    ) -> Result<Result<terms_version::Model, AcceptError>, DbErr> {
+        let Some(current) = self.current(tenant).await? else {
+            return Ok(Err(AcceptError::NotCurrent));
+        };
+        if current.id != version_id {
+            return Ok(Err(AcceptError::NotCurrent));
+        }
+        let scope = tenant.scope();
+        let txn = self.db.begin().await?;
+        terms_acceptance::ActiveModel {
+            tenant_id: Set(scope.tenant_id().get()),
+            account_id: Set(account_id),
+            terms_version_id: Set(current.id),
+            content_hash: Set(current.content_hash.clone()),
+            action: Set(action.to_owned()),
+            created_at: Set(Utc::now()),
+            ip: Set(origin.ip.clone()),
+            user_agent: Set(origin
+                .user_agent
+                .as_ref()
+                .map(|agent| agent.chars().take(255).collect())),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        if action == terms_acceptance::ACCEPTED {
+            audit::record(
+                &txn,
+                scope,
+                Some(account_id),
+                AuditKind::TermsAccepted,
+                origin,
+                Some(format!(
+                    "version {} ({})",
+                    current.number, current.content_hash
+                )),
+            )
+            .await?;
+        }
+        txn.commit().await?;
+        Ok(Ok(current))
+    }
+
+    /// The resident's acceptances, newest first, with their versions.
+    pub async fn history(
+        &self,
+        tenant: &Tenant,
+        account_id: i32,
+    ) -> Result<Vec<(terms_acceptance::Model, terms_version::Model)>, DbErr> {
+        let versions = self.versions(tenant).await?;
+        let mut history: Vec<_> = self
+            .answers(tenant, account_id)
+            .await?
+            .into_iter()
+            .filter(|answer| answer.action == terms_acceptance::ACCEPTED)
+            .filter_map(|answer| {
+                let version = versions
+                    .iter()
+                    .find(|version| version.id == answer.terms_version_id)?
+                    .clone();
+                Some((answer, version))
+            })
+            .collect();
+        history.reverse();
+        Ok(history)
+    }
+
+    /// Every acceptance of the town, as CSV: identifier, e-mail, version,
+    /// kind, hash of the text, time (UTC, RFC 3339), address, browser.
+    pub async fn export_csv(
+        &self,
+        tenant: &Tenant,
+        out: impl std::io::Write,
+    ) -> Result<usize, ExportError> {
+        use crate::accounts::entity::account;
+
+        let scope = tenant.scope();
+        let versions = self.versions(tenant).await?;
+        let accounts = scope.select::<account::Entity>().all(&self.db).await?;
+        let acceptances = scope
+            .select::<terms_acceptance::Entity>()
+            .filter(terms_acceptance::Column::Action.eq(terms_acceptance::ACCEPTED))
+            .order_by_asc(terms_acceptance::Column::Id)
+            .all(&self.db)
+            .await?;
+        let mut writer = csv::Writer::from_writer(out);
+        writer.write_record([
+            "identifiant",
+            "courriel",
+            "version",
+            "nature",
+            "empreinte_sha256",
+            "acceptee_le",
+            "adresse_ip",
+            "navigateur",
+        ])?;
+        for acceptance in &acceptances {
+            let owner = accounts.iter().find(|a| a.id == acceptance.account_id);
+            let version = versions
+                .iter()
+                .find(|v| v.id == acceptance.terms_version_id);
+            writer.write_record([
+                owner.map_or("", |a| a.identifier.as_str()),
+                owner.map_or("", |a| a.email.as_str()),
+                &version.map_or(String::new(), |v| v.number.to_string()),
+                version.map_or("", |v| v.kind.as_str()),
+                &acceptance.content_hash,
+                &acceptance.created_at.to_rfc3339(),
+                acceptance.ip.as_deref().unwrap_or_default(),
+                acceptance.user_agent.as_deref().unwrap_or_default(),
+            ])?;
+        }
+        writer.flush().map_err(csv::Error::from)?;
+        Ok(acceptances.len())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("database error: {0}")]
+    Database(#[from] DbErr),
+    #[error("cannot write the CSV: {0}")]
+    Csv(#[from] csv::Error),
+}
