@@ -466,4 +466,45 @@ on_both_databases! {
             .unwrap();
         assert!(browser.get("/").await.body.contains("Mon espace perso"));
     }
+
+    async fn one_address_guessing_many_accounts_is_slowed_too(backend) {
+        let app = TestApp::spawn(backend).await;
+        let (_, identifier) = active_resident(&app, "l@example.org").await;
+        let mut attacker = app.visitor(TOWN);
+        // 20 failures from one address, each on a different identifier (so
+        // no per-account delay applies), cost nothing; the 21st starts the
+        // delays, and the next attempt has to wait.
+        for n in 0..21 {
+            let answer = attacker.login(&format!("voisin.{n}"), "guess-1234").await;
+            assert_eq!(answer.status, 401, "attempt {n}");
+        }
+        assert_eq!(attacker.login("voisin.22", "guess-1234").await.status, 429);
+        // Even the right password waits, from that address.
+        assert_eq!(app.visitor(TOWN).login(&identifier, NEW_PASSWORD).await.status, 429);
+    }
+
+    async fn login_returns_to_the_page_asked_for(backend) {
+        let app = TestApp::spawn(backend).await;
+        let (mut browser, identifier) = active_resident(&app, "m@example.org").await;
+        browser.logout().await;
+        let asked = browser.get("/cgu/historique").await;
+        assert_eq!(asked.header("location"), Some("/connexion?suite=%2Fcgu%2Fhistorique"));
+        let form = browser.get("/connexion?suite=%2Fcgu%2Fhistorique").await;
+        assert!(form.body.contains(r#"name="next" value="/cgu/historique""#));
+        let csrf = csrf_of(&form.body);
+        let back = browser
+            .post("/connexion", &[("identifier", &identifier), ("password", NEW_PASSWORD), ("csrf", &csrf), ("next", "/cgu/historique")])
+            .await;
+        assert_eq!(back.header("location"), Some("/cgu/historique"));
+        // Never to another site.
+        browser.logout().await;
+        let csrf = csrf_of(&browser.get("/connexion").await.body);
+        for evil in ["//evil.example/x", "https://evil.example/", "/\\evil.example"] {
+            let answer = browser
+                .post("/connexion", &[("identifier", &identifier), ("password", NEW_PASSWORD), ("csrf", &csrf), ("next", evil)])
+                .await;
+            assert_eq!(answer.header("location"), Some("/"), "{evil}");
+            browser.logout().await;
+        }
+    }
 }
