@@ -113,6 +113,21 @@ pub fn redact_password(url: &str) -> String {
     }
 }
 
+/// Begins a transaction that will write.
+///
+/// On SQLite it takes the write lock at `BEGIN` (`BEGIN IMMEDIATE`): a
+/// deferred transaction that reads, then writes, fails at once with "database
+/// is locked" when another connection wrote in between, instead of waiting
+/// its turn. PostgreSQL ignores the option.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, DbErr> {
+    use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait as _};
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    })
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, Condition, DatabaseConnection,
-    DbErr, QueryFilter as _, TransactionTrait as _,
+    DbErr, QueryFilter as _,
 };
 use serde::Serialize;
 
@@ -215,7 +215,7 @@ impl Accounts {
         let password_hash = self.hasher.hash(&temporary_password).await?;
         let now = Utc::now();
 
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let email_taken = scope
             .select::<account::Entity>()
             .filter(account::Column::EmailKey.eq(&email_key))
@@ -423,7 +423,7 @@ impl Accounts {
     ) -> Result<Result<account::Model, LinkProblem>, AccountError> {
         let scope = tenant.scope();
         let now = Utc::now();
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let Some(account_id) = self
             .consume_link(&txn, scope, account_token::ACTIVATION, token, now)
             .await?
@@ -483,7 +483,7 @@ impl Accounts {
         let temporary_password = new_temporary_password();
         let password_hash = self.hasher.hash(&temporary_password).await?;
         let now = Utc::now();
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         scope
             .update::<account::Entity>()
             .col_expr(account::Column::PasswordHash, Expr::value(password_hash))
@@ -603,7 +603,7 @@ impl Accounts {
             return Ok(LoginOutcome::TemporaryPasswordExpired);
         }
 
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let session_token =
             sessions::open(&txn, scope, owner.id, self.sessions, origin, now).await?;
         scope
@@ -766,7 +766,7 @@ impl Accounts {
         let scope = tenant.scope();
         let hash = self.hasher.hash(new).await?;
         let now = Utc::now();
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         if let Some(token) = reset_token {
             if self
                 .consume_link(&txn, scope, account_token::PASSWORD_RESET, token, now)
@@ -837,7 +837,7 @@ impl Accounts {
         };
         let now = Utc::now();
         let minutes = tenant.definition.accounts.password_reset_validity_minutes;
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let token = self
             .insert_token(
                 &txn,

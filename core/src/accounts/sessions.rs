@@ -41,10 +41,7 @@ pub async fn open(
         last_seen_at: Set(now),
         expires_at: Set(now + policy.absolute),
         ip: Set(origin.ip.clone()),
-        user_agent: Set(origin
-            .user_agent
-            .as_ref()
-            .map(|agent| agent.chars().take(255).collect())),
+        user_agent: Set(origin.stored_user_agent()),
         ..Default::default()
     }
     .insert(db)

@@ -77,6 +77,15 @@ pub struct Origin {
     pub user_agent: Option<String>,
 }
 
+impl Origin {
+    /// The user agent, cut to the 255 characters the tables keep.
+    pub fn stored_user_agent(&self) -> Option<String> {
+        self.user_agent
+            .as_ref()
+            .map(|agent| agent.chars().take(255).collect())
+    }
+}
+
 /// Appends one event.
 pub async fn record(
     db: &impl ConnectionTrait,
@@ -91,10 +100,7 @@ pub async fn record(
         account_id: Set(account_id),
         kind: Set(kind.as_str().to_owned()),
         ip: Set(origin.ip.clone()),
-        user_agent: Set(origin
-            .user_agent
-            .as_ref()
-            .map(|agent| agent.chars().take(255).collect())),
+        user_agent: Set(origin.stored_user_agent()),
         detail: Set(detail),
         created_at: Set(Utc::now()),
         ..Default::default()

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, DatabaseConnection, DbErr,
-    EntityTrait as _, QueryFilter as _, QueryOrder as _, TransactionTrait as _,
+    EntityTrait as _, QueryFilter as _, QueryOrder as _,
 };
 use sha2::{Digest as _, Sha256};
 
@@ -207,7 +207,7 @@ impl TenantDirectory {
             }
         }
 
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let mut outcomes = Vec::with_capacity(definitions.len());
         for definition in definitions {
             outcomes.push(apply_one(&txn, definition).await?);

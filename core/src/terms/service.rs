@@ -3,7 +3,7 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, DatabaseConnection, DbErr,
-    QueryFilter as _, QueryOrder as _, TransactionTrait as _,
+    QueryFilter as _, QueryOrder as _,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
@@ -86,7 +86,7 @@ impl Terms {
         let source = source.trim();
         let hash = content_hash(source);
         let scope = tenant.scope();
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         if let Some(existing) = scope
             .select::<terms_version::Entity>()
             .filter(terms_version::Column::ContentHash.eq(&hash))
@@ -255,7 +255,7 @@ impl Terms {
             return Ok(Err(AcceptError::NotCurrent));
         }
         let scope = tenant.scope();
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         terms_acceptance::ActiveModel {
             tenant_id: Set(scope.tenant_id().get()),
             account_id: Set(account_id),
@@ -264,10 +264,7 @@ impl Terms {
             action: Set(action.to_owned()),
             created_at: Set(Utc::now()),
             ip: Set(origin.ip.clone()),
-            user_agent: Set(origin
-                .user_agent
-                .as_ref()
-                .map(|agent| agent.chars().take(255).collect())),
+            user_agent: Set(origin.stored_user_agent()),
             ..Default::default()
         }
         .insert(&txn)

@@ -13,7 +13,7 @@ use super::PageError;
 use super::csrf::Csrf;
 use super::render::{Page, TownPage};
 use super::session::{
-    AnyResident, Visitor, WebSettings, remove_session_cookie, set_session_cookie,
+    AnyResident, Visitor, WebSettings, remove_session_cookie, safe_next, set_session_cookie,
 };
 use crate::accounts::entity::account_token;
 use crate::accounts::{Accounts, FieldError, LinkProblem, LoginOutcome, PasswordChange};
@@ -51,17 +51,6 @@ pub struct LoginView {
     /// Offer to send the activation mail again.
     pub offer_activation: bool,
     pub next: Option<String>,
-}
-
-/// Only paths of this site: no `//host`, no scheme, no backslash tricks.
-fn safe_next(next: Option<&str>) -> Option<String> {
-    next.filter(|next| {
-        next.starts_with('/')
-            && !next.starts_with("//")
-            && !next.contains('\\')
-            && !next.contains("://")
-    })
-    .map(str::to_owned)
 }
 
 #[get("/connexion?<suite>")]

@@ -132,6 +132,19 @@ impl<'r> FromRequest<'r> for AnyResident {
     }
 }
 
+/// A page to come back to, if it is a path of this site: no `//host`, no
+/// scheme, no backslash tricks (an open redirect would lend the town's
+/// address to phishing).
+pub fn safe_next(next: Option<&str>) -> Option<String> {
+    next.filter(|next| {
+        next.starts_with('/')
+            && !next.starts_with("//")
+            && !next.contains('\\')
+            && !next.contains("://")
+    })
+    .map(str::to_owned)
+}
+
 /// `/connexion?suite=<back>`, or `/connexion` when `back` is the home page.
 pub fn login_url(back: &str) -> String {
     if back == "/" {

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::PageError;
 use super::csrf::Csrf;
 use super::render::{Page, TownPage};
-use super::session::{AnyResident, Resident};
+use super::session::{AnyResident, Resident, safe_next};
 use crate::audit::Origin;
 use crate::terms::entity::terms_version;
 use crate::terms::{Terms, TermsStatus};
@@ -52,17 +52,6 @@ struct TermsView {
     /// The resident must accept this version before going on.
     must_accept: bool,
     error: Option<&'static str>,
-}
-
-/// Only paths of this site.
-fn safe_next(next: Option<&str>) -> Option<String> {
-    next.filter(|next| {
-        next.starts_with('/')
-            && !next.starts_with("//")
-            && !next.contains('\\')
-            && !next.contains("://")
-    })
-    .map(str::to_owned)
 }
 
 async fn render_terms(
