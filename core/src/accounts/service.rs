@@ -189,10 +189,6 @@ impl Accounts {
         }
     }
 
-    pub fn session_policy(&self) -> SessionPolicy {
-        self.sessions
-    }
-
     /// Creates a pending account with a temporary password and queues its
     /// activation mail, in one transaction.
     pub async fn create(

@@ -122,10 +122,6 @@ impl TenantDirectory {
         }
     }
 
-    pub fn base_domain(&self) -> &str {
-        &self.base_domain
-    }
-
     /// The town a request's host name belongs to, if any.
     pub async fn resolve_host(&self, domain: &str) -> Result<Option<Tenant>, TenancyError> {
         let row = match classify_host(domain, &self.base_domain) {

@@ -61,7 +61,6 @@ pub struct ThemeSet {
 /// One theme chain (`default`, then the theme itself), ready to render.
 #[derive(Debug)]
 pub struct Theme {
-    name: String,
     /// HTML templates, values escaped.
     registry: Handlebars<'static>,
     /// Plain-text templates (`*.txt.hbs`: mail subjects and text parts),
@@ -172,19 +171,10 @@ impl Theme {
         let assets = Arc::new(AssetTable::load(files, &chain, reload)?);
         assets::register_helper(&mut registry, assets.clone());
         Ok(Self {
-            name: name.to_owned(),
             registry,
             text_registry,
             assets,
         })
-    }
-
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    pub fn has_template(&self, template: &str) -> bool {
-        self.registry.has_template(template)
     }
 
     pub fn render<T: Serialize>(&self, template: &str, data: &T) -> Result<String, ThemeError> {

@@ -208,29 +208,36 @@ struct ActivationView {
     identifier: String,
 }
 
-fn describe_link_problem(problem: LinkProblem, what: &str) -> &'static str {
-    match (problem, what) {
-        (LinkProblem::Unknown, "activation") => {
+/// The two kinds of links sent by mail.
+#[derive(Debug, Clone, Copy)]
+enum LinkKind {
+    Activation,
+    Reset,
+}
+
+fn describe_link_problem(problem: LinkProblem, kind: LinkKind) -> &'static str {
+    match (problem, kind) {
+        (LinkProblem::Unknown, LinkKind::Activation) => {
             "Ce lien d'activation n'est pas valide. Vérifiez que l'adresse a été copiée en entier, \
              ou demandez un nouveau courriel d'activation."
         }
-        (LinkProblem::Used, "activation") => {
+        (LinkProblem::Used, LinkKind::Activation) => {
             "Ce lien d'activation a déjà été utilisé. Si votre espace est activé, connectez-vous \
              depuis l'accueil ; sinon, demandez un nouveau courriel d'activation."
         }
-        (LinkProblem::Expired, "activation") => {
+        (LinkProblem::Expired, LinkKind::Activation) => {
             "Ce lien d'activation a expiré. Demandez un nouveau courriel d'activation : il \
              contiendra un nouveau lien et un nouveau mot de passe temporaire."
         }
-        (LinkProblem::Unknown, _) => {
+        (LinkProblem::Unknown, LinkKind::Reset) => {
             "Ce lien de réinitialisation n'est pas valide. Vérifiez que l'adresse a été copiée en \
              entier, ou faites une nouvelle demande."
         }
-        (LinkProblem::Used, _) => {
+        (LinkProblem::Used, LinkKind::Reset) => {
             "Ce lien de réinitialisation a déjà été utilisé. Faites une nouvelle demande si \
              nécessaire."
         }
-        (LinkProblem::Expired, _) => {
+        (LinkProblem::Expired, LinkKind::Reset) => {
             "Ce lien de réinitialisation a expiré. Faites une nouvelle demande : le lien reçu sera \
              valable une heure."
         }
@@ -269,7 +276,7 @@ async fn activation_page(
             page.ok("pages/activation", ACTIVATION_TITLE, view)
         }
         Err(problem) => {
-            view.problem = Some(describe_link_problem(problem, "activation"));
+            view.problem = Some(describe_link_problem(problem, LinkKind::Activation));
             page.render(
                 link_status(problem),
                 "pages/activation",
@@ -310,7 +317,7 @@ async fn activate(
             page.ok("pages/activation", ACTIVATION_TITLE, view)
         }
         Err(problem) => {
-            view.problem = Some(describe_link_problem(problem, "activation"));
+            view.problem = Some(describe_link_problem(problem, LinkKind::Activation));
             page.render(
                 link_status(problem),
                 "pages/activation",
@@ -593,7 +600,7 @@ async fn reset_password_page(
             page.ok("pages/password_reset", RESET_TITLE, view)
         }
         Err(problem) => {
-            view.problem = Some(describe_link_problem(problem, "reset"));
+            view.problem = Some(describe_link_problem(problem, LinkKind::Reset));
             page.render(
                 link_status(problem),
                 "pages/password_reset",
@@ -659,7 +666,7 @@ async fn reset_password(
             )
         }
         Err(problem) => {
-            view.problem = Some(describe_link_problem(problem, "reset"));
+            view.problem = Some(describe_link_problem(problem, LinkKind::Reset));
             page.render(
                 link_status(problem),
                 "pages/password_reset",
