@@ -28,6 +28,10 @@ pub enum StartupError {
     Smtp(String),
     #[error(transparent)]
     Hashing(#[from] HashingError),
+    #[error(transparent)]
+    ModuleHost(#[from] crate::modules::HostSetupError),
+    #[error(transparent)]
+    ModuleCache(#[from] crate::modules::CacheError),
 }
 
 /// How the process was started: `demo` keeps mail in a local mailbox when
@@ -48,6 +52,8 @@ pub struct App {
     pub accounts: Accounts,
     pub terms: crate::terms::Terms,
     pub mailer: Mailer,
+    pub modules: crate::modules::Modules,
+    pub households: crate::households::Households,
     /// Where the outbox worker delivers; none keeps mail in the outbox.
     pub delivery: Option<Delivery>,
     /// Keys the CSRF tokens.
@@ -78,6 +84,17 @@ impl App {
         };
         let accounts = Accounts::new(db.clone(), hasher, mailer.clone(), sessions);
         let terms = crate::terms::Terms::new(db.clone());
+        let cache = crate::modules::ArtifactCache::new(
+            config.module_cache_dir.clone(),
+            secret_key.clone(),
+        )?;
+        let host = crate::modules::ModuleHost::new(
+            db.clone(),
+            crate::modules::ModuleLimits::from_config(&config),
+            cache,
+        )?;
+        let modules = crate::modules::Modules::new(db.clone(), host);
+        let households = crate::households::Households::new(db.clone());
         Ok(Self {
             config,
             mode,
@@ -87,6 +104,8 @@ impl App {
             accounts,
             terms,
             mailer,
+            modules,
+            households,
             delivery,
             secret_key,
         })
@@ -178,11 +197,33 @@ pub enum ApplyError {
     },
     #[error(transparent)]
     Tenancy(#[from] crate::tenancy::TenancyError),
-    #[error("cannot publish the terms: {0}")]
-    Terms(#[from] sea_orm::DbErr),
+    #[error("database error: {0}")]
+    Database(#[from] sea_orm::DbErr),
+    #[error("town `{town}`: {message}")]
+    Module { town: String, message: String },
+    #[error("the built-in module `{module}` cannot be published: {source}")]
+    FirstPartyModule {
+        module: String,
+        source: crate::modules::PublishError,
+    },
 }
 
 impl App {
+    /// Publishes the modules built into the binary (those already published
+    /// are recognised by their hash and left as they are).
+    pub async fn publish_first_party_modules(&self) -> Result<(), ApplyError> {
+        for (module, bytes) in crate::modules::FIRST_PARTY_MODULES {
+            self.modules
+                .publish(bytes)
+                .await
+                .map_err(|source| ApplyError::FirstPartyModule {
+                    module: (*module).to_owned(),
+                    source,
+                })?;
+        }
+        Ok(())
+    }
+
     /// Creates or updates towns, after checking that their themes exist,
     /// then publishes their terms files not yet published.
     pub async fn apply_towns(
@@ -198,7 +239,31 @@ impl App {
                 });
             }
         }
+        // The first-party modules ship with the binary, like the themes.
+        self.publish_first_party_modules().await?;
+        // Modules are resolved and their configurations validated before
+        // anything is written, so a wrong configuration changes nothing.
+        let releases = crate::modules::towns::releases(&self.db).await?;
+        let mut resolved = Vec::new();
+        for town in definitions {
+            let modules =
+                crate::modules::towns::resolve(&town.modules, &releases).map_err(|message| {
+                    ApplyError::Module {
+                        town: town.slug.clone(),
+                        message,
+                    }
+                })?;
+            resolved.push(modules);
+        }
         let towns = self.tenants.apply(definitions).await?;
+        for (town, modules) in definitions.iter().zip(&resolved) {
+            let Some(tenant) = self.tenants.find_by_slug(&town.slug).await? else {
+                continue;
+            };
+            let transaction = db::begin_write(&self.db).await?;
+            crate::modules::Modules::set_town_modules(&transaction, &tenant, modules).await?;
+            transaction.commit().await?;
+        }
         let mut terms = Vec::new();
         for town in definitions {
             let Some(tenant) = self.tenants.find_by_slug(&town.slug).await? else {

@@ -55,6 +55,44 @@ enum Command {
     /// Manage terms of use (CGU).
     #[command(subcommand)]
     Terms(TermsCommand),
+    /// Manage service modules (WebAssembly components).
+    #[command(subcommand)]
+    Module(ModuleCommand),
+    /// Manage the data API keys of a town's back-office systems.
+    #[command(subcommand, name = "api-key")]
+    ApiKey(ApiKeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ModuleCommand {
+    /// Check a component and store it as a new release.
+    Publish { file: PathBuf },
+    /// List the published releases.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+enum ApiKeyCommand {
+    /// Create a key (printed once) for a back-office system of a town.
+    Create {
+        #[arg(long)]
+        tenant: String,
+        /// Which system uses it, e.g. "Logiciel de facturation".
+        #[arg(long)]
+        name: String,
+    },
+    /// List a town's keys.
+    List {
+        #[arg(long)]
+        tenant: String,
+    },
+    /// Revoke a town's key, named by the first characters `list` shows.
+    Revoke {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        prefix: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -136,6 +174,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Terms(TermsCommand::Export { tenant, output }) => {
             terms_export(&file, &tenant, output.as_deref()).await
         }
+        Command::Module(ModuleCommand::Publish { file: wasm }) => {
+            module_publish(&file, &wasm).await
+        }
+        Command::Module(ModuleCommand::List) => module_list(&file).await,
+        Command::ApiKey(command) => api_key(&file, command).await,
         Command::Account(AccountCommand::Create {
             tenant,
             email,
@@ -369,6 +412,116 @@ async fn account_create(file: &ConfigFile, slug: &str, new: NewAccount) -> anyho
         println!("No smtp_url is configured: it will be sent once one is, by `guichet serve`.");
     } else {
         println!("`guichet serve` delivers it.");
+    }
+    Ok(())
+}
+
+async fn module_publish(file: &ConfigFile, path: &std::path::Path) -> anyhow::Result<()> {
+    let config = Config::load(file)?;
+    init_logging(&config);
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let app = App::open(with_ephemeral_key(config), Mode::Serve).await?;
+    let published = app
+        .modules
+        .publish(&bytes)
+        .await
+        .with_context(|| format!("{} cannot be published", path.display()))?;
+    let manifest = &published.manifest;
+    if published.already {
+        println!(
+            "unchanged: {} {} is already published with these bytes",
+            manifest.id, manifest.version
+        );
+    } else {
+        println!(
+            "published {} {} ({}), sha256 {}",
+            manifest.id, manifest.version, manifest.name, published.sha256
+        );
+    }
+    let tiles: Vec<&str> = manifest
+        .tiles
+        .iter()
+        .map(|tile| tile.title.as_str())
+        .collect();
+    println!("  tiles: {}", tiles.join(", "));
+    let capabilities: Vec<String> = manifest
+        .capabilities
+        .iter()
+        .map(|capability| format!("{capability:?}"))
+        .collect();
+    println!("  capabilities: {}", capabilities.join(", "));
+    println!("Towns use it once their tenant.toml names it and `guichet tenant apply` runs.");
+    Ok(())
+}
+
+async fn module_list(file: &ConfigFile) -> anyhow::Result<()> {
+    let config = Config::load(file)?;
+    init_logging(&config);
+    let app = App::open(with_ephemeral_key(config), Mode::Serve).await?;
+    let releases = app.modules.releases().await?;
+    if releases.is_empty() {
+        println!("No module yet: publish one with `guichet module publish FILE.wasm`.");
+        return Ok(());
+    }
+    println!(
+        "{:<24} {:<10} {:<10} {:<16} PUBLISHED",
+        "MODULE", "VERSION", "INTERFACE", "SHA256"
+    );
+    for release in releases {
+        println!(
+            "{:<24} {:<10} {:<10} {:<16} {}",
+            release.module_id,
+            release.version,
+            release.interface,
+            release.sha256.get(..16).unwrap_or(&release.sha256),
+            release.published_at.format("%Y-%m-%d %H:%M UTC")
+        );
+    }
+    Ok(())
+}
+
+async fn api_key(file: &ConfigFile, command: ApiKeyCommand) -> anyhow::Result<()> {
+    let config = Config::load(file)?;
+    init_logging(&config);
+    let app = App::open(with_ephemeral_key(config), Mode::Serve).await?;
+    let keys = crate::api::ApiKeys::new(app.db.clone());
+    match command {
+        ApiKeyCommand::Create { tenant, name } => {
+            let tenant = town(&app, &tenant).await?;
+            anyhow::ensure!(
+                !name.trim().is_empty(),
+                "--name must say which system uses the key"
+            );
+            let created = keys.create(&tenant, name.trim()).await?;
+            println!("API key for {} ({}):", tenant.slug, created.key.name);
+            println!("{}", created.secret);
+            println!("It is shown only now: store it in the system that uses it.");
+        }
+        ApiKeyCommand::List { tenant } => {
+            let tenant = town(&app, &tenant).await?;
+            let list = keys.list(&tenant).await?;
+            if list.is_empty() {
+                println!("No API key for {}.", tenant.slug);
+            }
+            for key in list {
+                let state = match (key.revoked_at, key.last_used_at) {
+                    (Some(at), _) => format!("revoked {}", at.format("%Y-%m-%d")),
+                    (None, Some(at)) => format!("last used {}", at.format("%Y-%m-%d %H:%M UTC")),
+                    (None, None) => "never used".to_owned(),
+                };
+                println!("{:<12} {:<32} {state}", key.prefix, key.name);
+            }
+        }
+        ApiKeyCommand::Revoke { tenant, prefix } => {
+            let tenant = town(&app, &tenant).await?;
+            match keys.revoke(&tenant, &prefix).await? {
+                0 => anyhow::bail!(
+                    "{} has no live key starting with `{prefix}` (see `guichet api-key list`)",
+                    tenant.slug
+                ),
+                count => println!("{count} key(s) revoked."),
+            }
+        }
     }
     Ok(())
 }

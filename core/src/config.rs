@@ -65,6 +65,16 @@ pub struct Config {
     pub themes_dir: PathBuf,
     /// Reload templates and assets on every request (demo and development).
     pub dev_mode: bool,
+    /// Compiled modules, keyed by content hash and engine version.
+    pub module_cache_dir: PathBuf,
+    /// Linear memory a module call may use.
+    pub module_memory_mib: u32,
+    /// Computation a module call may use before it is interrupted.
+    pub module_cpu_ms: u32,
+    /// Wall-clock time a module call may take, host calls included.
+    pub module_timeout_ms: u32,
+    /// Module calls running at once; more wait briefly, then get "indisponible".
+    pub module_concurrency: u32,
     /// Log filter, in `tracing` syntax (`info`, `guichet=debug,sqlx=warn`).
     pub log: String,
     pub log_format: LogFormat,
@@ -112,6 +122,11 @@ impl Default for Config {
             mail_retry_seconds: 30,
             themes_dir: PathBuf::from("themes"),
             dev_mode: false,
+            module_cache_dir: PathBuf::from("data/modules"),
+            module_memory_mib: 32,
+            module_cpu_ms: 100,
+            module_timeout_ms: 2000,
+            module_concurrency: 32,
             log: DEFAULT_LOG_FILTER.to_owned(),
             log_format: LogFormat::Text,
         }
@@ -280,6 +295,26 @@ impl Config {
             return Err(invalid(
                 "mail_retry_seconds",
                 "must be at least 1".to_owned(),
+            ));
+        }
+
+        for (key, value, range) in [
+            ("module_memory_mib", self.module_memory_mib, 1..=4096),
+            ("module_cpu_ms", self.module_cpu_ms, 1..=60_000),
+            ("module_timeout_ms", self.module_timeout_ms, 1..=600_000),
+            ("module_concurrency", self.module_concurrency, 1..=10_000),
+        ] {
+            if !range.contains(&value) {
+                return Err(invalid(
+                    key,
+                    format!("must be between {} and {}", range.start(), range.end()),
+                ));
+            }
+        }
+        if self.module_timeout_ms < self.module_cpu_ms {
+            return Err(invalid(
+                "module_timeout_ms",
+                "must be at least module_cpu_ms".to_owned(),
             ));
         }
 
@@ -477,6 +512,11 @@ mod example_file {
             "mail_retry_seconds",
             "themes_dir",
             "dev_mode",
+            "module_cache_dir",
+            "module_memory_mib",
+            "module_cpu_ms",
+            "module_timeout_ms",
+            "module_concurrency",
             "log",
             "log_format",
         ];
@@ -497,6 +537,11 @@ mod example_file {
             mail_retry_seconds: _,
             themes_dir: _,
             dev_mode: _,
+            module_cache_dir: _,
+            module_memory_mib: _,
+            module_cpu_ms: _,
+            module_timeout_ms: _,
+            module_concurrency: _,
             log: _,
             log_format: _,
         } = Config::default();

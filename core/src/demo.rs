@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+use crate::app::App;
+
 use rust_embed::RustEmbed;
 
 use crate::tenancy::{DefinitionError, TenantDefinition, load_definitions, parse_definition};
@@ -61,7 +63,7 @@ const DEMO_PASSWORD: &str = "arpege-demo-2020";
 /// active, with a known password, and — as in the seed's screenshot — a
 /// last login on 15/06/2020 at 12:55.
 pub async fn ensure_residents(
-    app: &crate::app::App,
+    app: &App,
     definitions: &[TenantDefinition],
 ) -> anyhow::Result<DemoResident> {
     use chrono::TimeZone as _;

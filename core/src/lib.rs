@@ -4,13 +4,17 @@
 //! the invariants every change must keep.
 
 pub mod accounts;
+pub mod api;
 pub mod app;
 pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod households;
 pub mod mail;
+pub mod modules;
+pub mod requests;
 pub mod tenancy;
 pub mod terms;
 pub mod theme;

@@ -11,6 +11,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261126_000001_tenants;
 mod m20261126_000002_accounts;
 mod m20261126_000003_terms;
+mod m20261126_000004_modules;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_tenants::Migration),
             Box::new(m20261126_000002_accounts::Migration),
             Box::new(m20261126_000003_terms::Migration),
+            Box::new(m20261126_000004_modules::Migration),
         ]
     }
 }

@@ -12,6 +12,7 @@ mod harness;
 
 mod accounts;
 mod cli;
+mod modules;
 mod tenancy;
 mod terms;
 mod themes;

@@ -511,6 +511,21 @@ impl Accounts {
         Ok(())
     }
 
+    /// The town's account with this identifier (as the town's software
+    /// names residents through the data API).
+    pub async fn find_by_identifier(
+        &self,
+        tenant: &Tenant,
+        identifier: &str,
+    ) -> Result<Option<account::Model>, DbErr> {
+        tenant
+            .scope()
+            .select::<account::Entity>()
+            .filter(account::Column::Identifier.eq(identifier))
+            .one(&self.db)
+            .await
+    }
+
     /// The account a resident means by what they typed: their identifier or
     /// their e-mail address (already normalised).
     async fn find_by_login(

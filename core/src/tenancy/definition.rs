@@ -49,6 +49,9 @@ pub struct TenantDefinition {
     pub contact: TownContact,
     #[serde(default)]
     pub accounts: AccountSettings,
+    /// Service modules the town enables, in the order their tiles appear.
+    #[serde(default)]
+    pub modules: Vec<crate::modules::ModuleEnablement>,
     /// The town's terms of use, from `terms/*.md` beside `tenant.toml`, in
     /// file name order. Not part of the stored definition: each becomes an
     /// immutable version when applied.
@@ -169,6 +172,7 @@ pub fn parse_definition(
             definition.timezone
         )));
     }
+    crate::modules::towns::check_enablements(&definition.modules).map_err(invalid)?;
     definition
         .password_policy
         .validate()

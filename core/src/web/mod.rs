@@ -14,6 +14,7 @@ pub mod csrf;
 mod demo_mailbox;
 mod errors;
 mod fairings;
+mod module_pages;
 mod ops;
 mod pages;
 pub mod render;
@@ -46,15 +47,21 @@ pub fn build(app: &App, rocket_config: rocket::Config) -> Rocket<Build> {
         .manage(app.db.clone())
         .manage(app.accounts.clone())
         .manage(app.terms.clone())
+        .manage(app.modules.clone())
+        .manage(app.households.clone())
+        .manage(crate::api::ApiKeys::new(app.db.clone()))
         .manage(settings)
         .attach(fairings::RequestLog)
         .attach(fairings::SecurityHeaders)
         .mount("/", pages::routes())
         .mount("/", account_pages::routes())
         .mount("/", terms_pages::routes())
+        .mount("/", module_pages::routes())
+        .mount(crate::api::BASE, crate::api::routes())
         .mount("/", ops::routes())
         .mount("/", assets::routes())
-        .register("/", errors::catchers());
+        .register("/", errors::catchers())
+        .register(crate::api::BASE, crate::api::catchers());
     // The demo's mailbox shows every mail of a town, passwords included:
     // it exists only in `guichet demo`, never in `serve`.
     if app.mode == Mode::Demo {

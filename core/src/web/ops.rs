@@ -6,7 +6,7 @@ use rocket::{Route, State, get, routes};
 use sea_orm::DatabaseConnection;
 
 pub fn routes() -> Vec<Route> {
-    routes![healthz, readyz]
+    routes![healthz, readyz, metrics]
 }
 
 /// The process is up and serving.
@@ -25,4 +25,20 @@ async fn readyz(db: &State<DatabaseConnection>) -> (Status, &'static str) {
             (Status::ServiceUnavailable, "database unreachable\n")
         }
     }
+}
+
+/// Module call counters, in Prometheus' text format. Served to clients on
+/// the loopback interface only (a scraper beside the server, or the
+/// reverse proxy's own checks): they name towns and modules.
+#[get("/metrics")]
+fn metrics(
+    client: std::net::IpAddr,
+    modules: &State<crate::modules::Modules>,
+) -> Result<(rocket::http::ContentType, String), Status> {
+    if !client.is_loopback() {
+        return Err(Status::NotFound);
+    }
+    let text_plain = rocket::http::ContentType::new("text", "plain")
+        .with_params([("version", "0.0.4"), ("charset", "utf-8")]);
+    Ok((text_plain, modules.host().metrics().render()))
 }

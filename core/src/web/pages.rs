@@ -26,6 +26,7 @@ struct HomeView {
     full_name: String,
     address: Option<String>,
     email: String,
+    tiles: super::module_pages::Tiles,
 }
 
 #[get("/")]
@@ -33,6 +34,7 @@ async fn home(
     page: TownPage,
     visitor: Visitor,
     terms: &State<Terms>,
+    modules: &State<crate::modules::Modules>,
     csrf: Csrf,
     flash: Option<FlashMessage<'_>>,
 ) -> Result<Either<Page, Redirect>, PageError> {
@@ -62,7 +64,11 @@ async fn home(
         ),
         None => "Bienvenue : c'est votre première connexion.".to_owned(),
     };
+    let tiles =
+        super::module_pages::home_tiles(modules, &resident.tenant, &resident.account, &csrf)
+            .await?;
     let view = HomeView {
+        tiles,
         greeting,
         last_login,
         full_name: format!("{} {last_name}", account.first_name),

@@ -142,6 +142,12 @@ impl TownPage {
         self
     }
 
+    /// Shows a message above the content.
+    pub fn with_flash_text(mut self, text: &str) -> Self {
+        self.flash = Some(text.to_owned());
+        self
+    }
+
     /// Shows a one-time confirmation above the content.
     pub fn with_flash(mut self, flash: Option<FlashMessage<'_>>) -> Self {
         self.flash = flash.map(|flash| flash.message().to_owned());

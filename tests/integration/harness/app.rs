@@ -9,13 +9,16 @@ use guichet::app::{App, Mode};
 use guichet::audit::Origin;
 use guichet::config::{Config, PublicScheme};
 use guichet::tenancy::{Tenant, load_definitions};
-use rand::RngExt as _;
 
 use super::smtp::{SmtpSink, smtp_url};
 use super::{Backend, TestDatabase, Visitor, repo_root};
 
 /// The password every resident of [`TestApp::active_resident`] chose.
 pub const NEW_PASSWORD: &str = "jardin-public-42";
+
+/// Every test server's key: each test has its own database, so sharing it
+/// costs no isolation, and it lets the tests share compiled modules.
+const TEST_SECRET_KEY: [u8; 32] = *b"guichet-test-secret-key-32-bytes";
 
 /// Which SMTP server the application talks to.
 #[derive(Debug, Clone, Default)]
@@ -98,10 +101,11 @@ impl TestApp {
             base_domain: "localhost".to_owned(),
             address: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port: 0,
-            secret_key: Some(
-                base64::engine::general_purpose::STANDARD.encode(rand::rng().random::<[u8; 32]>()),
-            ),
+            secret_key: Some(base64::engine::general_purpose::STANDARD.encode(TEST_SECRET_KEY)),
             themes_dir: options.themes_dir,
+            // Shared by every test (same key): each module is compiled once
+            // per test run, not once per test.
+            module_cache_dir: PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("module-cache"),
             ..Config::default()
         };
         let app = App::open(config, Mode::Serve)

@@ -1,0 +1,476 @@
+//! The data API for the towns' back-office systems (billing, school
+//! software…): they push the data modules show, into a module's storage for
+//! the town or for one resident. `/api/v1`, on the town's own host,
+//! authenticated by the town's API keys; described by an OpenAPI 3.1
+//! document at `/api/v1/openapi.json`.
+//!
+//! Error policy: every failure is an [`ApiError`], answered as
+//! `{"error": {"code": "...", "message": "..."}}` with a fitting status; the
+//! code is stable and meant for programs, the message is French and meant
+//! for people. Internal details go to the log, never into the answer.
+
+pub mod entity;
+mod keys;
+
+use std::sync::Arc;
+
+use rocket::data::{Data, ToByteUnit as _};
+use rocket::http::{ContentType, Header, Status};
+use rocket::request::{FromRequest, Outcome, Request};
+use rocket::response::{self, Responder, Response};
+use rocket::serde::json::Json;
+use rocket::{Catcher, Route, State, catch, catchers, delete, get, put, routes};
+use sea_orm::DatabaseConnection;
+use serde::Serialize;
+
+pub use keys::{ApiKeys, CreatedKey, KEY_PREFIX};
+
+use crate::accounts::Accounts;
+use crate::modules::Modules;
+use crate::modules::storage::{self, DataError, DataScope, WriteError};
+use crate::tenancy::{Tenant, TenantResolution};
+
+pub const BASE: &str = "/api/v1";
+/// The OpenAPI document, written by hand next to the routes it describes
+/// (a test checks that every route is in it).
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+pub fn routes() -> Vec<Route> {
+    routes![
+        openapi,
+        list_town,
+        get_town,
+        put_town,
+        delete_town,
+        list_resident,
+        get_resident,
+        put_resident,
+        delete_resident,
+    ]
+}
+
+pub fn catchers() -> Vec<Catcher> {
+    catchers![not_found, unprocessable, too_large, any_status]
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("clé d'API absente, invalide ou révoquée")]
+    Unauthenticated,
+    #[error("aucune commune n'est servie à cette adresse")]
+    UnknownTown,
+    #[error("le module « {0} » n'est pas activé pour cette commune")]
+    ModuleNotEnabled(String),
+    #[error("aucun résident n'a l'identifiant « {0} » dans cette commune")]
+    UnknownResident(String),
+    #[error("aucune valeur sous la clé « {0} »")]
+    NoSuchKey(String),
+    #[error("le corps de la requête n'est pas du JSON valide : {0}")]
+    InvalidJson(String),
+    #[error("{0}")]
+    Data(DataError),
+    #[error("le corps de la requête dépasse {0} octets")]
+    BodyTooLarge(usize),
+    #[error("le service est momentanément indisponible")]
+    Unavailable,
+}
+
+impl ApiError {
+    fn status(&self) -> Status {
+        match self {
+            Self::Unauthenticated => Status::Unauthorized,
+            Self::UnknownTown
+            | Self::ModuleNotEnabled(_)
+            | Self::UnknownResident(_)
+            | Self::NoSuchKey(_) => Status::NotFound,
+            Self::InvalidJson(_) => Status::BadRequest,
+            Self::Data(DataError::ScopeFull) => Status::Conflict,
+            Self::Data(_) => Status::UnprocessableEntity,
+            Self::BodyTooLarge(_) => Status::PayloadTooLarge,
+            Self::Unavailable => Status::ServiceUnavailable,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Unauthenticated => "unauthenticated",
+            Self::UnknownTown => "unknown_town",
+            Self::ModuleNotEnabled(_) => "module_not_enabled",
+            Self::UnknownResident(_) => "unknown_resident",
+            Self::NoSuchKey(_) => "no_such_key",
+            Self::InvalidJson(_) => "invalid_json",
+            Self::Data(DataError::InvalidKey) => "invalid_key",
+            Self::Data(DataError::ValueTooLarge) => "value_too_large",
+            Self::Data(DataError::ScopeFull) => "scope_full",
+            Self::BodyTooLarge(_) => "body_too_large",
+            Self::Unavailable => "unavailable",
+        }
+    }
+}
+
+impl From<sea_orm::DbErr> for ApiError {
+    fn from(error: sea_orm::DbErr) -> Self {
+        tracing::error!(%error, "data API: database error");
+        Self::Unavailable
+    }
+}
+
+impl From<WriteError> for ApiError {
+    fn from(error: WriteError) -> Self {
+        match error {
+            WriteError::Data(error) => Self::Data(error),
+            WriteError::Database(error) => error.into(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: ErrorDetail<'a>,
+}
+
+#[derive(Serialize)]
+struct ErrorDetail<'a> {
+    code: &'a str,
+    message: String,
+}
+
+fn json_error(status: Status, code: &str, message: String) -> response::Result<'static> {
+    let body = serde_json::to_string(&ErrorBody {
+        error: ErrorDetail { code, message },
+    })
+    .map_err(|_| Status::InternalServerError)?;
+    let mut response = Response::build();
+    response
+        .status(status)
+        .header(ContentType::JSON)
+        .sized_body(body.len(), std::io::Cursor::new(body));
+    if status == Status::Unauthorized {
+        response.header(Header::new("WWW-Authenticate", "Bearer"));
+    }
+    response.ok()
+}
+
+impl<'r> Responder<'r, 'static> for ApiError {
+    fn respond_to(self, _: &'r Request<'_>) -> response::Result<'static> {
+        json_error(self.status(), self.code(), self.to_string())
+    }
+}
+
+/// A back-office system of the request's town, authenticated by its key.
+#[derive(Debug, Clone)]
+pub struct ApiClient {
+    pub tenant: Arc<Tenant>,
+    pub key_id: i32,
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for ApiClient {
+    type Error = ApiError;
+
+    async fn from_request(request: &'r Request<'_>) -> Outcome<Self, ApiError> {
+        let tenant = match TenantResolution::of(request).await {
+            TenantResolution::Found(tenant) => tenant.clone(),
+            TenantResolution::UnknownHost => {
+                return Outcome::Error((Status::NotFound, ApiError::UnknownTown));
+            }
+            TenantResolution::Unavailable => {
+                return Outcome::Error((Status::ServiceUnavailable, ApiError::Unavailable));
+            }
+        };
+        let secret = request
+            .headers()
+            .get_one("Authorization")
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .map(str::trim);
+        let (Some(secret), Some(keys)) = (secret, request.rocket().state::<ApiKeys>()) else {
+            return Outcome::Error((Status::Unauthorized, ApiError::Unauthenticated));
+        };
+        match keys.authenticate(&tenant, secret).await {
+            Ok(Some(key)) => Outcome::Success(ApiClient {
+                tenant,
+                key_id: key.id,
+            }),
+            Ok(None) => Outcome::Error((Status::Unauthorized, ApiError::Unauthenticated)),
+            Err(error) => Outcome::Error((Status::ServiceUnavailable, error.into())),
+        }
+    }
+}
+
+type Client = Result<ApiClient, ApiError>;
+
+#[derive(Debug, Serialize)]
+pub struct EntryBody {
+    key: String,
+    value: serde_json::Value,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EntriesBody {
+    entries: Vec<EntryBody>,
+}
+
+/// A stored value as JSON: what the API wrote is JSON already; a module may
+/// have written plain text, answered as a JSON string.
+fn entry(key: String, value: String) -> EntryBody {
+    let value = serde_json::from_str(&value).unwrap_or(serde_json::Value::String(value));
+    EntryBody { key, value }
+}
+
+async fn town_scope(
+    client: &ApiClient,
+    modules: &Modules,
+    module: &str,
+) -> Result<DataScope, ApiError> {
+    modules
+        .enabled_module(&client.tenant, module)
+        .await?
+        .ok_or_else(|| ApiError::ModuleNotEnabled(module.to_owned()))?;
+    Ok(DataScope::town(&client.tenant, module))
+}
+
+async fn resident_scope(
+    client: &ApiClient,
+    modules: &Modules,
+    accounts: &Accounts,
+    module: &str,
+    identifier: &str,
+) -> Result<DataScope, ApiError> {
+    town_scope(client, modules, module).await?;
+    let account = accounts
+        .find_by_identifier(&client.tenant, identifier)
+        .await?
+        .ok_or_else(|| ApiError::UnknownResident(identifier.to_owned()))?;
+    Ok(DataScope::resident(&client.tenant, module, account.id))
+}
+
+async fn read_json(data: Data<'_>) -> Result<String, ApiError> {
+    // Room for the largest value plus its JSON quoting.
+    let limit = storage::MAX_VALUE_BYTES * 2;
+    let body = data
+        .open(limit.bytes())
+        .into_string()
+        .await
+        .map_err(|error| ApiError::InvalidJson(error.to_string()))?;
+    if !body.is_complete() {
+        return Err(ApiError::BodyTooLarge(limit));
+    }
+    let value: serde_json::Value = serde_json::from_str(&body.into_inner())
+        .map_err(|error| ApiError::InvalidJson(error.to_string()))?;
+    // Stored compact: what counts against the size cap is the value itself.
+    Ok(value.to_string())
+}
+
+async fn list(
+    db: &DatabaseConnection,
+    scope: &DataScope,
+    prefix: Option<&str>,
+) -> Result<Json<EntriesBody>, ApiError> {
+    let entries = storage::list(db, scope, prefix.unwrap_or(""))
+        .await?
+        .into_iter()
+        .map(|(key, value)| entry(key, value))
+        .collect();
+    Ok(Json(EntriesBody { entries }))
+}
+
+async fn get_one(
+    db: &DatabaseConnection,
+    scope: &DataScope,
+    key: &str,
+) -> Result<Json<EntryBody>, ApiError> {
+    storage::check_key(key).map_err(ApiError::Data)?;
+    let value = storage::get(db, scope, key)
+        .await?
+        .ok_or_else(|| ApiError::NoSuchKey(key.to_owned()))?;
+    Ok(Json(entry(key.to_owned(), value)))
+}
+
+async fn put_one(
+    db: &DatabaseConnection,
+    scope: &DataScope,
+    key: &str,
+    data: Data<'_>,
+) -> Result<Json<EntryBody>, ApiError> {
+    storage::check_key(key).map_err(ApiError::Data)?;
+    let value = read_json(data).await?;
+    let transaction = crate::db::begin_write(db).await?;
+    storage::write(&transaction, scope, key, Some(&value)).await?;
+    transaction.commit().await?;
+    Ok(Json(entry(key.to_owned(), value)))
+}
+
+async fn delete_one(
+    db: &DatabaseConnection,
+    scope: &DataScope,
+    key: &str,
+) -> Result<Status, ApiError> {
+    storage::check_key(key).map_err(ApiError::Data)?;
+    if storage::get(db, scope, key).await?.is_none() {
+        return Err(ApiError::NoSuchKey(key.to_owned()));
+    }
+    storage::write(db, scope, key, None).await?;
+    Ok(Status::NoContent)
+}
+
+#[get("/openapi.json")]
+fn openapi() -> (ContentType, &'static str) {
+    (ContentType::JSON, OPENAPI)
+}
+
+#[get("/modules/<module>/data?<prefix>")]
+async fn list_town(
+    client: Client,
+    module: &str,
+    prefix: Option<&str>,
+    modules: &State<Modules>,
+    db: &State<DatabaseConnection>,
+) -> Result<Json<EntriesBody>, ApiError> {
+    let scope = town_scope(&client?, modules, module).await?;
+    list(db, &scope, prefix).await
+}
+
+#[get("/modules/<module>/data/<key>")]
+async fn get_town(
+    client: Client,
+    module: &str,
+    key: &str,
+    modules: &State<Modules>,
+    db: &State<DatabaseConnection>,
+) -> Result<Json<EntryBody>, ApiError> {
+    let scope = town_scope(&client?, modules, module).await?;
+    get_one(db, &scope, key).await
+}
+
+#[put("/modules/<module>/data/<key>", data = "<data>")]
+async fn put_town(
+    client: Client,
+    module: &str,
+    key: &str,
+    data: Data<'_>,
+    modules: &State<Modules>,
+    db: &State<DatabaseConnection>,
+) -> Result<Json<EntryBody>, ApiError> {
+    let scope = town_scope(&client?, modules, module).await?;
+    put_one(db, &scope, key, data).await
+}
+
+#[delete("/modules/<module>/data/<key>")]
+async fn delete_town(
+    client: Client,
+    module: &str,
+    key: &str,
+    modules: &State<Modules>,
+    db: &State<DatabaseConnection>,
+) -> Result<Status, ApiError> {
+    let scope = town_scope(&client?, modules, module).await?;
+    delete_one(db, &scope, key).await
+}
+
+#[get("/modules/<module>/residents/<identifier>/data?<prefix>")]
+async fn list_resident(
+    client: Client,
+    module: &str,
+    identifier: &str,
+    prefix: Option<&str>,
+    modules: &State<Modules>,
+    accounts: &State<Accounts>,
+    db: &State<DatabaseConnection>,
+) -> Result<Json<EntriesBody>, ApiError> {
+    let scope = resident_scope(&client?, modules, accounts, module, identifier).await?;
+    list(db, &scope, prefix).await
+}
+
+#[get("/modules/<module>/residents/<identifier>/data/<key>")]
+async fn get_resident(
+    client: Client,
+    module: &str,
+    identifier: &str,
+    key: &str,
+    modules: &State<Modules>,
+    accounts: &State<Accounts>,
+    db: &State<DatabaseConnection>,
+) -> Result<Json<EntryBody>, ApiError> {
+    let scope = resident_scope(&client?, modules, accounts, module, identifier).await?;
+    get_one(db, &scope, key).await
+}
+
+#[put("/modules/<module>/residents/<identifier>/data/<key>", data = "<data>")]
+#[allow(clippy::too_many_arguments)]
+async fn put_resident(
+    client: Client,
+    module: &str,
+    identifier: &str,
+    key: &str,
+    data: Data<'_>,
+    modules: &State<Modules>,
+    accounts: &State<Accounts>,
+    db: &State<DatabaseConnection>,
+) -> Result<Json<EntryBody>, ApiError> {
+    let scope = resident_scope(&client?, modules, accounts, module, identifier).await?;
+    put_one(db, &scope, key, data).await
+}
+
+#[delete("/modules/<module>/residents/<identifier>/data/<key>")]
+async fn delete_resident(
+    client: Client,
+    module: &str,
+    identifier: &str,
+    key: &str,
+    modules: &State<Modules>,
+    accounts: &State<Accounts>,
+    db: &State<DatabaseConnection>,
+) -> Result<Status, ApiError> {
+    let scope = resident_scope(&client?, modules, accounts, module, identifier).await?;
+    delete_one(db, &scope, key).await
+}
+
+/// An error answered by a catcher (no route, or a guard refused).
+#[derive(Debug)]
+pub struct CaughtError {
+    status: Status,
+    code: &'static str,
+    message: &'static str,
+}
+
+impl<'r> Responder<'r, 'static> for CaughtError {
+    fn respond_to(self, _: &'r Request<'_>) -> response::Result<'static> {
+        json_error(self.status, self.code, self.message.to_owned())
+    }
+}
+
+#[catch(404)]
+fn not_found() -> CaughtError {
+    CaughtError {
+        status: Status::NotFound,
+        code: "not_found",
+        message: "aucune ressource à cette adresse",
+    }
+}
+
+#[catch(422)]
+fn unprocessable() -> CaughtError {
+    CaughtError {
+        status: Status::UnprocessableEntity,
+        code: "invalid_request",
+        message: "la requête est mal formée",
+    }
+}
+
+#[catch(413)]
+fn too_large() -> CaughtError {
+    CaughtError {
+        status: Status::PayloadTooLarge,
+        code: "body_too_large",
+        message: "le corps de la requête est trop grand",
+    }
+}
+
+#[catch(default)]
+fn any_status(status: Status, _: &Request<'_>) -> CaughtError {
+    CaughtError {
+        status,
+        code: "error",
+        message: "la requête n'a pas pu aboutir",
+    }
+}

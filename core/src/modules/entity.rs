@@ -1,0 +1,85 @@
+//! Rows of the module tables.
+
+/// A published component: immutable once stored.
+pub mod module_release {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "module_release")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i32,
+        pub module_id: String,
+        pub version: String,
+        pub interface: String,
+        pub sha256: String,
+        #[sea_orm(column_type = "Text")]
+        pub manifest: String,
+        #[sea_orm(column_type = "Blob")]
+        pub component: Vec<u8>,
+        pub published_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// A module a town enabled, pinned to the release its requirement resolved
+/// to when the town was applied.
+pub mod town_module {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "town_module")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i32,
+        pub tenant_id: i32,
+        pub module_id: String,
+        pub requirement: String,
+        pub module_release_id: i32,
+        #[sea_orm(column_type = "Text")]
+        pub config: String,
+        pub position: i32,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+
+    impl crate::tenancy::TenantOwned for Entity {
+        const TENANT_COLUMN: Column = Column::TenantId;
+    }
+}
+
+/// One stored value of a module, for a town (`account_id` null) or one of
+/// its residents.
+pub mod module_data {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "module_data")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i32,
+        pub tenant_id: i32,
+        pub module_id: String,
+        pub account_id: Option<i32>,
+        pub key: String,
+        #[sea_orm(column_type = "Text")]
+        pub value: String,
+        pub updated_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+
+    impl crate::tenancy::TenantOwned for Entity {
+        const TENANT_COLUMN: Column = Column::TenantId;
+    }
+}

@@ -1,0 +1,594 @@
+//! The wasmtime host: one engine, one linker, one `InstancePre` per published
+//! component (shared by every town using it), and a fresh store per call with
+//! a CPU deadline (epoch interruption), a memory cap, a wall-clock timeout,
+//! output caps and a bound on calls running at once.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sea_orm::DatabaseConnection;
+use tokio::sync::Semaphore;
+use wasmtime::component::{Component, Linker};
+use wasmtime::{
+    Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap, UpdateDeadline,
+};
+
+use super::cache::ArtifactCache;
+use super::metrics::ModuleMetrics;
+use super::sandbox::{CallScope, MemoryLimitExceeded, Phase, Sandbox};
+use super::wit::v0_1::types::{Context, Manifest, ModuleError, Outcome, View, ViewRequest};
+use super::wit::v0_1::{Module, ModulePre};
+use crate::config::Config;
+
+/// How often the engine's epoch advances: the granularity of CPU deadlines.
+const EPOCH_TICK: Duration = Duration::from_millis(5);
+/// How long a call waits for a free slot before giving up.
+const SLOT_WAIT: Duration = Duration::from_secs(1);
+/// Size of a view a module may answer (its text, summed).
+pub const MAX_OUTPUT_BYTES: usize = 256 * 1024;
+/// Size of what a call may be given (configuration and form fields).
+pub const MAX_INPUT_BYTES: usize = 128 * 1024;
+
+/// The per-call limits, from the configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModuleLimits {
+    pub memory_bytes: usize,
+    pub cpu: Duration,
+    pub timeout: Duration,
+    pub concurrency: u32,
+}
+
+impl ModuleLimits {
+    pub fn from_config(config: &Config) -> Self {
+        Self {
+            memory_bytes: config.module_memory_mib as usize * 1024 * 1024,
+            cpu: Duration::from_millis(u64::from(config.module_cpu_ms)),
+            timeout: Duration::from_millis(u64::from(config.module_timeout_ms)),
+            concurrency: config.module_concurrency,
+        }
+    }
+}
+
+/// Why a call gave no answer. Every variant shows the tile as
+/// "indisponible"; the kind goes to the logs and the metrics.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CallFailure {
+    #[error("the module exceeded its CPU deadline")]
+    CpuDeadline,
+    #[error("the module call exceeded its time limit")]
+    Timeout,
+    #[error("the module exceeded its memory limit")]
+    Memory,
+    #[error("the module trapped: {0}")]
+    Trap(String),
+    #[error("the module's answer is larger than {MAX_OUTPUT_BYTES} bytes")]
+    OutputTooLarge,
+    #[error("the call's input is larger than {MAX_INPUT_BYTES} bytes")]
+    InputTooLarge,
+    #[error("every module slot is busy")]
+    Busy,
+    #[error("the module cannot be loaded: {0}")]
+    Load(String),
+    #[error("the module answered an error: {0}")]
+    Module(String),
+    #[error("no such view or action: {0}")]
+    NotFound(String),
+}
+
+impl CallFailure {
+    /// The metric label of the failure.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::CpuDeadline => "cpu_deadline",
+            Self::Timeout => "timeout",
+            Self::Memory => "memory",
+            Self::Trap(_) => "trap",
+            Self::OutputTooLarge => "output_too_large",
+            Self::InputTooLarge => "input_too_large",
+            Self::Busy => "busy",
+            Self::Load(_) => "load",
+            Self::Module(_) => "module_error",
+            Self::NotFound(_) => "not_found",
+        }
+    }
+}
+
+/// What a successful `act` left to write.
+#[derive(Debug)]
+pub struct ActResult {
+    pub outcome: Outcome,
+    pub writes: super::sandbox::PendingWrites,
+}
+
+/// The component of a release, as the host runs it.
+#[derive(Debug, Clone)]
+pub struct LoadedRelease {
+    pub sha256: String,
+    pub module_id: String,
+    pub version: String,
+}
+
+#[derive(Clone)]
+pub struct ModuleHost {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    engine: Engine,
+    linker: Linker<Sandbox>,
+    limits: ModuleLimits,
+    epoch_deadline_ticks: u64,
+    slots: Semaphore,
+    cache: ArtifactCache,
+    prepared: Mutex<HashMap<String, ModulePre<Sandbox>>>,
+    db: DatabaseConnection,
+    metrics: ModuleMetrics,
+    pooling: bool,
+}
+
+impl std::fmt::Debug for ModuleHost {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("ModuleHost")
+            .field("limits", &self.inner.limits)
+            .field("pooling", &self.inner.pooling)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HostSetupError {
+    #[error("cannot start the WebAssembly engine: {0}")]
+    Engine(String),
+    #[error(transparent)]
+    Cache(#[from] super::cache::CacheError),
+}
+
+impl ModuleHost {
+    pub fn new(
+        db: DatabaseConnection,
+        limits: ModuleLimits,
+        cache: ArtifactCache,
+    ) -> Result<Self, HostSetupError> {
+        let (engine, pooling) = build_engine(&limits)?;
+        let mut linker = Linker::new(&engine);
+        link_wasi(&mut linker).map_err(|error| HostSetupError::Engine(format!("{error:#}")))?;
+        Module::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |sandbox| sandbox)
+            .map_err(|error| HostSetupError::Engine(format!("{error:#}")))?;
+        spawn_epoch_ticker(&engine);
+        let ticks = limits
+            .cpu
+            .as_millis()
+            .div_ceil(EPOCH_TICK.as_millis())
+            .max(1);
+        Ok(Self {
+            inner: Arc::new(Inner {
+                cache: cache.for_engine(&engine),
+                engine,
+                linker,
+                epoch_deadline_ticks: u64::try_from(ticks).unwrap_or(u64::MAX),
+                slots: Semaphore::new(limits.concurrency as usize),
+                limits,
+                prepared: Mutex::new(HashMap::new()),
+                db,
+                metrics: ModuleMetrics::default(),
+                pooling,
+            }),
+        })
+    }
+
+    pub fn metrics(&self) -> &ModuleMetrics {
+        &self.inner.metrics
+    }
+
+    pub fn limits(&self) -> ModuleLimits {
+        self.inner.limits
+    }
+
+    /// Compiles a component (or loads it from the artifact cache) and checks
+    /// that it implements a supported world. Used at publication and on
+    /// first use of a release.
+    pub async fn prepare(&self, sha256: &str, bytes: &[u8]) -> Result<ModulePre<Sandbox>, String> {
+        if let Some(pre) = self.cached(sha256) {
+            return Ok(pre);
+        }
+        let component: Component = self.inner.cache.load_or_compile(sha256, bytes).await?;
+        let instance_pre = self.inner.linker.instantiate_pre(&component).map_err(|error| {
+            format!("the component needs imports Guichet does not give (supported interface: guichet:module@0.1.0, WASI 0.2 without files, network or environment): {error:#}")
+        })?;
+        let pre = ModulePre::new(instance_pre).map_err(|error| {
+            format!(
+                "the component does not export the world guichet:module/module@0.1.0: {error:#}"
+            )
+        })?;
+        if let Ok(mut prepared) = self.inner.prepared.lock() {
+            prepared.insert(sha256.to_owned(), pre.clone());
+        }
+        Ok(pre)
+    }
+
+    fn cached(&self, sha256: &str) -> Option<ModulePre<Sandbox>> {
+        self.inner
+            .prepared
+            .lock()
+            .ok()
+            .and_then(|prepared| prepared.get(sha256).cloned())
+    }
+
+    /// The prepared component of a release, loading its bytes on first use.
+    pub async fn prepared(
+        &self,
+        release: &LoadedRelease,
+    ) -> Result<ModulePre<Sandbox>, CallFailure> {
+        if let Some(pre) = self.cached(&release.sha256) {
+            return Ok(pre);
+        }
+        let bytes = super::registry::component_bytes(&self.inner.db, &release.sha256)
+            .await
+            .map_err(|error| CallFailure::Load(error.to_string()))?;
+        self.prepare(&release.sha256, &bytes)
+            .await
+            .map_err(CallFailure::Load)
+    }
+
+    /// Reads the manifest of a component being published.
+    pub async fn describe(&self, pre: &ModulePre<Sandbox>) -> Result<Manifest, CallFailure> {
+        let sandbox = self.sandbox(Phase::Describe, None);
+        let (manifest, _) = self
+            .run(sandbox, async |store: &mut Store<Sandbox>| {
+                let instance = pre.instantiate_async(&mut *store).await?;
+                instance.call_describe(&mut *store).await
+            })
+            .await?;
+        Ok(manifest)
+    }
+
+    /// Renders a view (a tile or a page of the module).
+    pub async fn render(
+        &self,
+        release: &LoadedRelease,
+        scope: CallScope,
+        context: &Context,
+        request: &ViewRequest,
+    ) -> Result<View, CallFailure> {
+        let outcome = self.render_inner(release, scope, context, request).await;
+        self.record(release, context, &outcome);
+        outcome
+    }
+
+    async fn render_inner(
+        &self,
+        release: &LoadedRelease,
+        scope: CallScope,
+        context: &Context,
+        request: &ViewRequest,
+    ) -> Result<View, CallFailure> {
+        check_input(context, request.params.iter())?;
+        let pre = self.prepared(release).await?;
+        let sandbox = self.sandbox(Phase::Render, Some(scope));
+        let (answer, _) = self
+            .run(sandbox, async |store: &mut Store<Sandbox>| {
+                let instance = pre.instantiate_async(&mut *store).await?;
+                instance.call_render(&mut *store, context, request).await
+            })
+            .await?;
+        let view = answer.map_err(module_failure)?;
+        check_output(view_size(&view))?;
+        Ok(view)
+    }
+
+    /// Handles a submitted form; the caller writes [`ActResult::writes`].
+    pub async fn act(
+        &self,
+        release: &LoadedRelease,
+        scope: CallScope,
+        context: &Context,
+        action: &str,
+        fields: &[(String, String)],
+    ) -> Result<ActResult, CallFailure> {
+        let outcome = self
+            .act_inner(release, scope, context, action, fields)
+            .await;
+        self.record(release, context, &outcome);
+        outcome
+    }
+
+    async fn act_inner(
+        &self,
+        release: &LoadedRelease,
+        scope: CallScope,
+        context: &Context,
+        action: &str,
+        fields: &[(String, String)],
+    ) -> Result<ActResult, CallFailure> {
+        check_input(context, fields.iter())?;
+        let pre = self.prepared(release).await?;
+        let sandbox = self.sandbox(Phase::Act, Some(scope));
+        let (answer, sandbox) = self
+            .run(sandbox, async |store: &mut Store<Sandbox>| {
+                let instance = pre.instantiate_async(&mut *store).await?;
+                instance
+                    .call_act(&mut *store, context, action, fields)
+                    .await
+            })
+            .await?;
+        let outcome = answer.map_err(module_failure)?;
+        let size = match &outcome {
+            Outcome::Done((notice, request)) => {
+                notice.text.len() + request.view.len() + params_size(request.params.iter())
+            }
+            Outcome::Invalid(view) => view_size(view),
+        };
+        check_output(size)?;
+        Ok(ActResult {
+            outcome,
+            writes: sandbox.writes,
+        })
+    }
+
+    fn record<T>(
+        &self,
+        release: &LoadedRelease,
+        context: &Context,
+        outcome: &Result<T, CallFailure>,
+    ) {
+        let kind = match outcome {
+            Ok(_) => "ok",
+            Err(failure) => {
+                if !matches!(failure, CallFailure::NotFound(_)) {
+                    tracing::warn!(
+                        town = %context.town.slug,
+                        module = %release.module_id,
+                        version = %release.version,
+                        failure = failure.kind(),
+                        "module call failed: {failure}"
+                    );
+                }
+                failure.kind()
+            }
+        };
+        self.inner.metrics.count(
+            &context.town.slug,
+            &release.module_id,
+            &release.version,
+            kind,
+        );
+    }
+
+    fn sandbox(&self, phase: Phase, scope: Option<CallScope>) -> Sandbox {
+        Sandbox::new(
+            self.inner.db.clone(),
+            self.inner.limits.memory_bytes,
+            phase,
+            scope,
+        )
+    }
+
+    /// Runs one export in a fresh store, within every limit.
+    async fn run<T>(
+        &self,
+        sandbox: Sandbox,
+        call: impl AsyncFnOnce(&mut Store<Sandbox>) -> wasmtime::Result<T>,
+    ) -> Result<(T, Sandbox), CallFailure> {
+        let _slot = tokio::time::timeout(SLOT_WAIT, self.inner.slots.acquire())
+            .await
+            .map_err(|_| CallFailure::Busy)?
+            .map_err(|_| CallFailure::Busy)?;
+        let mut store = Store::new(&self.inner.engine, sandbox);
+        store.limiter(|sandbox| &mut sandbox.memory);
+        // The CPU budget counts the epoch ticks the guest was running
+        // through, not wall time: at each tick it yields to the executor
+        // (the other tiles of the page go on meanwhile) and is charged one
+        // tick; time spent waiting (for the database, for a thread) is not
+        // charged. A guest past its budget is interrupted.
+        let budget = self.inner.epoch_deadline_ticks;
+        let mut charged: u64 = 0;
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            charged += 1;
+            if charged >= budget {
+                Ok(UpdateDeadline::Interrupt)
+            } else {
+                Ok(UpdateDeadline::YieldCustom(
+                    1,
+                    Box::pin(tokio::task::yield_now()),
+                ))
+            }
+        });
+        let answer = tokio::time::timeout(self.inner.limits.timeout, call(&mut store))
+            .await
+            .map_err(|_| CallFailure::Timeout)?
+            .map_err(classify)?;
+        Ok((answer, store.into_data()))
+    }
+}
+
+fn classify(error: wasmtime::Error) -> CallFailure {
+    if error.downcast_ref::<MemoryLimitExceeded>().is_some() {
+        return CallFailure::Memory;
+    }
+    if error.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
+        return CallFailure::CpuDeadline;
+    }
+    let message: String = format!("{error:#}").chars().take(500).collect();
+    CallFailure::Trap(message)
+}
+
+fn module_failure(error: ModuleError) -> CallFailure {
+    match error {
+        ModuleError::NotFound(what) => CallFailure::NotFound(what),
+        ModuleError::InvalidConfig(message) => {
+            CallFailure::Module(format!("invalid configuration: {message}"))
+        }
+        ModuleError::Failed(message) => CallFailure::Module(message),
+    }
+}
+
+fn params_size<'a>(params: impl Iterator<Item = &'a (String, String)>) -> usize {
+    params.map(|(key, value)| key.len() + value.len()).sum()
+}
+
+fn check_input<'a>(
+    context: &Context,
+    params: impl Iterator<Item = &'a (String, String)>,
+) -> Result<(), CallFailure> {
+    if context.config.len() + params_size(params) > MAX_INPUT_BYTES {
+        return Err(CallFailure::InputTooLarge);
+    }
+    Ok(())
+}
+
+fn check_output(size: usize) -> Result<(), CallFailure> {
+    if size > MAX_OUTPUT_BYTES {
+        return Err(CallFailure::OutputTooLarge);
+    }
+    Ok(())
+}
+
+/// The text a view carries, in bytes: what the page will have to hold.
+pub fn view_size(view: &View) -> usize {
+    use super::wit::v0_1::types::{Block, Value};
+    fn value_size(value: &Value) -> usize {
+        match value {
+            Value::Text(text) | Value::Date(text) => text.len(),
+            Value::Amount(_) => 8,
+            Value::Link(link) => {
+                link.label.len() + link.view.len() + params_size(link.params.iter())
+            }
+            Value::Status(notice) => notice.text.len(),
+        }
+    }
+    view.title.len()
+        + view
+            .blocks
+            .iter()
+            .map(|block| match block {
+                Block::Heading(text) | Block::Paragraph(text) => text.len(),
+                Block::KeyValues(pairs) => pairs
+                    .iter()
+                    .map(|pair| pair.key.len() + value_size(&pair.value))
+                    .sum(),
+                Block::Table(table) => {
+                    table.caption.len()
+                        + table.headers.iter().map(String::len).sum::<usize>()
+                        + table.rows.iter().flatten().map(value_size).sum::<usize>()
+                }
+                Block::Notice(notice) => notice.text.len(),
+                Block::Link(link) => {
+                    link.label.len() + link.view.len() + params_size(link.params.iter())
+                }
+                Block::Form(form) => {
+                    form.action.len()
+                        + form.submit_label.len()
+                        + form
+                            .fields
+                            .iter()
+                            .map(|field| {
+                                field.name.len()
+                                    + field.label.len()
+                                    + field.value.len()
+                                    + field.hint.as_ref().map_or(0, String::len)
+                                    + field.error.as_ref().map_or(0, String::len)
+                            })
+                            .sum::<usize>()
+                }
+            })
+            .sum::<usize>()
+}
+
+/// The engine: the pooling allocator when the address space allows it,
+/// on-demand allocation otherwise (with a warning).
+fn build_engine(limits: &ModuleLimits) -> Result<(Engine, bool), HostSetupError> {
+    let mut config = wasmtime::Config::new();
+    config
+        .wasm_component_model(true)
+        .epoch_interruption(true)
+        .max_wasm_stack(1024 * 1024)
+        .async_stack_size(2 * 1024 * 1024)
+        .cranelift_opt_level(wasmtime::OptLevel::Speed);
+    let slots = limits.concurrency;
+    let mut pooling = PoolingAllocationConfig::new();
+    pooling
+        .total_component_instances(slots)
+        .total_core_instances(slots.saturating_mul(8))
+        .total_memories(slots.saturating_mul(2))
+        .total_tables(slots.saturating_mul(4))
+        .total_stacks(slots)
+        .max_memories_per_component(2)
+        .max_memory_size(limits.memory_bytes);
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
+    match Engine::new(&config) {
+        Ok(engine) => Ok((engine, true)),
+        Err(error) => {
+            tracing::warn!(
+                "the pooling allocator cannot reserve its address space ({error:#}); \
+                 module instances are allocated on demand instead"
+            );
+            config.allocation_strategy(InstanceAllocationStrategy::OnDemand);
+            Engine::new(&config)
+                .map(|engine| (engine, false))
+                .map_err(|error| HostSetupError::Engine(format!("{error:#}")))
+        }
+    }
+}
+
+/// Advances the engine's epoch for as long as the engine lives.
+fn spawn_epoch_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    let spawned = std::thread::Builder::new()
+        .name("guichet-epoch".to_owned())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(EPOCH_TICK);
+            }
+        });
+    if let Err(error) = spawned {
+        tracing::error!("cannot start the module deadline thread: {error}");
+    }
+}
+
+/// The WASI 0.2 interfaces a Rust `wasm32-wasip2` guest may import (std
+/// links streams, stdio, environment and exit; clocks, random and the file
+/// system come with their std APIs), backed by an empty context (see
+/// [`Sandbox::new`]). Sockets and name lookup are not linked at all: a
+/// component importing them is refused at publication.
+fn link_wasi(linker: &mut Linker<Sandbox>) -> wasmtime::Result<()> {
+    use wasmtime_wasi::cli::{WasiCli, WasiCliView as _};
+    use wasmtime_wasi::clocks::{WasiClocks, WasiClocksView as _};
+    use wasmtime_wasi::filesystem::{WasiFilesystem, WasiFilesystemView as _};
+    use wasmtime_wasi::p2::bindings::{cli, clocks, filesystem, io, random};
+    use wasmtime_wasi::random::WasiRandom;
+
+    let l = linker;
+    io::error::add_to_linker::<Sandbox, IoTable>(l, Sandbox::io_table)?;
+    io::poll::add_to_linker::<Sandbox, IoTable>(l, Sandbox::io_table)?;
+    io::streams::add_to_linker::<Sandbox, IoTable>(l, Sandbox::io_table)?;
+    cli::environment::add_to_linker::<Sandbox, WasiCli>(l, Sandbox::cli)?;
+    cli::exit::add_to_linker::<Sandbox, WasiCli>(l, Sandbox::cli)?;
+    cli::stdin::add_to_linker::<Sandbox, WasiCli>(l, Sandbox::cli)?;
+    cli::stdout::add_to_linker::<Sandbox, WasiCli>(l, Sandbox::cli)?;
+    cli::stderr::add_to_linker::<Sandbox, WasiCli>(l, Sandbox::cli)?;
+    cli::terminal_input::add_to_linker::<Sandbox, WasiCli>(l, Sandbox::cli)?;
+    cli::terminal_output::add_to_linker::<Sandbox, WasiCli>(l, Sandbox::cli)?;
+    cli::terminal_stdin::add_to_linker::<Sandbox, WasiCli>(l, Sandbox::cli)?;
+    cli::terminal_stdout::add_to_linker::<Sandbox, WasiCli>(l, Sandbox::cli)?;
+    cli::terminal_stderr::add_to_linker::<Sandbox, WasiCli>(l, Sandbox::cli)?;
+    clocks::wall_clock::add_to_linker::<Sandbox, WasiClocks>(l, Sandbox::clocks)?;
+    clocks::monotonic_clock::add_to_linker::<Sandbox, WasiClocks>(l, Sandbox::clocks)?;
+    random::random::add_to_linker::<Sandbox, WasiRandom>(l, Sandbox::random)?;
+    random::insecure::add_to_linker::<Sandbox, WasiRandom>(l, Sandbox::random)?;
+    random::insecure_seed::add_to_linker::<Sandbox, WasiRandom>(l, Sandbox::random)?;
+    filesystem::types::add_to_linker::<Sandbox, WasiFilesystem>(l, Sandbox::filesystem)?;
+    filesystem::preopens::add_to_linker::<Sandbox, WasiFilesystem>(l, Sandbox::filesystem)?;
+    Ok(())
+}
+
+/// The resource table, as the `wasi:io` host functions see the store.
+struct IoTable;
+
+impl wasmtime::component::HasData for IoTable {
+    type Data<'a> = &'a mut wasmtime::component::ResourceTable;
+}

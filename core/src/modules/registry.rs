@@ -1,0 +1,247 @@
+//! The registry of published components: `guichet module publish` checks a
+//! component (a supported world, a sound manifest) and stores its bytes,
+//! hash and manifest; releases are immutable.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, DatabaseConnection, DbErr,
+    EntityTrait as _, FromQueryResult, QueryFilter as _, QueryOrder as _, QuerySelect as _,
+};
+use sha2::Digest as _;
+
+use super::entity::module_release;
+use super::host::ModuleHost;
+use super::wit::v0_1::{INTERFACE, types::Manifest};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error("{0}")]
+    NotAComponent(String),
+    #[error("the module's manifest cannot be read: {0}")]
+    Describe(String),
+    #[error("invalid manifest: {0}")]
+    Manifest(String),
+    #[error(
+        "version {version} of `{module_id}` is already published with other content; give the new build a new version"
+    )]
+    Conflict { module_id: String, version: String },
+    #[error("database error: {0}")]
+    Database(#[from] DbErr),
+}
+
+#[derive(Debug, Clone)]
+pub struct Published {
+    pub manifest: Manifest,
+    pub sha256: String,
+    /// The same bytes were already published: nothing changed.
+    pub already: bool,
+}
+
+/// A release, without its bytes.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct ReleaseSummary {
+    pub id: i32,
+    pub module_id: String,
+    pub version: String,
+    pub interface: String,
+    pub sha256: String,
+    pub manifest: String,
+    pub published_at: DateTime<Utc>,
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+pub async fn publish(
+    db: &DatabaseConnection,
+    host: &ModuleHost,
+    bytes: &[u8],
+) -> Result<Published, PublishError> {
+    let sha256 = sha256_hex(bytes);
+    let stored = summaries_query()
+        .filter(module_release::Column::Sha256.eq(&sha256))
+        .into_model::<ReleaseSummary>()
+        .one(db)
+        .await?;
+    if let Some(stored) = stored {
+        let manifest = serde_json::from_str(&stored.manifest)
+            .map_err(|error| PublishError::Manifest(format!("stored manifest: {error}")))?;
+        return Ok(Published {
+            manifest,
+            sha256,
+            already: true,
+        });
+    }
+    let pre = host
+        .prepare(&sha256, bytes)
+        .await
+        .map_err(PublishError::NotAComponent)?;
+    let manifest = host
+        .describe(&pre)
+        .await
+        .map_err(|failure| PublishError::Describe(failure.to_string()))?;
+    check_manifest(&manifest).map_err(PublishError::Manifest)?;
+
+    let existing = module_release::Entity::find()
+        .filter(module_release::Column::ModuleId.eq(&manifest.id))
+        .filter(module_release::Column::Version.eq(&manifest.version))
+        .select_only()
+        .column(module_release::Column::Sha256)
+        .into_tuple::<String>()
+        .one(db)
+        .await?;
+    match existing {
+        Some(stored) if stored == sha256 => {
+            return Ok(Published {
+                manifest,
+                sha256,
+                already: true,
+            });
+        }
+        Some(_) => {
+            return Err(PublishError::Conflict {
+                module_id: manifest.id,
+                version: manifest.version,
+            });
+        }
+        None => {}
+    }
+    let manifest_json = serde_json::to_string(&manifest)
+        .map_err(|error| PublishError::Manifest(error.to_string()))?;
+    module_release::ActiveModel {
+        module_id: Set(manifest.id.clone()),
+        version: Set(manifest.version.clone()),
+        interface: Set(INTERFACE.to_owned()),
+        sha256: Set(sha256.clone()),
+        manifest: Set(manifest_json),
+        component: Set(bytes.to_vec()),
+        published_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(Published {
+        manifest,
+        sha256,
+        already: false,
+    })
+}
+
+/// Every release, by module then version.
+pub async fn list(db: &DatabaseConnection) -> Result<Vec<ReleaseSummary>, DbErr> {
+    let mut releases = summaries().all(db).await?;
+    releases.sort_by(|a, b| {
+        a.module_id.cmp(&b.module_id).then_with(|| {
+            match (
+                semver::Version::parse(&a.version),
+                semver::Version::parse(&b.version),
+            ) {
+                (Ok(a), Ok(b)) => a.cmp(&b),
+                _ => a.version.cmp(&b.version),
+            }
+        })
+    });
+    Ok(releases)
+}
+
+const SUMMARY_COLUMNS: [module_release::Column; 7] = [
+    module_release::Column::Id,
+    module_release::Column::ModuleId,
+    module_release::Column::Version,
+    module_release::Column::Interface,
+    module_release::Column::Sha256,
+    module_release::Column::Manifest,
+    module_release::Column::PublishedAt,
+];
+
+/// Releases, without their bytes.
+pub fn summaries() -> sea_orm::Selector<sea_orm::SelectModel<ReleaseSummary>> {
+    summaries_query()
+        .order_by_asc(module_release::Column::Id)
+        .into_model::<ReleaseSummary>()
+}
+
+fn summaries_query() -> sea_orm::Select<module_release::Entity> {
+    module_release::Entity::find()
+        .select_only()
+        .columns(SUMMARY_COLUMNS)
+}
+
+/// One release, without its bytes.
+pub async fn summary(
+    db: &DatabaseConnection,
+    release_id: i32,
+) -> Result<Option<ReleaseSummary>, DbErr> {
+    summaries_query()
+        .filter(module_release::Column::Id.eq(release_id))
+        .into_model::<ReleaseSummary>()
+        .one(db)
+        .await
+}
+
+pub async fn component_bytes(db: &DatabaseConnection, sha256: &str) -> Result<Vec<u8>, DbErr> {
+    module_release::Entity::find()
+        .filter(module_release::Column::Sha256.eq(sha256))
+        .select_only()
+        .column(module_release::Column::Component)
+        .into_tuple::<Vec<u8>>()
+        .one(db)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound(format!("module release {sha256}")))
+}
+
+pub fn is_valid_module_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-')
+        && !id.starts_with('-')
+        && !id.ends_with('-')
+}
+
+fn is_valid_view_id(id: &str) -> bool {
+    is_valid_module_id(id)
+}
+
+fn check_manifest(manifest: &Manifest) -> Result<(), String> {
+    if !is_valid_module_id(&manifest.id) {
+        return Err(format!(
+            "id `{}` must be 1 to 64 lowercase letters, digits and inner hyphens",
+            manifest.id
+        ));
+    }
+    semver::Version::parse(&manifest.version).map_err(|error| {
+        format!(
+            "version `{}` is not a semantic version: {error}",
+            manifest.version
+        )
+    })?;
+    if manifest.name.trim().is_empty() {
+        return Err("name is empty".to_owned());
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for tile in &manifest.tiles {
+        if !is_valid_view_id(&tile.id) || !seen.insert(tile.id.as_str()) {
+            return Err(format!("tile `{}`: invalid or repeated id", tile.id));
+        }
+        if tile.title.trim().is_empty() {
+            return Err(format!("tile `{}` has no title", tile.id));
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for action in &manifest.actions {
+        if !is_valid_view_id(&action.id) || !seen.insert(action.id.as_str()) {
+            return Err(format!("action `{}`: invalid or repeated id", action.id));
+        }
+        if !is_valid_view_id(&action.view) || action.label.trim().is_empty() {
+            return Err(format!("action `{}` needs a label and a view", action.id));
+        }
+    }
+    let schema: serde_json::Value = serde_json::from_str(&manifest.config_schema)
+        .map_err(|error| format!("config-schema is not JSON: {error}"))?;
+    jsonschema::validator_for(&schema)
+        .map_err(|error| format!("config-schema is not a valid JSON Schema: {error}"))?;
+    Ok(())
+}

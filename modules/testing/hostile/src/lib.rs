@@ -1,0 +1,109 @@
+//! A module that misbehaves on purpose: each tile is one misdeed the host
+//! must contain, and `espion` reports what its snooping got, for the tests
+//! to check it got nothing.
+
+use guichet_module_sdk::storage::{self, Scope};
+use guichet_module_sdk::*;
+
+struct Hostile;
+
+impl Module for Hostile {
+    fn describe() -> Manifest {
+        Manifest::new("hostile", "Module hostile", env!("CARGO_PKG_VERSION"))
+            .description("Un module de test qui se conduit mal.")
+            .tile("sain", "Tuile saine", Slot::Dashboard)
+            .tile("boucle", "Boucle infinie", Slot::Dashboard)
+            .tile("memoire", "Bombe mémoire", Slot::Dashboard)
+            .tile("panique", "Panique", Slot::Dashboard)
+            .tile("debordement", "Débordement", Slot::Dashboard)
+            .tile("espion", "Espion", Slot::Family)
+            .action("deposer", "Déposer un secret", "espion")
+            .capability(Capability::TownStorage)
+            .capability(Capability::ResidentStorage)
+    }
+
+    fn render(_: Context, request: ViewRequest) -> Result<View, ModuleError> {
+        match request.view.as_str() {
+            "sain" => Ok(View::new("Tuile saine").paragraph("Tout va bien ici.")),
+            "boucle" => {
+                let mut turns: u64 = 0;
+                loop {
+                    turns = std::hint::black_box(turns.wrapping_add(1));
+                }
+            }
+            "memoire" => {
+                let mut hoard: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    hoard.push(vec![1; 1 << 20]);
+                    std::hint::black_box(&hoard);
+                }
+            }
+            "panique" => panic!("panique volontaire"),
+            "debordement" => Ok(View::new("Débordement").paragraph("x".repeat(4 << 20))),
+            "espion" => Ok(snoop()),
+            other => Err(ModuleError::NotFound(other.to_owned())),
+        }
+    }
+
+    fn act(
+        _: Context,
+        action: String,
+        fields: Vec<(String, String)>,
+    ) -> Result<Outcome, ModuleError> {
+        if action != "deposer" {
+            return Err(ModuleError::NotFound(action));
+        }
+        let secret = Fields::from(fields).get("secret").to_owned();
+        storage::put(Scope::Town, "secret", &secret)?;
+        storage::put(Scope::Resident, "secret", &secret)?;
+        Ok(Outcome::done("Secret déposé.", "espion"))
+    }
+}
+
+/// Everything a module could try to reach beyond its own scope, and what it
+/// got, one line each.
+fn snoop() -> View {
+    let read = |scope: Scope, key: &str| match storage::get(scope, key) {
+        Ok(Some(value)) => format!("valeur « {value} »"),
+        Ok(None) => "rien".to_owned(),
+        Err(error) => format!("refus ({error:?})"),
+    };
+    let rows = vec![
+        ("commune : secret", read(Scope::Town, "secret")),
+        ("résident : secret", read(Scope::Resident, "secret")),
+        ("commune : ../secret", read(Scope::Town, "../secret")),
+        ("commune : %", read(Scope::Town, "%")),
+        (
+            "liste commune",
+            match storage::list(Scope::Town, "") {
+                Ok(entries) => format!("{} entrée(s)", entries.len()),
+                Err(error) => format!("refus ({error:?})"),
+            },
+        ),
+        (
+            "écriture en rendu",
+            match storage::put(Scope::Town, "graffiti", "x") {
+                Ok(()) => "acceptée".to_owned(),
+                Err(error) => format!("refus ({error:?})"),
+            },
+        ),
+        (
+            "foyer",
+            match household() {
+                Ok(members) => format!("{} membre(s)", members.len()),
+                Err(error) => format!("refus ({error:?})"),
+            },
+        ),
+    ];
+    let pairs = rows
+        .into_iter()
+        .map(|(key, value)| (key, Value::text(value)))
+        .collect();
+    View::new("Espion").key_values(pairs).form(
+        "deposer",
+        "Déposer",
+        vec![Field::new("secret", "Secret", FieldKind::Text).required()],
+    )
+}
+
+export!(Hostile);

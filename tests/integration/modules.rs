@@ -1,0 +1,325 @@
+//! Service modules: publication, per-town enabling and configuration, tiles
+//! and forms, the sandbox against purpose-built hostile modules, and the
+//! data API of the towns' back-office systems.
+
+use std::path::PathBuf;
+
+use guichet::modules::PublishError;
+use guichet::tenancy::{TenantDefinition, load_definitions};
+
+use crate::harness::{TestApp, repo_root};
+
+/// A module built from `modules/` by the normal build (core/build.rs).
+fn built_module(crate_name: &str) -> Vec<u8> {
+    let path = PathBuf::from(env!("MODULES_BUILD_DIR")).join(format!("{crate_name}.wasm"));
+    std::fs::read(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+}
+
+fn demo_towns() -> Vec<TenantDefinition> {
+    load_definitions(&repo_root().join("tenants")).unwrap()
+}
+
+fn enable(town: &mut TenantDefinition, id: &str, config: serde_json::Value) {
+    town.modules.retain(|module| module.id != id);
+    town.modules.push(guichet::modules::ModuleEnablement {
+        id: id.to_owned(),
+        version: "*".to_owned(),
+        config,
+    });
+}
+
+fn town<'a>(towns: &'a mut [TenantDefinition], slug: &str) -> &'a mut TenantDefinition {
+    towns.iter_mut().find(|town| town.slug == slug).unwrap()
+}
+
+/// The demo towns, with the hostile test module enabled in both.
+async fn with_hostile_module(app: &TestApp) {
+    app.app
+        .modules
+        .publish(&built_module("guichet_module_hostile"))
+        .await
+        .unwrap();
+    let mut towns = demo_towns();
+    for slug in ["villeneuve", "saint-martin"] {
+        enable(town(&mut towns, slug), "hostile", serde_json::json!({}));
+    }
+    app.app.apply_towns(&towns).await.unwrap();
+}
+
+fn count(haystack: &str, needle: &str) -> usize {
+    haystack.matches(needle).count()
+}
+
+/// The text of the `<dd>` after `<dt>label</dt>` on a page.
+fn described(html: &str, label: &str) -> String {
+    let marker = format!("<dt>{label}</dt><dd>");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {label} in:\n{html}"))
+        + marker.len();
+    let end = start + html[start..].find("</dd>").unwrap();
+    html[start..end].to_owned()
+}
+
+on_both_databases! {
+    async fn each_town_shows_its_own_modules_with_its_own_configuration(backend) {
+        let app = TestApp::spawn(backend).await;
+        let (mut villeneuve, _) = app.active_resident("villeneuve", "v@example.org").await;
+        let (mut saint_martin, _) = app.active_resident("saint-martin", "s@example.org").await;
+
+        let home = villeneuve.get("/").await;
+        assert_eq!(home.status, 200);
+        assert!(home.body.contains("Mon bloc-notes"), "{}", home.body);
+        assert!(home.body.contains("dates d&#x27;inscription"), "Villeneuve's configuration: {}", home.body);
+        let home = saint_martin.get("/").await;
+        assert!(home.body.contains("Vos notes ne sont visibles que par vous."), "Saint-Martin's configuration");
+        assert!(!home.body.contains("dates d&#x27;inscription"));
+
+        // Saint-Martin turns the module off: its tile goes, Villeneuve's stays.
+        let mut towns = demo_towns();
+        town(&mut towns, "saint-martin").modules.clear();
+        app.app.apply_towns(&towns).await.unwrap();
+        let home = saint_martin.get("/").await;
+        assert!(!home.body.contains("Mon bloc-notes"), "{}", home.body);
+        assert!(home.body.contains("Votre commune ne propose pas encore de service ici."));
+        assert_eq!(saint_martin.get("/services/bloc-notes/notes").await.status, 404);
+        assert!(villeneuve.get("/").await.body.contains("Mon bloc-notes"));
+    }
+
+    async fn a_resident_uses_a_module_form_and_bad_input_is_kept_with_a_message(backend) {
+        let app = TestApp::spawn(backend).await;
+        let (mut browser, _) = app.active_resident("villeneuve", "v@example.org").await;
+
+        let refused = browser
+            .submit("/services/bloc-notes/notes", "/services/bloc-notes/actions/ajouter", &[("texte", "   ")])
+            .await;
+        assert_eq!(refused.status, 422, "{}", refused.body);
+        assert!(refused.body.contains("Écrivez votre note."));
+        assert!(refused.body.contains("aria-invalid=\"true\""));
+        assert!(refused.body.contains("href=\"#bloc-notes-ajouter-texte\""), "the summary links to the field");
+
+        let too_long = "a".repeat(281);
+        let refused = browser
+            .submit("/services/bloc-notes/notes", "/services/bloc-notes/actions/ajouter", &[("texte", &too_long)])
+            .await;
+        assert_eq!(refused.status, 422);
+        assert!(refused.body.contains(&too_long), "what the resident typed is kept");
+
+        let done = browser
+            .submit("/services/bloc-notes/notes", "/services/bloc-notes/actions/ajouter", &[("texte", "Inscrire Léa à la cantine")])
+            .await;
+        assert_eq!(done.status, 303, "{}", done.body);
+        assert_eq!(done.header("location"), Some("/services/bloc-notes/notes"));
+        let page = browser.get("/services/bloc-notes/notes").await;
+        assert!(page.body.contains("Votre note est enregistrée."), "{}", page.body);
+        assert!(page.body.contains("Inscrire Léa à la cantine"));
+        assert!(browser.get("/").await.body.contains("Inscrire Léa à la cantine"), "the tile shows it too");
+
+        // Another resident of the same town sees none of it.
+        let (mut neighbour, _) = app.active_resident("villeneuve", "n@example.org").await;
+        assert!(!neighbour.get("/").await.body.contains("Inscrire Léa"));
+    }
+
+    async fn a_form_without_a_valid_csrf_token_writes_nothing_and_keeps_the_input(backend) {
+        let app = TestApp::spawn(backend).await;
+        let (mut browser, _) = app.active_resident("villeneuve", "v@example.org").await;
+        let forged = browser
+            .post("/services/bloc-notes/actions/ajouter", &[("texte", "Note forgée"), ("csrf", "faux")])
+            .await;
+        assert_eq!(forged.status, 403);
+        assert!(forged.body.contains("Note forgée"), "the input is shown again");
+        assert!(!browser.get("/").await.body.contains("<td>Note forgée</td>"));
+    }
+
+    async fn hostile_modules_are_contained_and_the_page_still_renders(backend) {
+        let app = TestApp::spawn(backend).await;
+        with_hostile_module(&app).await;
+        let (mut browser, _) = app.active_resident("villeneuve", "v@example.org").await;
+
+        let home = browser.get("/").await;
+        assert_eq!(home.status, 200);
+        assert!(home.body.contains("Tout va bien ici."), "the healthy tile renders");
+        assert!(home.body.contains("Mon bloc-notes"), "the other module renders");
+        // Infinite loop, memory bomb, panic, oversized output.
+        assert_eq!(count(&home.body, "Service momentanément indisponible."), 4, "{}", home.body);
+        assert!(!home.body.contains("xxxxxxxxxx"), "the oversized output is not shown");
+
+        let metrics = app.app.modules.host().metrics();
+        for failure in ["cpu_deadline", "memory", "trap", "output_too_large"] {
+            assert_eq!(metrics.total(failure), 1, "{failure}");
+        }
+        let page = browser.get("/services/hostile/boucle").await;
+        assert_eq!(page.status, 503);
+        assert!(page.body.contains("momentanément indisponible"));
+
+        // The host survives all of it.
+        assert!(browser.get("/").await.body.contains("Tout va bien ici."));
+    }
+
+    async fn a_module_reaches_only_its_own_town_and_resident_data(backend) {
+        let app = TestApp::spawn(backend).await;
+        with_hostile_module(&app).await;
+        let (mut owner, _) = app.active_resident("villeneuve", "owner@example.org").await;
+        let deposited = owner
+            .submit("/services/hostile/espion", "/services/hostile/actions/deposer", &[("secret", "cle-de-villeneuve")])
+            .await;
+        assert_eq!(deposited.status, 303, "{}", deposited.body);
+        let seen = owner.get("/services/hostile/espion").await.body;
+        assert_eq!(described(&seen, "résident : secret"), "valeur « cle-de-villeneuve »");
+
+        let (mut neighbour, _) = app.active_resident("villeneuve", "neighbour@example.org").await;
+        let seen = neighbour.get("/services/hostile/espion").await.body;
+        assert_eq!(described(&seen, "commune : secret"), "valeur « cle-de-villeneuve »", "town data is the town's");
+        assert_eq!(described(&seen, "résident : secret"), "rien", "another resident's data is out of reach");
+
+        let (mut stranger, _) = app.active_resident("saint-martin", "stranger@example.org").await;
+        let seen = stranger.get("/services/hostile/espion").await.body;
+        assert_eq!(described(&seen, "commune : secret"), "rien", "another town's data is out of reach");
+        assert_eq!(described(&seen, "résident : secret"), "rien");
+        assert_eq!(described(&seen, "commune : ../secret"), "rien");
+        assert_eq!(described(&seen, "commune : %"), "rien", "no wildcard");
+        assert_eq!(described(&seen, "liste commune"), "0 entrée(s)");
+        assert_eq!(described(&seen, "écriture en rendu"), "refus (StorageError::NotAllowed)");
+        assert_eq!(described(&seen, "foyer"), "refus (HostError::NotAllowed)", "undeclared capability");
+    }
+
+    async fn the_data_api_writes_into_a_module_s_storage_for_one_town(backend) {
+        let app = TestApp::spawn(backend).await;
+        let (mut browser, identifier) = app.active_resident("villeneuve", "v@example.org").await;
+        let villeneuve = app.town("villeneuve").await;
+        let key = guichet::api::ApiKeys::new(app.app.db.clone())
+            .create(&villeneuve, "Logiciel de test")
+            .await
+            .unwrap()
+            .secret;
+        let auth = format!("Bearer {key}");
+        let path = format!("/api/v1/modules/bloc-notes/residents/{identifier}/data/note:2020-06-15T12:00:0000");
+        let note = serde_json::json!({"written_on": "2020-06-15", "text": "Poussée par la mairie"});
+
+        let put = app.send(app.request(reqwest::Method::PUT, "villeneuve.localhost", &path)
+            .header("Authorization", &auth).header("Content-Type", "application/json").body(note.to_string())).await;
+        assert_eq!(put.status, 200, "{}", put.body);
+        assert!(browser.get("/").await.body.contains("Poussée par la mairie"), "the module shows pushed data");
+
+        let got = app.send(app.request(reqwest::Method::GET, "villeneuve.localhost", &path).header("Authorization", &auth)).await;
+        let got: serde_json::Value = serde_json::from_str(&got.body).unwrap();
+        assert_eq!(got["value"], note);
+        let listed = app.send(app.request(reqwest::Method::GET, "villeneuve.localhost",
+            &format!("/api/v1/modules/bloc-notes/residents/{identifier}/data?prefix=note:")).header("Authorization", &auth)).await;
+        let listed: serde_json::Value = serde_json::from_str(&listed.body).unwrap();
+        assert_eq!(listed["entries"].as_array().unwrap().len(), 1);
+
+        // No key, a wrong key, the key of another town: nothing.
+        let anonymous = app.send(app.request(reqwest::Method::GET, "villeneuve.localhost", &path)).await;
+        assert_eq!(anonymous.status, 401);
+        assert_eq!(anonymous.header("www-authenticate"), Some("Bearer"));
+        let error: serde_json::Value = serde_json::from_str(&anonymous.body).unwrap();
+        assert_eq!(error["error"]["code"], "unauthenticated");
+        let other_town = app.send(app.request(reqwest::Method::GET, "saint-martin.localhost", &path).header("Authorization", &auth)).await;
+        assert_eq!(other_town.status, 401, "a key is worth nothing in another town");
+
+        // Structured errors for the rest.
+        let bad_json = app.send(app.request(reqwest::Method::PUT, "villeneuve.localhost", &path)
+            .header("Authorization", &auth).body("{pas du json")).await;
+        assert_eq!(bad_json.status, 400);
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&bad_json.body).unwrap()["error"]["code"], "invalid_json");
+        let unknown = app.send(app.request(reqwest::Method::GET, "villeneuve.localhost",
+            "/api/v1/modules/bloc-notes/residents/personne.inconnue/data/x").header("Authorization", &auth)).await;
+        assert_eq!(unknown.status, 404);
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&unknown.body).unwrap()["error"]["code"], "unknown_resident");
+        let not_enabled = app.send(app.request(reqwest::Method::GET, "villeneuve.localhost",
+            "/api/v1/modules/factures/data/x").header("Authorization", &auth)).await;
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&not_enabled.body).unwrap()["error"]["code"], "module_not_enabled");
+        let too_big = app.send(app.request(reqwest::Method::PUT, "villeneuve.localhost", "/api/v1/modules/bloc-notes/data/gros")
+            .header("Authorization", &auth).body(serde_json::json!("x".repeat(70_000)).to_string())).await;
+        assert_eq!(too_big.status, 422);
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&too_big.body).unwrap()["error"]["code"], "value_too_large");
+
+        let deleted = app.send(app.request(reqwest::Method::DELETE, "villeneuve.localhost", &path).header("Authorization", &auth)).await;
+        assert_eq!(deleted.status, 204);
+        assert!(!browser.get("/").await.body.contains("Poussée par la mairie"));
+
+        // A revoked key stops working.
+        let prefix: String = key.chars().take(10).collect();
+        guichet::api::ApiKeys::new(app.app.db.clone()).revoke(&villeneuve, &prefix).await.unwrap();
+        let revoked = app.send(app.request(reqwest::Method::GET, "villeneuve.localhost", &path).header("Authorization", &auth)).await;
+        assert_eq!(revoked.status, 401);
+    }
+
+    async fn publication_checks_the_component_and_apply_checks_the_configuration(backend) {
+        let app = TestApp::spawn(backend).await;
+        let not_wasm = app.app.modules.publish(b"not a component").await;
+        assert!(matches!(not_wasm, Err(PublishError::NotAComponent(_))), "{not_wasm:?}");
+        // A core module (the empty one) is not a component.
+        let core_module = app.app.modules.publish(b"\0asm\x01\0\0\0").await;
+        assert!(matches!(core_module, Err(PublishError::NotAComponent(_))), "{core_module:?}");
+        // No socket interface is linked: a module reaching for the network
+        // is refused before it ever runs.
+        let network = app.app.modules.publish(&built_module("guichet_module_network")).await;
+        match network {
+            Err(PublishError::NotAComponent(message)) => assert!(message.contains("wasi:sockets"), "{message}"),
+            other => panic!("{other:?}"),
+        }
+        let again = app.app.modules.publish(&built_module("guichet_module_template")).await.unwrap();
+        assert!(again.already, "publishing the same bytes again changes nothing");
+
+        let mut towns = demo_towns();
+        enable(town(&mut towns, "villeneuve"), "bloc-notes", serde_json::json!({"intro": 42}));
+        let error = app.app.apply_towns(&towns).await.unwrap_err().to_string();
+        assert!(error.contains("villeneuve") && error.contains("bloc-notes") && error.contains("/intro"), "{error}");
+        // Nothing was changed by the refused apply.
+        let (mut browser, _) = app.active_resident("villeneuve", "v@example.org").await;
+        assert!(browser.get("/").await.body.contains("dates d&#x27;inscription"));
+
+        let mut towns = demo_towns();
+        town(&mut towns, "villeneuve").modules[0].version = "^2".to_owned();
+        let error = app.app.apply_towns(&towns).await.unwrap_err().to_string();
+        assert!(error.contains("no published version matches `^2` (published: 0.1.0)"), "{error}");
+        let mut towns = demo_towns();
+        enable(town(&mut towns, "villeneuve"), "inconnu", serde_json::json!({}));
+        let error = app.app.apply_towns(&towns).await.unwrap_err().to_string();
+        assert!(error.contains("module `inconnu` is not published"), "{error}");
+    }
+}
+
+#[tokio::test]
+async fn metrics_count_module_calls_for_local_scrapers() {
+    let app = TestApp::spawn(crate::harness::Backend::Sqlite).await;
+    let (mut browser, _) = app.active_resident("villeneuve", "v@example.org").await;
+    browser.get("/").await;
+    let metrics = app.get("127.0.0.1", "/metrics").await;
+    assert_eq!(metrics.status, 200);
+    assert!(
+        metrics.body.contains(r#"guichet_module_calls_total{town="villeneuve",module="bloc-notes",version="0.1.0",outcome="ok"} 1"#),
+        "{}",
+        metrics.body
+    );
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_api_route() {
+    let document: serde_json::Value = serde_json::from_str(guichet::api::OPENAPI).unwrap();
+    assert_eq!(document["openapi"], "3.1.0");
+    let paths = document["paths"].as_object().unwrap();
+    for route in guichet::api::routes() {
+        let template = route.uri.path().replace('<', "{").replace('>', "}");
+        let operations = paths
+            .get(&template)
+            .unwrap_or_else(|| panic!("{template} is not in openapi.json"));
+        let method = route.method.as_str().to_lowercase();
+        assert!(
+            operations.get(&method).is_some(),
+            "{method} {template} is not in openapi.json"
+        );
+    }
+    // And the server serves it.
+    let app = TestApp::spawn(crate::harness::Backend::Sqlite).await;
+    let served = app
+        .get("villeneuve.localhost", "/api/v1/openapi.json")
+        .await;
+    assert_eq!(served.status, 200);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&served.body).unwrap(),
+        document
+    );
+}
