@@ -11,7 +11,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Crates of `modules/` embedded in the binary, by module id.
-const EMBEDDED: &[(&str, &str)] = &[("bloc-notes", "guichet_module_template")];
+const EMBEDDED: &[(&str, &str)] = &[
+    ("invoices", "guichet_module_invoices"),
+    ("absences", "guichet_module_absences"),
+    ("tariffs", "guichet_module_tariffs"),
+    ("bloc-notes", "guichet_module_template"),
+];
 
 fn main() {
     let manifest_dir = PathBuf::from(env("CARGO_MANIFEST_DIR"));

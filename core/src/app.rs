@@ -147,6 +147,11 @@ impl App {
         &self,
         on_ready: impl FnOnce(u16, rocket::Shutdown) + Send + Sync + 'static,
     ) -> Result<(), Box<rocket::Error>> {
+        // Compiled (or loaded from the cache) before the first resident asks.
+        match self.modules.prewarm().await {
+            Ok(count) => tracing::info!(count, "modules ready"),
+            Err(error) => tracing::error!(%error, "cannot prepare the towns' modules"),
+        }
         let on_ready = std::sync::Mutex::new(Some(on_ready));
         let worker = std::sync::Mutex::new(self.mail_worker());
         if worker.lock().is_ok_and(|worker| worker.is_none()) {

@@ -444,10 +444,10 @@ async fn module_publish(file: &ConfigFile, path: &std::path::Path) -> anyhow::Re
         .map(|tile| tile.title.as_str())
         .collect();
     println!("  tiles: {}", tiles.join(", "));
-    let capabilities: Vec<String> = manifest
+    let capabilities: Vec<&str> = manifest
         .capabilities
         .iter()
-        .map(|capability| format!("{capability:?}"))
+        .map(crate::modules::capability_name)
         .collect();
     println!("  capabilities: {}", capabilities.join(", "));
     println!("Towns use it once their tenant.toml names it and `guichet tenant apply` runs.");

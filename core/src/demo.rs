@@ -14,6 +14,8 @@ use crate::terms::parse_terms_file;
 #[folder = "../tenants/"]
 #[include = "*/tenant.toml"]
 #[include = "*/terms/*.md"]
+#[include = "*/news/*.md"]
+#[include = "*/pages/*.md"]
 struct EmbeddedTenants;
 
 /// The definitions of the demo towns.
@@ -42,6 +44,28 @@ pub fn town_definitions(dir: &Path) -> Result<Vec<TenantDefinition>, DefinitionE
                     &read(terms),
                     &format!("(built-in) tenants/{terms}"),
                 )?);
+            }
+            let in_folder = |folder: &str| {
+                let prefix = format!("{slug}/{folder}/");
+                files
+                    .iter()
+                    .filter_map(move |file| {
+                        let name = file.strip_prefix(&prefix)?.strip_suffix(".md")?;
+                        Some((file.clone(), name.to_owned()))
+                    })
+                    .collect::<Vec<_>>()
+            };
+            for (file, name) in in_folder("news") {
+                let origin = format!("(built-in) tenants/{file}");
+                definition
+                    .news
+                    .push(crate::content::parse_news(&read(&file), &name, &origin)?);
+            }
+            for (file, name) in in_folder("pages") {
+                let origin = format!("(built-in) tenants/{file}");
+                definition
+                    .pages
+                    .push(crate::content::parse_page(&read(&file), &name, &origin)?);
             }
             Ok(definition)
         })
@@ -94,7 +118,7 @@ pub async fn ensure_residents(
             .single()
             .map(|at| at.with_timezone(&chrono::Utc));
         let now = chrono::Utc::now();
-        account::ActiveModel {
+        let michel = account::ActiveModel {
             tenant_id: Set(scope.tenant_id().get()),
             identifier: Set(identifier.to_owned()),
             email: Set(format!("michel.arpege@{}.example.fr", tenant.slug)),
@@ -117,9 +141,86 @@ pub async fn ensure_residents(
         }
         .insert(&app.db)
         .await?;
+        household_and_invoices(app, &tenant, michel.id).await?;
     }
     Ok(DemoResident {
         identifier: identifier.to_owned(),
         password: DEMO_PASSWORD.to_owned(),
     })
 }
+
+/// Michel ARPEGE's household (Léa), invoices pushed as the town's billing
+/// software would, and a request, so that the demo's home page shows the
+/// seed's screen filled.
+async fn household_and_invoices(
+    app: &App,
+    tenant: &crate::tenancy::Tenant,
+    account_id: i32,
+) -> anyhow::Result<()> {
+    use crate::modules::storage::{self, DataScope};
+
+    let scope = tenant.scope();
+    app.households
+        .add(
+            scope,
+            account_id,
+            crate::households::NewMember {
+                first_name: "Léa".to_owned(),
+                last_name: "ARPEGE".to_owned(),
+                birth_date: chrono::NaiveDate::from_ymd_opt(2012, 9, 3),
+                relation: "enfant".to_owned(),
+                external_ref: Some("ENF-0042".to_owned()),
+            },
+        )
+        .await?;
+    let transaction = crate::db::begin_write(&app.db).await?;
+    if tenant
+        .definition
+        .modules
+        .iter()
+        .any(|module| module.id == "invoices")
+    {
+        let invoices = DataScope::resident(tenant, "invoices", account_id);
+        for invoice in DEMO_INVOICES {
+            let value: serde_json::Value = serde_json::from_str(invoice)?;
+            let number = value["number"].as_str().unwrap_or_default();
+            storage::write(
+                &transaction,
+                &invoices,
+                &format!("facture:{number}"),
+                Some(&value.to_string()),
+            )
+            .await?;
+        }
+    }
+    crate::requests::create(
+        &transaction,
+        scope,
+        account_id,
+        &crate::requests::NewRequest {
+            kind: "attestation-residence".to_owned(),
+            module_id: None,
+            title: "Demander une attestation de résidence".to_owned(),
+            details: vec![(
+                "Message".to_owned(),
+                "Pour l'inscription de Léa au conservatoire.".to_owned(),
+            )],
+        },
+    )
+    .await?;
+    transaction.commit().await?;
+    Ok(())
+}
+
+/// Three months of the billing software's invoices: two paid, one due.
+const DEMO_INVOICES: [&str; 3] = [
+    r#"{"number": "2020-04-0042", "period": "Avril 2020", "amount_cents": 3840, "due_date": "2020-05-15", "status": "payee", "member": "Léa ARPEGE",
+        "lines": [{"label": "Restauration scolaire", "quantity": 12, "unit_cents": 250, "amount_cents": 3000},
+                  {"label": "Accueil périscolaire", "quantity": 6, "unit_cents": 140, "amount_cents": 840}]}"#,
+    r#"{"number": "2020-05-0042", "period": "Mai 2020", "amount_cents": 4250, "due_date": "2020-06-15", "status": "payee", "member": "Léa ARPEGE",
+        "lines": [{"label": "Restauration scolaire", "quantity": 15, "unit_cents": 250, "amount_cents": 3750},
+                  {"label": "Accueil périscolaire", "quantity": 5, "unit_cents": 100, "amount_cents": 500}]}"#,
+    r#"{"number": "2020-06-0042", "period": "Juin 2020", "amount_cents": 4500, "due_date": "2020-07-15", "status": "a-payer", "member": "Léa ARPEGE",
+        "lines": [{"label": "Restauration scolaire", "quantity": 16, "unit_cents": 250, "amount_cents": 4000},
+                  {"label": "Accueil périscolaire", "quantity": 5, "unit_cents": 100, "amount_cents": 500}]}"#,
+];

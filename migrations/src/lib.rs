@@ -12,6 +12,7 @@ mod m20261126_000001_tenants;
 mod m20261126_000002_accounts;
 mod m20261126_000003_terms;
 mod m20261126_000004_modules;
+mod m20261126_000005_resident_pages;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000002_accounts::Migration),
             Box::new(m20261126_000003_terms::Migration),
             Box::new(m20261126_000004_modules::Migration),
+            Box::new(m20261126_000005_resident_pages::Migration),
         ]
     }
 }

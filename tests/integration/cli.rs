@@ -138,7 +138,7 @@ on_both_databases! {
 
         let first = guichet(dir.path(), &["migrate"], &env);
         assert!(first.status.success(), "{}", stderr(&first));
-        assert!(stdout(&first).starts_with("4 migration(s) applied"), "{}", stdout(&first));
+        assert!(stdout(&first).starts_with("5 migration(s) applied"), "{}", stdout(&first));
         let again = guichet(dir.path(), &["migrate"], &env);
         assert!(stdout(&again).starts_with("0 migration(s) applied"), "{}", stdout(&again));
 
@@ -303,4 +303,53 @@ async fn the_demo_resident_logs_in_with_the_printed_credentials() {
     assert_eq!(browser.get("/demo/courriels").await.status, 200);
     let _ = demo.kill();
     let _ = demo.wait();
+}
+
+on_both_databases! {
+    async fn module_publish_list_and_api_keys(backend) {
+        let database = TestDatabase::create(backend).await;
+        let dir = tempfile::tempdir().unwrap();
+        let env = [("GUICHET_DATABASE_URL", database.url.as_str())];
+        let built = std::path::PathBuf::from(env!("MODULES_BUILD_DIR"));
+        let hostile = built.join("guichet_module_hostile.wasm");
+        let hostile = hostile.to_str().unwrap();
+
+        let published = guichet(dir.path(), &["module", "publish", hostile], &env);
+        assert!(published.status.success(), "{}", stderr(&published));
+        let text = stdout(&published);
+        assert!(text.starts_with("published hostile 0.1.0 (Module hostile), sha256 "), "{text}");
+        assert!(text.contains("capabilities: town-storage, resident-storage"), "{text}");
+        let again = guichet(dir.path(), &["module", "publish", hostile], &env);
+        assert!(stdout(&again).starts_with("unchanged: hostile 0.1.0"), "{}", stdout(&again));
+
+        let network = built.join("guichet_module_network.wasm");
+        let refused = guichet(dir.path(), &["module", "publish", network.to_str().unwrap()], &env);
+        assert_fails_with(&refused, &["guichet_module_network.wasm cannot be published", "wasi:sockets"]);
+        let garbage = dir.path().join("garbage.wasm");
+        std::fs::write(&garbage, b"not wasm").unwrap();
+        let refused = guichet(dir.path(), &["module", "publish", "garbage.wasm"], &env);
+        assert_fails_with(&refused, &["garbage.wasm cannot be published", "not a valid WebAssembly component"]);
+
+        let listed = stdout(&guichet(dir.path(), &["module", "list"], &env));
+        assert!(listed.lines().any(|line| line.starts_with("hostile") && line.contains("0.1.0")), "{listed}");
+
+        let tenants = repo_root().join("tenants");
+        let applied = guichet(dir.path(), &["tenant", "apply", tenants.to_str().unwrap()], &env);
+        assert!(applied.status.success(), "{}", stderr(&applied));
+        let listed = stdout(&guichet(dir.path(), &["module", "list"], &env));
+        assert!(listed.contains("bloc-notes"), "the built-in modules are published with the towns: {listed}");
+
+        let created = guichet(dir.path(), &["api-key", "create", "--tenant", "villeneuve", "--name", "Facturation"], &env);
+        assert!(created.status.success(), "{}", stderr(&created));
+        let text = stdout(&created);
+        let key = text.lines().find(|line| line.starts_with("gk_")).unwrap_or_else(|| panic!("{text}"));
+        let listed = stdout(&guichet(dir.path(), &["api-key", "list", "--tenant", "villeneuve"], &env));
+        assert!(listed.contains("Facturation") && listed.contains("never used"), "{listed}");
+        assert!(!listed.contains(key), "the secret is shown only once");
+        let prefix: String = key.chars().take(10).collect();
+        let revoked = guichet(dir.path(), &["api-key", "revoke", "--tenant", "villeneuve", "--prefix", &prefix], &env);
+        assert_eq!(stdout(&revoked), "1 key(s) revoked.\n");
+        let again = guichet(dir.path(), &["api-key", "revoke", "--tenant", "villeneuve", "--prefix", &prefix], &env);
+        assert_fails_with(&again, &["no live key starting with"]);
+    }
 }

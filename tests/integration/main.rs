@@ -12,6 +12,7 @@ mod harness;
 
 mod accounts;
 mod cli;
+mod dashboard;
 mod modules;
 mod tenancy;
 mod terms;

@@ -69,26 +69,27 @@ on_both_databases! {
 
         let home = villeneuve.get("/").await;
         assert_eq!(home.status, 200);
-        assert!(home.body.contains("Mon bloc-notes"), "{}", home.body);
-        assert!(home.body.contains("dates d&#x27;inscription"), "Villeneuve's configuration: {}", home.body);
+        assert!(home.body.contains("Simulation des tarifs"), "{}", home.body);
+        assert!(home.body.contains("Restauration scolaire (par repas)"), "Villeneuve's grid: {}", home.body);
+        assert!(!home.body.contains("Mon bloc-notes"), "Villeneuve does not enable the notebook");
         let home = saint_martin.get("/").await;
-        assert!(home.body.contains("Vos notes ne sont visibles que par vous."), "Saint-Martin's configuration");
-        assert!(!home.body.contains("dates d&#x27;inscription"));
+        assert!(home.body.contains("Cantine (par repas)"), "Saint-Martin's grid");
+        assert!(home.body.contains("Vos notes ne sont visibles que par vous."), "Saint-Martin's notebook");
+        assert_eq!(villeneuve.get("/services/bloc-notes/notes").await.status, 404);
 
-        // Saint-Martin turns the module off: its tile goes, Villeneuve's stays.
+        // Saint-Martin turns the tariffs off: its tile goes, Villeneuve's stays.
         let mut towns = demo_towns();
-        town(&mut towns, "saint-martin").modules.clear();
+        town(&mut towns, "saint-martin").modules.retain(|module| module.id != "tariffs");
         app.app.apply_towns(&towns).await.unwrap();
         let home = saint_martin.get("/").await;
-        assert!(!home.body.contains("Mon bloc-notes"), "{}", home.body);
-        assert!(home.body.contains("Votre commune ne propose pas encore de service ici."));
-        assert_eq!(saint_martin.get("/services/bloc-notes/notes").await.status, 404);
-        assert!(villeneuve.get("/").await.body.contains("Mon bloc-notes"));
+        assert!(!home.body.contains("Simulation des tarifs"), "{}", home.body);
+        assert_eq!(saint_martin.get("/services/tariffs/simulation").await.status, 404);
+        assert!(villeneuve.get("/").await.body.contains("Simulation des tarifs"));
     }
 
     async fn a_resident_uses_a_module_form_and_bad_input_is_kept_with_a_message(backend) {
         let app = TestApp::spawn(backend).await;
-        let (mut browser, _) = app.active_resident("villeneuve", "v@example.org").await;
+        let (mut browser, _) = app.active_resident("saint-martin", "v@example.org").await;
 
         let refused = browser
             .submit("/services/bloc-notes/notes", "/services/bloc-notes/actions/ajouter", &[("texte", "   ")])
@@ -116,13 +117,13 @@ on_both_databases! {
         assert!(browser.get("/").await.body.contains("Inscrire Léa à la cantine"), "the tile shows it too");
 
         // Another resident of the same town sees none of it.
-        let (mut neighbour, _) = app.active_resident("villeneuve", "n@example.org").await;
+        let (mut neighbour, _) = app.active_resident("saint-martin", "n@example.org").await;
         assert!(!neighbour.get("/").await.body.contains("Inscrire Léa"));
     }
 
     async fn a_form_without_a_valid_csrf_token_writes_nothing_and_keeps_the_input(backend) {
         let app = TestApp::spawn(backend).await;
-        let (mut browser, _) = app.active_resident("villeneuve", "v@example.org").await;
+        let (mut browser, _) = app.active_resident("saint-martin", "v@example.org").await;
         let forged = browser
             .post("/services/bloc-notes/actions/ajouter", &[("texte", "Note forgée"), ("csrf", "faux")])
             .await;
@@ -139,13 +140,13 @@ on_both_databases! {
         let home = browser.get("/").await;
         assert_eq!(home.status, 200);
         assert!(home.body.contains("Tout va bien ici."), "the healthy tile renders");
-        assert!(home.body.contains("Mon bloc-notes"), "the other module renders");
-        // Infinite loop, memory bomb, panic, oversized output.
-        assert_eq!(count(&home.body, "Service momentanément indisponible."), 4, "{}", home.body);
+        assert!(home.body.contains("Mes factures"), "the other modules render");
+        // Infinite loop, memory bomb, panic, oversized output, endless sleep.
+        assert_eq!(count(&home.body, "Service momentanément indisponible."), 5, "{}", home.body);
         assert!(!home.body.contains("xxxxxxxxxx"), "the oversized output is not shown");
 
         let metrics = app.app.modules.host().metrics();
-        for failure in ["cpu_deadline", "memory", "trap", "output_too_large"] {
+        for failure in ["cpu_deadline", "memory", "trap", "output_too_large", "timeout"] {
             assert_eq!(metrics.total(failure), 1, "{failure}");
         }
         let page = browser.get("/services/hostile/boucle").await;
@@ -185,10 +186,10 @@ on_both_databases! {
 
     async fn the_data_api_writes_into_a_module_s_storage_for_one_town(backend) {
         let app = TestApp::spawn(backend).await;
-        let (mut browser, identifier) = app.active_resident("villeneuve", "v@example.org").await;
-        let villeneuve = app.town("villeneuve").await;
+        let (mut browser, identifier) = app.active_resident("saint-martin", "v@example.org").await;
+        let saint_martin = app.town("saint-martin").await;
         let key = guichet::api::ApiKeys::new(app.app.db.clone())
-            .create(&villeneuve, "Logiciel de test")
+            .create(&saint_martin, "Logiciel de test")
             .await
             .unwrap()
             .secret;
@@ -196,53 +197,53 @@ on_both_databases! {
         let path = format!("/api/v1/modules/bloc-notes/residents/{identifier}/data/note:2020-06-15T12:00:0000");
         let note = serde_json::json!({"written_on": "2020-06-15", "text": "Poussée par la mairie"});
 
-        let put = app.send(app.request(reqwest::Method::PUT, "villeneuve.localhost", &path)
+        let put = app.send(app.request(reqwest::Method::PUT, "saint-martin.localhost", &path)
             .header("Authorization", &auth).header("Content-Type", "application/json").body(note.to_string())).await;
         assert_eq!(put.status, 200, "{}", put.body);
         assert!(browser.get("/").await.body.contains("Poussée par la mairie"), "the module shows pushed data");
 
-        let got = app.send(app.request(reqwest::Method::GET, "villeneuve.localhost", &path).header("Authorization", &auth)).await;
+        let got = app.send(app.request(reqwest::Method::GET, "saint-martin.localhost", &path).header("Authorization", &auth)).await;
         let got: serde_json::Value = serde_json::from_str(&got.body).unwrap();
         assert_eq!(got["value"], note);
-        let listed = app.send(app.request(reqwest::Method::GET, "villeneuve.localhost",
+        let listed = app.send(app.request(reqwest::Method::GET, "saint-martin.localhost",
             &format!("/api/v1/modules/bloc-notes/residents/{identifier}/data?prefix=note:")).header("Authorization", &auth)).await;
         let listed: serde_json::Value = serde_json::from_str(&listed.body).unwrap();
         assert_eq!(listed["entries"].as_array().unwrap().len(), 1);
 
         // No key, a wrong key, the key of another town: nothing.
-        let anonymous = app.send(app.request(reqwest::Method::GET, "villeneuve.localhost", &path)).await;
+        let anonymous = app.send(app.request(reqwest::Method::GET, "saint-martin.localhost", &path)).await;
         assert_eq!(anonymous.status, 401);
         assert_eq!(anonymous.header("www-authenticate"), Some("Bearer"));
         let error: serde_json::Value = serde_json::from_str(&anonymous.body).unwrap();
         assert_eq!(error["error"]["code"], "unauthenticated");
-        let other_town = app.send(app.request(reqwest::Method::GET, "saint-martin.localhost", &path).header("Authorization", &auth)).await;
+        let other_town = app.send(app.request(reqwest::Method::GET, "villeneuve.localhost", &path).header("Authorization", &auth)).await;
         assert_eq!(other_town.status, 401, "a key is worth nothing in another town");
 
         // Structured errors for the rest.
-        let bad_json = app.send(app.request(reqwest::Method::PUT, "villeneuve.localhost", &path)
+        let bad_json = app.send(app.request(reqwest::Method::PUT, "saint-martin.localhost", &path)
             .header("Authorization", &auth).body("{pas du json")).await;
         assert_eq!(bad_json.status, 400);
         assert_eq!(serde_json::from_str::<serde_json::Value>(&bad_json.body).unwrap()["error"]["code"], "invalid_json");
-        let unknown = app.send(app.request(reqwest::Method::GET, "villeneuve.localhost",
+        let unknown = app.send(app.request(reqwest::Method::GET, "saint-martin.localhost",
             "/api/v1/modules/bloc-notes/residents/personne.inconnue/data/x").header("Authorization", &auth)).await;
         assert_eq!(unknown.status, 404);
         assert_eq!(serde_json::from_str::<serde_json::Value>(&unknown.body).unwrap()["error"]["code"], "unknown_resident");
-        let not_enabled = app.send(app.request(reqwest::Method::GET, "villeneuve.localhost",
+        let not_enabled = app.send(app.request(reqwest::Method::GET, "saint-martin.localhost",
             "/api/v1/modules/factures/data/x").header("Authorization", &auth)).await;
         assert_eq!(serde_json::from_str::<serde_json::Value>(&not_enabled.body).unwrap()["error"]["code"], "module_not_enabled");
-        let too_big = app.send(app.request(reqwest::Method::PUT, "villeneuve.localhost", "/api/v1/modules/bloc-notes/data/gros")
+        let too_big = app.send(app.request(reqwest::Method::PUT, "saint-martin.localhost", "/api/v1/modules/bloc-notes/data/gros")
             .header("Authorization", &auth).body(serde_json::json!("x".repeat(70_000)).to_string())).await;
         assert_eq!(too_big.status, 422);
         assert_eq!(serde_json::from_str::<serde_json::Value>(&too_big.body).unwrap()["error"]["code"], "value_too_large");
 
-        let deleted = app.send(app.request(reqwest::Method::DELETE, "villeneuve.localhost", &path).header("Authorization", &auth)).await;
+        let deleted = app.send(app.request(reqwest::Method::DELETE, "saint-martin.localhost", &path).header("Authorization", &auth)).await;
         assert_eq!(deleted.status, 204);
         assert!(!browser.get("/").await.body.contains("Poussée par la mairie"));
 
         // A revoked key stops working.
         let prefix: String = key.chars().take(10).collect();
-        guichet::api::ApiKeys::new(app.app.db.clone()).revoke(&villeneuve, &prefix).await.unwrap();
-        let revoked = app.send(app.request(reqwest::Method::GET, "villeneuve.localhost", &path).header("Authorization", &auth)).await;
+        guichet::api::ApiKeys::new(app.app.db.clone()).revoke(&saint_martin, &prefix).await.unwrap();
+        let revoked = app.send(app.request(reqwest::Method::GET, "saint-martin.localhost", &path).header("Authorization", &auth)).await;
         assert_eq!(revoked.status, 401);
     }
 
@@ -269,7 +270,8 @@ on_both_databases! {
         assert!(error.contains("villeneuve") && error.contains("bloc-notes") && error.contains("/intro"), "{error}");
         // Nothing was changed by the refused apply.
         let (mut browser, _) = app.active_resident("villeneuve", "v@example.org").await;
-        assert!(browser.get("/").await.body.contains("dates d&#x27;inscription"));
+        let home = browser.get("/").await.body;
+        assert!(!home.contains("Mon bloc-notes") && home.contains("Mes factures"), "{home}");
 
         let mut towns = demo_towns();
         town(&mut towns, "villeneuve").modules[0].version = "^2".to_owned();
@@ -283,6 +285,32 @@ on_both_databases! {
 }
 
 #[tokio::test]
+async fn when_every_module_slot_is_taken_calls_wait_then_give_up_without_harm() {
+    let options = crate::harness::TestAppOptions {
+        configure: |config| {
+            config.module_concurrency = 1;
+            config.module_timeout_ms = 1500;
+        },
+        ..Default::default()
+    };
+    let app = TestApp::spawn_with(crate::harness::Backend::Sqlite, options).await;
+    with_hostile_module(&app).await;
+    let (mut browser, _) = app.active_resident("villeneuve", "v@example.org").await;
+    // One slot, and a tile that holds it for the whole timeout: the tiles
+    // queued behind it wait up to a second, then show "indisponible".
+    let home = browser.get("/").await;
+    assert_eq!(home.status, 200);
+    assert!(
+        app.app.modules.host().metrics().total("busy") >= 1,
+        "{}",
+        home.body
+    );
+    // Once the storm is over, modules answer again.
+    let page = browser.get("/services/invoices/factures").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+}
+
+#[tokio::test]
 async fn metrics_count_module_calls_for_local_scrapers() {
     let app = TestApp::spawn(crate::harness::Backend::Sqlite).await;
     let (mut browser, _) = app.active_resident("villeneuve", "v@example.org").await;
@@ -290,7 +318,7 @@ async fn metrics_count_module_calls_for_local_scrapers() {
     let metrics = app.get("127.0.0.1", "/metrics").await;
     assert_eq!(metrics.status, 200);
     assert!(
-        metrics.body.contains(r#"guichet_module_calls_total{town="villeneuve",module="bloc-notes",version="0.1.0",outcome="ok"} 1"#),
+        metrics.body.contains(r#"guichet_module_calls_total{town="villeneuve",module="invoices",version="0.1.0",outcome="ok"} 1"#),
         "{}",
         metrics.body
     );

@@ -52,6 +52,8 @@ pub mod account_token {
 
     pub const ACTIVATION: &str = "activation";
     pub const PASSWORD_RESET: &str = "password_reset";
+    /// Confirms a new e-mail address; the address is the payload.
+    pub const EMAIL_CHANGE: &str = "email_change";
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "account_token")]
@@ -65,6 +67,8 @@ pub mod account_token {
         pub created_at: DateTimeUtc,
         pub expires_at: DateTimeUtc,
         pub used_at: Option<DateTimeUtc>,
+        /// What the link carries, e.g. the new address of an e-mail change.
+        pub payload: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

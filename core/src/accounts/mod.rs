@@ -19,7 +19,8 @@ mod throttle;
 pub use hashing::{HashingError, PasswordHasher};
 pub use password_policy::{PasswordPolicy, PasswordPolicyError};
 pub use service::{
-    AccountError, Accounts, Civility, CreatedAccount, FieldError, LinkProblem, LoginOutcome,
-    NewAccount, NewAccountError, PasswordChange, french_date, french_date_time,
+    AccountError, Accounts, Civility, CreatedAccount, EmailChangeProblem, EmailConfirmProblem,
+    FieldError, LinkProblem, LoginOutcome, NewAccount, NewAccountError, PasswordChange,
+    french_date, french_date_time,
 };
 pub use sessions::SessionPolicy;

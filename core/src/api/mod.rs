@@ -46,6 +46,8 @@ pub fn routes() -> Vec<Route> {
         get_resident,
         put_resident,
         delete_resident,
+        get_household,
+        put_household,
     ]
 }
 
@@ -71,6 +73,8 @@ pub enum ApiError {
     Data(DataError),
     #[error("le corps de la requête dépasse {0} octets")]
     BodyTooLarge(usize),
+    #[error("{0}")]
+    InvalidMember(String),
     #[error("le service est momentanément indisponible")]
     Unavailable,
 }
@@ -84,6 +88,7 @@ impl ApiError {
             | Self::UnknownResident(_)
             | Self::NoSuchKey(_) => Status::NotFound,
             Self::InvalidJson(_) => Status::BadRequest,
+            Self::InvalidMember(_) => Status::UnprocessableEntity,
             Self::Data(DataError::ScopeFull) => Status::Conflict,
             Self::Data(_) => Status::UnprocessableEntity,
             Self::BodyTooLarge(_) => Status::PayloadTooLarge,
@@ -103,6 +108,7 @@ impl ApiError {
             Self::Data(DataError::ValueTooLarge) => "value_too_large",
             Self::Data(DataError::ScopeFull) => "scope_full",
             Self::BodyTooLarge(_) => "body_too_large",
+            Self::InvalidMember(_) => "invalid_member",
             Self::Unavailable => "unavailable",
         }
     }
@@ -311,6 +317,135 @@ async fn delete_one(
     }
     storage::write(db, scope, key, None).await?;
     Ok(Status::NoContent)
+}
+
+/// A household member as the town's software sends it.
+#[derive(Debug, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemberBody {
+    first_name: String,
+    last_name: String,
+    #[serde(default)]
+    birth_date: Option<chrono::NaiveDate>,
+    relation: String,
+    #[serde(default)]
+    external_ref: Option<String>,
+}
+
+#[derive(Debug, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HouseholdBody {
+    members: Vec<MemberBody>,
+}
+
+async fn resident_account(
+    client: &ApiClient,
+    accounts: &Accounts,
+    identifier: &str,
+) -> Result<crate::accounts::entity::account::Model, ApiError> {
+    accounts
+        .find_by_identifier(&client.tenant, identifier)
+        .await?
+        .ok_or_else(|| ApiError::UnknownResident(identifier.to_owned()))
+}
+
+async fn household_body(
+    households: &crate::households::Households,
+    client: &ApiClient,
+    account_id: i32,
+) -> Result<HouseholdBody, ApiError> {
+    let members = households
+        .members(client.tenant.scope(), account_id)
+        .await?
+        .into_iter()
+        .map(|member| MemberBody {
+            first_name: member.first_name,
+            last_name: member.last_name,
+            birth_date: member.birth_date,
+            relation: member.relation,
+            external_ref: member.external_ref,
+        })
+        .collect();
+    Ok(HouseholdBody { members })
+}
+
+#[get("/residents/<identifier>/household")]
+async fn get_household(
+    client: Client,
+    identifier: &str,
+    accounts: &State<Accounts>,
+    households: &State<crate::households::Households>,
+) -> Result<Json<HouseholdBody>, ApiError> {
+    let client = client?;
+    let account = resident_account(&client, accounts, identifier).await?;
+    Ok(Json(household_body(households, &client, account.id).await?))
+}
+
+/// Replaces the resident's household with the town software's list.
+#[put("/residents/<identifier>/household", data = "<data>")]
+async fn put_household(
+    client: Client,
+    identifier: &str,
+    data: Data<'_>,
+    accounts: &State<Accounts>,
+    households: &State<crate::households::Households>,
+) -> Result<Json<HouseholdBody>, ApiError> {
+    let client = client?;
+    let account = resident_account(&client, accounts, identifier).await?;
+    let body: HouseholdBody = serde_json::from_str(&read_json(data).await?)
+        .map_err(|error| ApiError::InvalidJson(error.to_string()))?;
+    if body.members.len() > 50 {
+        return Err(ApiError::InvalidMember(
+            "un foyer compte 50 membres au plus".to_owned(),
+        ));
+    }
+    let mut members = Vec::with_capacity(body.members.len());
+    for (index, member) in body.members.into_iter().enumerate() {
+        let (first_name, last_name) = (member.first_name.trim(), member.last_name.trim());
+        if first_name.is_empty()
+            || last_name.is_empty()
+            || first_name.chars().count() > 100
+            || last_name.chars().count() > 100
+        {
+            return Err(ApiError::InvalidMember(format!(
+                "membre {index} : prénom et nom sont requis (100 caractères au plus)"
+            )));
+        }
+        if !crate::households::RELATIONS
+            .iter()
+            .any(|(code, _)| *code == member.relation)
+        {
+            let known: Vec<&str> = crate::households::RELATIONS
+                .iter()
+                .map(|(code, _)| *code)
+                .collect();
+            return Err(ApiError::InvalidMember(format!(
+                "membre {index} : le lien « {} » n'est pas l'un de : {}",
+                member.relation,
+                known.join(", ")
+            )));
+        }
+        if member
+            .external_ref
+            .as_ref()
+            .is_some_and(|reference| reference.chars().count() > 64)
+        {
+            return Err(ApiError::InvalidMember(format!(
+                "membre {index} : external_ref fait 64 caractères au plus"
+            )));
+        }
+        members.push(crate::households::NewMember {
+            first_name: first_name.to_owned(),
+            last_name: last_name.to_owned(),
+            birth_date: member.birth_date,
+            relation: member.relation,
+            external_ref: member.external_ref,
+        });
+    }
+    households
+        .replace(client.tenant.scope(), account.id, members)
+        .await?;
+    Ok(Json(household_body(households, &client, account.id).await?))
 }
 
 #[get("/openapi.json")]

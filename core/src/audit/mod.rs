@@ -50,6 +50,7 @@ pub enum AuditKind {
     PasswordResetRequested,
     PasswordReset,
     TermsAccepted,
+    EmailChanged,
 }
 
 impl AuditKind {
@@ -66,6 +67,7 @@ impl AuditKind {
             Self::PasswordResetRequested => "password_reset_requested",
             Self::PasswordReset => "password_reset",
             Self::TermsAccepted => "terms_accepted",
+            Self::EmailChanged => "email_changed",
         }
     }
 }

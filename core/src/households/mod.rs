@@ -58,24 +58,75 @@ impl Households {
             .await
     }
 
+    /// Removes a member of the account's household; false if it is not one.
+    pub async fn remove(
+        &self,
+        scope: TenantScope,
+        account_id: i32,
+        member_id: i32,
+    ) -> Result<bool, DbErr> {
+        let deleted = scope
+            .delete::<household_member::Entity>()
+            .filter(household_member::Column::AccountId.eq(account_id))
+            .filter(household_member::Column::Id.eq(member_id))
+            .exec(&self.db)
+            .await?;
+        Ok(deleted.rows_affected == 1)
+    }
+
+    /// Replaces the whole household, as the town's software knows it.
+    pub async fn replace(
+        &self,
+        scope: TenantScope,
+        account_id: i32,
+        members: Vec<NewMember>,
+    ) -> Result<(), DbErr> {
+        let transaction = crate::db::begin_write(&self.db).await?;
+        scope
+            .delete::<household_member::Entity>()
+            .filter(household_member::Column::AccountId.eq(account_id))
+            .exec(&transaction)
+            .await?;
+        for member in members {
+            insert(&transaction, scope, account_id, member).await?;
+        }
+        transaction.commit().await
+    }
+
     pub async fn add(
         &self,
         scope: TenantScope,
         account_id: i32,
         member: NewMember,
     ) -> Result<household_member::Model, DbErr> {
-        household_member::ActiveModel {
-            tenant_id: Set(scope.tenant_id().get()),
-            account_id: Set(account_id),
-            first_name: Set(member.first_name),
-            last_name: Set(member.last_name),
-            birth_date: Set(member.birth_date),
-            relation: Set(member.relation),
-            external_ref: Set(member.external_ref),
-            created_at: Set(chrono::Utc::now()),
-            ..Default::default()
-        }
-        .insert(&self.db)
-        .await
+        insert(&self.db, scope, account_id, member).await
     }
+}
+
+async fn insert(
+    connection: &impl sea_orm::ConnectionTrait,
+    scope: TenantScope,
+    account_id: i32,
+    member: NewMember,
+) -> Result<household_member::Model, DbErr> {
+    household_member::ActiveModel {
+        tenant_id: Set(scope.tenant_id().get()),
+        account_id: Set(account_id),
+        first_name: Set(member.first_name),
+        last_name: Set(member.last_name),
+        birth_date: Set(member.birth_date),
+        relation: Set(member.relation),
+        external_ref: Set(member.external_ref),
+        created_at: Set(chrono::Utc::now()),
+        ..Default::default()
+    }
+    .insert(connection)
+    .await
+}
+
+pub fn relation_label(relation: &str) -> &str {
+    RELATIONS
+        .iter()
+        .find(|(code, _)| *code == relation)
+        .map_or(relation, |(_, label)| label)
 }

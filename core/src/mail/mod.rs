@@ -43,6 +43,7 @@ pub enum MailKind {
     Activation,
     PasswordChanged,
     PasswordReset,
+    EmailChange,
 }
 
 impl MailKind {
@@ -51,6 +52,7 @@ impl MailKind {
             Self::Activation => "activation",
             Self::PasswordChanged => "password_changed",
             Self::PasswordReset => "password_reset",
+            Self::EmailChange => "email_change",
         }
     }
 }

@@ -157,6 +157,12 @@ impl ModuleHost {
         Module::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |sandbox| sandbox)
             .map_err(|error| HostSetupError::Engine(format!("{error:#}")))?;
         spawn_epoch_ticker(&engine);
+        tracing::debug!(
+            pooling,
+            slots = limits.concurrency,
+            memory_bytes = limits.memory_bytes,
+            "module host ready"
+        );
         let ticks = limits
             .cpu
             .as_millis()

@@ -345,6 +345,17 @@ impl Modules {
     }
 }
 
+/// A capability as the WIT interface spells it.
+pub fn capability_name(capability: &wit::v0_1::types::Capability) -> &'static str {
+    use wit::v0_1::types::Capability;
+    match capability {
+        Capability::TownStorage => "town-storage",
+        Capability::ResidentStorage => "resident-storage",
+        Capability::Household => "household",
+        Capability::Requests => "requests",
+    }
+}
+
 fn capabilities(manifest: &Manifest) -> Capabilities {
     use wit::v0_1::types::Capability;
     let mut capabilities = Capabilities::default();

@@ -8,7 +8,7 @@ pub mod entity;
 use chrono::{Datelike as _, Utc};
 use sea_orm::{
     ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, ConnectionTrait, DbErr,
-    PaginatorTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _,
+    EntityTrait as _, PaginatorTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _,
 };
 
 use crate::tenancy::TenantScope;
@@ -93,4 +93,34 @@ pub async fn latest(
         .limit(limit)
         .all(connection)
         .await
+}
+
+/// An account's request by its reference, with its history (oldest first).
+pub async fn find(
+    connection: &impl ConnectionTrait,
+    scope: TenantScope,
+    account_id: i32,
+    reference: &str,
+) -> Result<Option<(request::Model, Vec<request_event::Model>)>, DbErr> {
+    let Some(found) = scope
+        .select::<request::Entity>()
+        .filter(request::Column::AccountId.eq(account_id))
+        .filter(request::Column::Reference.eq(reference))
+        .one(connection)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let events = request_event::Entity::find()
+        .filter(request_event::Column::RequestId.eq(found.id))
+        .order_by_asc(request_event::Column::At)
+        .order_by_asc(request_event::Column::Id)
+        .all(connection)
+        .await?;
+    Ok(Some((found, events)))
+}
+
+/// The details of a request, as the (label, value) pairs it was made with.
+pub fn details(request: &request::Model) -> Vec<(String, String)> {
+    serde_json::from_str(&request.details).unwrap_or_default()
 }

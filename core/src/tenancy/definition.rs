@@ -52,11 +52,42 @@ pub struct TenantDefinition {
     /// Service modules the town enables, in the order their tiles appear.
     #[serde(default)]
     pub modules: Vec<crate::modules::ModuleEnablement>,
+    /// Requests ("demandes") residents can start with a message, besides
+    /// those of the modules.
+    #[serde(default)]
+    pub request_types: Vec<RequestType>,
+    #[serde(default)]
+    pub household: HouseholdSettings,
+    /// From `news/*.md` beside `tenant.toml` (never written in it).
+    #[serde(default)]
+    pub news: Vec<crate::content::NewsItem>,
+    /// From `pages/*.md` beside `tenant.toml` (never written in it).
+    #[serde(default)]
+    pub pages: Vec<crate::content::TownPage>,
     /// The town's terms of use, from `terms/*.md` beside `tenant.toml`, in
     /// file name order. Not part of the stored definition: each becomes an
     /// immutable version when applied.
     #[serde(skip)]
     pub terms: Vec<TermsFile>,
+}
+
+/// A request a resident starts with a message ("Nouvelle démarche").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestType {
+    /// Lowercase letters, digits and hyphens; the request's kind.
+    pub id: String,
+    pub label: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// What residents may change in their household themselves (otherwise the
+/// town's software keeps it, through the data API).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HouseholdSettings {
+    pub editable: bool,
 }
 
 /// How long the town's links and temporary passwords stay valid.
@@ -116,6 +147,8 @@ pub enum DefinitionError {
     Invalid { origin: String, message: String },
     #[error(transparent)]
     Terms(#[from] crate::terms::TermsFileError),
+    #[error(transparent)]
+    Content(#[from] crate::content::ContentError),
 }
 
 /// Parses and checks one definition. `folder_slug` is the name of the folder
@@ -173,6 +206,26 @@ pub fn parse_definition(
         )));
     }
     crate::modules::towns::check_enablements(&definition.modules).map_err(invalid)?;
+    if !definition.news.is_empty() || !definition.pages.is_empty() {
+        return Err(invalid(
+            "news and pages are written in news/*.md and pages/*.md beside tenant.toml".to_owned(),
+        ));
+    }
+    let mut request_ids = std::collections::BTreeSet::new();
+    for request_type in &definition.request_types {
+        if !is_valid_slug(&request_type.id) || !request_ids.insert(request_type.id.as_str()) {
+            return Err(invalid(format!(
+                "request_types: `{}` must be a unique id of lowercase letters, digits and hyphens",
+                request_type.id
+            )));
+        }
+        if request_type.label.trim().is_empty() {
+            return Err(invalid(format!(
+                "request_types: `{}` has no label",
+                request_type.id
+            )));
+        }
+    }
     definition
         .password_policy
         .validate()
@@ -216,6 +269,24 @@ pub fn parse_definition(
 }
 
 /// Reads `DIR/tenant.toml`, or every `DIR/*/tenant.toml`, in name order.
+/// The `*.md` files of a folder, sorted, with their names without `.md`.
+fn markdown_files(folder: &Path) -> Vec<(PathBuf, String)> {
+    let mut files: Vec<(PathBuf, String)> = std::fs::read_dir(folder)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|entry| entry.path())
+                .filter_map(|path| {
+                    let slug = path.file_name()?.to_str()?.strip_suffix(".md")?.to_owned();
+                    Some((path, slug))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
 pub fn load_definitions(dir: &Path) -> Result<Vec<TenantDefinition>, DefinitionError> {
     let read = |path: &Path| {
         std::fs::read_to_string(path).map_err(|source| DefinitionError::Read {
@@ -253,6 +324,20 @@ pub fn load_definitions(dir: &Path) -> Result<Vec<TenantDefinition>, DefinitionE
         for path in terms_files {
             definition.terms.push(parse_terms_file(
                 &read(&path)?,
+                &path.display().to_string(),
+            )?);
+        }
+        for (path, slug) in markdown_files(&folder.join("news")) {
+            definition.news.push(crate::content::parse_news(
+                &read(&path)?,
+                &slug,
+                &path.display().to_string(),
+            )?);
+        }
+        for (path, slug) in markdown_files(&folder.join("pages")) {
+            definition.pages.push(crate::content::parse_page(
+                &read(&path)?,
+                &slug,
                 &path.display().to_string(),
             )?);
         }

@@ -19,8 +19,8 @@ mod scope;
 mod service;
 
 pub use definition::{
-    AccountSettings, DefinitionError, MailSender, TenantDefinition, TownContact,
-    is_plausible_email, load_definitions, parse_definition,
+    AccountSettings, DefinitionError, HouseholdSettings, MailSender, RequestType, TenantDefinition,
+    TownContact, is_plausible_email, load_definitions, parse_definition,
 };
 pub use guard::{CurrentTenant, TenantResolution};
 pub use host::{HostLookup, classify_host};

@@ -18,6 +18,7 @@ mod module_pages;
 mod ops;
 mod pages;
 pub mod render;
+mod resident_pages;
 pub mod session;
 mod terms_pages;
 
@@ -57,6 +58,7 @@ pub fn build(app: &App, rocket_config: rocket::Config) -> Rocket<Build> {
         .mount("/", account_pages::routes())
         .mount("/", terms_pages::routes())
         .mount("/", module_pages::routes())
+        .mount("/", resident_pages::routes())
         .mount(crate::api::BASE, crate::api::routes())
         .mount("/", ops::routes())
         .mount("/", assets::routes())

@@ -166,6 +166,8 @@ struct ValueHtml {
     href: Option<String>,
     tone: Option<&'static str>,
     numeric: bool,
+    /// Kept on one line (dates).
+    date: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -233,6 +235,7 @@ impl ValueHtml {
             href: None,
             tone: None,
             numeric: false,
+            date: false,
         };
         match value {
             Value::Text(text) => plain(text.clone()),
@@ -240,7 +243,10 @@ impl ValueHtml {
                 numeric: true,
                 ..plain(format_amount(*cents))
             },
-            Value::Date(iso) => plain(format_date(iso)),
+            Value::Date(iso) => Self {
+                date: true,
+                ..plain(format_date(iso))
+            },
             Value::Link(link) => Self {
                 href: view_href(module_id, &link.view, &link.params),
                 ..plain(link.label.clone())

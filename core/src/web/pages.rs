@@ -26,15 +26,40 @@ struct HomeView {
     full_name: String,
     address: Option<String>,
     email: String,
+    news: Vec<super::resident_pages::NewsView>,
+    requests: Vec<super::resident_pages::RequestView>,
+    /// "Mon tableau de bord": Dernières demandes | the modules' tiles |
+    /// Coordonnées | Edition de documents, as in the seed.
+    dashboard_tabs: Vec<Tab>,
+    /// "Ma famille": Dossier administratif | the modules' tiles.
+    family_tabs: Vec<Tab>,
     tiles: super::module_pages::Tiles,
+    members: Vec<super::resident_pages::MemberView>,
+}
+
+#[derive(Serialize)]
+struct Tab {
+    label: String,
+    href: String,
+}
+
+fn tab(label: &str, href: &str) -> Tab {
+    Tab {
+        label: label.to_owned(),
+        href: href.to_owned(),
+    }
 }
 
 #[get("/")]
+// A handler's arguments are its request guards: one per service it reads.
+#[allow(clippy::too_many_arguments)]
 async fn home(
     page: TownPage,
     visitor: Visitor,
     terms: &State<Terms>,
     modules: &State<crate::modules::Modules>,
+    households: &State<crate::households::Households>,
+    db: &State<sea_orm::DatabaseConnection>,
     csrf: Csrf,
     flash: Option<FlashMessage<'_>>,
 ) -> Result<Either<Page, Redirect>, PageError> {
@@ -64,10 +89,25 @@ async fn home(
         ),
         None => "Bienvenue : c'est votre première connexion.".to_owned(),
     };
-    let tiles =
-        super::module_pages::home_tiles(modules, &resident.tenant, &resident.account, &csrf)
-            .await?;
+    let tenant = &resident.tenant;
+    let tiles = super::module_pages::home_tiles(modules, tenant, account, &csrf).await?;
+    let mut dashboard_tabs = vec![tab("Dernières demandes", "/demarches")];
+    dashboard_tabs.extend(
+        tiles
+            .dashboard
+            .iter()
+            .map(|tile| tab(&tile.title, &tile.href)),
+    );
+    dashboard_tabs.push(tab("Coordonnées", "/coordonnees"));
+    dashboard_tabs.push(tab("Edition de documents", "/documents"));
+    let mut family_tabs = vec![tab("Dossier administratif", "/famille")];
+    family_tabs.extend(tiles.family.iter().map(|tile| tab(&tile.title, &tile.href)));
     let view = HomeView {
+        news: super::resident_pages::home_news(tenant, 3),
+        requests: super::resident_pages::latest_requests(db, tenant, account.id, 3).await?,
+        members: super::resident_pages::household_members(households, tenant, account.id).await?,
+        dashboard_tabs,
+        family_tabs,
         tiles,
         greeting,
         last_login,

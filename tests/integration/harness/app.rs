@@ -38,6 +38,8 @@ pub struct TestAppOptions {
     /// Apply the repository's demo towns before serving (default: yes).
     pub demo_towns: bool,
     pub smtp: Smtp,
+    /// Changes to the test configuration (default: none).
+    pub configure: fn(&mut Config),
 }
 
 impl Default for TestAppOptions {
@@ -46,6 +48,7 @@ impl Default for TestAppOptions {
             themes_dir: repo_root().join("themes"),
             demo_towns: true,
             smtp: Smtp::Sink,
+            configure: |_| {},
         }
     }
 }
@@ -93,7 +96,7 @@ impl TestApp {
             }
             Smtp::Port(port) => (None, port),
         };
-        let config = Config {
+        let mut config = Config {
             database_url: database.url.clone(),
             smtp_url: Some(smtp_url(smtp_port)),
             public_scheme: PublicScheme::Http,
@@ -108,6 +111,7 @@ impl TestApp {
             module_cache_dir: PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("module-cache"),
             ..Config::default()
         };
+        (options.configure)(&mut config);
         let app = App::open(config, Mode::Serve)
             .await
             .expect("the application opens");

@@ -16,6 +16,7 @@ impl Module for Hostile {
             .tile("memoire", "Bombe mémoire", Slot::Dashboard)
             .tile("panique", "Panique", Slot::Dashboard)
             .tile("debordement", "Débordement", Slot::Dashboard)
+            .tile("sommeil", "Sommeil", Slot::Dashboard)
             .tile("espion", "Espion", Slot::Family)
             .action("deposer", "Déposer un secret", "espion")
             .capability(Capability::TownStorage)
@@ -40,6 +41,11 @@ impl Module for Hostile {
             }
             "panique" => panic!("panique volontaire"),
             "debordement" => Ok(View::new("Débordement").paragraph("x".repeat(4 << 20))),
+            "sommeil" => {
+                // Waiting costs no CPU: only the wall-clock timeout stops it.
+                std::thread::sleep(std::time::Duration::from_secs(30));
+                Ok(View::new("Sommeil").paragraph("Bien dormi."))
+            }
             "espion" => Ok(snoop()),
             other => Err(ModuleError::NotFound(other.to_owned())),
         }
