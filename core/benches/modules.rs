@@ -1,8 +1,8 @@
 //! Module host benchmarks: what a tile costs.
 //!
-//! - `tile/instantiate+render`: a fresh instance of the template module
-//!   (bloc-notes) rendering its tile for a resident, host storage read
-//!   included (SQLite) — what every tile of the home page costs.
+//! - `tile/instantiate+render`: a fresh instance of the invoices module
+//!   rendering "Mes factures" for a resident with three invoices, the host
+//!   storage read included (SQLite) — what a tile of the home page costs.
 //! - `tile/instantiate+describe`: a fresh instance answering its manifest —
 //!   instantiation with the smallest call.
 //!
@@ -59,14 +59,14 @@ fn tiles(criterion: &mut Criterion) {
     let (tenant, module, account) = runtime.block_on(async {
         let tenant = Arc::new(
             app.tenants
-                .find_by_slug("villeneuve")
+                .find_by_slug("saint-martin")
                 .await
                 .unwrap()
                 .unwrap(),
         );
         let module = app
             .modules
-            .enabled_module(&tenant, "bloc-notes")
+            .enabled_module(&tenant, "invoices")
             .await
             .unwrap()
             .unwrap();
@@ -94,12 +94,23 @@ fn tiles(criterion: &mut Criterion) {
             .await
             .unwrap()
             .unwrap();
+        let invoices = guichet::modules::storage::DataScope::resident(&tenant, "invoices", account.id);
+        for month in 4..=6 {
+            let invoice = serde_json::json!({
+                "number": format!("2020-0{month}-0042"), "period": format!("2020-0{month}"),
+                "amount_cents": 4250, "due_date": format!("2020-0{month}-15"), "status": "payee",
+                "lines": [{"label": "Cantine", "quantity": 17, "unit_cents": 250, "amount_cents": 4250}]
+            });
+            guichet::modules::storage::write(&app.db, &invoices, &format!("facture:{month}"), Some(&invoice.to_string()))
+                .await
+                .unwrap();
+        }
         // Compiled once, outside the measure.
         app.modules.host().prepared(&module.release).await.unwrap();
         (tenant, module, account)
     });
     let request = ViewRequest {
-        view: "notes".to_owned(),
+        view: "factures".to_owned(),
         params: Vec::new(),
     };
 

@@ -285,6 +285,50 @@ on_both_databases! {
 }
 
 #[tokio::test]
+async fn two_versions_of_a_module_serve_two_towns_at_once() {
+    let app = TestApp::spawn(crate::harness::Backend::Sqlite).await;
+    let next = app
+        .app
+        .modules
+        .publish(&built_module("guichet_module_notes_next"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (next.manifest.id.as_str(), next.manifest.version.as_str()),
+        ("bloc-notes", "0.2.0")
+    );
+    let mut towns = demo_towns();
+    let mut config = serde_json::json!({"intro": "Version suivante."});
+    enable(town(&mut towns, "villeneuve"), "bloc-notes", config.take());
+    town(&mut towns, "villeneuve")
+        .modules
+        .last_mut()
+        .unwrap()
+        .version = "^0.2".to_owned();
+    // Saint-Martin keeps "^0.1": publishing 0.2.0 changed nothing for it.
+    app.app.apply_towns(&towns).await.unwrap();
+    let (mut villeneuve, _) = app.active_resident("villeneuve", "v@example.org").await;
+    let (mut saint_martin, _) = app.active_resident("saint-martin", "s@example.org").await;
+    assert!(villeneuve.get("/").await.body.contains("Version suivante."));
+    assert!(
+        saint_martin
+            .get("/")
+            .await
+            .body
+            .contains("Vos notes ne sont visibles que par vous.")
+    );
+    let metrics = app.app.modules.host().metrics().render();
+    assert!(
+        metrics.contains(r#"town="villeneuve",module="bloc-notes",version="0.2.0",outcome="ok""#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"town="saint-martin",module="bloc-notes",version="0.1.0",outcome="ok""#),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
 async fn when_every_module_slot_is_taken_calls_wait_then_give_up_without_harm() {
     let options = crate::harness::TestAppOptions {
         configure: |config| {

@@ -17,7 +17,7 @@ pub mod sessions;
 mod throttle;
 
 pub use hashing::{HashingError, PasswordHasher};
-pub use password_policy::{PasswordPolicy, PasswordPolicyError};
+pub use password_policy::{PasswordCheck, PasswordPolicy, PasswordPolicyError};
 pub use service::{
     AccountError, Accounts, Civility, CreatedAccount, EmailChangeProblem, EmailConfirmProblem,
     FieldError, LinkProblem, LoginOutcome, NewAccount, NewAccountError, PasswordChange,

@@ -105,6 +105,15 @@ impl PasswordPolicy {
     }
 }
 
+/// One line of the password checklist.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PasswordCheck {
+    /// What the script counts: length, lowercase, uppercase, digits, special.
+    pub rule: &'static str,
+    pub min: u32,
+    pub text: String,
+}
+
 impl PasswordPolicy {
     /// Every rule `password` breaks, each as a French sentence; empty when
     /// the password is acceptable. Lengths count characters, not bytes.
@@ -163,6 +172,38 @@ impl PasswordPolicy {
             unmet.push("Le mot de passe ne doit pas contenir votre identifiant.".to_owned());
         }
         unmet
+    }
+
+    /// The rule as a checklist, one line per requirement, for the live
+    /// hints of the password forms (the script counts characters the way
+    /// [`PasswordPolicy::check`] does).
+    pub fn checklist(&self) -> Vec<PasswordCheck> {
+        let mut checks = vec![PasswordCheck {
+            rule: "length",
+            min: self.min_length,
+            text: format!("{} caractères au moins", self.min_length),
+        }];
+        for (rule, min, singular, plural) in [
+            ("lowercase", self.min_lowercase, "minuscule", "minuscules"),
+            ("uppercase", self.min_uppercase, "majuscule", "majuscules"),
+            ("digits", self.min_digits, "chiffre", "chiffres"),
+            (
+                "special",
+                self.min_special,
+                "caractère spécial",
+                "caractères spéciaux",
+            ),
+        ] {
+            if min > 0 {
+                let what = if min == 1 { singular } else { plural };
+                checks.push(PasswordCheck {
+                    rule,
+                    min,
+                    text: format!("{min} {what} au moins"),
+                });
+            }
+        }
+        checks
     }
 
     /// The sentence about the blocklist, when the policy uses it.

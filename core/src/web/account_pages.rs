@@ -401,6 +401,7 @@ struct PasswordView {
     /// The account still has the password the town generated.
     temporary: bool,
     rule: String,
+    checks: Vec<crate::accounts::PasswordCheck>,
     blocklist_note: Option<&'static str>,
     errors: Vec<FieldError>,
     password_errors: Vec<String>,
@@ -417,6 +418,7 @@ impl PasswordView {
         Self {
             csrf: csrf.token().to_owned(),
             rule: policy.describe(),
+            checks: policy.checklist(),
             blocklist_note: policy.blocklist_note(),
             ..Self::default()
         }

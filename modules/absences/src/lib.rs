@@ -34,14 +34,15 @@ pub struct Config {
 
 impl Config {
     fn rule(&self) -> String {
+        let hour = self.deadline_hour;
         let when = match self.days_before {
-            0 => "le jour même".to_owned(),
-            1 => "la veille".to_owned(),
-            days => format!("{days} jours avant"),
+            0 => format!("avant {hour}h00 le jour même"),
+            1 => format!("avant {hour}h00 la veille"),
+            days => format!("au moins {days} jours à l'avance, avant {hour}h00"),
         };
         format!(
-            "Une absence à {} signalée avant {}h00 {when} n'est pas facturée.",
-            self.activity, self.deadline_hour
+            "Une absence à {} signalée {when} n'est pas facturée.",
+            self.activity
         )
     }
 }
