@@ -188,6 +188,8 @@ pub struct Applied {
     pub towns: Vec<crate::tenancy::ApplyOutcome>,
     /// Per town slug, what each of its terms files gave.
     pub terms: Vec<(String, crate::terms::PublishOutcome)>,
+    /// Towns whose enabled modules changed, with the releases they now use.
+    pub modules: Vec<(String, Vec<crate::modules::ResolvedModule>)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -261,13 +263,18 @@ impl App {
             resolved.push(modules);
         }
         let towns = self.tenants.apply(definitions).await?;
-        for (town, modules) in definitions.iter().zip(&resolved) {
+        let mut changed_modules = Vec::new();
+        for (town, modules) in definitions.iter().zip(resolved) {
             let Some(tenant) = self.tenants.find_by_slug(&town.slug).await? else {
                 continue;
             };
             let transaction = db::begin_write(&self.db).await?;
-            crate::modules::Modules::set_town_modules(&transaction, &tenant, modules).await?;
+            let changed =
+                crate::modules::Modules::set_town_modules(&transaction, &tenant, &modules).await?;
             transaction.commit().await?;
+            if changed {
+                changed_modules.push((town.slug.clone(), modules));
+            }
         }
         let mut terms = Vec::new();
         for town in definitions {
@@ -279,6 +286,10 @@ impl App {
                 terms.push((town.slug.clone(), outcome));
             }
         }
-        Ok(Applied { towns, terms })
+        Ok(Applied {
+            towns,
+            terms,
+            modules: changed_modules,
+        })
     }
 }

@@ -294,6 +294,18 @@ async fn apply(app: &App, definitions: &[TenantDefinition]) -> anyhow::Result<()
             ApplyOutcome::Unchanged(slug) => println!("unchanged {slug}"),
         }
     }
+    for (slug, modules) in applied.modules {
+        let list: Vec<String> = modules
+            .iter()
+            .map(|module| format!("{} {}", module.module_id, module.version))
+            .collect();
+        let list = if list.is_empty() {
+            "none".to_owned()
+        } else {
+            list.join(", ")
+        };
+        println!("modules   {slug}: {list}");
+    }
     for (slug, outcome) in applied.terms {
         if let PublishOutcome::Published { number, kind } = outcome {
             println!(

@@ -250,6 +250,8 @@ on_both_databases! {
         assert!(browser.get("/").await.body.contains("nouvelle@example.org"));
         let again = browser.get(&link).await;
         assert_eq!(again.status, 410, "a link serves once");
+        let notice = app.mailbox().wait_for("ancienne@example.org", "adresse électronique a été modifiée").await;
+        assert!(notice.text.contains("nouvelle@example.org"), "the old address is told where mail goes now");
         // The new address logs in as well as the identifier.
         let mut fresh = app.visitor("villeneuve.localhost");
         assert_eq!(fresh.login("nouvelle@example.org", NEW_PASSWORD).await.status, 303);

@@ -980,6 +980,15 @@ struct EmailChangeMail<'a> {
     valid_until: String,
 }
 
+#[derive(Serialize)]
+struct EmailChangedMail<'a> {
+    civility: Option<&'static str>,
+    first_name: &'a str,
+    last_name: &'a str,
+    new_email: &'a str,
+    changed_at: String,
+}
+
 impl Accounts {
     /// Sets the postal address and phone number ("Coordonnées").
     pub async fn update_contact(
@@ -1107,9 +1116,29 @@ impl Accounts {
             txn.rollback().await?;
             return Ok(Err(EmailConfirmProblem::Taken));
         }
+        let before = scope
+            .select::<account::Entity>()
+            .filter(account::Column::Id.eq(account_id))
+            .one(&txn)
+            .await?
+            .ok_or(AccountError::Database(DbErr::RecordNotFound(
+                "the account of an e-mail change".to_owned(),
+            )))?;
+        // The old address is told, in case the change was not the
+        // resident's doing.
+        let notice = EmailChangedMail {
+            civility: Civility::title(before.civility.as_deref()),
+            first_name: &before.first_name,
+            last_name: &before.last_name,
+            new_email: &new_email,
+            changed_at: french_date_time(now.with_timezone(&tenant.timezone)),
+        };
+        self.mailer
+            .queue(&txn, tenant, MailKind::EmailChanged, &before.email, notice)
+            .await?;
         scope
             .update::<account::Entity>()
-            .col_expr(account::Column::Email, Expr::value(new_email))
+            .col_expr(account::Column::Email, Expr::value(new_email.clone()))
             .col_expr(account::Column::EmailKey, Expr::value(email_key))
             .filter(account::Column::Id.eq(account_id))
             .exec(&txn)
@@ -1129,6 +1158,7 @@ impl Accounts {
             .one(&txn)
             .await?;
         txn.commit().await?;
+        self.mailer.wake();
         Ok(changed.ok_or(EmailConfirmProblem::Link(LinkProblem::Unknown)))
     }
 }

@@ -44,6 +44,7 @@ pub enum MailKind {
     PasswordChanged,
     PasswordReset,
     EmailChange,
+    EmailChanged,
 }
 
 impl MailKind {
@@ -53,6 +54,7 @@ impl MailKind {
             Self::PasswordChanged => "password_changed",
             Self::PasswordReset => "password_reset",
             Self::EmailChange => "email_change",
+            Self::EmailChanged => "email_changed",
         }
     }
 }

@@ -118,12 +118,35 @@ impl Modules {
         registry::list(&self.db).await
     }
 
-    /// Replaces a town's enabled modules, in the caller's transaction.
+    /// Replaces a town's enabled modules, in the caller's transaction;
+    /// false when they were already exactly these (nothing written).
     pub async fn set_town_modules(
         connection: &impl sea_orm::ConnectionTrait,
         tenant: &Tenant,
         resolved: &[ResolvedModule],
-    ) -> Result<(), DbErr> {
+    ) -> Result<bool, DbErr> {
+        let current: Vec<(String, i32, String)> = tenant
+            .scope()
+            .select::<town_module::Entity>()
+            .order_by_asc(town_module::Column::Position)
+            .all(connection)
+            .await?
+            .into_iter()
+            .map(|row| (row.module_id, row.module_release_id, row.config))
+            .collect();
+        let wanted: Vec<(String, i32, String)> = resolved
+            .iter()
+            .map(|module| {
+                (
+                    module.module_id.clone(),
+                    module.release_id,
+                    module.config.clone(),
+                )
+            })
+            .collect();
+        if current == wanted {
+            return Ok(false);
+        }
         tenant
             .scope()
             .delete::<town_module::Entity>()
@@ -142,7 +165,7 @@ impl Modules {
             .insert(connection)
             .await?;
         }
-        Ok(())
+        Ok(true)
     }
 
     /// The modules a town enabled, in its `tenant.toml` order.
