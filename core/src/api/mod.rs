@@ -167,7 +167,6 @@ impl<'r> Responder<'r, 'static> for ApiError {
 #[derive(Debug, Clone)]
 pub struct ApiClient {
     pub tenant: Arc<Tenant>,
-    pub key_id: i32,
 }
 
 #[rocket::async_trait]
@@ -193,10 +192,7 @@ impl<'r> FromRequest<'r> for ApiClient {
             return Outcome::Error((Status::Unauthorized, ApiError::Unauthenticated));
         };
         match keys.authenticate(&tenant, secret).await {
-            Ok(Some(key)) => Outcome::Success(ApiClient {
-                tenant,
-                key_id: key.id,
-            }),
+            Ok(Some(_)) => Outcome::Success(ApiClient { tenant }),
             Ok(None) => Outcome::Error((Status::Unauthorized, ApiError::Unauthenticated)),
             Err(error) => Outcome::Error((Status::ServiceUnavailable, error.into())),
         }

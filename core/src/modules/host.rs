@@ -188,10 +188,6 @@ impl ModuleHost {
         &self.inner.metrics
     }
 
-    pub fn limits(&self) -> ModuleLimits {
-        self.inner.limits
-    }
-
     /// Compiles a component (or loads it from the artifact cache) and checks
     /// that it implements a supported world. Used at publication and on
     /// first use of a release.

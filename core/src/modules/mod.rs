@@ -360,12 +360,6 @@ impl Modules {
             references,
         })
     }
-
-    /// Every view id a module may be asked for: its tiles and its actions'
-    /// views (others are the module's own links, checked by the module).
-    pub fn tile_ids(module: &EnabledModule) -> impl Iterator<Item = &str> {
-        module.manifest.tiles.iter().map(|tile| tile.id.as_str())
-    }
 }
 
 /// A capability as the WIT interface spells it.
