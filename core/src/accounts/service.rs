@@ -380,6 +380,24 @@ impl Accounts {
         Ok(owner.ok_or(LinkProblem::Unknown))
     }
 
+    /// Why a link could not be used: rolls the transaction back, then
+    /// tells an unknown link from a used or an expired one.
+    async fn refused_link(
+        &self,
+        txn: sea_orm::DatabaseTransaction,
+        tenant: &Tenant,
+        purpose: &str,
+        token: &str,
+    ) -> Result<LinkProblem, AccountError> {
+        txn.rollback().await?;
+        Ok(self
+            .check_link(tenant, purpose, token)
+            .await?
+            .err()
+            // Valid now, yet not consumed: another request used it meanwhile.
+            .unwrap_or(LinkProblem::Used))
+    }
+
     /// Uses a link: true for exactly one caller, however many race.
     async fn consume_link(
         &self,
@@ -424,12 +442,10 @@ impl Accounts {
             .consume_link(&txn, scope, account_token::ACTIVATION, token, now)
             .await?
         else {
-            txn.rollback().await?;
-            return Ok(Err(self
-                .check_link(tenant, account_token::ACTIVATION, token)
-                .await?
-                .err()
-                .unwrap_or(LinkProblem::Used)));
+            let problem = self
+                .refused_link(txn, tenant, account_token::ACTIVATION, token)
+                .await?;
+            return Ok(Err(problem));
         };
         scope
             .update::<account::Entity>()
@@ -1089,12 +1105,9 @@ impl Accounts {
             .consume_link(&txn, scope, account_token::EMAIL_CHANGE, token, now)
             .await?
         else {
-            txn.rollback().await?;
             let problem = self
-                .check_link(tenant, account_token::EMAIL_CHANGE, token)
-                .await?
-                .err()
-                .unwrap_or(LinkProblem::Used);
+                .refused_link(txn, tenant, account_token::EMAIL_CHANGE, token)
+                .await?;
             return Ok(Err(EmailConfirmProblem::Link(problem)));
         };
         let new_email = scope
