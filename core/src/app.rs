@@ -32,6 +32,8 @@ pub enum StartupError {
     ModuleHost(#[from] crate::modules::HostSetupError),
     #[error(transparent)]
     ModuleCache(#[from] crate::modules::CacheError),
+    #[error("cannot set up the FranceConnect client: {0}")]
+    FranceConnect(#[from] crate::franceconnect::FranceConnectError),
 }
 
 /// How the process was started: `demo` keeps mail in a local mailbox when
@@ -54,6 +56,7 @@ pub struct App {
     pub mailer: Mailer,
     pub modules: crate::modules::Modules,
     pub households: crate::households::Households,
+    pub franceconnect: crate::franceconnect::FranceConnect,
     /// Where the outbox worker delivers; none keeps mail in the outbox.
     pub delivery: Option<Delivery>,
     /// Keys the CSRF tokens.
@@ -95,6 +98,8 @@ impl App {
         )?;
         let modules = crate::modules::Modules::new(db.clone(), host);
         let households = crate::households::Households::new(db.clone());
+        let franceconnect =
+            crate::franceconnect::FranceConnect::new(db.clone(), PublicLinks::new(&config))?;
         Ok(Self {
             config,
             mode,
@@ -106,6 +111,7 @@ impl App {
             mailer,
             modules,
             households,
+            franceconnect,
             delivery,
             secret_key,
         })

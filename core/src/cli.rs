@@ -231,7 +231,9 @@ async fn demo(file: &ConfigFile, port: Option<u16>) -> anyhow::Result<()> {
     let config = with_ephemeral_key(config);
     init_logging(&config);
     let app = App::open(config, Mode::Demo).await?;
-    let definitions = crate::demo::town_definitions(std::path::Path::new("tenants"))?;
+    let mut definitions = crate::demo::town_definitions(std::path::Path::new("tenants"))?;
+    // Kept until the demo stops: dropping it stops the provider.
+    let franceconnect = crate::demo::start_franceconnect(&app, &mut definitions).await;
     apply(&app, &definitions).await?;
     let resident = crate::demo::ensure_residents(&app, &definitions).await?;
 
@@ -241,6 +243,7 @@ async fn demo(file: &ConfigFile, port: Option<u16>) -> anyhow::Result<()> {
         .collect();
     let base_domain = app.config.base_domain.clone();
     let mailbox = app.config.smtp_url.is_none();
+    let franceconnect_note = franceconnect.note.clone();
     app.serve(move |port, _| {
         // Written, not printed: a closed stdout must not stop the demo.
         let mut out = std::io::stdout().lock();
@@ -257,6 +260,9 @@ async fn demo(file: &ConfigFile, port: Option<u16>) -> anyhow::Result<()> {
                 "Mail is kept in a local mailbox: http://<town>.{base_domain}:{port}/demo/courriels"
             ));
         }
+        if let Some(note) = &franceconnect_note {
+            banner.push(note.clone());
+        }
         banner.push("Press Ctrl+C to stop.".to_owned());
         for line in banner {
             let _ = writeln!(out, "{line}");
@@ -265,6 +271,7 @@ async fn demo(file: &ConfigFile, port: Option<u16>) -> anyhow::Result<()> {
     })
     .await
     .context("the server stopped")?;
+    drop(franceconnect);
     Ok(())
 }
 
@@ -287,6 +294,17 @@ async fn tenant_apply(file: &ConfigFile, dir: &std::path::Path) -> anyhow::Resul
 
 async fn apply(app: &App, definitions: &[TenantDefinition]) -> anyhow::Result<()> {
     let applied = app.apply_towns(definitions).await?;
+    for town in definitions {
+        if let Some(settings) = town.franceconnect.as_ref().filter(|s| s.enabled)
+            && !app.franceconnect.has_secret(settings)
+        {
+            eprintln!(
+                "warning: town {}: FranceConnect needs its client secret in the environment \
+                 variable {} (set it for `guichet serve`)",
+                town.slug, settings.client_secret_env
+            );
+        }
+    }
     for outcome in applied.towns {
         match outcome {
             ApplyOutcome::Created(slug) => println!("created   {slug}"),

@@ -224,3 +224,87 @@ const DEMO_INVOICES: [&str; 3] = [
         "lines": [{"label": "Restauration scolaire", "quantity": 16, "unit_cents": 250, "amount_cents": 4000},
                   {"label": "Accueil périscolaire", "quantity": 5, "unit_cents": 100, "amount_cents": 500}]}"#,
 ];
+
+/// What the demo did about FranceConnect, for its banner.
+#[derive(Debug)]
+pub struct DemoFranceConnect {
+    /// Running while the demo runs.
+    pub provider: Option<crate::franceconnect::local_provider::LocalProvider>,
+    /// One line for the banner, if any town asked for FranceConnect.
+    pub note: Option<String>,
+}
+
+/// Starts the local OpenID provider for the towns whose FranceConnect
+/// issuer is on this machine, points them at it, and gives the app their
+/// (made-up) client secrets. When it cannot start, those towns go without
+/// FranceConnect and the note says how to get it.
+pub async fn start_franceconnect(
+    app: &App,
+    definitions: &mut [TenantDefinition],
+) -> DemoFranceConnect {
+    use crate::franceconnect::local_provider::{LocalClient, LocalProvider, SCRIPT};
+
+    let is_local = |definition: &TenantDefinition| {
+        definition.franceconnect.as_ref().is_some_and(|settings| {
+            settings.enabled
+                && url::Url::parse(&settings.issuer).is_ok_and(|issuer| {
+                    matches!(issuer.host_str(), Some("127.0.0.1" | "localhost"))
+                })
+        })
+    };
+    let mut clients = Vec::new();
+    for definition in definitions.iter().filter(|d| is_local(d)) {
+        if let Some(settings) = &definition.franceconnect {
+            let secret = crate::franceconnect::seal::random_token();
+            app.franceconnect
+                .give_secret(&settings.client_secret_env, &secret);
+            clients.push(LocalClient {
+                client_id: settings.client_id.clone(),
+                client_secret: secret,
+                redirect_uris: vec![app.franceconnect.callback_url(&definition.slug)],
+                post_logout_redirect_uris: vec![
+                    app.franceconnect.logout_return_url(&definition.slug),
+                ],
+            });
+        }
+    }
+    if clients.is_empty() {
+        return DemoFranceConnect {
+            provider: None,
+            note: None,
+        };
+    }
+    match LocalProvider::start(Path::new(SCRIPT), &clients).await {
+        Ok(provider) => {
+            let mut towns = Vec::new();
+            for definition in definitions.iter_mut().filter(|d| is_local(d)) {
+                towns.push(definition.display_name.clone());
+                if let Some(settings) = &mut definition.franceconnect {
+                    settings.issuer = provider.issuer.clone();
+                }
+            }
+            let note = format!(
+                "FranceConnect ({}): local OpenID provider at {}",
+                towns.join(", "),
+                provider.issuer
+            );
+            DemoFranceConnect {
+                provider: Some(provider),
+                note: Some(note),
+            }
+        }
+        Err(error) => {
+            for definition in definitions.iter_mut().filter(|d| is_local(d)) {
+                if let Some(settings) = &mut definition.franceconnect {
+                    settings.enabled = false;
+                }
+            }
+            DemoFranceConnect {
+                provider: None,
+                note: Some(format!(
+                    "FranceConnect is off in this demo: the local OpenID provider cannot start: {error}"
+                )),
+            }
+        }
+    }
+}

@@ -13,6 +13,7 @@ mod m20261126_000002_accounts;
 mod m20261126_000003_terms;
 mod m20261126_000004_modules;
 mod m20261126_000005_resident_pages;
+mod m20261126_000006_franceconnect;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000003_terms::Migration),
             Box::new(m20261126_000004_modules::Migration),
             Box::new(m20261126_000005_resident_pages::Migration),
+            Box::new(m20261126_000006_franceconnect::Migration),
         ]
     }
 }

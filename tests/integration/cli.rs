@@ -138,7 +138,7 @@ on_both_databases! {
 
         let first = guichet(dir.path(), &["migrate"], &env);
         assert!(first.status.success(), "{}", stderr(&first));
-        assert!(stdout(&first).starts_with("5 migration(s) applied"), "{}", stdout(&first));
+        assert!(stdout(&first).starts_with("6 migration(s) applied"), "{}", stdout(&first));
         let again = guichet(dir.path(), &["migrate"], &env);
         assert!(stdout(&again).starts_with("0 migration(s) applied"), "{}", stdout(&again));
 
@@ -151,6 +151,15 @@ on_both_databases! {
              modules   villeneuve: invoices 0.1.0, absences 0.1.0, tariffs 0.1.0\n\
              published saint-martin terms version 1 (major)\n\
              published villeneuve terms version 1 (major)\n"
+        );
+        // Villeneuve's FranceConnect secret is not in this environment.
+        assert!(
+            stderr(&applied).contains(
+                "warning: town villeneuve: FranceConnect needs its client secret in the \
+                 environment variable VILLENEUVE_FRANCECONNECT_SECRET"
+            ),
+            "{}",
+            stderr(&applied)
         );
         let reapplied = guichet(dir.path(), &["tenant", "apply", tenants], &env);
         assert_eq!(stdout(&reapplied), "unchanged saint-martin\nunchanged villeneuve\n");

@@ -13,6 +13,7 @@ mod harness;
 mod accounts;
 mod cli;
 mod dashboard;
+mod franceconnect;
 mod modules;
 mod tenancy;
 mod terms;

@@ -95,6 +95,9 @@ pub mod session {
         pub expires_at: DateTimeUtc,
         pub ip: Option<String>,
         pub user_agent: Option<String>,
+        /// The provider's id_token of a session opened through
+        /// FranceConnect: logging out goes through the provider with it.
+        pub franceconnect_id_token: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

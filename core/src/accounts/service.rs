@@ -39,6 +39,8 @@ pub enum NewAccountError {
     EmailTaken(String),
     #[error("the first and last names must not be empty")]
     MissingName,
+    #[error("this FranceConnect identity is already linked to an account")]
+    IdentityLinked,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,6 +84,15 @@ pub struct NewAccount {
     pub civility: Option<Civility>,
     pub address: Option<String>,
     pub phone: Option<String>,
+}
+
+/// What an account is created with, besides the names and addresses.
+struct AccountFields {
+    password_hash: String,
+    /// Set for a temporary password, with its expiry.
+    temporary_until: Option<DateTime<Utc>>,
+    /// Set for an account active from the start.
+    activated_at: Option<DateTime<Utc>>,
 }
 
 /// What the town must know of a created account (the mail carries the same).
@@ -197,64 +208,25 @@ impl Accounts {
         new: NewAccount,
         origin: &Origin,
     ) -> Result<Result<CreatedAccount, NewAccountError>, AccountError> {
-        let email = new.email.trim().to_owned();
-        if !is_plausible_email(&email) {
-            return Ok(Err(NewAccountError::InvalidEmail(email)));
-        }
-        let (first_name, last_name) = (new.first_name.trim(), new.last_name.trim());
-        if first_name.is_empty() || last_name.is_empty() {
-            return Ok(Err(NewAccountError::MissingName));
-        }
-        let email_key = email.to_lowercase();
         let scope = tenant.scope();
         let temporary_password = new_temporary_password();
         let password_hash = self.hasher.hash(&temporary_password).await?;
         let now = Utc::now();
 
         let txn = crate::db::begin_write(&self.db).await?;
-        let email_taken = scope
-            .select::<account::Entity>()
-            .filter(account::Column::EmailKey.eq(&email_key))
-            .one(&txn)
-            .await?
-            .is_some();
-        if email_taken {
-            return Ok(Err(NewAccountError::EmailTaken(email)));
-        }
-        let stem = identifier::stem(first_name, last_name);
-        let taken: Vec<String> = scope
-            .select::<account::Entity>()
-            .filter(account::Column::Identifier.starts_with(&stem))
-            .all(&txn)
-            .await?
-            .into_iter()
-            .map(|row| row.identifier)
-            .collect();
-        let login = identifier::first_free(&stem, &taken);
-
-        let created = account::ActiveModel {
-            tenant_id: Set(scope.tenant_id().get()),
-            identifier: Set(login.clone()),
-            email: Set(email.clone()),
-            email_key: Set(email_key),
-            civility: Set(new.civility.map(|c| c.code().to_owned())),
-            first_name: Set(first_name.to_owned()),
-            last_name: Set(last_name.to_owned()),
-            address: Set(new.address.filter(|a| !a.trim().is_empty())),
-            phone: Set(new.phone.filter(|p| !p.trim().is_empty())),
-            password_hash: Set(password_hash),
-            password_is_temporary: Set(true),
-            temporary_password_expires_at: Set(Some(
+        let fields = AccountFields {
+            password_hash,
+            temporary_until: Some(
                 now + Duration::days(i64::from(
                     tenant.definition.accounts.temporary_password_validity_days,
                 )),
-            )),
-            status: Set(account::PENDING.to_owned()),
-            created_at: Set(now),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await?;
+            ),
+            activated_at: None,
+        };
+        let created = match Self::insert_account(&txn, scope, new, fields, now).await? {
+            Ok(created) => created,
+            Err(problem) => return Ok(Err(problem)),
+        };
         self.queue_activation(&txn, tenant, &created, &temporary_password, now)
             .await?;
         audit::record(
@@ -270,9 +242,210 @@ impl Accounts {
         self.mailer.wake();
         Ok(Ok(CreatedAccount {
             account_id: created.id,
-            identifier: login,
+            identifier: created.identifier,
             temporary_password,
         }))
+    }
+
+    /// Checks and inserts an account, with the first free identifier of
+    /// its names; the town's e-mail addresses are unique.
+    async fn insert_account(
+        txn: &sea_orm::DatabaseTransaction,
+        scope: TenantScope,
+        new: NewAccount,
+        fields: AccountFields,
+        now: DateTime<Utc>,
+    ) -> Result<Result<account::Model, NewAccountError>, DbErr> {
+        let email = new.email.trim().to_owned();
+        if !is_plausible_email(&email) {
+            return Ok(Err(NewAccountError::InvalidEmail(email)));
+        }
+        let (first_name, last_name) = (new.first_name.trim(), new.last_name.trim());
+        if first_name.is_empty() || last_name.is_empty() {
+            return Ok(Err(NewAccountError::MissingName));
+        }
+        let email_key = email.to_lowercase();
+        let email_taken = scope
+            .select::<account::Entity>()
+            .filter(account::Column::EmailKey.eq(&email_key))
+            .one(txn)
+            .await?
+            .is_some();
+        if email_taken {
+            return Ok(Err(NewAccountError::EmailTaken(email)));
+        }
+        let stem = identifier::stem(first_name, last_name);
+        let taken: Vec<String> = scope
+            .select::<account::Entity>()
+            .filter(account::Column::Identifier.starts_with(&stem))
+            .all(txn)
+            .await?
+            .into_iter()
+            .map(|row| row.identifier)
+            .collect();
+        let login = identifier::first_free(&stem, &taken);
+        let status = if fields.activated_at.is_some() {
+            account::ACTIVE
+        } else {
+            account::PENDING
+        };
+        let created = account::ActiveModel {
+            tenant_id: Set(scope.tenant_id().get()),
+            identifier: Set(login),
+            email: Set(email),
+            email_key: Set(email_key),
+            civility: Set(new.civility.map(|c| c.code().to_owned())),
+            first_name: Set(first_name.to_owned()),
+            last_name: Set(last_name.to_owned()),
+            address: Set(new.address.filter(|a| !a.trim().is_empty())),
+            phone: Set(new.phone.filter(|p| !p.trim().is_empty())),
+            password_hash: Set(fields.password_hash),
+            password_is_temporary: Set(fields.temporary_until.is_some()),
+            temporary_password_expires_at: Set(fields.temporary_until),
+            status: Set(status.to_owned()),
+            created_at: Set(now),
+            activated_at: Set(fields.activated_at),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await?;
+        Ok(Ok(created))
+    }
+
+    /// Creates an active account for an identity FranceConnect vouched
+    /// for, links it, and logs the resident in, in one transaction (where
+    /// the town allows it). Its password is random and known to nobody:
+    /// "J'ai oublié mon mot de passe" sets one.
+    pub async fn create_with_franceconnect(
+        &self,
+        tenant: &Tenant,
+        pending: &crate::franceconnect::PendingLink,
+        origin: &Origin,
+    ) -> Result<Result<String, NewAccountError>, AccountError> {
+        let scope = tenant.scope();
+        let password_hash = self.hasher.hash(&new_token()).await?;
+        let now = Utc::now();
+        let new = NewAccount {
+            email: pending.email.clone().unwrap_or_default(),
+            first_name: pending.given_name.clone().unwrap_or_default(),
+            last_name: pending.family_name.clone().unwrap_or_default(),
+            civility: None,
+            address: None,
+            phone: None,
+        };
+        let fields = AccountFields {
+            password_hash,
+            temporary_until: None,
+            activated_at: Some(now),
+        };
+        let txn = crate::db::begin_write(&self.db).await?;
+        let created = match Self::insert_account(&txn, scope, new, fields, now).await? {
+            Ok(created) => created,
+            Err(problem) => return Ok(Err(problem)),
+        };
+        let linked = crate::franceconnect::insert_link(
+            &txn,
+            scope,
+            created.id,
+            &pending.issuer,
+            &pending.sub,
+            now,
+        )
+        .await?;
+        if linked != crate::franceconnect::LinkOutcome::Linked {
+            // Linked meanwhile (another tab): nothing is created.
+            return Ok(Err(NewAccountError::IdentityLinked));
+        }
+        for kind in [AuditKind::AccountCreated, AuditKind::FranceConnectLinked] {
+            audit::record(
+                &txn,
+                scope,
+                Some(created.id),
+                kind,
+                origin,
+                Some("franceconnect".to_owned()),
+            )
+            .await?;
+        }
+        let session_token = self
+            .open_session(&txn, scope, &created, origin, Some(&pending.id_token), now)
+            .await?;
+        txn.commit().await?;
+        Ok(Ok(session_token))
+    }
+
+    /// Logs in the account an identity is linked to (the caller found it
+    /// active through the link).
+    pub async fn login_with_franceconnect(
+        &self,
+        tenant: &Tenant,
+        owner: &account::Model,
+        id_token: &str,
+        origin: &Origin,
+    ) -> Result<String, AccountError> {
+        let txn = crate::db::begin_write(&self.db).await?;
+        let token = self
+            .open_session(
+                &txn,
+                tenant.scope(),
+                owner,
+                origin,
+                Some(id_token),
+                Utc::now(),
+            )
+            .await?;
+        txn.commit().await?;
+        Ok(token)
+    }
+
+    /// Marks a session as opened through FranceConnect (after the identity
+    /// was linked by a password login), so that logout goes through it.
+    pub async fn attach_franceconnect(
+        &self,
+        tenant: &Tenant,
+        session_token: &str,
+        id_token: &str,
+    ) -> Result<(), AccountError> {
+        sessions::attach_id_token(&self.db, tenant.scope(), session_token, id_token).await?;
+        Ok(())
+    }
+
+    /// Opens a session, records the login (the previous one is kept for
+    /// "votre dernière connexion"), and audits it.
+    async fn open_session(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        scope: TenantScope,
+        owner: &account::Model,
+        origin: &Origin,
+        franceconnect_id_token: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<String, DbErr> {
+        let session_token =
+            sessions::open(txn, scope, owner.id, self.sessions, origin, now).await?;
+        if let Some(id_token) = franceconnect_id_token {
+            sessions::attach_id_token(txn, scope, &session_token, id_token).await?;
+        }
+        scope
+            .update::<account::Entity>()
+            .col_expr(
+                account::Column::PreviousLoginAt,
+                Expr::value(owner.last_login_at),
+            )
+            .col_expr(account::Column::LastLoginAt, Expr::value(Some(now)))
+            .filter(account::Column::Id.eq(owner.id))
+            .exec(txn)
+            .await?;
+        audit::record(
+            txn,
+            scope,
+            Some(owner.id),
+            AuditKind::LoginSucceeded,
+            origin,
+            franceconnect_id_token.map(|_| "franceconnect".to_owned()),
+        )
+        .await?;
+        Ok(session_token)
     }
 
     async fn queue_activation(
@@ -631,27 +804,9 @@ impl Accounts {
         }
 
         let txn = crate::db::begin_write(&self.db).await?;
-        let session_token =
-            sessions::open(&txn, scope, owner.id, self.sessions, origin, now).await?;
-        scope
-            .update::<account::Entity>()
-            .col_expr(
-                account::Column::PreviousLoginAt,
-                Expr::value(owner.last_login_at),
-            )
-            .col_expr(account::Column::LastLoginAt, Expr::value(Some(now)))
-            .filter(account::Column::Id.eq(owner.id))
-            .exec(&txn)
+        let session_token = self
+            .open_session(&txn, scope, &owner, origin, None, now)
             .await?;
-        audit::record(
-            &txn,
-            scope,
-            Some(owner.id),
-            AuditKind::LoginSucceeded,
-            origin,
-            None,
-        )
-        .await?;
         txn.commit().await?;
         Ok(LoginOutcome::Success {
             session_token,

@@ -89,6 +89,26 @@ pub async fn find(
     Ok(Some((found, owner)))
 }
 
+/// Keeps the provider's id_token with a session opened through
+/// FranceConnect (its logout goes through the provider).
+pub async fn attach_id_token(
+    db: &impl ConnectionTrait,
+    scope: TenantScope,
+    token: &str,
+    id_token: &str,
+) -> Result<(), DbErr> {
+    scope
+        .update::<session::Entity>()
+        .col_expr(
+            session::Column::FranceconnectIdToken,
+            Expr::value(Some(id_token.to_owned())),
+        )
+        .filter(session::Column::TokenHash.eq(token_hash(token)))
+        .exec(db)
+        .await
+        .map(|_| ())
+}
+
 /// Ends the session of `token`, if it exists in this town.
 pub async fn close(
     db: &impl ConnectionTrait,

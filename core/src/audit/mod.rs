@@ -51,6 +51,8 @@ pub enum AuditKind {
     PasswordReset,
     TermsAccepted,
     EmailChanged,
+    FranceConnectLinked,
+    FranceConnectUnlinked,
 }
 
 impl AuditKind {
@@ -68,6 +70,8 @@ impl AuditKind {
             Self::PasswordReset => "password_reset",
             Self::TermsAccepted => "terms_accepted",
             Self::EmailChanged => "email_changed",
+            Self::FranceConnectLinked => "franceconnect_linked",
+            Self::FranceConnectUnlinked => "franceconnect_unlinked",
         }
     }
 }

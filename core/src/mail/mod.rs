@@ -78,11 +78,15 @@ impl PublicLinks {
 
     /// `https://<slug>.<base_domain>[:port]<path>`.
     pub fn town_url(&self, tenant: &Tenant, path: &str) -> String {
+        self.slug_url(&tenant.slug, path)
+    }
+
+    /// The same, for a town known by its slug only (not applied yet).
+    pub fn slug_url(&self, slug: &str, path: &str) -> String {
         let port = self.port.map(|port| format!(":{port}")).unwrap_or_default();
         format!(
-            "{}://{}.{}{port}{path}",
+            "{}://{slug}.{}{port}{path}",
             self.scheme.as_str(),
-            tenant.slug,
             self.base_domain
         )
     }

@@ -58,6 +58,9 @@ pub struct TenantDefinition {
     pub request_types: Vec<RequestType>,
     #[serde(default)]
     pub household: HouseholdSettings,
+    /// Logging in with FranceConnect (none: password only).
+    #[serde(default)]
+    pub franceconnect: Option<crate::franceconnect::FranceConnectSettings>,
     /// From `news/*.md` beside `tenant.toml` (never written in it).
     #[serde(default)]
     pub news: Vec<crate::content::NewsItem>,
@@ -206,6 +209,9 @@ pub fn parse_definition(
         )));
     }
     crate::modules::towns::check_enablements(&definition.modules).map_err(invalid)?;
+    if let Some(franceconnect) = &definition.franceconnect {
+        franceconnect.validate().map_err(invalid)?;
+    }
     if !definition.news.is_empty() || !definition.pages.is_empty() {
         return Err(invalid(
             "news and pages are written in news/*.md and pages/*.md beside tenant.toml".to_owned(),

@@ -13,11 +13,13 @@ use super::PageError;
 use super::csrf::Csrf;
 use super::render::{Page, TownPage};
 use super::session::{
-    AnyResident, Visitor, WebSettings, remove_session_cookie, safe_next, set_session_cookie,
+    AnyResident, Visitor, WebSettings, close_previous_session, remove_session_cookie, safe_next,
+    set_session_cookie,
 };
 use crate::accounts::entity::account_token;
 use crate::accounts::{Accounts, FieldError, LinkProblem, LoginOutcome, PasswordChange};
 use crate::audit::Origin;
+use crate::franceconnect::FranceConnect;
 
 pub fn routes() -> Vec<Route> {
     routes![
@@ -51,6 +53,18 @@ pub struct LoginView {
     /// Offer to send the activation mail again.
     pub offer_activation: bool,
     pub next: Option<String>,
+    /// The town offers "S'identifier avec FranceConnect".
+    pub franceconnect: bool,
+}
+
+impl LoginView {
+    pub fn new(page: &TownPage, csrf: &Csrf) -> Self {
+        Self {
+            csrf: csrf.token().to_owned(),
+            franceconnect: FranceConnect::settings(&page.tenant).is_some(),
+            ..Self::default()
+        }
+    }
 }
 
 #[get("/connexion?<suite>")]
@@ -67,9 +81,8 @@ fn login_page(
         )));
     }
     let view = LoginView {
-        csrf: csrf.token().to_owned(),
         next: safe_next(suite),
-        ..LoginView::default()
+        ..LoginView::new(&page, &csrf)
     };
     Ok(Either::Left(page.with_flash(flash).ok(
         "pages/login",
@@ -100,10 +113,9 @@ async fn login(
     form: Form<LoginForm<'_>>,
 ) -> PageOrRedirect {
     let mut view = LoginView {
-        csrf: csrf.token().to_owned(),
         identifier: form.identifier.trim().to_owned(),
         next: safe_next(form.next),
-        ..LoginView::default()
+        ..LoginView::new(&page, &csrf)
     };
     let refuse = |view: LoginView, status: Status| -> PageOrRedirect {
         Ok(Either::Left(page.render(
@@ -120,46 +132,51 @@ async fn login(
     let outcome = accounts
         .login(&page.tenant, form.identifier, form.password, &origin)
         .await?;
+    let session_token = match outcome {
+        LoginOutcome::Success { session_token, .. } => session_token,
+        refused => {
+            let (status, message, offer_activation) = login_refusal(&refused);
+            view.error = Some(message);
+            view.offer_activation = offer_activation;
+            return refuse(view, status);
+        }
+    };
+    close_previous_session(accounts, &visitor, &origin).await?;
+    set_session_cookie(jar, settings, session_token);
+    let next = view.next.unwrap_or_else(|| "/".to_owned());
+    Ok(Either::Right(Redirect::to(next)))
+}
+
+/// What to tell a resident whose login did not open a session: the status,
+/// the French message, and whether to offer a new activation mail.
+pub(super) fn login_refusal(outcome: &LoginOutcome) -> (Status, String, bool) {
     match outcome {
-        LoginOutcome::Success { session_token, .. } => {
-            // A new session id at every login: a cookie planted before
-            // login (fixation) is worth nothing after it.
-            if let Some(previous) = visitor.0 {
-                accounts
-                    .logout(&page.tenant, &previous.token, previous.account.id, &origin)
-                    .await?;
-            }
-            set_session_cookie(jar, settings, session_token);
-            let next = view.next.unwrap_or_else(|| "/".to_owned());
-            Ok(Either::Right(Redirect::to(next)))
-        }
-        LoginOutcome::Refused => {
-            view.error = Some("Identifiant ou mot de passe incorrect.".to_owned());
-            refuse(view, Status::Unauthorized)
-        }
-        LoginOutcome::Throttled(seconds) => {
-            view.error = Some(format!(
+        LoginOutcome::Success { .. } | LoginOutcome::Refused => (
+            Status::Unauthorized,
+            "Identifiant ou mot de passe incorrect.".to_owned(),
+            false,
+        ),
+        LoginOutcome::Throttled(seconds) => (
+            Status::TooManyRequests,
+            format!(
                 "Trop de tentatives de connexion. Patientez {seconds} seconde(s) avant de réessayer."
-            ));
-            refuse(view, Status::TooManyRequests)
-        }
-        LoginOutcome::NotActivated => {
-            view.error = Some(
-                "Votre espace personnel n'est pas encore activé : cliquez sur le lien du courriel \
-                 d'activation envoyé par votre mairie."
-                    .to_owned(),
-            );
-            view.offer_activation = true;
-            refuse(view, Status::Forbidden)
-        }
-        LoginOutcome::TemporaryPasswordExpired => {
-            view.error = Some(
-                "Votre mot de passe temporaire a expiré. Choisissez-en un nouveau avec « J'ai oublié \
-                 mon mot de passe »."
-                    .to_owned(),
-            );
-            refuse(view, Status::Forbidden)
-        }
+            ),
+            false,
+        ),
+        LoginOutcome::NotActivated => (
+            Status::Forbidden,
+            "Votre espace personnel n'est pas encore activé : cliquez sur le lien du courriel \
+             d'activation envoyé par votre mairie."
+                .to_owned(),
+            true,
+        ),
+        LoginOutcome::TemporaryPasswordExpired => (
+            Status::Forbidden,
+            "Votre mot de passe temporaire a expiré. Choisissez-en un nouveau avec « J'ai oublié \
+             mon mot de passe »."
+                .to_owned(),
+            false,
+        ),
     }
 }
 
@@ -168,34 +185,62 @@ struct CsrfOnly<'r> {
     csrf: &'r str,
 }
 
+pub(super) const LOGGED_OUT: &str = "Vous êtes déconnecté(e) de votre espace personnel.";
+
+/// Closes the session. A session opened through FranceConnect also ends at
+/// the provider: the browser goes to its `/session/end`, which sends it back
+/// to `/franceconnect/deconnexion`.
+// One guard per piece of context is Rocket's way; a struct would hide it.
+#[allow(clippy::too_many_arguments)]
 #[post("/deconnexion", data = "<form>")]
 async fn logout(
     resident: Option<AnyResident>,
     accounts: &State<Accounts>,
+    franceconnect: &State<FranceConnect>,
     settings: &State<WebSettings>,
     csrf: Csrf,
     origin: Origin,
     jar: &CookieJar<'_>,
     form: Form<CsrfOnly<'_>>,
-) -> Result<Either<Flash<Redirect>, Status>, PageError> {
+) -> Result<Either<Flash<Redirect>, Either<Redirect, Status>>, PageError> {
     if !csrf.verify(form.csrf) {
-        return Ok(Either::Right(Status::Forbidden));
+        return Ok(Either::Right(Either::Right(Status::Forbidden)));
     }
-    if let Some(resident) = resident {
-        accounts
-            .logout(
-                &resident.tenant,
-                &resident.token,
-                resident.account.id,
-                &origin,
-            )
-            .await?;
-    }
+    let to_login = || Redirect::to(uri!(login_page(suite = Option::<&str>::None)));
+    let Some(resident) = resident else {
+        remove_session_cookie(jar, settings);
+        return Ok(Either::Left(Flash::success(to_login(), LOGGED_OUT)));
+    };
+    accounts
+        .logout(
+            &resident.tenant,
+            &resident.token,
+            resident.account.id,
+            &origin,
+        )
+        .await?;
     remove_session_cookie(jar, settings);
-    Ok(Either::Left(Flash::success(
-        Redirect::to(uri!(login_page(suite = Option::<&str>::None))),
-        "Vous êtes déconnecté(e) de votre espace personnel.",
-    )))
+    let Some(id_token) = resident.session.franceconnect_id_token.as_deref() else {
+        return Ok(Either::Left(Flash::success(to_login(), LOGGED_OUT)));
+    };
+    let pending = crate::franceconnect::LogoutCookie::new(&resident.tenant.slug);
+    let (Some(sealed), Ok(provider_logout)) = (
+        pending.seal(&settings.secret_key),
+        franceconnect
+            .logout_url(&resident.tenant, id_token, &pending.state)
+            .await,
+    ) else {
+        tracing::warn!(town = %resident.tenant.slug, "cannot log out of FranceConnect");
+        return Ok(Either::Left(Flash::success(
+            to_login(),
+            "Vous êtes déconnecté(e) de votre espace personnel. FranceConnect n'a pas pu être \
+             joint : fermez votre navigateur pour terminer aussi votre session FranceConnect.",
+        )));
+    };
+    jar.add(settings.cookie(crate::franceconnect::seal::LOGOUT_COOKIE, sealed));
+    // No flash message here: browsers do not send it back through the
+    // provider's redirection; `/franceconnect/deconnexion` says it.
+    Ok(Either::Right(Either::Left(Redirect::to(provider_logout))))
 }
 
 #[derive(Debug, Default, Serialize)]

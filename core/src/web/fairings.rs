@@ -62,6 +62,24 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
      style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; \
      form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
+/// The policy, where a town with FranceConnect also lets forms lead to its
+/// provider: the FranceConnect button and logout are forms answered with a
+/// redirection to the provider, which browsers check against `form-action`.
+fn content_security_policy(request: &Request<'_>) -> String {
+    let provider = TenantResolution::cached(request).and_then(|tenant| {
+        let settings = crate::franceconnect::FranceConnect::settings(&tenant)?;
+        let origin = url::Url::parse(&settings.issuer).ok()?.origin();
+        origin.is_tuple().then(|| origin.ascii_serialization())
+    });
+    match provider {
+        Some(origin) => CONTENT_SECURITY_POLICY.replace(
+            "form-action 'self'",
+            &format!("form-action 'self' {origin}"),
+        ),
+        None => CONTENT_SECURITY_POLICY.to_owned(),
+    }
+}
+
 /// Security headers on every response, and `no-store` on anything that did
 /// not choose its own caching (pages may hold personal data).
 pub struct SecurityHeaders;
@@ -75,10 +93,10 @@ impl Fairing for SecurityHeaders {
         }
     }
 
-    async fn on_response<'r>(&self, _: &'r Request<'_>, response: &mut Response<'r>) {
+    async fn on_response<'r>(&self, request: &'r Request<'_>, response: &mut Response<'r>) {
         response.set_header(Header::new(
             "Content-Security-Policy",
-            CONTENT_SECURITY_POLICY,
+            content_security_policy(request),
         ));
         response.set_header(Header::new("X-Content-Type-Options", "nosniff"));
         response.set_header(Header::new("Referrer-Policy", "same-origin"));

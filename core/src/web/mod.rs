@@ -14,6 +14,7 @@ pub mod csrf;
 mod demo_mailbox;
 mod errors;
 mod fairings;
+mod franceconnect_pages;
 mod module_pages;
 mod ops;
 mod pages;
@@ -50,6 +51,7 @@ pub fn build(app: &App, rocket_config: rocket::Config) -> Rocket<Build> {
         .manage(app.terms.clone())
         .manage(app.modules.clone())
         .manage(app.households.clone())
+        .manage(app.franceconnect.clone())
         .manage(crate::api::ApiKeys::new(app.db.clone()))
         .manage(settings)
         .attach(fairings::RequestLog)
@@ -59,6 +61,7 @@ pub fn build(app: &App, rocket_config: rocket::Config) -> Rocket<Build> {
         .mount("/", terms_pages::routes())
         .mount("/", module_pages::routes())
         .mount("/", resident_pages::routes())
+        .mount("/", franceconnect_pages::routes())
         .mount(crate::api::BASE, crate::api::routes())
         .mount("/", ops::routes())
         .mount("/", assets::routes())

@@ -65,10 +65,7 @@ async fn home(
 ) -> Result<Either<Page, Redirect>, PageError> {
     let page = page.with_flash(flash);
     let Some(resident) = visitor.0 else {
-        let view = LoginView {
-            csrf: csrf.token().to_owned(),
-            ..LoginView::default()
-        };
+        let view = LoginView::new(&page, &csrf);
         return Ok(Either::Left(page.ok("pages/home", "Accueil", view)?));
     };
     let notice = match gate(terms, &resident, "/").await? {

@@ -884,12 +884,15 @@ struct ContactView {
     password_error: Option<String>,
     email_sent_to: Option<String>,
     errors: Vec<FieldError>,
+    /// The town offers FranceConnect (a link to "Mon compte FranceConnect").
+    franceconnect: bool,
 }
 
 fn contact_view(resident: &Resident, csrf: &Csrf) -> ContactView {
     let account = &resident.account;
     ContactView {
         csrf: csrf.token().to_owned(),
+        franceconnect: crate::franceconnect::FranceConnect::settings(&resident.tenant).is_some(),
         email: account.email.clone(),
         address: account.address.clone().unwrap_or_default(),
         phone: account.phone.clone().unwrap_or_default(),

@@ -267,6 +267,26 @@ impl<'r> FromRequest<'r> for Origin {
     }
 }
 
+/// A new session id at every login: the session the browser had before (or
+/// a cookie planted there, for fixation) is closed, worth nothing after it.
+pub async fn close_previous_session(
+    accounts: &Accounts,
+    visitor: &Visitor,
+    origin: &Origin,
+) -> Result<(), crate::accounts::AccountError> {
+    if let Some(previous) = &visitor.0 {
+        accounts
+            .logout(
+                &previous.tenant,
+                &previous.token,
+                previous.account.id,
+                origin,
+            )
+            .await?;
+    }
+    Ok(())
+}
+
 /// Sets the session cookie after a login.
 pub fn set_session_cookie(jar: &CookieJar<'_>, settings: &WebSettings, token: String) {
     jar.add(settings.cookie(SESSION_COOKIE, token));

@@ -10,6 +10,7 @@ use guichet::audit::Origin;
 use guichet::config::{Config, PublicScheme};
 use guichet::tenancy::{Tenant, load_definitions};
 
+use super::oidc::{OidcClient, OidcProvider};
 use super::smtp::{SmtpSink, smtp_url};
 use super::{Backend, TestDatabase, Visitor, repo_root};
 
@@ -75,6 +76,17 @@ pub struct TestResponse {
 }
 
 impl TestResponse {
+    /// The body with the entities templates escape turned back into
+    /// characters, to look for messages as residents read them.
+    pub fn text(&self) -> String {
+        self.body
+            .replace("&#x27;", "'")
+            .replace("&quot;", "\"")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&")
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|value| value.to_str().ok())
     }
@@ -247,6 +259,53 @@ impl TestApp {
         (visitor, identifier)
     }
 
+    /// A real OpenID provider with a client for each of these towns; the
+    /// app is given the clients' secrets.
+    pub async fn oidc_provider(&self, slugs: &[&str]) -> OidcProvider {
+        let clients: Vec<OidcClient> = slugs
+            .iter()
+            .map(|slug| {
+                let secret = format!("secret-of-{slug}-for-the-tests");
+                self.app
+                    .franceconnect
+                    .give_secret(&franceconnect_secret_env(slug), &secret);
+                OidcClient {
+                    client_id: format!("guichet-{slug}"),
+                    client_secret: secret,
+                    redirect_uris: vec![self.app.franceconnect.callback_url(slug)],
+                    post_logout_redirect_uris: vec![self.app.franceconnect.logout_return_url(slug)],
+                }
+            })
+            .collect();
+        OidcProvider::start(&clients).await
+    }
+
+    /// Points the FranceConnect settings of `slug` at `provider` (enabled),
+    /// as its `tenant.toml` would, and applies them.
+    pub async fn enable_franceconnect(
+        &self,
+        slug: &str,
+        provider: &OidcProvider,
+        allow_account_creation: bool,
+    ) {
+        let mut definition = self.town(slug).await.definition.clone();
+        definition.franceconnect = Some(guichet::franceconnect::FranceConnectSettings {
+            enabled: true,
+            issuer: provider.issuer.clone(),
+            client_id: format!("guichet-{slug}"),
+            client_secret_env: franceconnect_secret_env(slug),
+            scopes: guichet::franceconnect::DEFAULT_SCOPES
+                .iter()
+                .map(|scope| (*scope).to_owned())
+                .collect(),
+            allow_account_creation,
+        });
+        self.app
+            .apply_towns(&[definition])
+            .await
+            .expect("the FranceConnect settings apply");
+    }
+
     /// The SMTP sink of this app.
     pub fn mailbox(&self) -> &SmtpSink {
         self.mail
@@ -257,6 +316,13 @@ impl TestApp {
     fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
+}
+
+fn franceconnect_secret_env(slug: &str) -> String {
+    format!(
+        "TEST_FRANCECONNECT_SECRET_{}",
+        slug.to_uppercase().replace('-', "_")
+    )
 }
 
 impl Drop for TestApp {

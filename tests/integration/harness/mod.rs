@@ -5,11 +5,13 @@
 
 mod app;
 mod database;
+mod oidc;
 mod smtp;
 mod visitor;
 
 pub use app::{NEW_PASSWORD, Smtp, TestApp, TestAppOptions, TestResponse};
 pub use database::{Backend, TestDatabase};
+pub use oidc::{OidcProvider, path_of};
 pub use smtp::{SmtpSink, free_port};
 pub use visitor::{Visitor, csrf_of, field_value};
 
