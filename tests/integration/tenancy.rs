@@ -21,6 +21,19 @@ fn names_no_town(body: &str) {
 }
 
 on_both_databases! {
+    async fn a_town_applied_is_served_at_once_though_towns_are_kept_in_memory(backend) {
+        let app = TestApp::spawn(backend).await;
+        // Resolved once (and kept), in any case of the host.
+        let before = app.get("VILLENEUVE.localhost", "/connexion").await;
+        assert!(before.text().contains("Ville de Villeneuve"), "{}", before.body);
+        let mut definition = app.town("villeneuve").await.definition.clone();
+        definition.display_name = "Ville Nouvelle".to_owned();
+        app.app.apply_towns(&[definition]).await.unwrap();
+        let after = app.get("villeneuve.localhost", "/connexion").await;
+        assert!(after.text().contains("Ville Nouvelle"), "{}", after.body);
+        assert!(!after.text().contains("Ville de Villeneuve"));
+    }
+
     async fn each_subdomain_serves_its_own_town(backend) {
         let app = TestApp::spawn(backend).await;
         let villeneuve = app.get("villeneuve.localhost", "/").await;

@@ -246,6 +246,18 @@ impl ModuleHost {
         Ok(manifest)
     }
 
+    /// Instantiates a release in a fresh store, within every limit, and
+    /// calls nothing: what each call pays before the guest runs (measured by
+    /// the `modules` benchmark).
+    pub async fn instantiate(&self, pre: &ModulePre<Sandbox>) -> Result<(), CallFailure> {
+        let sandbox = self.sandbox(Phase::Describe, None);
+        self.run(sandbox, async |store: &mut Store<Sandbox>| {
+            pre.instantiate_async(&mut *store).await.map(|_| ())
+        })
+        .await?;
+        Ok(())
+    }
+
     /// Renders a view (a tile or a page of the module).
     pub async fn render(
         &self,

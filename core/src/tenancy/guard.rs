@@ -59,8 +59,8 @@ async fn resolve(request: &Request<'_>) -> TenantResolution {
     let Some(host) = request.host() else {
         return TenantResolution::UnknownHost;
     };
-    match directory.resolve_host(host.domain().as_str()).await {
-        Ok(Some(tenant)) => TenantResolution::Found(Arc::new(tenant)),
+    match directory.resolve_host_cached(host.domain().as_str()).await {
+        Ok(Some(tenant)) => TenantResolution::Found(tenant),
         Ok(None) => TenantResolution::UnknownHost,
         Err(error) => {
             tracing::error!(%error, "cannot resolve the request's town");

@@ -1,6 +1,8 @@
 //! The town directory: applying definitions, listing towns, resolving hosts.
 
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Instant;
 
 use chrono::Utc;
 use sea_orm::{
@@ -112,13 +114,56 @@ pub enum TenancyError {
 pub struct TenantDirectory {
     db: DatabaseConnection,
     base_domain: Arc<str>,
+    /// Towns recently resolved, by host: each request needs its town, and
+    /// reading it means a query and parsing its whole definition. Only
+    /// found towns are kept (a flood of made-up hosts cannot grow it).
+    resolved: Arc<std::sync::RwLock<ResolvedTowns>>,
 }
+
+/// Host → (when it was read, the town).
+type ResolvedTowns = HashMap<String, (Instant, Arc<Tenant>)>;
+
+/// How long a resolved town is trusted. `tenant apply` in this process
+/// forgets them at once; another process's apply is seen within this delay.
+pub const TOWN_CACHE_SECONDS: u64 = 5;
 
 impl TenantDirectory {
     pub fn new(db: DatabaseConnection, base_domain: &str) -> Self {
         Self {
             db,
             base_domain: base_domain.into(),
+            resolved: Arc::default(),
+        }
+    }
+
+    /// The town of a request's host (see [`Self::resolve_host`]), kept a
+    /// few seconds.
+    pub async fn resolve_host_cached(
+        &self,
+        domain: &str,
+    ) -> Result<Option<Arc<Tenant>>, TenancyError> {
+        let fresh_for = std::time::Duration::from_secs(TOWN_CACHE_SECONDS);
+        // One entry per town host, whatever the case a browser sent.
+        let key = domain.trim_end_matches('.').to_ascii_lowercase();
+        if let Ok(resolved) = self.resolved.read()
+            && let Some((at, tenant)) = resolved.get(&key)
+            && at.elapsed() < fresh_for
+        {
+            return Ok(Some(tenant.clone()));
+        }
+        let Some(tenant) = self.resolve_host(domain).await?.map(Arc::new) else {
+            return Ok(None);
+        };
+        if let Ok(mut resolved) = self.resolved.write() {
+            resolved.retain(|_, (at, _)| at.elapsed() < fresh_for);
+            resolved.insert(key, (Instant::now(), tenant.clone()));
+        }
+        Ok(Some(tenant))
+    }
+
+    fn forget_resolved(&self) {
+        if let Ok(mut resolved) = self.resolved.write() {
+            resolved.clear();
         }
     }
 
@@ -209,6 +254,7 @@ impl TenantDirectory {
             outcomes.push(apply_one(&txn, definition).await?);
         }
         txn.commit().await?;
+        self.forget_resolved();
         Ok(outcomes)
     }
 }

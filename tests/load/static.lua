@@ -1,0 +1,2 @@
+-- GET / on nginx, which serves the saved dashboard page.
+dofile(os.getenv("LOAD_DIR") .. "/report.lua")
