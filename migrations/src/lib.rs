@@ -14,6 +14,7 @@ mod m20261126_000003_terms;
 mod m20261126_000004_modules;
 mod m20261126_000005_resident_pages;
 mod m20261126_000006_franceconnect;
+mod m20261126_000007_request_indexes;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000004_modules::Migration),
             Box::new(m20261126_000005_resident_pages::Migration),
             Box::new(m20261126_000006_franceconnect::Migration),
+            Box::new(m20261126_000007_request_indexes::Migration),
         ]
     }
 }
