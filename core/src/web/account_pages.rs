@@ -180,9 +180,10 @@ pub(super) fn login_refusal(outcome: &LoginOutcome) -> (Status, String, bool) {
     }
 }
 
+/// A form that carries nothing but its CSRF token (a button).
 #[derive(Debug, FromForm)]
-struct CsrfOnly<'r> {
-    csrf: &'r str,
+pub(super) struct CsrfOnly<'r> {
+    pub(super) csrf: &'r str,
 }
 
 pub(super) const LOGGED_OUT: &str = "Vous êtes déconnecté(e) de votre espace personnel.";

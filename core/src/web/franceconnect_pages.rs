@@ -13,7 +13,7 @@ use rocket::{Route, State, get, post, routes};
 use serde::Serialize;
 
 use super::PageError;
-use super::account_pages::{LOGGED_OUT, LoginView, login_refusal};
+use super::account_pages::{CsrfOnly, LOGGED_OUT, LoginView, login_refusal};
 use super::csrf::Csrf;
 use super::render::{Page, TownPage};
 use super::session::{
@@ -63,16 +63,20 @@ fn error_page(
     message: &str,
     detail: Option<String>,
 ) -> PageOrRedirect {
+    error_page_only(page, status, message, detail).map(Either::Left)
+}
+
+fn error_page_only(
+    page: &TownPage,
+    status: Status,
+    message: &str,
+    detail: Option<String>,
+) -> Result<Page, PageError> {
     let view = ErrorView {
         message: message.to_owned(),
         detail,
     };
-    Ok(Either::Left(page.render(
-        status,
-        "pages/franceconnect_error",
-        ERROR_TITLE,
-        view,
-    )?))
+    page.render(status, "pages/franceconnect_error", ERROR_TITLE, view)
 }
 
 /// Logs what went wrong, and says it in French.
@@ -141,11 +145,6 @@ async fn start(
     go_to_provider(&page, franceconnect, settings, jar, flow).await
 }
 
-#[derive(Debug, FromForm)]
-struct CsrfOnly<'r> {
-    csrf: &'r str,
-}
-
 /// "Lier mon compte FranceConnect", from the account page.
 #[post("/franceconnect/lier", data = "<form>")]
 async fn start_link(
@@ -198,7 +197,7 @@ async fn callback(
         .and_then(|cookie| {
             FlowCookie::open(cookie.value(), &settings.secret_key, &page.tenant.slug)
         });
-    remove_cookie(jar, settings, FLOW_COOKIE);
+    settings.remove_cookie(jar, FLOW_COOKIE);
     let Some(flow) = flow else {
         return error_page(
             &page,
@@ -358,14 +357,6 @@ fn outcome_message(code: &str) -> Option<(&'static str, bool)> {
     })
 }
 
-fn remove_cookie(jar: &CookieJar<'_>, settings: &WebSettings, name: &str) {
-    jar.remove(
-        rocket::http::Cookie::build(settings.cookie_name(name))
-            .path("/")
-            .build(),
-    );
-}
-
 fn pending_link(
     jar: &CookieJar<'_>,
     settings: &WebSettings,
@@ -407,18 +398,11 @@ impl LinkView {
 }
 
 fn no_pending_link(page: &TownPage) -> Result<Page, PageError> {
-    page.render(
+    error_page_only(
+        page,
         Status::BadRequest,
-        "pages/franceconnect_error",
-        ERROR_TITLE,
-        ErrorView {
-            message: "Aucune identité FranceConnect n'attend d'être liée, ou le délai pour la \
-                      lier est passé."
-                .to_owned(),
-            detail: Some(
-                "Reconnectez-vous avec FranceConnect depuis la page de connexion.".to_owned(),
-            ),
-        },
+        "Aucune identité FranceConnect n'attend d'être liée, ou le délai pour la lier est passé.",
+        Some("Reconnectez-vous avec FranceConnect depuis la page de connexion.".to_owned()),
     )
 }
 
@@ -506,7 +490,7 @@ async fn link(
             .await?;
     }
     set_session_cookie(jar, settings, session_token);
-    remove_cookie(jar, settings, PENDING_COOKIE);
+    settings.remove_cookie(jar, PENDING_COOKIE);
     let message = outcome_message(outcome_code(outcome)).map_or("", |(message, _)| message);
     let next = pending.next.unwrap_or_else(|| "/".to_owned());
     Ok(Either::Right(Flash::success(Redirect::to(next), message)))
@@ -551,7 +535,7 @@ async fn create_account(
     {
         Ok(session_token) => {
             set_session_cookie(jar, settings, session_token);
-            remove_cookie(jar, settings, PENDING_COOKIE);
+            settings.remove_cookie(jar, PENDING_COOKIE);
             Ok(Either::Right(Redirect::to(
                 pending.next.unwrap_or_else(|| "/".to_owned()),
             )))
@@ -678,7 +662,7 @@ fn logged_out(
         .and_then(|cookie| {
             LogoutCookie::open(cookie.value(), &settings.secret_key, &page.tenant.slug)
         });
-    remove_cookie(jar, settings, LOGOUT_COOKIE);
+    settings.remove_cookie(jar, LOGOUT_COOKIE);
     // The local session was closed before going to the provider.
     remove_session_cookie(jar, settings);
     match pending {

@@ -33,6 +33,11 @@ impl WebSettings {
         }
     }
 
+    /// Removes a cookie set by [`Self::cookie`].
+    pub fn remove_cookie(&self, jar: &CookieJar<'_>, name: &str) {
+        jar.remove(Cookie::build(self.cookie_name(name)).path("/").build());
+    }
+
     pub fn cookie(&self, name: &str, value: String) -> Cookie<'static> {
         Cookie::build((self.cookie_name(name), value))
             .path("/")
@@ -293,11 +298,7 @@ pub fn set_session_cookie(jar: &CookieJar<'_>, settings: &WebSettings, token: St
 }
 
 pub fn remove_session_cookie(jar: &CookieJar<'_>, settings: &WebSettings) {
-    jar.remove(
-        Cookie::build(settings.cookie_name(SESSION_COOKIE))
-            .path("/")
-            .build(),
-    );
+    settings.remove_cookie(jar, SESSION_COOKIE);
 }
 
 #[cfg(test)]
