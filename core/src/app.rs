@@ -57,6 +57,8 @@ pub struct App {
     pub modules: crate::modules::Modules,
     pub households: crate::households::Households,
     pub franceconnect: crate::franceconnect::FranceConnect,
+    pub requests: crate::requests::Requests,
+    pub feedback: crate::feedback::Feedback,
     /// Where the outbox worker delivers; none keeps mail in the outbox.
     pub delivery: Option<Delivery>,
     /// Keys the CSRF tokens.
@@ -98,6 +100,8 @@ impl App {
         )?;
         let modules = crate::modules::Modules::new(db.clone(), host);
         let households = crate::households::Households::new(db.clone());
+        let requests = crate::requests::Requests::new(db.clone());
+        let feedback = crate::feedback::Feedback::new(db.clone());
         let franceconnect =
             crate::franceconnect::FranceConnect::new(db.clone(), PublicLinks::new(&config))?;
         Ok(Self {
@@ -112,6 +116,8 @@ impl App {
             modules,
             households,
             franceconnect,
+            requests,
+            feedback,
             delivery,
             secret_key,
         })

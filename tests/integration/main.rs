@@ -12,6 +12,7 @@ mod harness;
 
 mod accounts;
 mod cli;
+mod csrf;
 mod dashboard;
 mod franceconnect;
 mod modules;

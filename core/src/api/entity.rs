@@ -17,12 +17,5 @@ pub mod api_key {
         pub revoked_at: Option<DateTimeUtc>,
     }
 
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
-
-    impl crate::tenancy::TenantOwned for Entity {
-        const TENANT_COLUMN: Column = Column::TenantId;
-    }
+    crate::tenant_owned_entity!();
 }

@@ -33,33 +33,39 @@ pub mod entity {
             pub created_at: DateTimeUtc,
         }
 
-        #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-        pub enum Relation {}
-
-        impl ActiveModelBehavior for ActiveModel {}
-
-        impl crate::tenancy::TenantOwned for Entity {
-            const TENANT_COLUMN: Column = Column::TenantId;
-        }
+        crate::tenant_owned_entity!();
     }
 }
 
-pub async fn submit(
-    db: &DatabaseConnection,
-    scope: TenantScope,
-    account_id: i32,
-    topic: &str,
-    message: &str,
-) -> Result<(), DbErr> {
-    entity::feedback::ActiveModel {
-        tenant_id: Set(scope.tenant_id().get()),
-        account_id: Set(account_id),
-        topic: Set(topic.to_owned()),
-        message: Set(message.to_owned()),
-        created_at: Set(chrono::Utc::now()),
-        ..Default::default()
+/// The town's feedback messages.
+#[derive(Debug, Clone)]
+pub struct Feedback {
+    db: DatabaseConnection,
+}
+
+impl Feedback {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
     }
-    .insert(db)
-    .await?;
-    Ok(())
+
+    /// Keeps a resident's message for their town.
+    pub async fn submit(
+        &self,
+        scope: TenantScope,
+        account_id: i32,
+        topic: &str,
+        message: &str,
+    ) -> Result<(), DbErr> {
+        entity::feedback::ActiveModel {
+            tenant_id: Set(scope.tenant_id().get()),
+            account_id: Set(account_id),
+            topic: Set(topic.to_owned()),
+            message: Set(message.to_owned()),
+            created_at: Set(chrono::Utc::now()),
+            ..Default::default()
+        }
+        .insert(&self.db)
+        .await?;
+        Ok(())
+    }
 }

@@ -16,12 +16,5 @@ pub mod franceconnect_link {
         pub linked_at: DateTimeUtc,
     }
 
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
-
-    impl crate::tenancy::TenantOwned for Entity {
-        const TENANT_COLUMN: Column = Column::TenantId;
-    }
+    crate::tenant_owned_entity!();
 }

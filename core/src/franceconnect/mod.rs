@@ -17,6 +17,7 @@
 //! [`FranceConnectError`], logged with its detail; the resident sees one
 //! French page and nothing is logged in. Database failures stay `DbErr`.
 
+mod callback;
 pub mod client;
 pub mod entity;
 pub mod local_provider;
@@ -24,6 +25,7 @@ pub mod seal;
 mod service;
 mod settings;
 
+pub use callback::{CallbackAnswer, CallbackError};
 pub use client::{ACR, FranceConnectError, Identity, OidcClient, ProviderMetadata};
 pub use seal::{FlowCookie, FlowIntent, LogoutCookie, PendingLink};
 pub use service::{FranceConnect, LinkOutcome, VerifiedIdentity, insert_link};

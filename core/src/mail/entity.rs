@@ -32,11 +32,4 @@ pub struct Model {
     pub sent_at: Option<DateTimeUtc>,
 }
 
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
-
-impl ActiveModelBehavior for ActiveModel {}
-
-impl crate::tenancy::TenantOwned for Entity {
-    const TENANT_COLUMN: Column = Column::TenantId;
-}
+crate::tenant_owned_entity!();

@@ -195,3 +195,18 @@ impl Mailer {
         self.wake.notify_one();
     }
 }
+
+/// A town's outbox, newest first: what `guichet demo` shows as the town's
+/// mailbox (never mounted by `serve`).
+pub async fn town_outbox(
+    db: &sea_orm::DatabaseConnection,
+    tenant: &Tenant,
+) -> Result<Vec<entity::Model>, DbErr> {
+    use sea_orm::QueryOrder as _;
+    tenant
+        .scope()
+        .select::<entity::Entity>()
+        .order_by_desc(entity::Column::Id)
+        .all(db)
+        .await
+}

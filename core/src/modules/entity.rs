@@ -45,14 +45,7 @@ pub mod town_module {
         pub position: i32,
     }
 
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
-
-    impl crate::tenancy::TenantOwned for Entity {
-        const TENANT_COLUMN: Column = Column::TenantId;
-    }
+    crate::tenant_owned_entity!();
 }
 
 /// One stored value of a module, for a town (`account_id` null) or one of
@@ -74,12 +67,5 @@ pub mod module_data {
         pub updated_at: DateTimeUtc,
     }
 
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
-
-    impl crate::tenancy::TenantOwned for Entity {
-        const TENANT_COLUMN: Column = Column::TenantId;
-    }
+    crate::tenant_owned_entity!();
 }

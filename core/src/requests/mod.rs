@@ -4,6 +4,9 @@
 //! Error policy: database errors are returned as they are (`DbErr`).
 
 pub mod entity;
+mod service;
+
+pub use service::Requests;
 
 use chrono::{Datelike as _, Utc};
 use sea_orm::{

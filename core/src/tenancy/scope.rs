@@ -14,6 +14,33 @@ pub trait TenantOwned: EntityTrait {
     const TENANT_COLUMN: Self::Column;
 }
 
+/// Declares the entity of the enclosing sea-orm module tenant-owned through
+/// its `tenant_id` column, with no relations and default behaviour: what
+/// every tenant-owned table would otherwise write out by hand.
+///
+/// ```ignore
+/// pub mod entity {
+///     use sea_orm::entity::prelude::*;
+///     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+///     #[sea_orm(table_name = "feedback")]
+///     pub struct Model { #[sea_orm(primary_key)] pub id: i32, pub tenant_id: i32 }
+///     crate::tenant_owned_entity!();
+/// }
+/// ```
+#[macro_export]
+macro_rules! tenant_owned_entity {
+    () => {
+        #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+        pub enum Relation {}
+
+        impl ActiveModelBehavior for ActiveModel {}
+
+        impl $crate::tenancy::TenantOwned for Entity {
+            const TENANT_COLUMN: Column = Column::TenantId;
+        }
+    };
+}
+
 /// Queries restricted to one town.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TenantScope {

@@ -22,14 +22,7 @@ pub mod terms_version {
         pub published_at: DateTimeUtc,
     }
 
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
-
-    impl crate::tenancy::TenantOwned for Entity {
-        const TENANT_COLUMN: Column = Column::TenantId;
-    }
+    crate::tenant_owned_entity!();
 }
 
 pub mod terms_acceptance {
@@ -54,12 +47,5 @@ pub mod terms_acceptance {
         pub user_agent: Option<String>,
     }
 
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
-
-    impl crate::tenancy::TenantOwned for Entity {
-        const TENANT_COLUMN: Column = Column::TenantId;
-    }
+    crate::tenant_owned_entity!();
 }

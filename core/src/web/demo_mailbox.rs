@@ -2,12 +2,23 @@
 //! it, so that the demo can be walked through without an SMTP server.
 
 use rocket::{Route, State, get, routes};
-use sea_orm::{DatabaseConnection, QueryOrder as _};
+use sea_orm::DatabaseConnection;
 use serde::Serialize;
 
-use super::PageError;
-use super::render::{Page, TownPage};
-use crate::mail::entity;
+use super::kit::{Page, PageError};
+use super::resident::TownPage;
+
+/// The towns' outboxes, read for the demo's mailbox.
+#[derive(Debug, Clone)]
+pub struct Mailbox {
+    db: DatabaseConnection,
+}
+
+impl Mailbox {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+}
 
 pub fn routes() -> Vec<Route> {
     routes![mailbox]
@@ -28,14 +39,8 @@ struct MailboxView {
 }
 
 #[get("/demo/courriels")]
-async fn mailbox(page: TownPage, db: &State<DatabaseConnection>) -> Result<Page, PageError> {
-    let rows = page
-        .tenant
-        .scope()
-        .select::<entity::Entity>()
-        .order_by_desc(entity::Column::Id)
-        .all(db.inner())
-        .await?;
+async fn mailbox(page: TownPage, mailbox: &State<Mailbox>) -> Result<Page, PageError> {
+    let rows = crate::mail::town_outbox(&mailbox.db, &page.tenant).await?;
     let timezone = page.tenant.timezone;
     let mails = rows
         .into_iter()
@@ -48,11 +53,7 @@ async fn mailbox(page: TownPage, db: &State<DatabaseConnection>) -> Result<Page,
                 .collect(),
             recipient: mail.recipient,
             subject: mail.subject,
-            sent_at: mail
-                .created_at
-                .with_timezone(&timezone)
-                .format("%d/%m/%Y à %H:%M")
-                .to_string(),
+            sent_at: crate::format::date_time(&mail.created_at.with_timezone(&timezone)),
             body: mail.text_body,
         })
         .collect();

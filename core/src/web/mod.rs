@@ -1,76 +1,70 @@
-//! The HTTP face of Guichet: routes, request guards, fairings and catchers.
+//! The HTTP faces of Guichet, on one shared kit.
+//!
+//! - [`kit`]: what every face uses — the town guard and rendering through
+//!   its theme, errors and catchers, cookies, CSRF-checked forms, fairings,
+//!   static assets.
+//! - [`resident`]: the residents' face, mounted at `/`.
+//! - `crate::api`: the data API for towns' back-office software, at `/api/v1`.
+//! - `ops`: health, readiness and metrics for operators; `demo_mailbox`: the
+//!   demo's mailbox, mounted only by `guichet demo`.
 //!
 //! Handlers are thin: request guards give the context (the town from the
-//! `Host` header, later the resident and the CSRF token), services do the
-//! work, and [`render::TownPage`] renders the answer through the town's theme.
+//! `Host` header, the session, the CSRF-checked form), services do the work,
+//! and the kit renders the answer through the town's theme. No handler
+//! touches the database connection: it is not even managed state, so a
+//! handler asking for it fails the launch.
 //!
 //! Error policy: handlers return [`PageError`]; it is logged with the request
-//! id and answered with a French error page in the town's theme, never with
-//! internal details. Unknown hosts get a neutral page naming no town.
+//! id and answered by the face's catcher with a French error page in the
+//! town's theme, never with internal details. Unknown hosts get a neutral
+//! page naming no town.
 
-mod account_pages;
-mod assets;
-pub mod csrf;
 mod demo_mailbox;
-mod errors;
-mod fairings;
-mod franceconnect_pages;
-mod module_pages;
+pub mod kit;
 mod ops;
-mod pages;
-pub mod render;
-mod resident_pages;
-pub mod session;
-mod terms_pages;
-
-use std::sync::Arc;
+pub mod resident;
 
 use rocket::{Build, Rocket};
 
 use crate::app::{App, Mode};
-use crate::theme::ThemeSet;
 
-pub use errors::PageError;
-pub use fairings::RequestId;
-
-/// The themes, as managed Rocket state.
-#[derive(Debug, Clone)]
-pub struct Themes(pub Arc<ThemeSet>);
+pub use kit::{PageError, RequestId, Themes, WebSettings};
 
 /// Builds the Rocket of an opened application, bound as `rocket_config` says.
 pub fn build(app: &App, rocket_config: rocket::Config) -> Rocket<Build> {
-    let settings = session::WebSettings {
+    let settings = WebSettings {
         secret_key: app.secret_key.clone(),
         secure_cookies: app.config.public_scheme == crate::config::PublicScheme::Https,
     };
     let rocket = rocket::custom(rocket_config)
         .manage(app.tenants.clone())
         .manage(Themes(app.themes.clone()))
-        .manage(app.db.clone())
         .manage(app.accounts.clone())
         .manage(app.terms.clone())
         .manage(app.modules.clone())
         .manage(app.households.clone())
         .manage(app.franceconnect.clone())
+        .manage(app.requests.clone())
+        .manage(app.feedback.clone())
+        .manage(ops::Readiness::new(app.db.clone()))
         .manage(crate::api::ApiKeys::new(app.db.clone()))
+        // TEMPORARY until the data API goes through its services.
+        .manage(app.db.clone())
         .manage(settings)
-        .attach(fairings::RequestLog)
-        .attach(fairings::SecurityHeaders)
-        .mount("/", pages::routes())
-        .mount("/", account_pages::routes())
-        .mount("/", terms_pages::routes())
-        .mount("/", module_pages::routes())
-        .mount("/", resident_pages::routes())
-        .mount("/", franceconnect_pages::routes())
+        .attach(kit::fairings::RequestLog)
+        .attach(kit::fairings::SecurityHeaders)
+        .mount("/", resident::routes())
         .mount(crate::api::BASE, crate::api::routes())
         .mount("/", ops::routes())
-        .mount("/", assets::routes())
-        .register("/", errors::catchers())
+        .mount("/", kit::assets::routes())
+        .register("/", resident::catchers())
         .register(crate::api::BASE, crate::api::catchers());
     // The demo's mailbox shows every mail of a town, passwords included:
     // it exists only in `guichet demo`, never in `serve`.
     if app.mode == Mode::Demo {
-        rocket.mount("/", demo_mailbox::routes())
+        rocket
+            .manage(demo_mailbox::Mailbox::new(app.db.clone()))
+            .mount("/", demo_mailbox::routes())
     } else {
         rocket
     }

@@ -5,6 +5,22 @@ use rocket::http::Status;
 use rocket::{Route, State, get, routes};
 use sea_orm::DatabaseConnection;
 
+/// Whether this instance can serve: its database answers.
+#[derive(Debug, Clone)]
+pub struct Readiness {
+    db: DatabaseConnection,
+}
+
+impl Readiness {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+
+    async fn check(&self) -> Result<(), sea_orm::DbErr> {
+        self.db.ping().await
+    }
+}
+
 pub fn routes() -> Vec<Route> {
     routes![healthz, readyz, metrics]
 }
@@ -17,8 +33,8 @@ fn healthz() -> &'static str {
 
 /// The process can serve requests: its database answers.
 #[get("/readyz")]
-async fn readyz(db: &State<DatabaseConnection>) -> (Status, &'static str) {
-    match db.ping().await {
+async fn readyz(readiness: &State<Readiness>) -> (Status, &'static str) {
+    match readiness.check().await {
         Ok(()) => (Status::Ok, "ready\n"),
         Err(error) => {
             tracing::warn!(%error, "readiness probe: the database does not answer");

@@ -7,13 +7,13 @@ use rocket::response::Redirect;
 use rocket::{Route, State, get, routes};
 use serde::Serialize;
 
-use super::PageError;
-use super::account_pages::LoginView;
-use super::csrf::Csrf;
-use super::render::{Page, TownPage};
-use super::session::{Gate, Visitor, gate};
+use super::account::LoginView;
+use super::session::{Gate, gate};
+use super::{Csrf, PageError, TownPage, Visitor};
 use crate::accounts::Civility;
+use crate::requests::Requests;
 use crate::terms::Terms;
+use crate::web::kit::Page;
 
 pub fn routes() -> Vec<Route> {
     routes![home]
@@ -26,15 +26,15 @@ struct HomeView {
     full_name: String,
     address: Option<String>,
     email: String,
-    news: Vec<super::resident_pages::NewsView>,
-    requests: Vec<super::resident_pages::RequestView>,
+    news: Vec<super::content::NewsView>,
+    requests: Vec<super::requests::RequestView>,
     /// "Mon tableau de bord": Dernières demandes | the modules' tiles |
     /// Coordonnées | Edition de documents, as in the seed.
     dashboard_tabs: Vec<Tab>,
     /// "Ma famille": Dossier administratif | the modules' tiles.
     family_tabs: Vec<Tab>,
-    tiles: super::module_pages::Tiles,
-    members: Vec<super::resident_pages::MemberView>,
+    tiles: super::modules::Tiles,
+    members: Vec<super::household::MemberView>,
 }
 
 #[derive(Serialize)]
@@ -59,7 +59,7 @@ async fn home(
     terms: &State<Terms>,
     modules: &State<crate::modules::Modules>,
     households: &State<crate::households::Households>,
-    db: &State<sea_orm::DatabaseConnection>,
+    requests: &State<Requests>,
     csrf: Csrf,
     flash: Option<FlashMessage<'_>>,
 ) -> Result<Either<Page, Redirect>, PageError> {
@@ -73,21 +73,23 @@ async fn home(
         Gate::Pass(notice) => notice,
     };
     let account = &resident.account;
-    let last_name = account.last_name.to_uppercase();
-    let greeting = match Civility::title(account.civility.as_deref()) {
-        Some(title) => format!("Bonjour {title} {last_name}."),
-        None => format!("Bonjour {} {last_name}.", account.first_name),
-    };
+    let greeting = format!(
+        "Bonjour {}.",
+        crate::format::formal_name(
+            Civility::title(account.civility.as_deref()),
+            &account.first_name,
+            &account.last_name
+        )
+    );
     let last_login = match account.previous_login_at {
         Some(at) => format!(
             "Dernière connexion le {}",
-            at.with_timezone(&resident.tenant.timezone)
-                .format("%d/%m/%Y à %H:%M")
+            crate::format::date_time(&at.with_timezone(&resident.tenant.timezone))
         ),
         None => "Bienvenue : c'est votre première connexion.".to_owned(),
     };
     let tenant = &resident.tenant;
-    let tiles = super::module_pages::home_tiles(modules, tenant, account, &csrf).await?;
+    let tiles = super::modules::home_tiles(modules, tenant, account, &csrf).await?;
     let mut dashboard_tabs = vec![tab("Dernières demandes", "/demarches")];
     dashboard_tabs.extend(
         tiles
@@ -100,20 +102,23 @@ async fn home(
     let mut family_tabs = vec![tab("Dossier administratif", "/famille")];
     family_tabs.extend(tiles.family.iter().map(|tile| tab(&tile.title, &tile.href)));
     let view = HomeView {
-        news: super::resident_pages::home_news(tenant, 3),
-        requests: super::resident_pages::latest_requests(db, tenant, account.id, 3).await?,
-        members: super::resident_pages::household_members(households, tenant, account.id).await?,
+        news: super::content::home_news(tenant, 3),
+        requests: super::requests::latest_requests(requests, tenant, account.id, 3).await?,
+        members: super::household::household_members(households, tenant, account.id).await?,
         dashboard_tabs,
         family_tabs,
         tiles,
         greeting,
         last_login,
-        full_name: format!("{} {last_name}", account.first_name),
+        full_name: crate::format::full_name(&account.first_name, &account.last_name),
         address: account.address.clone(),
         email: account.email.clone(),
     };
     let page = page
-        .for_resident(&resident, &csrf)
+        .with_session(
+            crate::format::full_name(&account.first_name, &account.last_name),
+            csrf.token(),
+        )
         .with_terms_notice(notice.as_ref());
     Ok(Either::Left(page.ok(
         "pages/dashboard",

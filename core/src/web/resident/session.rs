@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use rocket::http::{Cookie, CookieJar, SameSite, Status};
+use rocket::http::{CookieJar, Status};
 use rocket::request::{FromRequest, Outcome, Request};
 
 use crate::accounts::Accounts;
@@ -12,41 +12,8 @@ use crate::audit::Origin;
 use crate::tenancy::{CurrentTenant, Tenant};
 use crate::terms::entity::terms_version;
 use crate::terms::{Terms, TermsStatus};
-
-/// Cookie settings shared by the web layer, from the configuration.
-#[derive(Debug, Clone)]
-pub struct WebSettings {
-    pub secret_key: Arc<[u8]>,
-    /// HTTPS: `Secure` cookies with the `__Host-` prefix.
-    pub secure_cookies: bool,
-}
-
-impl WebSettings {
-    /// `__Host-` binds a cookie to the exact host: another town (or a
-    /// sibling subdomain) can neither read nor plant it. Browsers accept the
-    /// prefix only on `Secure` cookies, so plain-HTTP demos go without.
-    pub fn cookie_name(&self, name: &str) -> String {
-        if self.secure_cookies {
-            format!("__Host-{name}")
-        } else {
-            name.to_owned()
-        }
-    }
-
-    /// Removes a cookie set by [`Self::cookie`].
-    pub fn remove_cookie(&self, jar: &CookieJar<'_>, name: &str) {
-        jar.remove(Cookie::build(self.cookie_name(name)).path("/").build());
-    }
-
-    pub fn cookie(&self, name: &str, value: String) -> Cookie<'static> {
-        Cookie::build((self.cookie_name(name), value))
-            .path("/")
-            .http_only(true)
-            .secure(self.secure_cookies)
-            .same_site(SameSite::Lax)
-            .build()
-    }
-}
+use crate::web::kit::WebSettings;
+use crate::web::kit::errors::redirect_on_refusal;
 
 pub const SESSION_COOKIE: &str = "guichet_session";
 
@@ -58,26 +25,6 @@ pub struct AnyResident {
     pub session: session::Model,
     /// The cookie's token, to close this very session at logout.
     pub token: String,
-}
-
-/// Where a refused guard sends the resident; read by the 401 catcher.
-#[derive(Debug, Clone, Default)]
-pub struct GateRedirect(pub Option<String>);
-
-fn redirect_to(request: &Request<'_>, target: String) {
-    let slot = request.local_cache(|| std::sync::Mutex::new(GateRedirect::default()));
-    if let Ok(mut slot) = slot.lock() {
-        slot.0 = Some(target);
-    }
-}
-
-/// The redirection a guard asked for, if any.
-pub fn gate_redirect(request: &Request<'_>) -> Option<String> {
-    request
-        .local_cache(|| std::sync::Mutex::new(GateRedirect::default()))
-        .lock()
-        .ok()
-        .and_then(|slot| slot.0.clone())
 }
 
 /// The request's session, resolved once per request.
@@ -130,7 +77,7 @@ impl<'r> FromRequest<'r> for AnyResident {
             Some(resident) => Outcome::Success(resident),
             None => {
                 let back = here(request);
-                redirect_to(request, login_url(&back));
+                redirect_on_refusal(request, login_url(&back));
                 Outcome::Error((Status::Unauthorized, ()))
             }
         }
@@ -236,7 +183,7 @@ impl<'r> FromRequest<'r> for Resident {
                 terms_notice,
             }),
             Ok(Gate::Redirect(target)) => {
-                redirect_to(request, target);
+                redirect_on_refusal(request, target);
                 Outcome::Error((Status::Unauthorized, ()))
             }
             Err(error) => {
@@ -257,18 +204,6 @@ impl<'r> FromRequest<'r> for Visitor {
 
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, ()> {
         Outcome::Success(Visitor(current_session(request).await))
-    }
-}
-
-#[rocket::async_trait]
-impl<'r> FromRequest<'r> for Origin {
-    type Error = std::convert::Infallible;
-
-    async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Self::Error> {
-        Outcome::Success(Origin {
-            ip: request.client_ip().map(|ip| ip.to_string()),
-            user_agent: request.headers().get_one("User-Agent").map(str::to_owned),
-        })
     }
 }
 
@@ -304,30 +239,6 @@ pub fn remove_session_cookie(jar: &CookieJar<'_>, settings: &WebSettings) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn https_cookies_are_host_bound_and_secure() {
-        let https = WebSettings {
-            secret_key: Arc::from(&b"k"[..]),
-            secure_cookies: true,
-        };
-        let cookie = https.cookie(SESSION_COOKIE, "v".to_owned());
-        assert_eq!(cookie.name(), "__Host-guichet_session");
-        assert_eq!(cookie.secure(), Some(true));
-        assert_eq!(cookie.http_only(), Some(true));
-        assert_eq!(cookie.same_site(), Some(SameSite::Lax));
-        assert_eq!(cookie.path(), Some("/"));
-        assert_eq!(cookie.domain(), None);
-
-        let http = WebSettings {
-            secure_cookies: false,
-            ..https
-        };
-        assert_eq!(
-            http.cookie(SESSION_COOKIE, "v".to_owned()).name(),
-            "guichet_session"
-        );
-    }
 
     #[test]
     fn the_way_back_after_login_is_encoded() {

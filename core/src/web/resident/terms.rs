@@ -1,19 +1,21 @@
 //! The town's terms of use: the acceptance page of the seed (step 6), the
 //! notice of minor versions, the resident's history, and every version.
 
-use rocket::form::{Form, FromForm};
+use rocket::form::FromForm;
 use rocket::http::Status;
 use rocket::response::Redirect;
 use rocket::{Either, Route, State, get, post, routes};
 use serde::Serialize;
 
-use super::PageError;
-use super::csrf::Csrf;
-use super::render::{Page, TownPage};
-use super::session::{AnyResident, Resident, safe_next};
+use super::session::safe_next;
+use super::{
+    AnyResident, Checked, Csrf, CsrfForm, PageError, Resident, TownPage, resident_page,
+    session_name,
+};
 use crate::audit::Origin;
 use crate::terms::entity::terms_version;
 use crate::terms::{Terms, TermsStatus};
+use crate::web::kit::{Page, STALE_FORM};
 
 pub fn routes() -> Vec<Route> {
     routes![terms_page, accept, dismiss_notice, history, version_page]
@@ -35,11 +37,12 @@ fn version_view(page: &TownPage, version: &terms_version::Model) -> VersionView 
         id: version.id,
         number: version.number,
         major: version.kind == terms_version::MAJOR,
-        published_on: version
-            .published_at
-            .with_timezone(&page.tenant.timezone)
-            .format("%d/%m/%Y")
-            .to_string(),
+        published_on: crate::format::date(
+            version
+                .published_at
+                .with_timezone(&page.tenant.timezone)
+                .date_naive(),
+        ),
         html: version.html.clone(),
     }
 }
@@ -75,7 +78,7 @@ async fn render_terms(
         must_accept,
         error,
     };
-    page.for_resident(resident, csrf)
+    page.with_session(session_name(resident), csrf.token())
         .render(status, "pages/terms", TITLE, view)
 }
 
@@ -107,39 +110,44 @@ async fn terms_page(
 #[derive(Debug, FromForm)]
 struct AcceptForm<'r> {
     version_id: i32,
-    csrf: &'r str,
     next: Option<&'r str>,
 }
 
 #[post("/cgu", data = "<form>")]
-async fn accept(
+async fn accept<'r>(
     page: TownPage,
     resident: AnyResident,
     terms: &State<Terms>,
     csrf: Csrf,
     origin: Origin,
-    form: Form<AcceptForm<'_>>,
+    form: Checked<'r, AcceptForm<'r>>,
 ) -> Result<Either<Page, Redirect>, PageError> {
-    let next = safe_next(form.next);
+    let form = match form {
+        Ok(form) => form.into_inner(),
+        Err(refused) if resident.account.password_is_temporary => {
+            refused.stale_input()?;
+            return Ok(Either::Right(Redirect::to("/mot-de-passe/modifier")));
+        }
+        Err(refused) => {
+            let (form, status) = refused.stale_input()?;
+            let next = safe_next(form.next);
+            let page = render_terms(
+                page,
+                terms,
+                &resident,
+                &csrf,
+                next,
+                status,
+                Some(STALE_FORM),
+            )
+            .await?;
+            return Ok(Either::Left(page));
+        }
+    };
     if resident.account.password_is_temporary {
         return Ok(Either::Right(Redirect::to("/mot-de-passe/modifier")));
     }
-    if !csrf.verify(form.csrf) {
-        let error = Some(
-            "Votre session a expiré ou la page était trop ancienne : relisez le texte et validez à nouveau.",
-        );
-        let page = render_terms(
-            page,
-            terms,
-            &resident,
-            &csrf,
-            next,
-            Status::Forbidden,
-            error,
-        )
-        .await?;
-        return Ok(Either::Left(page));
-    }
+    let next = safe_next(form.next);
     match terms
         .accept(&page.tenant, resident.account.id, form.version_id, &origin)
         .await?
@@ -159,9 +167,8 @@ async fn accept(
 }
 
 #[derive(Debug, FromForm)]
-struct DismissForm<'r> {
+struct DismissForm {
     version_id: i32,
-    csrf: &'r str,
 }
 
 /// Closes the notice of a minor version.
@@ -169,13 +176,9 @@ struct DismissForm<'r> {
 async fn dismiss_notice(
     resident: Resident,
     terms: &State<Terms>,
-    csrf: Csrf,
     origin: Origin,
-    form: Form<DismissForm<'_>>,
-) -> Result<Either<Redirect, Status>, PageError> {
-    if !csrf.verify(form.csrf) {
-        return Ok(Either::Right(Status::Forbidden));
-    }
+    form: CsrfForm<DismissForm>,
+) -> Result<Redirect, PageError> {
     // A notice of a version that is no longer the current one is simply gone.
     let _already_outdated = terms
         .dismiss(
@@ -186,7 +189,7 @@ async fn dismiss_notice(
         )
         .await?
         .is_err();
-    Ok(Either::Left(Redirect::to("/")))
+    Ok(Redirect::to("/"))
 }
 
 #[derive(Debug, Serialize)]
@@ -219,11 +222,7 @@ async fn history(
         .map(|(acceptance, version)| AcceptanceView {
             number: version.number,
             major: version.kind == terms_version::MAJOR,
-            accepted_at: acceptance
-                .created_at
-                .with_timezone(&timezone)
-                .format("%d/%m/%Y à %H:%M")
-                .to_string(),
+            accepted_at: crate::format::date_time(&acceptance.created_at.with_timezone(&timezone)),
             content_hash: acceptance.content_hash,
         })
         .collect();
@@ -234,16 +233,14 @@ async fn history(
         .map(|version| version_view(&page, version))
         .collect();
     versions.reverse();
-    page.for_resident(&resident, &csrf)
-        .with_terms_notice(resident.terms_notice.as_ref())
-        .ok(
-            "pages/terms_history",
-            "Mes acceptations des conditions générales",
-            HistoryView {
-                acceptances,
-                versions,
-            },
-        )
+    resident_page(page, &resident, &csrf).ok(
+        "pages/terms_history",
+        "Mes acceptations des conditions générales",
+        HistoryView {
+            acceptances,
+            versions,
+        },
+    )
 }
 
 /// Any published version, for anyone on the town's site.

@@ -5,28 +5,29 @@
 //! services do the work.
 
 use rocket::Either;
-use rocket::form::{Form, FromForm};
+use rocket::form::FromForm;
 use rocket::http::{CookieJar, Status};
 use rocket::request::FlashMessage;
 use rocket::response::{Flash, Redirect};
 use rocket::{Route, State, get, post, routes};
 use serde::Serialize;
 
-use super::PageError;
-use super::account_pages::{CsrfOnly, LOGGED_OUT, LoginView, login_refusal};
-use super::csrf::Csrf;
-use super::render::{Page, TownPage};
+use super::account::{LOGGED_OUT, LoginView, login_refusal};
 use super::session::{
-    AnyResident, Resident, Visitor, WebSettings, close_previous_session, remove_session_cookie,
-    safe_next, set_session_cookie,
+    close_previous_session, remove_session_cookie, safe_next, set_session_cookie,
 };
-use crate::accounts::{Accounts, LoginOutcome, NewAccountError, french_date};
+use super::{
+    AnyResident, Checked, Csrf, CsrfForm, PageError, Resident, TownPage, Visitor, resident_page,
+};
+use crate::accounts::{Accounts, LoginOutcome, NewAccountError};
 use crate::audit::Origin;
 use crate::franceconnect::seal::{FLOW_COOKIE, LOGOUT_COOKIE, PENDING_COOKIE};
 use crate::franceconnect::{
-    FlowCookie, FlowIntent, FranceConnect, FranceConnectError, LinkOutcome, LogoutCookie,
-    PendingLink, VerifiedIdentity,
+    CallbackAnswer, CallbackError, FlowCookie, FlowIntent, FranceConnect, FranceConnectError,
+    LinkOutcome, LogoutCookie, PendingLink, VerifiedIdentity,
 };
+use crate::web::kit::csrf::input_of;
+use crate::web::kit::{Button, Page, STALE_FORM, WebSettings};
 
 pub fn routes() -> Vec<Route> {
     routes![
@@ -48,7 +49,6 @@ const ERROR_TITLE: &str = "Connexion avec FranceConnect";
 const LINK_TITLE: &str = "Lier votre identité FranceConnect";
 const ACCOUNT_TITLE: &str = "Mon compte FranceConnect";
 const NOTHING_OPENED: &str = "Aucune connexion n'a été ouverte. Vous pouvez réessayer, ou vous connecter avec votre identifiant et votre mot de passe.";
-const STALE_FORM: &str = "Votre session a expiré ou la page était trop ancienne : recommencez.";
 
 /// The French page of a failed FranceConnect step.
 #[derive(Debug, Serialize)]
@@ -146,30 +146,21 @@ async fn start(
 }
 
 /// "Lier mon compte FranceConnect", from the account page.
-#[post("/franceconnect/lier", data = "<form>")]
+#[post("/franceconnect/lier", data = "<_form>")]
 async fn start_link(
     page: TownPage,
     _resident: Resident,
     franceconnect: &State<FranceConnect>,
     settings: &State<WebSettings>,
-    csrf: Csrf,
     jar: &CookieJar<'_>,
-    form: Form<CsrfOnly<'_>>,
-) -> Result<Either<Either<Page, Redirect>, Flash<Redirect>>, PageError> {
-    if !csrf.verify(form.csrf) {
-        return Ok(Either::Right(Flash::error(
-            Redirect::to("/franceconnect"),
-            STALE_FORM,
-        )));
-    }
+    _form: CsrfForm<Button>,
+) -> PageOrRedirect {
     let flow = FlowCookie::new(
         &page.tenant.slug,
         FlowIntent::Link,
         Some("/franceconnect".to_owned()),
     );
-    go_to_provider(&page, franceconnect, settings, jar, flow)
-        .await
-        .map(Either::Left)
+    go_to_provider(&page, franceconnect, settings, jar, flow).await
 }
 
 /// Where the provider sends the browser back: with `code` and `state`, or
@@ -198,69 +189,16 @@ async fn callback(
             FlowCookie::open(cookie.value(), &settings.secret_key, &page.tenant.slug)
         });
     settings.remove_cookie(jar, FLOW_COOKIE);
-    let Some(flow) = flow else {
-        return error_page(
-            &page,
-            Status::BadRequest,
-            "Votre demande de connexion avec FranceConnect a expiré, ou a été commencée dans un \
-             autre navigateur.",
-            Some(
-                "Recommencez depuis la page de connexion : vous disposez de 10 minutes pour vous \
-                 identifier auprès de FranceConnect."
-                    .to_owned(),
-            ),
-        );
+    let answer = CallbackAnswer {
+        code,
+        state,
+        error,
+        error_description,
+        iss,
     };
-    if state != Some(flow.state.as_str()) {
-        tracing::warn!(town = %page.tenant.slug, "FranceConnect answered with another state");
-        return error_page(
-            &page,
-            Status::BadRequest,
-            "La réponse de FranceConnect ne correspond pas à votre demande de connexion.",
-            Some(NOTHING_OPENED.to_owned()),
-        );
-    }
-    let Some(expected_issuer) =
-        FranceConnect::settings(&page.tenant).map(|s| s.issuer().to_owned())
-    else {
-        return failure_page(&page, &FranceConnectError::Disabled);
-    };
-    // RFC 9207: an answer that names another issuer is not for this flow.
-    if iss.is_some_and(|iss| iss.trim_end_matches('/') != expected_issuer) {
-        return failure_page(
-            &page,
-            &FranceConnectError::Protocol(format!("the answer names the issuer {iss:?}")),
-        );
-    }
-    if let Some(error) = error {
-        tracing::info!(town = %page.tenant.slug, error, error_description, "FranceConnect refused");
-        let message = if error == "access_denied" {
-            "Vous avez annulé la connexion avec FranceConnect.".to_owned()
-        } else {
-            format!("FranceConnect n'a pas accepté la demande de connexion (code « {error} »).")
-        };
-        return error_page(
-            &page,
-            Status::Unauthorized,
-            &message,
-            Some(match error_description {
-                Some(description) if !description.trim().is_empty() => format!(
-                    "Motif indiqué par FranceConnect : {}. {NOTHING_OPENED}",
-                    description.trim().trim_end_matches('.')
-                ),
-                _ => NOTHING_OPENED.to_owned(),
-            }),
-        );
-    }
-    let Some(code) = code.filter(|code| !code.is_empty()) else {
-        return failure_page(
-            &page,
-            &FranceConnectError::Protocol("no code in the answer".to_owned()),
-        );
-    };
-    let verified = match franceconnect.finish(&page.tenant, code, &flow).await {
-        Ok(verified) => verified,
-        Err(error) => return failure_page(&page, &error),
+    let (flow, verified) = match franceconnect.callback(&page.tenant, flow, answer).await {
+        Ok(found) => found,
+        Err(error) => return callback_failure(&page, error),
     };
 
     if flow.intent == FlowIntent::Link
@@ -292,6 +230,45 @@ async fn callback(
     };
     jar.add(settings.cookie(PENDING_COOKIE, sealed));
     Ok(Either::Right(Redirect::to("/franceconnect/liaison")))
+}
+
+/// The French page of an answer that opened nothing.
+fn callback_failure(page: &TownPage, error: CallbackError) -> PageOrRedirect {
+    match error {
+        CallbackError::NoFlow => error_page(
+            page,
+            Status::BadRequest,
+            "Votre demande de connexion avec FranceConnect a expiré, ou a été commencée dans un \
+             autre navigateur.",
+            Some(
+                "Recommencez depuis la page de connexion : vous disposez de 10 minutes pour vous \
+                 identifier auprès de FranceConnect."
+                    .to_owned(),
+            ),
+        ),
+        CallbackError::StateMismatch => error_page(
+            page,
+            Status::BadRequest,
+            "La réponse de FranceConnect ne correspond pas à votre demande de connexion.",
+            Some(NOTHING_OPENED.to_owned()),
+        ),
+        CallbackError::Refused { error, description } => {
+            let message = if error == "access_denied" {
+                "Vous avez annulé la connexion avec FranceConnect.".to_owned()
+            } else {
+                format!("FranceConnect n'a pas accepté la demande de connexion (code « {error} »).")
+            };
+            let detail = match description {
+                Some(description) => format!(
+                    "Motif indiqué par FranceConnect : {}. {NOTHING_OPENED}",
+                    description.trim_end_matches('.')
+                ),
+                None => NOTHING_OPENED.to_owned(),
+            };
+            error_page(page, Status::Unauthorized, &message, Some(detail))
+        }
+        CallbackError::Failed(error) => failure_page(page, &error),
+    }
 }
 
 /// A logged-in resident came back from the provider to link their identity.
@@ -428,7 +405,6 @@ fn link_page_answer(page: &TownPage, view: LinkView, status: Status) -> Result<P
 struct LinkForm<'r> {
     identifier: &'r str,
     password: &'r str,
-    csrf: &'r str,
 }
 
 /// The resident proves which account is theirs with its identifier and
@@ -437,7 +413,7 @@ struct LinkForm<'r> {
 // One guard per piece of context is Rocket's way; a struct would hide it.
 #[allow(clippy::too_many_arguments)]
 #[post("/franceconnect/liaison", data = "<form>")]
-async fn link(
+async fn link<'r>(
     page: TownPage,
     visitor: Visitor,
     accounts: &State<Accounts>,
@@ -446,19 +422,25 @@ async fn link(
     csrf: Csrf,
     origin: Origin,
     jar: &CookieJar<'_>,
-    form: Form<LinkForm<'_>>,
+    form: Checked<'r, LinkForm<'r>>,
 ) -> Result<Either<Page, Flash<Redirect>>, PageError> {
+    let (form, stale) = input_of(form)?;
     let Some(pending) = pending_link(jar, settings, &page) else {
+        // A refused form says so first, whatever else is missing.
+        if let Some(status) = stale {
+            return Err(PageError::stale_form(status));
+        }
         return no_pending_link(&page).map(Either::Left);
     };
     let mut view = LinkView::new(&page, &csrf, &pending);
-    view.identifier = form.identifier.trim().to_owned();
     let refuse =
         |view: LinkView, status: Status| link_page_answer(&page, view, status).map(Either::Left);
-    if !csrf.verify(form.csrf) {
+    if let Some(status) = stale {
+        view.identifier = form.identifier.trim().to_owned();
         view.error = Some(STALE_FORM.to_owned());
-        return refuse(view, Status::Forbidden);
+        return refuse(view, status);
     }
+    view.identifier = form.identifier.trim().to_owned();
     let outcome = accounts
         .login(&page.tenant, form.identifier, form.password, &origin)
         .await?;
@@ -505,9 +487,17 @@ async fn create_account(
     csrf: Csrf,
     origin: Origin,
     jar: &CookieJar<'_>,
-    form: Form<CsrfOnly<'_>>,
+    form: Checked<'_, Button>,
 ) -> PageOrRedirect {
+    let stale = match form {
+        Ok(_) => None,
+        Err(refused) => Some(refused.stale_input()?.1),
+    };
     let Some(pending) = pending_link(jar, settings, &page) else {
+        // A refused form says so first, whatever else is missing.
+        if let Some(status) = stale {
+            return Err(PageError::stale_form(status));
+        }
         return no_pending_link(&page).map(Either::Left);
     };
     let mut view = LinkView::new(&page, &csrf, &pending);
@@ -525,9 +515,9 @@ async fn create_account(
     }
     let refuse =
         |view: LinkView, status: Status| link_page_answer(&page, view, status).map(Either::Left);
-    if !csrf.verify(form.csrf) {
+    if let Some(status) = stale {
         view.creation_error = Some(STALE_FORM.to_owned());
-        return refuse(view, Status::Forbidden);
+        return refuse(view, status);
     }
     match accounts
         .create_with_franceconnect(&page.tenant, &pending, &origin)
@@ -595,7 +585,9 @@ async fn account_page(
         .into_iter()
         .map(|link| LinkedIdentity {
             id: link.id,
-            linked_on: french_date(link.linked_at.with_timezone(&page.tenant.timezone)),
+            linked_on: crate::format::long_date(
+                link.linked_at.with_timezone(&page.tenant.timezone),
+            ),
         })
         .collect();
     let result = resultat.and_then(outcome_message);
@@ -607,16 +599,16 @@ async fn account_page(
         result: result.map(|(message, _)| message),
         result_is_error: result.is_some_and(|(_, error)| error),
     };
-    page.with_flash(flash)
-        .for_resident(&resident, &csrf)
-        .with_terms_notice(resident.terms_notice.as_ref())
-        .ok("pages/franceconnect_account", ACCOUNT_TITLE, view)
+    resident_page(page.with_flash(flash), &resident, &csrf).ok(
+        "pages/franceconnect_account",
+        ACCOUNT_TITLE,
+        view,
+    )
 }
 
 #[derive(Debug, FromForm)]
-struct UnlinkForm<'r> {
+struct UnlinkForm {
     link: i32,
-    csrf: &'r str,
 }
 
 #[post("/franceconnect/retirer", data = "<form>")]
@@ -624,14 +616,10 @@ async fn unlink(
     page: TownPage,
     resident: Resident,
     franceconnect: &State<FranceConnect>,
-    csrf: Csrf,
     origin: Origin,
-    form: Form<UnlinkForm<'_>>,
+    form: CsrfForm<UnlinkForm>,
 ) -> Result<Flash<Redirect>, PageError> {
     let back = Redirect::to("/franceconnect");
-    if !csrf.verify(form.csrf) {
-        return Ok(Flash::error(back, STALE_FORM));
-    }
     let removed = franceconnect
         .unlink(&page.tenant, resident.account.id, form.link, &origin)
         .await?;

@@ -2,24 +2,23 @@
 //! reset. Handlers only read the form, call the account service and render.
 
 use rocket::Either;
-use rocket::form::{Form, FromForm};
+use rocket::form::FromForm;
 use rocket::http::{CookieJar, Status};
 use rocket::request::FlashMessage;
 use rocket::response::{Flash, Redirect};
 use rocket::{Route, State, get, post, routes, uri};
 use serde::Serialize;
 
-use super::PageError;
-use super::csrf::Csrf;
-use super::render::{Page, TownPage};
 use super::session::{
-    AnyResident, Visitor, WebSettings, close_previous_session, remove_session_cookie, safe_next,
-    set_session_cookie,
+    close_previous_session, remove_session_cookie, safe_next, set_session_cookie,
 };
+use super::{AnyResident, Checked, Csrf, CsrfForm, PageError, TownPage, Visitor};
 use crate::accounts::entity::account_token;
 use crate::accounts::{Accounts, FieldError, LinkProblem, LoginOutcome, PasswordChange};
 use crate::audit::Origin;
 use crate::franceconnect::FranceConnect;
+use crate::web::kit::csrf::input_of;
+use crate::web::kit::{Button, Page, STALE_FORM, WebSettings};
 
 pub fn routes() -> Vec<Route> {
     routes![
@@ -41,8 +40,6 @@ pub fn routes() -> Vec<Route> {
 
 type PageResult = Result<Page, PageError>;
 type PageOrRedirect = Result<Either<Page, Redirect>, PageError>;
-
-const SESSION_EXPIRED: &str = "Votre session a expiré ou la page était trop ancienne : vérifiez vos saisies et validez à nouveau.";
 
 /// The login form's state, for the home page and `/connexion`.
 #[derive(Debug, Default, Serialize)]
@@ -95,14 +92,13 @@ fn login_page(
 struct LoginForm<'r> {
     identifier: &'r str,
     password: &'r str,
-    csrf: &'r str,
     next: Option<&'r str>,
 }
 
 // One guard per piece of context is Rocket's way; a struct would hide it.
 #[allow(clippy::too_many_arguments)]
 #[post("/connexion", data = "<form>")]
-async fn login(
+async fn login<'r>(
     page: TownPage,
     accounts: &State<Accounts>,
     settings: &State<WebSettings>,
@@ -110,8 +106,9 @@ async fn login(
     visitor: Visitor,
     origin: Origin,
     jar: &CookieJar<'_>,
-    form: Form<LoginForm<'_>>,
+    form: Checked<'r, LoginForm<'r>>,
 ) -> PageOrRedirect {
+    let (form, status) = input_of(form)?;
     let mut view = LoginView {
         identifier: form.identifier.trim().to_owned(),
         next: safe_next(form.next),
@@ -125,9 +122,9 @@ async fn login(
             view,
         )?))
     };
-    if !csrf.verify(form.csrf) {
-        view.error = Some(SESSION_EXPIRED.to_owned());
-        return refuse(view, Status::Forbidden);
+    if let Some(status) = status {
+        view.error = Some(STALE_FORM.to_owned());
+        return refuse(view, status);
     }
     let outcome = accounts
         .login(&page.tenant, form.identifier, form.password, &origin)
@@ -180,12 +177,6 @@ pub(super) fn login_refusal(outcome: &LoginOutcome) -> (Status, String, bool) {
     }
 }
 
-/// A form that carries nothing but its CSRF token (a button).
-#[derive(Debug, FromForm)]
-pub(super) struct CsrfOnly<'r> {
-    pub(super) csrf: &'r str,
-}
-
 pub(super) const LOGGED_OUT: &str = "Vous êtes déconnecté(e) de votre espace personnel.";
 
 /// Closes the session. A session opened through FranceConnect also ends at
@@ -193,20 +184,16 @@ pub(super) const LOGGED_OUT: &str = "Vous êtes déconnecté(e) de votre espace 
 /// to `/franceconnect/deconnexion`.
 // One guard per piece of context is Rocket's way; a struct would hide it.
 #[allow(clippy::too_many_arguments)]
-#[post("/deconnexion", data = "<form>")]
+#[post("/deconnexion", data = "<_form>")]
 async fn logout(
     resident: Option<AnyResident>,
     accounts: &State<Accounts>,
     franceconnect: &State<FranceConnect>,
     settings: &State<WebSettings>,
-    csrf: Csrf,
     origin: Origin,
     jar: &CookieJar<'_>,
-    form: Form<CsrfOnly<'_>>,
-) -> Result<Either<Flash<Redirect>, Either<Redirect, Status>>, PageError> {
-    if !csrf.verify(form.csrf) {
-        return Ok(Either::Right(Either::Right(Status::Forbidden)));
-    }
+    _form: CsrfForm<Button>,
+) -> Result<Either<Flash<Redirect>, Redirect>, PageError> {
     let to_login = || Redirect::to(uri!(login_page(suite = Option::<&str>::None)));
     let Some(resident) = resident else {
         remove_session_cookie(jar, settings);
@@ -241,7 +228,7 @@ async fn logout(
     jar.add(settings.cookie(crate::franceconnect::seal::LOGOUT_COOKIE, sealed));
     // No flash message here: browsers do not send it back through the
     // provider's redirection; `/franceconnect/deconnexion` says it.
-    Ok(Either::Right(Either::Left(Redirect::to(provider_logout))))
+    Ok(Either::Right(Redirect::to(provider_logout)))
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -340,21 +327,17 @@ async fn activate(
     csrf: Csrf,
     origin: Origin,
     token: &str,
-    form: Form<CsrfOnly<'_>>,
+    form: Checked<'_, Button>,
 ) -> PageResult {
     let mut view = ActivationView {
         csrf: csrf.token().to_owned(),
         token: token.to_owned(),
         ..ActivationView::default()
     };
-    if !csrf.verify(form.csrf) {
-        view.problem = Some(SESSION_EXPIRED);
-        return page.render(
-            Status::Forbidden,
-            "pages/activation",
-            ACTIVATION_TITLE,
-            view,
-        );
+    if let Err(refused) = form {
+        let (_, status) = refused.stale_input()?;
+        view.problem = Some(STALE_FORM);
+        return page.render(status, "pages/activation", ACTIVATION_TITLE, view);
     }
     match accounts.activate(&page.tenant, token, &origin).await? {
         Ok(owner) => {
@@ -396,31 +379,26 @@ fn resend_activation_page(page: TownPage, csrf: Csrf) -> PageResult {
 #[derive(Debug, FromForm)]
 struct EmailForm<'r> {
     email: &'r str,
-    csrf: &'r str,
 }
 
 /// Always the same answer: whether the address has an account is not told.
 #[post("/activation", data = "<form>")]
-async fn resend_activation(
+async fn resend_activation<'r>(
     page: TownPage,
     accounts: &State<Accounts>,
     csrf: Csrf,
     origin: Origin,
-    form: Form<EmailForm<'_>>,
+    form: Checked<'r, EmailForm<'r>>,
 ) -> PageResult {
+    let (form, stale) = input_of(form)?;
     let mut view = EmailRequestView {
         csrf: csrf.token().to_owned(),
         email: form.email.trim().to_owned(),
         ..EmailRequestView::default()
     };
-    if !csrf.verify(form.csrf) {
-        view.error = Some(SESSION_EXPIRED);
-        return page.render(
-            Status::Forbidden,
-            "pages/activation_resend",
-            RESEND_TITLE,
-            view,
-        );
+    if let Some(status) = stale {
+        view.error = Some(STALE_FORM);
+        return page.render(status, "pages/activation_resend", RESEND_TITLE, view);
     }
     if !crate::tenancy::is_plausible_email(&view.email) {
         view.error =
@@ -491,7 +469,7 @@ fn change_password_page(page: TownPage, resident: AnyResident, csrf: Csrf) -> Pa
     let mut view = PasswordView::new(&page, &csrf);
     view.identifier = resident.account.identifier.clone();
     view.temporary = resident.account.password_is_temporary;
-    page.for_resident(&resident, &csrf)
+    page.with_session(super::session_name(&resident), csrf.token())
         .ok("pages/password_change", CHANGE_TITLE, view)
 }
 
@@ -500,34 +478,38 @@ struct ChangePasswordForm<'r> {
     current: Option<&'r str>,
     password: &'r str,
     confirmation: &'r str,
-    csrf: &'r str,
 }
 
 #[post("/mot-de-passe/modifier", data = "<form>")]
-async fn change_password(
+async fn change_password<'r>(
     page: TownPage,
     resident: AnyResident,
     accounts: &State<Accounts>,
     csrf: Csrf,
     origin: Origin,
-    form: Form<ChangePasswordForm<'_>>,
+    form: Checked<'r, ChangePasswordForm<'r>>,
 ) -> PageOrRedirect {
-    let page = page.for_resident(&resident, &csrf);
+    let page = page.with_session(super::session_name(&resident), csrf.token());
     let mut view = PasswordView::new(&page, &csrf);
     view.identifier = resident.account.identifier.clone();
     view.temporary = resident.account.password_is_temporary;
-    if !csrf.verify(form.csrf) {
-        let view = view.with_errors(vec![FieldError {
-            field: "password",
-            message: SESSION_EXPIRED.to_owned(),
-        }]);
-        return Ok(Either::Left(page.render(
-            Status::Forbidden,
-            "pages/password_change",
-            CHANGE_TITLE,
-            view,
-        )?));
-    }
+    let form = match form {
+        Ok(form) => form.into_inner(),
+        Err(refused) => {
+            // Passwords are never shown again: only the message.
+            let (_, status) = refused.stale_input()?;
+            let view = view.with_errors(vec![FieldError {
+                field: "password",
+                message: STALE_FORM.to_owned(),
+            }]);
+            return Ok(Either::Left(page.render(
+                status,
+                "pages/password_change",
+                CHANGE_TITLE,
+                view,
+            )?));
+        }
+    };
     let errors = accounts
         .change_password(
             &page.tenant,
@@ -581,18 +563,18 @@ fn forgot_password_page(page: TownPage, csrf: Csrf) -> PageResult {
 #[derive(Debug, FromForm)]
 struct ForgotForm<'r> {
     login: &'r str,
-    csrf: &'r str,
 }
 
 /// Always the same answer: whether the account exists is not told.
 #[post("/mot-de-passe/oublie", data = "<form>")]
-async fn forgot_password(
+async fn forgot_password<'r>(
     page: TownPage,
     accounts: &State<Accounts>,
     csrf: Csrf,
     origin: Origin,
-    form: Form<ForgotForm<'_>>,
+    form: Checked<'r, ForgotForm<'r>>,
 ) -> PageResult {
+    let (form, stale) = input_of(form)?;
     let mut view = ForgotView {
         csrf: csrf.token().to_owned(),
         login: form.login.trim().to_owned(),
@@ -603,14 +585,9 @@ async fn forgot_password(
             .password_reset_validity_minutes,
         ..ForgotView::default()
     };
-    if !csrf.verify(form.csrf) {
-        view.error = Some(SESSION_EXPIRED);
-        return page.render(
-            Status::Forbidden,
-            "pages/password_forgot",
-            FORGOT_TITLE,
-            view,
-        );
+    if let Some(status) = stale {
+        view.error = Some(STALE_FORM);
+        return page.render(status, "pages/password_forgot", FORGOT_TITLE, view);
     }
     if view.login.is_empty() {
         view.error = Some("Saisissez votre identifiant ou votre adresse électronique.");
@@ -663,27 +640,30 @@ async fn reset_password_page(
 struct ResetForm<'r> {
     password: &'r str,
     confirmation: &'r str,
-    csrf: &'r str,
 }
 
 #[post("/mot-de-passe/reinitialiser/<token>", data = "<form>")]
-async fn reset_password(
+async fn reset_password<'r>(
     page: TownPage,
     accounts: &State<Accounts>,
     csrf: Csrf,
     origin: Origin,
     token: &str,
-    form: Form<ResetForm<'_>>,
+    form: Checked<'r, ResetForm<'r>>,
 ) -> PageResult {
     let mut view = PasswordView::new(&page, &csrf);
     view.token = token.to_owned();
-    if !csrf.verify(form.csrf) {
-        let view = view.with_errors(vec![FieldError {
-            field: "password",
-            message: SESSION_EXPIRED.to_owned(),
-        }]);
-        return page.render(Status::Forbidden, "pages/password_reset", RESET_TITLE, view);
-    }
+    let form = match form {
+        Ok(form) => form.into_inner(),
+        Err(refused) => {
+            let (_, status) = refused.stale_input()?;
+            let view = view.with_errors(vec![FieldError {
+                field: "password",
+                message: STALE_FORM.to_owned(),
+            }]);
+            return page.render(status, "pages/password_reset", RESET_TITLE, view);
+        }
+    };
     match accounts
         .reset_password(
             &page.tenant,

@@ -1,32 +1,20 @@
-//! Rendering a page of a town: the layout's context (town, menu, page title)
-//! plus the page's own data, through the town's theme.
+//! Rendering a page of a town: the layout's context (town, the face's menu,
+//! the signed-in person, page title) plus the page's own data, through the
+//! town's theme.
 
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 use rocket::http::{ContentType, Status};
-use rocket::request::{FromRequest, Outcome, Request};
+use rocket::request::{FlashMessage, FromRequest, Outcome, Request};
 use rocket::response::{self, Responder, Response};
 use serde::Serialize;
 
-use rocket::request::FlashMessage;
-
-use super::csrf::Csrf;
-use super::session::AnyResident;
+use super::face::{Face, MenuEntry};
 use super::{PageError, Themes};
 use crate::tenancy::{CurrentTenant, Tenant};
 use crate::terms::entity::terms_version;
 use crate::theme::Theme;
-
-/// The menu of the seed, in its order.
-pub const MENU: [(&str, &str); 7] = [
-    ("/", "Accueil"),
-    ("/demarches/nouvelle", "Nouvelle démarche"),
-    ("/actualites", "Actualités"),
-    ("/avis", "Votre avis nous intéresse"),
-    ("/documents", "Edition de documents"),
-    ("/activites", "Activités"),
-    ("/infos-pratiques", "Infos pratiques"),
-];
 
 /// An HTML page, ready to send.
 #[derive(Debug)]
@@ -45,15 +33,31 @@ impl<'r> Responder<'r, 'static> for Page {
     }
 }
 
-/// What every page of a town needs: the town, its theme, the current path.
-#[derive(Debug, Clone)]
-pub struct TownPage {
+/// What every page of a town needs: the town, its theme, the current path,
+/// and face `F`'s menu.
+#[derive(Debug)]
+pub struct TownPage<F> {
     pub tenant: Arc<Tenant>,
     pub theme: Arc<Theme>,
     path: String,
     session: Option<SessionView>,
     flash: Option<String>,
     terms_notice: Option<TermsNoticeView>,
+    face: PhantomData<F>,
+}
+
+impl<F> Clone for TownPage<F> {
+    fn clone(&self) -> Self {
+        Self {
+            tenant: self.tenant.clone(),
+            theme: self.theme.clone(),
+            path: self.path.clone(),
+            session: self.session.clone(),
+            flash: self.flash.clone(),
+            terms_notice: self.terms_notice.clone(),
+            face: PhantomData,
+        }
+    }
 }
 
 /// The notice of a minor terms version, with its "close" form.
@@ -64,7 +68,7 @@ struct TermsNoticeView {
     published_on: String,
 }
 
-/// The logged-in resident, as the layout's header shows them (with the
+/// The signed-in person, as the layout's header shows them (with the
 /// logout form).
 #[derive(Debug, Clone, Serialize)]
 struct SessionView {
@@ -104,7 +108,7 @@ struct MenuItem {
     current: bool,
 }
 
-impl TownPage {
+impl<F: Face> TownPage<F> {
     pub fn new(tenant: Arc<Tenant>, theme: Arc<Theme>, path: &str) -> Self {
         Self {
             tenant,
@@ -113,6 +117,7 @@ impl TownPage {
             session: None,
             flash: None,
             terms_notice: None,
+            face: PhantomData,
         }
     }
 
@@ -121,23 +126,22 @@ impl TownPage {
         self.terms_notice = version.map(|version| TermsNoticeView {
             number: version.number,
             version_id: version.id,
-            published_on: version
-                .published_at
-                .with_timezone(&self.tenant.timezone)
-                .format("%d/%m/%Y")
-                .to_string(),
+            published_on: crate::format::date(
+                version
+                    .published_at
+                    .with_timezone(&self.tenant.timezone)
+                    .date_naive(),
+            ),
         });
         self
     }
 
-    /// Shows the resident's name and the logout button in the header.
-    pub fn for_resident(mut self, resident: &AnyResident, csrf: &Csrf) -> Self {
+    /// Shows the signed-in person's name and the logout button (a form
+    /// carrying `csrf`) in the header.
+    pub fn with_session(mut self, name: String, csrf: &str) -> Self {
         self.session = Some(SessionView {
-            name: format!(
-                "{} {}",
-                resident.account.first_name, resident.account.last_name
-            ),
-            csrf: csrf.token().to_owned(),
+            name,
+            csrf: csrf.to_owned(),
         });
         self
     }
@@ -173,9 +177,9 @@ impl TownPage {
             session: &self.session,
             flash: &self.flash,
             terms_notice: &self.terms_notice,
-            menu: MENU
+            menu: F::MENU
                 .iter()
-                .map(|&(href, label)| MenuItem {
+                .map(|&MenuEntry { href, label }| MenuItem {
                     href,
                     label,
                     current: self.path == href,
@@ -199,7 +203,7 @@ impl TownPage {
 }
 
 #[rocket::async_trait]
-impl<'r> FromRequest<'r> for TownPage {
+impl<'r, F: Face> FromRequest<'r> for TownPage<F> {
     type Error = ();
 
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, ()> {

@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use rocket::data::{Data, ToByteUnit as _};
+use rocket::form::{self, DataField, FromForm, ValueField};
 use rocket::http::Status;
 use rocket::http::uri::Origin as RequestUri;
 use rocket::request::FlashMessage;
@@ -17,16 +17,14 @@ use rocket::response::{Flash, Redirect};
 use rocket::{Either, Route, State, get, post, routes};
 use serde::Serialize;
 
-use super::PageError;
-use super::csrf::Csrf;
-use super::render::{Page, TownPage};
-use super::session::Resident;
+use super::{Checked, Csrf, PageError, Resident, TownPage, resident_page};
 use crate::accounts::entity::account;
 use crate::modules::{
-    ActError, ActOutcome, Block, CallFailure, EnabledModule, FieldKind, MAX_INPUT_BYTES, Modules,
-    Slot, Tone, Value, View, ViewRequest,
+    ActError, ActOutcome, Block, CallFailure, EnabledModule, FieldKind, Modules, Slot, Tone, Value,
+    View, ViewRequest,
 };
 use crate::tenancy::Tenant;
+use crate::web::kit::{Page, STALE_FORM};
 
 pub fn routes() -> Vec<Route> {
     routes![service_page, service_action]
@@ -206,28 +204,6 @@ fn tone_name(tone: Tone) -> &'static str {
     }
 }
 
-/// "1 234,50 €"
-pub fn format_amount(cents: i64) -> String {
-    let sign = if cents < 0 { "-" } else { "" };
-    let cents = cents.unsigned_abs();
-    let euros = (cents / 100).to_string();
-    let mut grouped = String::new();
-    for (index, digit) in euros.chars().enumerate() {
-        if index > 0 && (euros.len() - index).is_multiple_of(3) {
-            grouped.push('\u{202f}');
-        }
-        grouped.push(digit);
-    }
-    format!("{sign}{grouped},{:02}\u{a0}€", cents % 100)
-}
-
-/// "15/06/2020" from "2020-06-15"; other text is shown as it is.
-pub fn format_date(iso: &str) -> String {
-    chrono::NaiveDate::parse_from_str(iso, "%Y-%m-%d")
-        .map(|date| date.format("%d/%m/%Y").to_string())
-        .unwrap_or_else(|_| iso.to_owned())
-}
-
 impl ValueHtml {
     fn of(value: &Value, module_id: &str) -> Self {
         let plain = |text: String| Self {
@@ -241,11 +217,11 @@ impl ValueHtml {
             Value::Text(text) => plain(text.clone()),
             Value::Amount(cents) => Self {
                 numeric: true,
-                ..plain(format_amount(*cents))
+                ..plain(crate::format::amount(*cents))
             },
             Value::Date(iso) => Self {
                 date: true,
-                ..plain(format_date(iso))
+                ..plain(crate::format::iso_date(iso))
             },
             Value::Link(link) => Self {
                 href: view_href(module_id, &link.view, &link.params),
@@ -420,10 +396,7 @@ async fn service_page(
     let Some(module) = enabled(modules, &resident.tenant, module_id).await? else {
         return Ok(None);
     };
-    let page = page
-        .with_flash(flash)
-        .for_resident(&resident, &csrf)
-        .with_terms_notice(resident.terms_notice.as_ref());
+    let page = resident_page(page.with_flash(flash), &resident, &csrf);
     let request = ViewRequest {
         view: view.to_owned(),
         params: query_params(uri),
@@ -468,70 +441,92 @@ fn show_view(
     )
 }
 
-#[post("/services/<module_id>/actions/<action>", data = "<data>")]
-#[allow(clippy::too_many_arguments)]
+/// A module's form: its fields as posted, in order (a module declares its
+/// own field names, so the host cannot name them in a struct).
+#[derive(Debug, Default)]
+struct ModuleFields(Vec<(String, String)>);
+
+#[rocket::async_trait]
+impl<'r> FromForm<'r> for ModuleFields {
+    type Context = (Self, form::Errors<'r>);
+
+    fn init(_: form::Options) -> Self::Context {
+        (ModuleFields(Vec::new()), form::Errors::new())
+    }
+
+    fn push_value(ctxt: &mut Self::Context, field: ValueField<'r>) {
+        ctxt.0.0.push((
+            field.name.source().as_str().to_owned(),
+            field.value.to_owned(),
+        ));
+    }
+
+    async fn push_data(ctxt: &mut Self::Context, field: DataField<'r, '_>) {
+        // Modules' forms are never multipart: a file is refused.
+        ctxt.1
+            .push(form::Error::from(form::error::ErrorKind::Unexpected).with_name(field.name));
+    }
+
+    fn push_error(ctxt: &mut Self::Context, error: form::Error<'r>) {
+        ctxt.1.push(error);
+    }
+
+    fn finalize((fields, errors): Self::Context) -> form::Result<'r, Self> {
+        if errors.is_empty() {
+            Ok(fields)
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+#[post("/services/<module_id>/actions/<action>", data = "<form>")]
 async fn service_action(
     module_id: &str,
     action: &str,
-    data: Data<'_>,
     page: TownPage,
     resident: Resident,
     modules: &State<Modules>,
     csrf: Csrf,
+    form: Checked<'_, ModuleFields>,
 ) -> Result<Option<Either<Page, Flash<Redirect>>>, PageError> {
+    let form = match form {
+        Ok(form) => Ok(form.into_inner().0),
+        Err(refused) => Err(refused.stale_input()?),
+    };
     let Some(module) = enabled(modules, &resident.tenant, module_id).await? else {
         return Ok(None);
     };
-    let page = page
-        .for_resident(&resident, &csrf)
-        .with_terms_notice(resident.terms_notice.as_ref());
-    let body = match data.open(MAX_INPUT_BYTES.bytes()).into_string().await {
-        Ok(body) if body.is_complete() => body.into_inner(),
-        _ => {
-            return Ok(Some(Either::Left(unavailable_page(
-                &page,
-                &module,
-                Vec::new(),
-            )?)));
+    let page = resident_page(page, &resident, &csrf);
+    let fields = match form {
+        Ok(fields) => fields,
+        Err((ModuleFields(fields), status)) => {
+            // An old page or another site: show the form again, input kept.
+            let request = ViewRequest {
+                view: module
+                    .manifest
+                    .actions
+                    .iter()
+                    .find(|declared| declared.id == action)
+                    .map_or_else(|| action.to_owned(), |declared| declared.view.clone()),
+                params: Vec::new(),
+            };
+            let view = modules
+                .render(&resident.tenant, &module, Some(&resident.account), &request)
+                .await;
+            let page = page.with_flash_text(STALE_FORM);
+            return Ok(Some(Either::Left(match view {
+                Ok(view) => show_view(
+                    &page,
+                    &module,
+                    &with_values(view, &fields),
+                    csrf.token(),
+                    status,
+                )?,
+                Err(_) => unavailable_page(&page, &module, fields)?,
+            })));
         }
     };
-    let mut token = String::new();
-    let mut fields = Vec::new();
-    for (name, value) in url::form_urlencoded::parse(body.as_bytes()).into_owned() {
-        if name == "csrf" {
-            token = value;
-        } else {
-            fields.push((name, value));
-        }
-    }
-    if !csrf.verify(&token) {
-        // An old page or another site: show the form again, input kept.
-        let request = ViewRequest {
-            view: module
-                .manifest
-                .actions
-                .iter()
-                .find(|declared| declared.id == action)
-                .map_or_else(|| action.to_owned(), |declared| declared.view.clone()),
-            params: Vec::new(),
-        };
-        let view = modules
-            .render(&resident.tenant, &module, Some(&resident.account), &request)
-            .await;
-        let page = page.with_flash_text(
-            "Votre session a expiré ou la page était trop ancienne : vérifiez votre saisie et validez à nouveau.",
-        );
-        return Ok(Some(Either::Left(match view {
-            Ok(view) => show_view(
-                &page,
-                &module,
-                &with_values(view, &fields),
-                csrf.token(),
-                Status::Forbidden,
-            )?,
-            Err(_) => unavailable_page(&page, &module, fields)?,
-        })));
-    }
     match modules
         .act(
             &resident.tenant,
@@ -592,17 +587,6 @@ fn with_values(mut view: View, fields: &[(String, String)]) -> View {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn amounts_read_the_french_way() {
-        assert_eq!(format_amount(0), "0,00\u{a0}€");
-        assert_eq!(format_amount(1250), "12,50\u{a0}€");
-        assert_eq!(
-            format_amount(123_456_789),
-            "1\u{202f}234\u{202f}567,89\u{a0}€"
-        );
-        assert_eq!(format_amount(-505), "-5,05\u{a0}€");
-    }
 
     #[test]
     fn links_only_reach_the_module_s_own_plain_views() {

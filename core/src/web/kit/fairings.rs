@@ -23,6 +23,7 @@ impl Default for RequestId {
 struct RequestStart(Instant);
 
 /// Logs one line per request: id, town, method, path, status, duration.
+#[derive(Debug)]
 pub struct RequestLog;
 
 #[rocket::async_trait]
@@ -82,6 +83,7 @@ fn content_security_policy(request: &Request<'_>) -> String {
 
 /// Security headers on every response, and `no-store` on anything that did
 /// not choose its own caching (pages may hold personal data).
+#[derive(Debug)]
 pub struct SecurityHeaders;
 
 #[rocket::async_trait]

@@ -1,0 +1,72 @@
+//! Cookies of every face: names bound to the exact host over HTTPS, and
+//! the flags every cookie of the site carries.
+
+use std::sync::Arc;
+
+use rocket::http::{Cookie, CookieJar, SameSite};
+
+/// Cookie settings shared by the web layer, from the configuration.
+#[derive(Debug, Clone)]
+pub struct WebSettings {
+    pub secret_key: Arc<[u8]>,
+    /// HTTPS: `Secure` cookies with the `__Host-` prefix.
+    pub secure_cookies: bool,
+}
+
+impl WebSettings {
+    /// `__Host-` binds a cookie to the exact host: another town (or a
+    /// sibling subdomain) can neither read nor plant it. Browsers accept the
+    /// prefix only on `Secure` cookies, so plain-HTTP demos go without.
+    pub fn cookie_name(&self, name: &str) -> String {
+        if self.secure_cookies {
+            format!("__Host-{name}")
+        } else {
+            name.to_owned()
+        }
+    }
+
+    /// Removes a cookie set by [`Self::cookie`].
+    pub fn remove_cookie(&self, jar: &CookieJar<'_>, name: &str) {
+        jar.remove(Cookie::build(self.cookie_name(name)).path("/").build());
+    }
+
+    pub fn cookie(&self, name: &str, value: String) -> Cookie<'static> {
+        Cookie::build((self.cookie_name(name), value))
+            .path("/")
+            .http_only(true)
+            .secure(self.secure_cookies)
+            .same_site(SameSite::Lax)
+            .build()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SESSION_COOKIE: &str = "guichet_session";
+
+    #[test]
+    fn https_cookies_are_host_bound_and_secure() {
+        let https = WebSettings {
+            secret_key: Arc::from(&b"k"[..]),
+            secure_cookies: true,
+        };
+        let cookie = https.cookie(SESSION_COOKIE, "v".to_owned());
+        assert_eq!(cookie.name(), "__Host-guichet_session");
+        assert_eq!(cookie.secure(), Some(true));
+        assert_eq!(cookie.http_only(), Some(true));
+        assert_eq!(cookie.same_site(), Some(SameSite::Lax));
+        assert_eq!(cookie.path(), Some("/"));
+        assert_eq!(cookie.domain(), None);
+
+        let http = WebSettings {
+            secure_cookies: false,
+            ..https
+        };
+        assert_eq!(
+            http.cookie(SESSION_COOKIE, "v".to_owned()).name(),
+            "guichet_session"
+        );
+    }
+}

@@ -1,0 +1,281 @@
+//! Errors of every face: what a person sees when something goes wrong, in
+//! French, in their town's theme, without internal details.
+//!
+//! A handler answers a client error with a constructor by status
+//! ([`PageError::not_found`], [`PageError::forbidden`]…) and lets `?` turn a
+//! service failure into a 500 (503 when the database cannot be reached).
+//! Either way the responder hands the status to the face's catcher, which
+//! renders the page with that face's layout; catchers are registered per
+//! face at its base path ([`catchers`]).
+
+use rocket::catcher::BoxFuture;
+use rocket::http::Status;
+use rocket::response::{self, Redirect, Responder};
+use rocket::{Catcher, Request};
+use serde::Serialize;
+
+use super::Themes;
+use super::csrf::{STALE_FORM, was_stale};
+use super::face::Face;
+use super::fairings::RequestId;
+use super::render::{Page, TownPage};
+use crate::tenancy::TenantResolution;
+use crate::theme::ThemeError;
+
+/// Failures of a page handler. Internal details go to the log, never to the
+/// page.
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    #[error(transparent)]
+    Theme(#[from] ThemeError),
+    #[error("database error: {0}")]
+    Database(#[from] sea_orm::DbErr),
+    #[error(transparent)]
+    Accounts(#[from] crate::accounts::AccountError),
+    /// A client error, shown with the status's own page.
+    #[error("{status}")]
+    Status { status: Status, stale_form: bool },
+}
+
+impl PageError {
+    /// Any status, shown with its page.
+    pub fn status(status: Status) -> Self {
+        Self::Status {
+            status,
+            stale_form: false,
+        }
+    }
+
+    /// 400: the request cannot be understood.
+    pub fn bad_request() -> Self {
+        Self::status(Status::BadRequest)
+    }
+
+    /// 403: not for this person.
+    pub fn forbidden() -> Self {
+        Self::status(Status::Forbidden)
+    }
+
+    /// 404: no such page (or not this person's: same answer, no enumeration).
+    pub fn not_found() -> Self {
+        Self::status(Status::NotFound)
+    }
+
+    /// 409: the thing changed meanwhile.
+    pub fn conflict() -> Self {
+        Self::status(Status::Conflict)
+    }
+
+    /// 503: a service this page needs does not answer.
+    pub fn unavailable() -> Self {
+        Self::status(Status::ServiceUnavailable)
+    }
+
+    /// A form refused for its CSRF token, with nothing to show again: the
+    /// page says [`STALE_FORM`].
+    pub fn stale_form(status: Status) -> Self {
+        Self::Status {
+            status,
+            stale_form: true,
+        }
+    }
+
+    fn http_status(&self) -> Status {
+        match self {
+            Self::Status { status, .. } => *status,
+            // Only unavailability is 503: the database cannot be reached.
+            Self::Database(sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_)) => {
+                Status::ServiceUnavailable
+            }
+            _ => Status::InternalServerError,
+        }
+    }
+}
+
+impl<'r> Responder<'r, 'static> for PageError {
+    fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
+        let status = self.http_status();
+        match &self {
+            Self::Status { stale_form, .. } => {
+                if *stale_form {
+                    super::csrf::mark_stale(request);
+                }
+            }
+            error => {
+                let request_id = request.local_cache(RequestId::default);
+                tracing::error!(request_id = %request_id.0, %error, "page failed");
+            }
+        }
+        // The face's catcher renders the page (see the module's doc).
+        Err(status)
+    }
+}
+
+/// Where a refused guard sends the browser; read by the 401 catcher.
+#[derive(Debug, Clone, Default)]
+struct GateRedirect(Option<String>);
+
+fn redirect_slot<'r>(request: &'r Request<'_>) -> &'r std::sync::Mutex<GateRedirect> {
+    request.local_cache(|| std::sync::Mutex::new(GateRedirect::default()))
+}
+
+/// Records where a guard that is about to fail with 401 sends the browser.
+pub fn redirect_on_refusal(request: &Request<'_>, target: String) {
+    if let Ok(mut slot) = redirect_slot(request).lock() {
+        slot.0 = Some(target);
+    }
+}
+
+fn gate_redirect(request: &Request<'_>) -> Option<String> {
+    redirect_slot(request)
+        .lock()
+        .ok()
+        .and_then(|slot| slot.0.clone())
+}
+
+/// The catchers of face `F`, to register at its base path: 401 goes where
+/// the guard said (else `F::LOGIN_PATH`); every other status gets its page
+/// in the town's theme with `F`'s layout.
+pub fn catchers<F: Face>() -> Vec<Catcher> {
+    vec![
+        Catcher::new(401, unauthorized::<F>),
+        Catcher::new(404, not_found::<F>),
+        Catcher::new(None, any_status::<F>),
+    ]
+}
+
+fn unauthorized<'r, F: Face>(_: Status, request: &'r Request<'_>) -> BoxFuture<'r> {
+    let target = gate_redirect(request).unwrap_or_else(|| F::LOGIN_PATH.to_owned());
+    Box::pin(async move { Redirect::to(target).respond_to(request) })
+}
+
+fn not_found<'r, F: Face>(_: Status, request: &'r Request<'_>) -> BoxFuture<'r> {
+    Box::pin(async move {
+        let page = match TenantResolution::of(request).await {
+            TenantResolution::Found(_) => error_page::<F>(request, Status::NotFound),
+            TenantResolution::UnknownHost => unknown_host_page(request),
+            TenantResolution::Unavailable => error_page::<F>(request, Status::ServiceUnavailable),
+        };
+        page.respond_to(request)
+    })
+}
+
+fn any_status<'r, F: Face>(status: Status, request: &'r Request<'_>) -> BoxFuture<'r> {
+    Box::pin(async move { error_page::<F>(request, status).respond_to(request) })
+}
+
+#[derive(Serialize)]
+struct ErrorView {
+    code: u16,
+    heading: &'static str,
+    explanation: &'static str,
+}
+
+fn describe(status: Status) -> (&'static str, &'static str) {
+    match status.code {
+        400 | 422 => (
+            "Demande incorrecte",
+            "La demande envoyée n'a pas pu être comprise. Revenez à la page précédente et réessayez.",
+        ),
+        403 => ("Accès refusé", "Vous n'avez pas accès à cette page."),
+        404 => (
+            "Page introuvable",
+            "La page demandée n'existe pas ou n'existe plus. Vérifiez l'adresse ou revenez à l'accueil.",
+        ),
+        405 => (
+            "Action impossible",
+            "Cette action n'est pas possible sur cette page.",
+        ),
+        409 => (
+            "Action impossible",
+            "Ce que vous vouliez modifier a changé entre-temps. Rechargez la page et réessayez.",
+        ),
+        413 => (
+            "Envoi trop volumineux",
+            "Les données envoyées dépassent la taille autorisée.",
+        ),
+        429 => (
+            "Trop de tentatives",
+            "Vous avez fait trop de tentatives. Patientez quelques minutes avant de réessayer.",
+        ),
+        503 => (
+            "Service momentanément indisponible",
+            "Le service est momentanément indisponible. Réessayez dans quelques minutes.",
+        ),
+        _ => (
+            "Une erreur est survenue",
+            "Une erreur inattendue est survenue. Réessayez dans quelques minutes ; si le problème persiste, contactez votre mairie.",
+        ),
+    }
+}
+
+/// The error page in the town's theme, or the neutral one when the request
+/// has no town (or the themes cannot render).
+fn error_page<F: Face>(request: &Request<'_>, status: Status) -> Page {
+    let (heading, explanation) = if was_stale(request) {
+        ("Formulaire expiré", STALE_FORM)
+    } else {
+        describe(status)
+    };
+    let view = ErrorView {
+        code: status.code,
+        heading,
+        explanation,
+    };
+    if let (Some(tenant), Some(Themes(themes))) = (
+        TenantResolution::cached(request),
+        request.rocket().state::<Themes>(),
+    ) {
+        let theme = themes.get(&tenant.theme);
+        let page = TownPage::<F>::new(tenant, theme, request.uri().path().as_str());
+        match page.render(status, "errors/error", heading, view) {
+            Ok(page) => return page,
+            Err(error) => tracing::error!(%error, "the error page itself failed to render"),
+        }
+        return plain_page(status, heading, explanation);
+    }
+    neutral_page(request, status, heading, explanation)
+}
+
+/// For hosts that belong to no town: says so, and names no town.
+fn unknown_host_page(request: &Request<'_>) -> Page {
+    neutral_page(
+        request,
+        Status::NotFound,
+        "Adresse inconnue",
+        "Cette adresse ne correspond à aucun espace citoyens. Vérifiez l'adresse saisie, \
+         ou utilisez le lien donné par votre mairie.",
+    )
+}
+
+fn neutral_page(
+    request: &Request<'_>,
+    status: Status,
+    heading: &'static str,
+    explanation: &'static str,
+) -> Page {
+    let view = ErrorView {
+        code: status.code,
+        heading,
+        explanation,
+    };
+    if let Some(Themes(themes)) = request.rocket().state::<Themes>() {
+        match themes.default_theme().render("errors/neutral", &view) {
+            Ok(html) => return Page { status, html },
+            Err(error) => tracing::error!(%error, "the neutral error page failed to render"),
+        }
+    }
+    plain_page(status, heading, explanation)
+}
+
+/// Last resort: a page that needs no template.
+fn plain_page(status: Status, heading: &str, explanation: &str) -> Page {
+    Page {
+        status,
+        html: format!(
+            "<!DOCTYPE html><html lang=\"fr\"><head><meta charset=\"utf-8\">\
+             <title>{heading}</title></head><body><main><h1>{heading}</h1>\
+             <p>{explanation}</p></main></body></html>"
+        ),
+    }
+}
