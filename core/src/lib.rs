@@ -19,6 +19,7 @@ pub mod households;
 pub mod mail;
 pub mod modules;
 pub mod requests;
+pub mod spreadsheet;
 pub mod tenancy;
 pub mod terms;
 pub mod theme;

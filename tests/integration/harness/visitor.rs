@@ -11,6 +11,8 @@ pub struct Visitor {
     port: u16,
     pub host: String,
     pub cookies: BTreeMap<String, String>,
+    /// The `User-Agent` header sent, if any.
+    pub user_agent: Option<String>,
 }
 
 impl Visitor {
@@ -24,14 +26,20 @@ impl Visitor {
             port,
             host: host.to_owned(),
             cookies: BTreeMap::new(),
+            user_agent: None,
         }
     }
 
     fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        self.client
+        let request = self
+            .client
             .request(method, format!("http://127.0.0.1:{}{path}", self.port))
             .header("Host", &self.host)
-            .header("Cookie", self.cookie_header())
+            .header("Cookie", self.cookie_header());
+        match &self.user_agent {
+            Some(agent) => request.header("User-Agent", agent),
+            None => request,
+        }
     }
 
     async fn send(&mut self, request: reqwest::RequestBuilder) -> TestResponse {

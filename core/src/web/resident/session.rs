@@ -86,13 +86,16 @@ impl<'r> FromRequest<'r> for AnyResident {
 
 /// A page to come back to, if it is a path of this site: no `//host`, no
 /// scheme, no backslash tricks (an open redirect would lend the town's
-/// address to phishing).
+/// address to phishing), and only visible ASCII: browsers drop tabs and
+/// newlines from URLs (`/\t/evil.example` is `//evil.example` to them), and
+/// a `Location` header cannot carry them. Anything else goes home, quietly.
 pub fn safe_next(next: Option<&str>) -> Option<String> {
     next.filter(|next| {
         next.starts_with('/')
             && !next.starts_with("//")
             && !next.contains('\\')
             && !next.contains("://")
+            && next.chars().all(|c| c.is_ascii_graphic())
     })
     .map(str::to_owned)
 }
@@ -239,6 +242,27 @@ pub fn remove_session_cookie(jar: &CookieJar<'_>, settings: &WebSettings) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_way_back_is_a_plain_path_of_this_site() {
+        assert_eq!(
+            safe_next(Some("/famille?x=1")).as_deref(),
+            Some("/famille?x=1")
+        );
+        for evil in [
+            "//evil.example",
+            "https://evil.example/",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r/evil.example",
+            "/\u{3000}/evil.example",
+            "/a b",
+            "famille",
+        ] {
+            assert_eq!(safe_next(Some(evil)), None, "{evil:?}");
+        }
+    }
 
     #[test]
     fn the_way_back_after_login_is_encoded() {
