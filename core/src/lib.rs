@@ -13,6 +13,7 @@ pub mod content;
 pub mod db;
 pub mod demo;
 pub mod feedback;
+pub mod format;
 pub mod franceconnect;
 pub mod households;
 pub mod mail;

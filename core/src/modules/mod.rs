@@ -282,7 +282,7 @@ impl Modules {
             resident: resident.map(|account| {
                 let last_name = account.last_name.to_uppercase();
                 Resident {
-                    display_name: match Civility::title(account.civility.as_deref()) {
+                    display_name: match account.civility.map(Civility::title) {
                         Some(title) => format!("{title} {last_name}"),
                         None => format!("{} {last_name}", account.first_name),
                     },

@@ -16,7 +16,7 @@ use super::session::{
     AnyResident, Visitor, WebSettings, close_previous_session, remove_session_cookie, safe_next,
     set_session_cookie,
 };
-use crate::accounts::entity::account_token;
+use crate::accounts::LinkPurpose;
 use crate::accounts::{Accounts, FieldError, LinkProblem, LoginOutcome, PasswordChange};
 use crate::audit::Origin;
 use crate::franceconnect::FranceConnect;
@@ -309,7 +309,7 @@ async fn activation_page(
     token: &str,
 ) -> PageResult {
     let checked = accounts
-        .check_link(&page.tenant, account_token::ACTIVATION, token)
+        .check_link(&page.tenant, LinkPurpose::Activation, token)
         .await?;
     let mut view = ActivationView {
         csrf: csrf.token().to_owned(),
@@ -640,7 +640,7 @@ async fn reset_password_page(
     let mut view = PasswordView::new(&page, &csrf);
     view.token = token.to_owned();
     match accounts
-        .check_link(&page.tenant, account_token::PASSWORD_RESET, token)
+        .check_link(&page.tenant, LinkPurpose::PasswordReset, token)
         .await?
     {
         Ok(owner) => {
@@ -700,7 +700,7 @@ async fn reset_password(
         }
         Ok(errors) => {
             if let Ok(owner) = accounts
-                .check_link(&page.tenant, account_token::PASSWORD_RESET, token)
+                .check_link(&page.tenant, LinkPurpose::PasswordReset, token)
                 .await?
             {
                 view.identifier = owner.identifier;

@@ -20,8 +20,9 @@ use super::session::{
     AnyResident, Resident, Visitor, WebSettings, close_previous_session, remove_session_cookie,
     safe_next, set_session_cookie,
 };
-use crate::accounts::{Accounts, LoginOutcome, NewAccountError, french_date};
+use crate::accounts::{Accounts, LoginOutcome, NewAccountError};
 use crate::audit::Origin;
+use crate::format::french_date;
 use crate::franceconnect::seal::{FLOW_COOKIE, LOGOUT_COOKIE, PENDING_COOKIE};
 use crate::franceconnect::{
     FlowCookie, FlowIntent, FranceConnect, FranceConnectError, LinkOutcome, LogoutCookie,

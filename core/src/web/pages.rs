@@ -74,7 +74,7 @@ async fn home(
     };
     let account = &resident.account;
     let last_name = account.last_name.to_uppercase();
-    let greeting = match Civility::title(account.civility.as_deref()) {
+    let greeting = match account.civility.map(Civility::title) {
         Some(title) => format!("Bonjour {title} {last_name}."),
         None => format!("Bonjour {} {last_name}.", account.first_name),
     };
