@@ -93,7 +93,7 @@ pub async fn ensure_residents(
     use chrono::TimeZone as _;
     use sea_orm::{ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, QueryFilter as _};
 
-    use crate::accounts::entity::account;
+    use crate::accounts::entity::account::{self, AccountStatus, Civility};
 
     let identifier = "michel.arpege";
     let hasher = crate::accounts::PasswordHasher::new(1)?;
@@ -123,7 +123,7 @@ pub async fn ensure_residents(
             identifier: Set(identifier.to_owned()),
             email: Set(format!("michel.arpege@{}.example.fr", tenant.slug)),
             email_key: Set(format!("michel.arpege@{}.example.fr", tenant.slug)),
-            civility: Set(Some("M".to_owned())),
+            civility: Set(Some(Civility::Monsieur)),
             first_name: Set("Michel".to_owned()),
             last_name: Set("ARPEGE".to_owned()),
             address: Set(Some("10 LA RUE CREUSE".to_owned())),
@@ -131,7 +131,7 @@ pub async fn ensure_residents(
             password_hash: Set(password_hash.clone()),
             password_is_temporary: Set(false),
             temporary_password_expires_at: Set(None),
-            status: Set(account::ACTIVE.to_owned()),
+            status: Set(AccountStatus::Active),
             created_at: Set(now),
             activated_at: Set(Some(now)),
             password_changed_at: Set(Some(now)),

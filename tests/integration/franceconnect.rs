@@ -5,6 +5,7 @@
 //! logs nobody in.
 
 use guichet::franceconnect::{FlowCookie, FlowIntent};
+use sea_orm::ActiveEnum as _;
 
 use crate::harness::{NEW_PASSWORD, OidcProvider, TestApp, Visitor, csrf_of, path_of};
 
@@ -368,7 +369,7 @@ on_both_databases! {
             .unwrap()
             .expect("the account exists");
         assert_eq!(account.email, "jeanne.martin@example.org");
-        assert_eq!(account.status, "active");
+        assert_eq!(account.status.to_value(), "active");
         assert!(!account.password_is_temporary);
 
         // Next time, FranceConnect alone.

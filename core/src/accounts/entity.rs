@@ -11,8 +11,46 @@ macro_rules! tenant_owned {
 pub mod account {
     use sea_orm::entity::prelude::*;
 
-    pub const PENDING: &str = "pending";
-    pub const ACTIVE: &str = "active";
+    /// Where an account stands. The stored strings are those of the first
+    /// release: rows written since then must still read.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+    #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+    pub enum AccountStatus {
+        /// Created by the town, its activation link not yet followed.
+        #[sea_orm(string_value = "pending")]
+        Pending,
+        #[sea_orm(string_value = "active")]
+        Active,
+    }
+
+    /// "Monsieur" or "Madame", stored as the short form the town types.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+    #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(8))")]
+    pub enum Civility {
+        #[sea_orm(string_value = "M")]
+        Monsieur,
+        #[sea_orm(string_value = "Mme")]
+        Madame,
+    }
+
+    impl Civility {
+        /// From the CLI's `M` / `Mme` (and their long forms).
+        pub fn parse(text: &str) -> Option<Self> {
+            match text.trim().to_lowercase().trim_end_matches('.') {
+                "m" | "monsieur" => Some(Self::Monsieur),
+                "mme" | "madame" => Some(Self::Madame),
+                _ => None,
+            }
+        }
+
+        /// "Monsieur" / "Madame".
+        pub fn title(self) -> &'static str {
+            match self {
+                Self::Monsieur => "Monsieur",
+                Self::Madame => "Madame",
+            }
+        }
+    }
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "account")]
@@ -23,7 +61,7 @@ pub mod account {
         pub identifier: String,
         pub email: String,
         pub email_key: String,
-        pub civility: Option<String>,
+        pub civility: Option<Civility>,
         pub first_name: String,
         pub last_name: String,
         pub address: Option<String>,
@@ -31,7 +69,7 @@ pub mod account {
         pub password_hash: String,
         pub password_is_temporary: bool,
         pub temporary_password_expires_at: Option<DateTimeUtc>,
-        pub status: String,
+        pub status: AccountStatus,
         pub created_at: DateTimeUtc,
         pub activated_at: Option<DateTimeUtc>,
         pub password_changed_at: Option<DateTimeUtc>,
@@ -50,10 +88,19 @@ pub mod account {
 pub mod account_token {
     use sea_orm::entity::prelude::*;
 
-    pub const ACTIVATION: &str = "activation";
-    pub const PASSWORD_RESET: &str = "password_reset";
-    /// Confirms a new e-mail address; the address is the payload.
-    pub const EMAIL_CHANGE: &str = "email_change";
+    /// What a link is for: a link of one purpose is worthless for another.
+    /// The stored strings are those of the first release.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+    #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
+    pub enum LinkPurpose {
+        #[sea_orm(string_value = "activation")]
+        Activation,
+        #[sea_orm(string_value = "password_reset")]
+        PasswordReset,
+        /// Confirms a new e-mail address; the address is the payload.
+        #[sea_orm(string_value = "email_change")]
+        EmailChange,
+    }
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "account_token")]
@@ -62,7 +109,7 @@ pub mod account_token {
         pub id: i32,
         pub tenant_id: i32,
         pub account_id: i32,
-        pub purpose: String,
+        pub purpose: LinkPurpose,
         pub token_hash: String,
         pub created_at: DateTimeUtc,
         pub expires_at: DateTimeUtc,
@@ -129,4 +176,52 @@ pub mod auth_throttle {
     impl ActiveModelBehavior for ActiveModel {}
 
     tenant_owned!();
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::ActiveEnum;
+
+    use super::account::{AccountStatus, Civility};
+    use super::account_token::LinkPurpose;
+
+    /// Every variant against the string existing rows hold: a variant
+    /// stored differently (or a new one left out here) fails.
+    fn assert_stored_as<E>(expected: &[(E, &str)])
+    where
+        E: ActiveEnum<Value = String> + PartialEq + std::fmt::Debug + Copy,
+    {
+        assert_eq!(E::iter().count(), expected.len(), "every variant is listed");
+        for &(variant, stored) in expected {
+            assert_eq!(variant.to_value(), stored);
+            assert_eq!(E::try_from_value(&stored.to_owned()).ok(), Some(variant));
+        }
+    }
+
+    #[test]
+    fn account_statuses_keep_their_stored_strings() {
+        assert_stored_as(&[
+            (AccountStatus::Pending, "pending"),
+            (AccountStatus::Active, "active"),
+        ]);
+        assert!(AccountStatus::try_from_value(&"disabled".to_owned()).is_err());
+    }
+
+    #[test]
+    fn link_purposes_keep_their_stored_strings() {
+        assert_stored_as(&[
+            (LinkPurpose::Activation, "activation"),
+            (LinkPurpose::PasswordReset, "password_reset"),
+            (LinkPurpose::EmailChange, "email_change"),
+        ]);
+    }
+
+    #[test]
+    fn civilities_keep_their_stored_strings() {
+        assert_stored_as(&[(Civility::Monsieur, "M"), (Civility::Madame, "Mme")]);
+        assert_eq!(Civility::parse(" Mme. "), Some(Civility::Madame));
+        assert_eq!(Civility::parse("monsieur"), Some(Civility::Monsieur));
+        assert_eq!(Civility::parse("Dr"), None);
+        assert_eq!(Civility::Madame.title(), "Madame");
+    }
 }

@@ -1,5 +1,8 @@
 //! Resident accounts: creation by the town, activation, login, sessions,
-//! password policy, change and reset.
+//! password policy, change and reset, contact details. One file per use
+//! case, each adding its operations to [`Accounts`]; the stored closed sets
+//! ([`AccountStatus`], [`LinkPurpose`], [`Civility`]) are enums in
+//! `entity.rs`.
 //!
 //! Error policy: [`AccountError`] is for failures of the machinery (database,
 //! hashing, mail composition) and becomes an error page. What a resident or
@@ -7,20 +10,32 @@
 //! [`LoginOutcome`], [`LinkProblem`], [`FieldError`] lists — each turned into
 //! a French message next to the right field.
 
+mod activation;
+mod create;
+mod email_change;
 pub mod entity;
+mod error;
+mod franceconnect;
 mod hashing;
 mod identifier;
+mod links;
+mod login;
+mod password;
 mod password_policy;
 pub mod secrets;
 mod service;
 pub mod sessions;
 mod throttle;
 
+pub use create::{CreatedAccount, NewAccount, NewAccountError};
+pub use email_change::{EmailChangeProblem, EmailConfirmProblem};
+pub use entity::account::{AccountStatus, Civility};
+pub use entity::account_token::LinkPurpose;
+pub use error::{AccountError, FieldError};
 pub use hashing::{HashingError, PasswordHasher};
+pub use links::LinkProblem;
+pub use login::LoginOutcome;
+pub use password::PasswordChange;
 pub use password_policy::{PasswordCheck, PasswordPolicy, PasswordPolicyError};
-pub use service::{
-    AccountError, Accounts, Civility, CreatedAccount, EmailChangeProblem, EmailConfirmProblem,
-    FieldError, LinkProblem, LoginOutcome, NewAccount, NewAccountError, PasswordChange,
-    french_date, french_date_time,
-};
+pub use service::Accounts;
 pub use sessions::SessionPolicy;

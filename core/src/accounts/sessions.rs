@@ -4,14 +4,16 @@
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, ConnectionTrait, DbErr,
-    QueryFilter as _,
+    ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, ConnectionTrait,
+    DatabaseTransaction, DbErr, QueryFilter as _,
 };
 
 use super::entity::{account, session};
+use super::error::AccountError;
 use super::secrets::{new_token, token_hash};
-use crate::audit::Origin;
-use crate::tenancy::TenantScope;
+use super::service::Accounts;
+use crate::audit::{self, AuditKind, Origin};
+use crate::tenancy::{Tenant, TenantScope};
 
 /// Session lifetimes, from the configuration.
 #[derive(Debug, Clone, Copy)]
@@ -146,4 +148,59 @@ pub async fn close_others(
         delete = delete.filter(session::Column::Id.ne(keep));
     }
     delete.exec(db).await.map(|result| result.rows_affected)
+}
+
+impl Accounts {
+    /// Opens a session, records the login (the previous one is kept for
+    /// "votre dernière connexion"), and audits it.
+    pub(super) async fn open_session(
+        &self,
+        txn: &DatabaseTransaction,
+        scope: TenantScope,
+        owner: &account::Model,
+        origin: &Origin,
+        franceconnect_id_token: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<String, DbErr> {
+        let session_token = open(txn, scope, owner.id, self.sessions, origin, now).await?;
+        if let Some(id_token) = franceconnect_id_token {
+            attach_id_token(txn, scope, &session_token, id_token).await?;
+        }
+        scope
+            .update::<account::Entity>()
+            .col_expr(
+                account::Column::PreviousLoginAt,
+                Expr::value(owner.last_login_at),
+            )
+            .col_expr(account::Column::LastLoginAt, Expr::value(Some(now)))
+            .filter(account::Column::Id.eq(owner.id))
+            .exec(txn)
+            .await?;
+        audit::record(
+            txn,
+            scope,
+            Some(owner.id),
+            AuditKind::LoginSucceeded,
+            origin,
+            franceconnect_id_token.map(|_| "franceconnect".to_owned()),
+        )
+        .await?;
+        Ok(session_token)
+    }
+
+    /// The live session of a cookie's token, with its account.
+    pub async fn session(
+        &self,
+        tenant: &Tenant,
+        session_token: &str,
+    ) -> Result<Option<(session::Model, account::Model)>, AccountError> {
+        Ok(find(
+            &self.db,
+            tenant.scope(),
+            session_token,
+            self.sessions,
+            Utc::now(),
+        )
+        .await?)
+    }
 }

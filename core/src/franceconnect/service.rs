@@ -14,7 +14,7 @@ use super::client::{FranceConnectError, Identity, OidcClient};
 use super::entity::franceconnect_link;
 use super::seal::FlowCookie;
 use super::settings::FranceConnectSettings;
-use crate::accounts::entity::account;
+use crate::accounts::entity::account::{self, AccountStatus};
 use crate::audit::{self, AuditKind, Origin};
 use crate::mail::PublicLinks;
 use crate::tenancy::{Tenant, TenantScope};
@@ -218,7 +218,7 @@ impl FranceConnect {
         scope
             .select::<account::Entity>()
             .filter(account::Column::Id.eq(link.account_id))
-            .filter(account::Column::Status.eq(account::ACTIVE))
+            .filter(account::Column::Status.eq(AccountStatus::Active))
             .one(&self.db)
             .await
     }

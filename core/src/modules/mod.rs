@@ -279,16 +279,14 @@ impl Modules {
                 slug: tenant.slug.clone(),
                 name: tenant.display_name.clone(),
             },
-            resident: resident.map(|account| {
-                let last_name = account.last_name.to_uppercase();
-                Resident {
-                    display_name: match Civility::title(account.civility.as_deref()) {
-                        Some(title) => format!("{title} {last_name}"),
-                        None => format!("{} {last_name}", account.first_name),
-                    },
-                    first_name: account.first_name.clone(),
-                    last_name: account.last_name.clone(),
-                }
+            resident: resident.map(|account| Resident {
+                display_name: crate::format::formal_name(
+                    account.civility.map(Civility::title),
+                    &account.first_name,
+                    &account.last_name,
+                ),
+                first_name: account.first_name.clone(),
+                last_name: account.last_name.clone(),
             }),
             config: module.config.clone(),
             now: DateTime {

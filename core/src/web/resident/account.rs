@@ -13,7 +13,7 @@ use super::session::{
     close_previous_session, remove_session_cookie, safe_next, set_session_cookie,
 };
 use super::{AnyResident, Checked, Csrf, CsrfForm, PageError, TownPage, Visitor};
-use crate::accounts::entity::account_token;
+use crate::accounts::LinkPurpose;
 use crate::accounts::{Accounts, FieldError, LinkProblem, LoginOutcome, PasswordChange};
 use crate::audit::Origin;
 use crate::franceconnect::FranceConnect;
@@ -296,7 +296,7 @@ async fn activation_page(
     token: &str,
 ) -> PageResult {
     let checked = accounts
-        .check_link(&page.tenant, account_token::ACTIVATION, token)
+        .check_link(&page.tenant, LinkPurpose::Activation, token)
         .await?;
     let mut view = ActivationView {
         csrf: csrf.token().to_owned(),
@@ -617,7 +617,7 @@ async fn reset_password_page(
     let mut view = PasswordView::new(&page, &csrf);
     view.token = token.to_owned();
     match accounts
-        .check_link(&page.tenant, account_token::PASSWORD_RESET, token)
+        .check_link(&page.tenant, LinkPurpose::PasswordReset, token)
         .await?
     {
         Ok(owner) => {
@@ -680,7 +680,7 @@ async fn reset_password<'r>(
         }
         Ok(errors) => {
             if let Ok(owner) = accounts
-                .check_link(&page.tenant, account_token::PASSWORD_RESET, token)
+                .check_link(&page.tenant, LinkPurpose::PasswordReset, token)
                 .await?
             {
                 view.identifier = owner.identifier;

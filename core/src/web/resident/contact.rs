@@ -236,7 +236,7 @@ async fn email_confirm_page(
     let problem = accounts
         .check_link(
             &page.tenant,
-            crate::accounts::entity::account_token::EMAIL_CHANGE,
+            crate::accounts::LinkPurpose::EmailChange,
             token,
         )
         .await?

@@ -76,7 +76,7 @@ async fn home(
     let greeting = format!(
         "Bonjour {}.",
         crate::format::formal_name(
-            Civility::title(account.civility.as_deref()),
+            account.civility.map(Civility::title),
             &account.first_name,
             &account.last_name
         )

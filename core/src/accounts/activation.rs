@@ -1,0 +1,143 @@
+//! Activation: the link of the creation mail makes a pending account
+//! active; a resident who lost it asks for a new one.
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait as _, DatabaseTransaction, QueryFilter as _};
+use serde::Serialize;
+
+use super::entity::account::{self, AccountStatus};
+use super::entity::account_token::LinkPurpose;
+use super::error::AccountError;
+use super::links::{LinkProblem, commit_link_use};
+use super::secrets::new_temporary_password;
+use super::service::{Accounts, Addressee};
+use crate::audit::{AuditKind, Origin};
+use crate::format::long_date;
+use crate::mail::MailKind;
+use crate::tenancy::Tenant;
+
+#[derive(Serialize)]
+struct ActivationMail<'a> {
+    #[serde(flatten)]
+    to: Addressee<'a>,
+    link: String,
+    identifier: &'a str,
+    temporary_password: &'a str,
+    valid_until: String,
+}
+
+impl Accounts {
+    /// Queues the activation mail, with a new link, in `txn`.
+    pub(super) async fn queue_activation(
+        &self,
+        txn: &DatabaseTransaction,
+        tenant: &Tenant,
+        owner: &account::Model,
+        temporary_password: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), AccountError> {
+        let expires = now
+            + Duration::days(i64::from(
+                tenant.definition.accounts.activation_validity_days,
+            ));
+        let token = self
+            .insert_token(
+                txn,
+                tenant.scope(),
+                owner.id,
+                LinkPurpose::Activation,
+                now,
+                expires,
+            )
+            .await?;
+        let data = ActivationMail {
+            to: Addressee::of(owner),
+            link: self
+                .mailer
+                .links()
+                .town_url(tenant, &format!("/activation/{token}")),
+            identifier: &owner.identifier,
+            temporary_password,
+            valid_until: long_date(expires.with_timezone(&tenant.timezone)),
+        };
+        self.mailer
+            .queue(txn, tenant, MailKind::Activation, &owner.email, data)
+            .await?;
+        Ok(())
+    }
+
+    /// Activates the account of an activation link.
+    pub async fn activate(
+        &self,
+        tenant: &Tenant,
+        token: &str,
+        origin: &Origin,
+    ) -> Result<Result<account::Model, LinkProblem>, AccountError> {
+        let scope = tenant.scope();
+        let now = Utc::now();
+        let (txn, account_id) = match self
+            .begin_with_link(tenant, LinkPurpose::Activation, token, now)
+            .await?
+        {
+            Ok(used) => used,
+            Err(problem) => return Ok(Err(problem)),
+        };
+        scope
+            .update::<account::Entity>()
+            .col_expr(account::Column::Status, Expr::value(AccountStatus::Active))
+            .col_expr(account::Column::ActivatedAt, Expr::value(Some(now)))
+            .filter(account::Column::Id.eq(account_id))
+            .filter(account::Column::Status.eq(AccountStatus::Pending))
+            .exec(&txn)
+            .await?;
+        let activated =
+            commit_link_use(txn, scope, account_id, AuditKind::AccountActivated, origin).await?;
+        Ok(activated.ok_or(LinkProblem::Unknown))
+    }
+
+    /// Sends a new activation mail (with a new temporary password) if
+    /// `email` belongs to a pending account of the town. Says nothing of
+    /// whether it does.
+    pub async fn resend_activation(
+        &self,
+        tenant: &Tenant,
+        email: &str,
+        origin: &Origin,
+    ) -> Result<(), AccountError> {
+        let scope = tenant.scope();
+        let Some(owner) = scope
+            .select::<account::Entity>()
+            .filter(account::Column::EmailKey.eq(email.trim().to_lowercase()))
+            .filter(account::Column::Status.eq(AccountStatus::Pending))
+            .one(&self.db)
+            .await?
+        else {
+            return Ok(());
+        };
+        let temporary_password = new_temporary_password();
+        let password_hash = self.hasher.hash(&temporary_password).await?;
+        let now = Utc::now();
+        let txn = crate::db::begin_write(&self.db).await?;
+        scope
+            .update::<account::Entity>()
+            .col_expr(account::Column::PasswordHash, Expr::value(password_hash))
+            .col_expr(account::Column::PasswordIsTemporary, Expr::value(true))
+            .col_expr(
+                account::Column::TemporaryPasswordExpiresAt,
+                Expr::value(Some(
+                    now + Duration::days(i64::from(
+                        tenant.definition.accounts.temporary_password_validity_days,
+                    )),
+                )),
+            )
+            .filter(account::Column::Id.eq(owner.id))
+            .exec(&txn)
+            .await?;
+        self.queue_activation(&txn, tenant, &owner, &temporary_password, now)
+            .await?;
+        self.commit_with_mail(txn, scope, owner.id, AuditKind::ActivationMailSent, origin)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,224 @@
+//! Creation of accounts: by the town (pending, temporary password,
+//! activation mail), or by a resident FranceConnect vouched for (active at
+//! once, where the town allows it).
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{
+    ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, DatabaseTransaction, DbErr,
+    QueryFilter as _,
+};
+
+use super::entity::account::{self, AccountStatus, Civility};
+use super::error::AccountError;
+use super::identifier;
+use super::secrets::{new_temporary_password, new_token};
+use super::service::Accounts;
+use crate::audit::{self, AuditKind, Origin};
+use crate::tenancy::{Tenant, TenantScope, is_plausible_email};
+
+/// Problems with what the town typed when creating an account.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NewAccountError {
+    #[error("the e-mail address `{0}` is not valid")]
+    InvalidEmail(String),
+    #[error("an account of this town already uses the e-mail address {0}")]
+    EmailTaken(String),
+    #[error("the first and last names must not be empty")]
+    MissingName,
+    #[error("this FranceConnect identity is already linked to an account")]
+    IdentityLinked,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub civility: Option<Civility>,
+    pub address: Option<String>,
+    pub phone: Option<String>,
+}
+
+/// What an account is created with, besides the names and addresses.
+struct AccountFields {
+    password_hash: String,
+    /// Set for a temporary password, with its expiry.
+    temporary_until: Option<DateTime<Utc>>,
+    /// Set for an account active from the start.
+    activated_at: Option<DateTime<Utc>>,
+}
+
+/// What the town must know of a created account (the mail carries the same).
+#[derive(Debug, Clone)]
+pub struct CreatedAccount {
+    pub account_id: i32,
+    pub identifier: String,
+    pub temporary_password: String,
+}
+
+impl Accounts {
+    /// Creates a pending account with a temporary password and queues its
+    /// activation mail, in one transaction.
+    pub async fn create(
+        &self,
+        tenant: &Tenant,
+        new: NewAccount,
+        origin: &Origin,
+    ) -> Result<Result<CreatedAccount, NewAccountError>, AccountError> {
+        let scope = tenant.scope();
+        let temporary_password = new_temporary_password();
+        let password_hash = self.hasher.hash(&temporary_password).await?;
+        let now = Utc::now();
+
+        let txn = crate::db::begin_write(&self.db).await?;
+        let fields = AccountFields {
+            password_hash,
+            temporary_until: Some(
+                now + Duration::days(i64::from(
+                    tenant.definition.accounts.temporary_password_validity_days,
+                )),
+            ),
+            activated_at: None,
+        };
+        let created = match Self::insert_account(&txn, scope, new, fields, now).await? {
+            Ok(created) => created,
+            Err(problem) => return Ok(Err(problem)),
+        };
+        self.queue_activation(&txn, tenant, &created, &temporary_password, now)
+            .await?;
+        self.commit_with_mail(txn, scope, created.id, AuditKind::AccountCreated, origin)
+            .await?;
+        Ok(Ok(CreatedAccount {
+            account_id: created.id,
+            identifier: created.identifier,
+            temporary_password,
+        }))
+    }
+
+    /// Checks and inserts an account, with the first free identifier of
+    /// its names; the town's e-mail addresses are unique.
+    async fn insert_account(
+        txn: &DatabaseTransaction,
+        scope: TenantScope,
+        new: NewAccount,
+        fields: AccountFields,
+        now: DateTime<Utc>,
+    ) -> Result<Result<account::Model, NewAccountError>, DbErr> {
+        let email = new.email.trim().to_owned();
+        if !is_plausible_email(&email) {
+            return Ok(Err(NewAccountError::InvalidEmail(email)));
+        }
+        let (first_name, last_name) = (new.first_name.trim(), new.last_name.trim());
+        if first_name.is_empty() || last_name.is_empty() {
+            return Ok(Err(NewAccountError::MissingName));
+        }
+        let email_key = email.to_lowercase();
+        let email_taken = scope
+            .select::<account::Entity>()
+            .filter(account::Column::EmailKey.eq(&email_key))
+            .one(txn)
+            .await?
+            .is_some();
+        if email_taken {
+            return Ok(Err(NewAccountError::EmailTaken(email)));
+        }
+        let stem = identifier::stem(first_name, last_name);
+        let taken: Vec<String> = scope
+            .select::<account::Entity>()
+            .filter(account::Column::Identifier.starts_with(&stem))
+            .all(txn)
+            .await?
+            .into_iter()
+            .map(|row| row.identifier)
+            .collect();
+        let login = identifier::first_free(&stem, &taken);
+        let status = if fields.activated_at.is_some() {
+            AccountStatus::Active
+        } else {
+            AccountStatus::Pending
+        };
+        let created = account::ActiveModel {
+            tenant_id: Set(scope.tenant_id().get()),
+            identifier: Set(login),
+            email: Set(email),
+            email_key: Set(email_key),
+            civility: Set(new.civility),
+            first_name: Set(first_name.to_owned()),
+            last_name: Set(last_name.to_owned()),
+            address: Set(new.address.filter(|a| !a.trim().is_empty())),
+            phone: Set(new.phone.filter(|p| !p.trim().is_empty())),
+            password_hash: Set(fields.password_hash),
+            password_is_temporary: Set(fields.temporary_until.is_some()),
+            temporary_password_expires_at: Set(fields.temporary_until),
+            status: Set(status),
+            created_at: Set(now),
+            activated_at: Set(fields.activated_at),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await?;
+        Ok(Ok(created))
+    }
+
+    /// Creates an active account for an identity FranceConnect vouched
+    /// for, links it, and logs the resident in, in one transaction (where
+    /// the town allows it). Its password is random and known to nobody:
+    /// "J'ai oublié mon mot de passe" sets one.
+    pub async fn create_with_franceconnect(
+        &self,
+        tenant: &Tenant,
+        pending: &crate::franceconnect::PendingLink,
+        origin: &Origin,
+    ) -> Result<Result<String, NewAccountError>, AccountError> {
+        let scope = tenant.scope();
+        let password_hash = self.hasher.hash(&new_token()).await?;
+        let now = Utc::now();
+        let new = NewAccount {
+            email: pending.email.clone().unwrap_or_default(),
+            first_name: pending.given_name.clone().unwrap_or_default(),
+            last_name: pending.family_name.clone().unwrap_or_default(),
+            civility: None,
+            address: None,
+            phone: None,
+        };
+        let fields = AccountFields {
+            password_hash,
+            temporary_until: None,
+            activated_at: Some(now),
+        };
+        let txn = crate::db::begin_write(&self.db).await?;
+        let created = match Self::insert_account(&txn, scope, new, fields, now).await? {
+            Ok(created) => created,
+            Err(problem) => return Ok(Err(problem)),
+        };
+        let linked = crate::franceconnect::insert_link(
+            &txn,
+            scope,
+            created.id,
+            &pending.issuer,
+            &pending.sub,
+            now,
+        )
+        .await?;
+        if linked != crate::franceconnect::LinkOutcome::Linked {
+            // Linked meanwhile (another tab): nothing is created.
+            return Ok(Err(NewAccountError::IdentityLinked));
+        }
+        for kind in [AuditKind::AccountCreated, AuditKind::FranceConnectLinked] {
+            audit::record(
+                &txn,
+                scope,
+                Some(created.id),
+                kind,
+                origin,
+                Some("franceconnect".to_owned()),
+            )
+            .await?;
+        }
+        let session_token = self
+            .open_session(&txn, scope, &created, origin, Some(&pending.id_token), now)
+            .await?;
+        txn.commit().await?;
+        Ok(Ok(session_token))
+    }
+}
