@@ -22,6 +22,8 @@ pub enum PageError {
     Database(#[from] sea_orm::DbErr),
     #[error(transparent)]
     Accounts(#[from] crate::accounts::AccountError),
+    #[error(transparent)]
+    Requests(#[from] crate::requests::RequestError),
 }
 
 impl<'r> Responder<'r, 'static> for PageError {

@@ -53,6 +53,8 @@ pub fn build(app: &App, rocket_config: rocket::Config) -> Rocket<Build> {
         .manage(app.households.clone())
         .manage(app.franceconnect.clone())
         .manage(crate::api::ApiKeys::new(app.db.clone()))
+        .manage(crate::modules::ModuleData::new(app.db.clone()))
+        .manage(crate::requests::Requests::new(app.db.clone()))
         .manage(settings)
         .attach(fairings::RequestLog)
         .attach(fairings::SecurityHeaders)

@@ -21,9 +21,9 @@ use super::session::{Resident, Visitor};
 use crate::accounts::{Accounts, EmailChangeProblem, EmailConfirmProblem, LinkProblem};
 use crate::audit::Origin;
 use crate::content::{NewsItem, current_news};
-use crate::households::{Households, NewMember, RELATIONS, relation_label};
+use crate::households::{Households, MemberField, MemberInput, Relation};
 use crate::modules::Modules;
-use crate::requests::{self, NewRequest, status_label};
+use crate::requests::{self, NewRequest, Requests};
 use crate::tenancy::Tenant;
 
 pub fn routes() -> Vec<Route> {
@@ -229,12 +229,8 @@ impl RequestView {
         Self {
             reference: request.reference.clone(),
             title: request.title.clone(),
-            status: status_label(&request.status).to_owned(),
-            tone: match request.status.as_str() {
-                "acceptee" => "success",
-                "refusee" => "error",
-                _ => "info",
-            },
+            status: request.status.label().to_owned(),
+            tone: request.status.tone(),
             date: request
                 .created_at
                 .with_timezone(&tenant.timezone)
@@ -322,7 +318,7 @@ async fn request_detail(
                     .with_timezone(&tenant.timezone)
                     .format("%d/%m/%Y à %H:%M")
                     .to_string(),
-                status: status_label(&event.status).to_owned(),
+                status: event.status.label().to_owned(),
                 note: event.note.clone(),
             })
             .collect(),
@@ -434,7 +430,7 @@ async fn request_type_submit(
     page: TownPage,
     resident: Resident,
     csrf: Csrf,
-    db: &State<DatabaseConnection>,
+    requests: &State<Requests>,
     type_id: &str,
     form: Form<RequestForm<'_>>,
 ) -> Result<Option<Either<Page, Flash<Redirect>>>, PageError> {
@@ -486,15 +482,9 @@ async fn request_type_submit(
         title: request_type.label.clone(),
         details: vec![("Message".to_owned(), message.to_owned())],
     };
-    let transaction = crate::db::begin_write(db).await?;
-    let reference = requests::create(
-        &transaction,
-        resident.tenant.scope(),
-        resident.account.id,
-        &new,
-    )
-    .await?;
-    transaction.commit().await?;
+    let reference = requests
+        .submit(&resident.tenant, resident.account.id, new)
+        .await?;
     Ok(Some(Either::Right(Flash::success(
         Redirect::to(format!("/demarches/{reference}")),
         format!("Votre demande est enregistrée sous la référence {reference}."),
@@ -524,7 +514,7 @@ pub async fn household_members(
         .map(|member| MemberView {
             id: member.id,
             name: format!("{} {}", member.first_name, member.last_name.to_uppercase()),
-            relation: relation_label(&member.relation).to_owned(),
+            relation: member.relation.label().to_owned(),
             birth_date: member
                 .birth_date
                 .map(|date| date.format("%d/%m/%Y").to_string()),
@@ -581,12 +571,12 @@ async fn household_page(
         members: household_members(households, &resident.tenant, account.id).await?,
         editable: resident.tenant.definition.household.editable,
         csrf: csrf.token().to_owned(),
-        relations: RELATIONS
+        relations: Relation::ALL
             .iter()
-            .map(|&(value, label)| Choice {
-                value,
-                label,
-                selected: form.relation == value,
+            .map(|relation| Choice {
+                value: relation.code(),
+                label: relation.label(),
+                selected: form.relation == relation.code(),
             })
             .collect(),
         form,
@@ -657,25 +647,19 @@ async fn household_add(
             message: STALE_FORM.to_owned(),
         });
     }
-    if view.first_name.is_empty() || view.first_name.chars().count() > 100 {
-        view.first_name_error = Some("Indiquez le prénom (100 caractères au plus).".to_owned());
+    let checked = MemberInput {
+        first_name: view.first_name.clone(),
+        last_name: view.last_name.clone(),
+        birth_date: view.birth_date.clone(),
+        relation: view.relation.clone(),
+        external_ref: None,
     }
-    if view.last_name.is_empty() || view.last_name.chars().count() > 100 {
-        view.last_name_error = Some("Indiquez le nom (100 caractères au plus).".to_owned());
-    }
-    let birth_date = match optional(&view.birth_date) {
-        None => None,
-        Some(text) => match NaiveDate::parse_from_str(&text, "%Y-%m-%d") {
-            Ok(date) if date <= today(&resident.tenant) => Some(date),
-            _ => {
-                view.birth_date_error =
-                    Some("Indiquez une date de naissance passée, au format JJ/MM/AAAA.".to_owned());
-                None
-            }
-        },
-    };
-    if !RELATIONS.iter().any(|(code, _)| *code == view.relation) {
-        view.relation_error = Some("Choisissez le lien avec vous.".to_owned());
+    .validate(today(&resident.tenant));
+    if let Err(refused) = &checked {
+        view.first_name_error = refused.message(MemberField::FirstName);
+        view.last_name_error = refused.message(MemberField::LastName);
+        view.birth_date_error = refused.message(MemberField::BirthDate);
+        view.relation_error = refused.message(MemberField::Relation);
     }
     for (field, error) in [
         ("prenom", &view.first_name_error),
@@ -690,32 +674,25 @@ async fn household_add(
             });
         }
     }
-    if !errors.is_empty() {
-        return household_page(
-            page,
-            &resident,
-            &csrf,
-            households,
-            view,
-            errors,
-            Status::UnprocessableEntity,
-        )
-        .await
-        .map(Either::Left);
-    }
+    let member = match checked {
+        Ok(member) if errors.is_empty() => member,
+        _ => {
+            return household_page(
+                page,
+                &resident,
+                &csrf,
+                households,
+                view,
+                errors,
+                Status::UnprocessableEntity,
+            )
+            .await
+            .map(Either::Left);
+        }
+    };
     let name = view.first_name.clone();
     households
-        .add(
-            resident.tenant.scope(),
-            resident.account.id,
-            NewMember {
-                first_name: view.first_name,
-                last_name: view.last_name,
-                birth_date,
-                relation: view.relation,
-                external_ref: None,
-            },
-        )
+        .add(resident.tenant.scope(), resident.account.id, member)
         .await?;
     Ok(Either::Right(Flash::success(
         Redirect::to("/famille"),
