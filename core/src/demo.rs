@@ -164,13 +164,14 @@ async fn household_and_invoices(
         .add(
             scope,
             account_id,
-            crate::households::NewMember {
+            crate::households::MemberInput {
                 first_name: "Léa".to_owned(),
                 last_name: "ARPEGE".to_owned(),
-                birth_date: chrono::NaiveDate::from_ymd_opt(2012, 9, 3),
+                birth_date: "2012-09-03".to_owned(),
                 relation: "enfant".to_owned(),
                 external_ref: Some("ENF-0042".to_owned()),
-            },
+            }
+            .validate(chrono::Utc::now().date_naive())?,
         )
         .await?;
     let transaction = crate::db::begin_write(&app.db).await?;

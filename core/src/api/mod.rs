@@ -20,14 +20,17 @@ use rocket::request::{FromRequest, Outcome, Request};
 use rocket::response::{self, Responder, Response};
 use rocket::serde::json::Json;
 use rocket::{Catcher, Route, State, catch, catchers, delete, get, put, routes};
-use sea_orm::DatabaseConnection;
 use serde::Serialize;
 
 pub use keys::{ApiKeys, CreatedKey, KEY_PREFIX};
 
 use crate::accounts::Accounts;
-use crate::modules::Modules;
-use crate::modules::storage::{self, DataError, DataScope, WriteError};
+use crate::households::{
+    HouseholdError, Households, MAX_EXTERNAL_REF_CHARS, MAX_MEMBERS, MAX_NAME_CHARS, MemberField,
+    MemberInput, Relation, entity::household_member,
+};
+use crate::modules::storage::{self, DataError, DataScope, StorageError};
+use crate::modules::{ModuleData, Modules};
 use crate::tenancy::{Tenant, TenantResolution};
 
 pub const BASE: &str = "/api/v1";
@@ -121,11 +124,11 @@ impl From<sea_orm::DbErr> for ApiError {
     }
 }
 
-impl From<WriteError> for ApiError {
-    fn from(error: WriteError) -> Self {
+impl From<StorageError> for ApiError {
+    fn from(error: StorageError) -> Self {
         match error {
-            WriteError::Data(error) => Self::Data(error),
-            WriteError::Database(error) => error.into(),
+            StorageError::Data(error) => Self::Data(error),
+            StorageError::Database(error) => error.into(),
         }
     }
 }
@@ -239,10 +242,7 @@ async fn resident_scope(
     identifier: &str,
 ) -> Result<DataScope, ApiError> {
     town_scope(client, modules, module).await?;
-    let account = accounts
-        .find_by_identifier(&client.tenant, identifier)
-        .await?
-        .ok_or_else(|| ApiError::UnknownResident(identifier.to_owned()))?;
+    let account = resident_account(client, accounts, identifier).await?;
     Ok(DataScope::resident(&client.tenant, module, account.id))
 }
 
@@ -264,11 +264,12 @@ async fn read_json(data: Data<'_>) -> Result<String, ApiError> {
 }
 
 async fn list(
-    db: &DatabaseConnection,
+    data: &ModuleData,
     scope: &DataScope,
     prefix: Option<&str>,
 ) -> Result<Json<EntriesBody>, ApiError> {
-    let entries = storage::list(db, scope, prefix.unwrap_or(""))
+    let entries = data
+        .list(scope, prefix.unwrap_or(""))
         .await?
         .into_iter()
         .map(|(key, value)| entry(key, value))
@@ -277,42 +278,36 @@ async fn list(
 }
 
 async fn get_one(
-    db: &DatabaseConnection,
+    data: &ModuleData,
     scope: &DataScope,
     key: &str,
 ) -> Result<Json<EntryBody>, ApiError> {
-    storage::check_key(key).map_err(ApiError::Data)?;
-    let value = storage::get(db, scope, key)
+    let value = data
+        .get(scope, key)
         .await?
         .ok_or_else(|| ApiError::NoSuchKey(key.to_owned()))?;
     Ok(Json(entry(key.to_owned(), value)))
 }
 
 async fn put_one(
-    db: &DatabaseConnection,
+    data: &ModuleData,
     scope: &DataScope,
     key: &str,
-    data: Data<'_>,
+    body: Data<'_>,
 ) -> Result<Json<EntryBody>, ApiError> {
+    // A bad key is answered before the body is read.
     storage::check_key(key).map_err(ApiError::Data)?;
-    let value = read_json(data).await?;
-    let transaction = crate::db::begin_write(db).await?;
-    storage::write(&transaction, scope, key, Some(&value)).await?;
-    transaction.commit().await?;
+    let value = read_json(body).await?;
+    data.put(scope, key, &value).await?;
     Ok(Json(entry(key.to_owned(), value)))
 }
 
-async fn delete_one(
-    db: &DatabaseConnection,
-    scope: &DataScope,
-    key: &str,
-) -> Result<Status, ApiError> {
-    storage::check_key(key).map_err(ApiError::Data)?;
-    if storage::get(db, scope, key).await?.is_none() {
-        return Err(ApiError::NoSuchKey(key.to_owned()));
+async fn delete_one(data: &ModuleData, scope: &DataScope, key: &str) -> Result<Status, ApiError> {
+    if data.delete(scope, key).await? {
+        Ok(Status::NoContent)
+    } else {
+        Err(ApiError::NoSuchKey(key.to_owned()))
     }
-    storage::write(db, scope, key, None).await?;
-    Ok(Status::NoContent)
 }
 
 /// A household member as the town's software sends it.
@@ -345,24 +340,53 @@ async fn resident_account(
         .ok_or_else(|| ApiError::UnknownResident(identifier.to_owned()))
 }
 
-async fn household_body(
-    households: &crate::households::Households,
-    client: &ApiClient,
-    account_id: i32,
-) -> Result<HouseholdBody, ApiError> {
-    let members = households
-        .members(client.tenant.scope(), account_id)
-        .await?
+fn household_body(members: Vec<household_member::Model>) -> HouseholdBody {
+    let members = members
         .into_iter()
         .map(|member| MemberBody {
             first_name: member.first_name,
             last_name: member.last_name,
             birth_date: member.birth_date,
-            relation: member.relation,
+            relation: member.relation.code().to_owned(),
             external_ref: member.external_ref,
         })
         .collect();
-    Ok(HouseholdBody { members })
+    HouseholdBody { members }
+}
+
+/// The API's words for a refused household: one message, for the first
+/// refused member and its first refused field.
+fn invalid_household(error: HouseholdError, members: &[MemberInput]) -> ApiError {
+    let (index, errors) = match error {
+        HouseholdError::TooMany => {
+            return ApiError::InvalidMember(format!(
+                "un foyer compte {MAX_MEMBERS} membres au plus"
+            ));
+        }
+        HouseholdError::Member { index, errors } => (index, errors),
+        HouseholdError::Database(error) => return error.into(),
+    };
+    let detail =
+        if errors.contains(MemberField::FirstName) || errors.contains(MemberField::LastName) {
+            format!("prénom et nom sont requis ({MAX_NAME_CHARS} caractères au plus)")
+        } else if errors.contains(MemberField::Relation) {
+            let known: Vec<&str> = Relation::ALL
+                .iter()
+                .map(|relation| relation.code())
+                .collect();
+            format!(
+                "le lien « {} » n'est pas l'un de : {}",
+                members
+                    .get(index)
+                    .map_or("", |member| member.relation.as_str()),
+                known.join(", ")
+            )
+        } else if errors.contains(MemberField::ExternalRef) {
+            format!("external_ref fait {MAX_EXTERNAL_REF_CHARS} caractères au plus")
+        } else {
+            "birth_date ne peut pas être après aujourd'hui".to_owned()
+        };
+    ApiError::InvalidMember(format!("membre {index} : {detail}"))
 }
 
 #[get("/residents/<identifier>/household")]
@@ -370,11 +394,14 @@ async fn get_household(
     client: Client,
     identifier: &str,
     accounts: &State<Accounts>,
-    households: &State<crate::households::Households>,
+    households: &State<Households>,
 ) -> Result<Json<HouseholdBody>, ApiError> {
     let client = client?;
     let account = resident_account(&client, accounts, identifier).await?;
-    Ok(Json(household_body(households, &client, account.id).await?))
+    let members = households
+        .members(client.tenant.scope(), account.id)
+        .await?;
+    Ok(Json(household_body(members)))
 }
 
 /// Replaces the resident's household with the town software's list.
@@ -384,64 +411,31 @@ async fn put_household(
     identifier: &str,
     data: Data<'_>,
     accounts: &State<Accounts>,
-    households: &State<crate::households::Households>,
+    households: &State<Households>,
 ) -> Result<Json<HouseholdBody>, ApiError> {
     let client = client?;
     let account = resident_account(&client, accounts, identifier).await?;
     let body: HouseholdBody = serde_json::from_str(&read_json(data).await?)
         .map_err(|error| ApiError::InvalidJson(error.to_string()))?;
-    if body.members.len() > 50 {
-        return Err(ApiError::InvalidMember(
-            "un foyer compte 50 membres au plus".to_owned(),
-        ));
-    }
-    let mut members = Vec::with_capacity(body.members.len());
-    for (index, member) in body.members.into_iter().enumerate() {
-        let (first_name, last_name) = (member.first_name.trim(), member.last_name.trim());
-        if first_name.is_empty()
-            || last_name.is_empty()
-            || first_name.chars().count() > 100
-            || last_name.chars().count() > 100
-        {
-            return Err(ApiError::InvalidMember(format!(
-                "membre {index} : prénom et nom sont requis (100 caractères au plus)"
-            )));
-        }
-        if !crate::households::RELATIONS
-            .iter()
-            .any(|(code, _)| *code == member.relation)
-        {
-            let known: Vec<&str> = crate::households::RELATIONS
-                .iter()
-                .map(|(code, _)| *code)
-                .collect();
-            return Err(ApiError::InvalidMember(format!(
-                "membre {index} : le lien « {} » n'est pas l'un de : {}",
-                member.relation,
-                known.join(", ")
-            )));
-        }
-        if member
-            .external_ref
-            .as_ref()
-            .is_some_and(|reference| reference.chars().count() > 64)
-        {
-            return Err(ApiError::InvalidMember(format!(
-                "membre {index} : external_ref fait 64 caractères au plus"
-            )));
-        }
-        members.push(crate::households::NewMember {
-            first_name: first_name.to_owned(),
-            last_name: last_name.to_owned(),
-            birth_date: member.birth_date,
+    let members: Vec<MemberInput> = body
+        .members
+        .into_iter()
+        .map(|member| MemberInput {
+            first_name: member.first_name,
+            last_name: member.last_name,
+            birth_date: member
+                .birth_date
+                .map(|date| date.format("%Y-%m-%d").to_string())
+                .unwrap_or_default(),
             relation: member.relation,
             external_ref: member.external_ref,
-        });
-    }
-    households
-        .replace(client.tenant.scope(), account.id, members)
-        .await?;
-    Ok(Json(household_body(households, &client, account.id).await?))
+        })
+        .collect();
+    let stored = households
+        .replace(&client.tenant, account.id, &members)
+        .await
+        .map_err(|error| invalid_household(error, &members))?;
+    Ok(Json(household_body(stored)))
 }
 
 #[get("/openapi.json")]
@@ -455,10 +449,10 @@ async fn list_town(
     module: &str,
     prefix: Option<&str>,
     modules: &State<Modules>,
-    db: &State<DatabaseConnection>,
+    data: &State<ModuleData>,
 ) -> Result<Json<EntriesBody>, ApiError> {
     let scope = town_scope(&client?, modules, module).await?;
-    list(db, &scope, prefix).await
+    list(data, &scope, prefix).await
 }
 
 #[get("/modules/<module>/data/<key>")]
@@ -467,23 +461,23 @@ async fn get_town(
     module: &str,
     key: &str,
     modules: &State<Modules>,
-    db: &State<DatabaseConnection>,
+    data: &State<ModuleData>,
 ) -> Result<Json<EntryBody>, ApiError> {
     let scope = town_scope(&client?, modules, module).await?;
-    get_one(db, &scope, key).await
+    get_one(data, &scope, key).await
 }
 
-#[put("/modules/<module>/data/<key>", data = "<data>")]
+#[put("/modules/<module>/data/<key>", data = "<body>")]
 async fn put_town(
     client: Client,
     module: &str,
     key: &str,
-    data: Data<'_>,
+    body: Data<'_>,
     modules: &State<Modules>,
-    db: &State<DatabaseConnection>,
+    data: &State<ModuleData>,
 ) -> Result<Json<EntryBody>, ApiError> {
     let scope = town_scope(&client?, modules, module).await?;
-    put_one(db, &scope, key, data).await
+    put_one(data, &scope, key, body).await
 }
 
 #[delete("/modules/<module>/data/<key>")]
@@ -492,10 +486,10 @@ async fn delete_town(
     module: &str,
     key: &str,
     modules: &State<Modules>,
-    db: &State<DatabaseConnection>,
+    data: &State<ModuleData>,
 ) -> Result<Status, ApiError> {
     let scope = town_scope(&client?, modules, module).await?;
-    delete_one(db, &scope, key).await
+    delete_one(data, &scope, key).await
 }
 
 #[get("/modules/<module>/residents/<identifier>/data?<prefix>")]
@@ -506,10 +500,10 @@ async fn list_resident(
     prefix: Option<&str>,
     modules: &State<Modules>,
     accounts: &State<Accounts>,
-    db: &State<DatabaseConnection>,
+    data: &State<ModuleData>,
 ) -> Result<Json<EntriesBody>, ApiError> {
     let scope = resident_scope(&client?, modules, accounts, module, identifier).await?;
-    list(db, &scope, prefix).await
+    list(data, &scope, prefix).await
 }
 
 #[get("/modules/<module>/residents/<identifier>/data/<key>")]
@@ -520,26 +514,26 @@ async fn get_resident(
     key: &str,
     modules: &State<Modules>,
     accounts: &State<Accounts>,
-    db: &State<DatabaseConnection>,
+    data: &State<ModuleData>,
 ) -> Result<Json<EntryBody>, ApiError> {
     let scope = resident_scope(&client?, modules, accounts, module, identifier).await?;
-    get_one(db, &scope, key).await
+    get_one(data, &scope, key).await
 }
 
-#[put("/modules/<module>/residents/<identifier>/data/<key>", data = "<data>")]
+#[put("/modules/<module>/residents/<identifier>/data/<key>", data = "<body>")]
 #[allow(clippy::too_many_arguments)]
 async fn put_resident(
     client: Client,
     module: &str,
     identifier: &str,
     key: &str,
-    data: Data<'_>,
+    body: Data<'_>,
     modules: &State<Modules>,
     accounts: &State<Accounts>,
-    db: &State<DatabaseConnection>,
+    data: &State<ModuleData>,
 ) -> Result<Json<EntryBody>, ApiError> {
     let scope = resident_scope(&client?, modules, accounts, module, identifier).await?;
-    put_one(db, &scope, key, data).await
+    put_one(data, &scope, key, body).await
 }
 
 #[delete("/modules/<module>/residents/<identifier>/data/<key>")]
@@ -550,10 +544,10 @@ async fn delete_resident(
     key: &str,
     modules: &State<Modules>,
     accounts: &State<Accounts>,
-    db: &State<DatabaseConnection>,
+    data: &State<ModuleData>,
 ) -> Result<Status, ApiError> {
     let scope = resident_scope(&client?, modules, accounts, module, identifier).await?;
-    delete_one(db, &scope, key).await
+    delete_one(data, &scope, key).await
 }
 
 /// An error answered by a catcher (no route, or a guard refused).

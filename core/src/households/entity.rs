@@ -13,7 +13,7 @@ pub mod household_member {
         pub first_name: String,
         pub last_name: String,
         pub birth_date: Option<Date>,
-        pub relation: String,
+        pub relation: crate::households::Relation,
         pub external_ref: Option<String>,
         pub created_at: DateTimeUtc,
     }

@@ -39,6 +39,7 @@ pub use host::{
 pub use metrics::ModuleMetrics;
 pub use registry::{PublishError, Published, ReleaseSummary};
 pub use sandbox::{CallScope, Capabilities};
+pub use storage::ModuleData;
 pub use towns::{ModuleEnablement, ResolvedModule};
 pub use wit::v0_1::types::{
     Block, Context, DateTime, Field, FieldKind, Manifest, Notice, Outcome, Resident, Slot, Tone,
@@ -83,7 +84,7 @@ pub enum ActError {
     #[error(transparent)]
     Call(#[from] CallFailure),
     #[error("cannot record the module's writes: {0}")]
-    Write(#[from] storage::WriteError),
+    Write(#[from] storage::StorageError),
     #[error("database error: {0}")]
     Database(#[from] DbErr),
 }

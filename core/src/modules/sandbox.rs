@@ -274,7 +274,7 @@ impl host::Host for Sandbox {
                 first_name: member.first_name,
                 last_name: member.last_name,
                 birth_date: member.birth_date.map(|date| date.to_string()),
-                relation: member.relation,
+                relation: member.relation.code().to_owned(),
             })
             .collect())
     }

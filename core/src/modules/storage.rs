@@ -1,12 +1,16 @@
 //! Module storage: string values under string keys, for one (town, module)
 //! or one (town, module, resident). The scope is built from a resolved
 //! [`Tenant`]; neither modules nor the data API ever name a town.
+//!
+//! The functions run in the caller's connection or transaction (a module's
+//! action writes with its requests, in one transaction); [`ModuleData`] is
+//! the same storage as a service owning its connection, for the data API.
 
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait as _, LikeExpr};
 use sea_orm::{
-    ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, ConnectionTrait, DbErr,
-    PaginatorTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _,
+    ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, ConnectionTrait, DatabaseConnection,
+    DbErr, PaginatorTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _,
 };
 
 use super::entity::module_data;
@@ -80,8 +84,9 @@ pub fn check_value(value: &str) -> Result<(), DataError> {
     Ok(())
 }
 
+/// A refused key or value, or the database failing.
 #[derive(Debug, thiserror::Error)]
-pub enum WriteError {
+pub enum StorageError {
     #[error(transparent)]
     Data(#[from] DataError),
     #[error(transparent)]
@@ -130,26 +135,10 @@ pub async fn write(
     scope: &DataScope,
     key: &str,
     value: Option<&str>,
-) -> Result<(), WriteError> {
+) -> Result<(), StorageError> {
     check_key(key)?;
     let Some(value) = value else {
-        let by_key = module_data::Column::Key.eq(key);
-        let delete = scope.tenant.delete::<module_data::Entity>().filter(by_key);
-        let delete = delete.filter(module_data::Column::ModuleId.eq(&scope.module_id));
-        match scope.account_id {
-            Some(account_id) => {
-                delete
-                    .filter(module_data::Column::AccountId.eq(account_id))
-                    .exec(connection)
-                    .await?
-            }
-            None => {
-                delete
-                    .filter(module_data::Column::AccountId.is_null())
-                    .exec(connection)
-                    .await?
-            }
-        };
+        remove(connection, scope, key).await?;
         return Ok(());
     };
     check_value(value)?;
@@ -181,6 +170,70 @@ pub async fn write(
     .insert(connection)
     .await?;
     Ok(())
+}
+
+/// Deletes the value under `key`; answers how many rows went (0 or 1).
+async fn remove(
+    connection: &impl ConnectionTrait,
+    scope: &DataScope,
+    key: &str,
+) -> Result<u64, DbErr> {
+    let delete = scope
+        .tenant
+        .delete::<module_data::Entity>()
+        .filter(module_data::Column::Key.eq(key))
+        .filter(module_data::Column::ModuleId.eq(&scope.module_id));
+    let delete = match scope.account_id {
+        Some(account_id) => delete.filter(module_data::Column::AccountId.eq(account_id)),
+        None => delete.filter(module_data::Column::AccountId.is_null()),
+    };
+    Ok(delete.exec(connection).await?.rows_affected)
+}
+
+/// Module storage as a service: each call is one statement or one
+/// transaction of its own (the data API's reads and writes).
+#[derive(Debug, Clone)]
+pub struct ModuleData {
+    db: DatabaseConnection,
+}
+
+impl ModuleData {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+
+    /// Entries whose key starts with `prefix`, in key order
+    /// ([`MAX_LISTED`] at most).
+    pub async fn list(
+        &self,
+        scope: &DataScope,
+        prefix: &str,
+    ) -> Result<Vec<(String, String)>, DbErr> {
+        list(&self.db, scope, prefix).await
+    }
+
+    /// The value under `key`, if any.
+    pub async fn get(&self, scope: &DataScope, key: &str) -> Result<Option<String>, StorageError> {
+        check_key(key)?;
+        Ok(get(&self.db, scope, key).await?)
+    }
+
+    /// Writes the value under `key`, in a transaction of its own (the size
+    /// cap of the scope is counted inside it).
+    pub async fn put(&self, scope: &DataScope, key: &str, value: &str) -> Result<(), StorageError> {
+        check_key(key)?;
+        check_value(value)?;
+        let transaction = crate::db::begin_write(&self.db).await?;
+        write(&transaction, scope, key, Some(value)).await?;
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes the value under `key`; false when there was none.
+    pub async fn delete(&self, scope: &DataScope, key: &str) -> Result<bool, StorageError> {
+        check_key(key)?;
+        Ok(remove(&self.db, scope, key).await? > 0)
+    }
 }
 
 fn escape_like(text: &str) -> String {

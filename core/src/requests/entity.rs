@@ -1,8 +1,10 @@
-//! Rows of the request tables; `request` is tenant-owned, its events are
-//! reached through it.
+//! Rows of the request tables; `request` and `request_counter` are
+//! tenant-owned, a request's events are reached through it.
 
 pub mod request {
     use sea_orm::entity::prelude::*;
+
+    use crate::requests::RequestStatus;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "request")]
@@ -17,7 +19,7 @@ pub mod request {
         pub title: String,
         #[sea_orm(column_type = "Text")]
         pub details: String,
-        pub status: String,
+        pub status: RequestStatus,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
     }
@@ -35,13 +37,15 @@ pub mod request {
 pub mod request_event {
     use sea_orm::entity::prelude::*;
 
+    use crate::requests::RequestStatus;
+
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "request_event")]
     pub struct Model {
         #[sea_orm(primary_key)]
         pub id: i32,
         pub request_id: i32,
-        pub status: String,
+        pub status: RequestStatus,
         pub note: Option<String>,
         pub at: DateTimeUtc,
     }
@@ -50,4 +54,26 @@ pub mod request_event {
     pub enum Relation {}
 
     impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// The last number a town gave a request (migration 000008).
+pub mod request_counter {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "request_counter")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub tenant_id: i32,
+        pub last_value: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+
+    impl crate::tenancy::TenantOwned for Entity {
+        const TENANT_COLUMN: Column = Column::TenantId;
+    }
 }

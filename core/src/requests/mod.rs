@@ -1,36 +1,65 @@
 //! Requests ("demandes"): what a resident asked of the town, with a status
-//! and its dated history. Modules create them through the host.
+//! and its dated history. Residents submit them through [`Requests::submit`];
+//! modules create them through the host, inside the transaction of their
+//! action ([`create`]).
 //!
-//! Error policy: database errors are returned as they are (`DbErr`).
+//! A request's reference ("D-2026-000042") takes the town's next number from
+//! its `request_counter` row in one atomic statement, so submissions at the
+//! same time (on any number of instances) never get the same one.
+//!
+//! Error policy: functions that run in the caller's connection or
+//! transaction ([`create`], [`latest`], [`find`]) return database errors as
+//! they are (`DbErr`); [`Requests::submit`] owns its transaction and returns
+//! a [`RequestError`], which callers on the request path turn into their own
+//! layer's error (nothing of it is shown to residents).
 
 pub mod entity;
-mod service;
-
-pub use service::Requests;
 
 use chrono::{Datelike as _, Utc};
+use sea_orm::entity::prelude::{DeriveActiveEnum, EnumIter, StringLen};
+use sea_orm::sea_query::{Expr, ExprTrait as _, OnConflict, Query};
 use sea_orm::{
-    ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, ConnectionTrait, DbErr,
-    EntityTrait as _, PaginatorTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _,
+    ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, ConnectionTrait, DatabaseConnection,
+    DbErr, EntityTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _,
 };
 
-use crate::tenancy::TenantScope;
-use entity::{request, request_event};
+use crate::tenancy::{Tenant, TenantScope};
+use entity::{request, request_counter, request_event};
 
-/// Statuses, with their French label.
-pub const SUBMITTED: &str = "deposee";
-pub const STATUSES: [(&str, &str); 4] = [
-    (SUBMITTED, "Déposée"),
-    ("en-cours", "En cours de traitement"),
-    ("acceptee", "Acceptée"),
-    ("refusee", "Refusée"),
-];
+/// Where a request stands. The stored values are the historical strings
+/// (`deposee`, `en-cours`…): rows written before this enum read unchanged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum RequestStatus {
+    #[sea_orm(string_value = "deposee")]
+    Submitted,
+    #[sea_orm(string_value = "en-cours")]
+    InProgress,
+    #[sea_orm(string_value = "acceptee")]
+    Accepted,
+    #[sea_orm(string_value = "refusee")]
+    Refused,
+}
 
-pub fn status_label(status: &str) -> &str {
-    STATUSES
-        .iter()
-        .find(|(code, _)| *code == status)
-        .map_or(status, |(_, label)| label)
+impl RequestStatus {
+    /// What residents read.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Submitted => "Déposée",
+            Self::InProgress => "En cours de traitement",
+            Self::Accepted => "Acceptée",
+            Self::Refused => "Refusée",
+        }
+    }
+
+    /// The theme's tone for its badge: `success`, `error` or `info`.
+    pub fn tone(self) -> &'static str {
+        match self {
+            Self::Accepted => "success",
+            Self::Refused => "error",
+            Self::Submitted | Self::InProgress => "info",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +68,94 @@ pub struct NewRequest {
     pub module_id: Option<String>,
     pub title: String,
     pub details: Vec<(String, String)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    #[error("database error: {0}")]
+    Database(#[from] DbErr),
+}
+
+/// The requests of a town's residents, as the web faces use them: each call
+/// takes the town and the account, never a bare id.
+#[derive(Debug, Clone)]
+pub struct Requests {
+    db: DatabaseConnection,
+}
+
+impl Requests {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+
+    /// The account's latest requests, newest first.
+    pub async fn latest(
+        &self,
+        tenant: &Tenant,
+        account_id: i32,
+        limit: u64,
+    ) -> Result<Vec<request::Model>, DbErr> {
+        latest(&self.db, tenant.scope(), account_id, limit).await
+    }
+
+    /// The account's request by its reference, with its history.
+    pub async fn find(
+        &self,
+        tenant: &Tenant,
+        account_id: i32,
+        reference: &str,
+    ) -> Result<Option<(request::Model, Vec<request_event::Model>)>, DbErr> {
+        find(&self.db, tenant.scope(), account_id, reference).await
+    }
+
+    /// Records a resident's request, in a transaction of its own; answers
+    /// its reference.
+    pub async fn submit(
+        &self,
+        tenant: &Tenant,
+        account_id: i32,
+        new: NewRequest,
+    ) -> Result<String, RequestError> {
+        let transaction = crate::db::begin_write(&self.db).await?;
+        let reference = create(&transaction, tenant.scope(), account_id, &new).await?;
+        transaction.commit().await?;
+        Ok(reference)
+    }
+}
+
+/// The reference of a town's request number `number`, created in `year`.
+fn reference(year: i32, number: i64) -> String {
+    format!("D-{year}-{number:06}")
+}
+
+/// Takes the town's next request number: one upsert that creates the
+/// counter at 1 or adds 1 to it, and answers the new value. On PostgreSQL
+/// the row stays locked until the caller's transaction ends, so concurrent
+/// submissions of one town take their numbers one after the other (and a
+/// transaction rolled back gives its number back); on SQLite the write
+/// transaction already holds the database's lock.
+async fn next_number(connection: &impl ConnectionTrait, scope: TenantScope) -> Result<i64, DbErr> {
+    use request_counter::{Column, Entity};
+    let statement = Query::insert()
+        .into_table(Entity)
+        .columns([Column::TenantId, Column::LastValue])
+        .values([scope.tenant_id().get().into(), 1_i64.into()])
+        .map_err(|error| DbErr::Custom(format!("request counter: {error}")))?
+        .on_conflict(
+            OnConflict::column(Column::TenantId)
+                .value(
+                    Column::LastValue,
+                    Expr::col((Entity, Column::LastValue)).add(1),
+                )
+                .to_owned(),
+        )
+        .returning_col(Column::LastValue)
+        .to_owned();
+    let row = connection
+        .query_one(&statement)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("request counter: no row returned".to_owned()))?;
+    row.try_get("", "last_value")
 }
 
 /// Creates a submitted request and its first event, in the caller's
@@ -50,8 +167,7 @@ pub async fn create(
     new: &NewRequest,
 ) -> Result<String, DbErr> {
     let now = Utc::now();
-    let count = scope.select::<request::Entity>().count(connection).await?;
-    let reference = format!("D-{}-{:06}", now.year(), count + 1);
+    let reference = reference(now.year(), next_number(connection, scope).await?);
     let details = serde_json::to_string(&new.details)
         .map_err(|error| DbErr::Custom(format!("request details: {error}")))?;
     let row = request::ActiveModel {
@@ -62,7 +178,7 @@ pub async fn create(
         module_id: Set(new.module_id.clone()),
         title: Set(new.title.clone()),
         details: Set(details),
-        status: Set(SUBMITTED.to_owned()),
+        status: Set(RequestStatus::Submitted),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
@@ -71,7 +187,7 @@ pub async fn create(
     .await?;
     request_event::ActiveModel {
         request_id: Set(row.id),
-        status: Set(SUBMITTED.to_owned()),
+        status: Set(RequestStatus::Submitted),
         note: Set(None),
         at: Set(now),
         ..Default::default()
@@ -126,4 +242,34 @@ pub async fn find(
 /// The details of a request, as the (label, value) pairs it was made with.
 pub fn details(request: &request::Model) -> Vec<(String, String)> {
     serde_json::from_str(&request.details).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{ActiveEnum as _, Iterable as _};
+
+    use super::*;
+
+    #[test]
+    fn statuses_keep_their_stored_values_and_french_labels() {
+        let stored: Vec<String> = RequestStatus::iter()
+            .map(|status| status.to_value())
+            .collect();
+        assert_eq!(stored, ["deposee", "en-cours", "acceptee", "refusee"]);
+        assert_eq!(
+            RequestStatus::try_from_value(&"en-cours".to_owned()).ok(),
+            Some(RequestStatus::InProgress)
+        );
+        assert_eq!(RequestStatus::Submitted.label(), "Déposée");
+        assert_eq!(RequestStatus::InProgress.label(), "En cours de traitement");
+        assert_eq!(RequestStatus::Accepted.tone(), "success");
+        assert_eq!(RequestStatus::Refused.tone(), "error");
+        assert_eq!(RequestStatus::Submitted.tone(), "info");
+    }
+
+    #[test]
+    fn references_keep_their_format() {
+        assert_eq!(reference(2026, 42), "D-2026-000042");
+        assert_eq!(reference(2026, 1_234_567), "D-2026-1234567");
+    }
 }

@@ -48,8 +48,7 @@ pub fn build(app: &App, rocket_config: rocket::Config) -> Rocket<Build> {
         .manage(app.feedback.clone())
         .manage(ops::Readiness::new(app.db.clone()))
         .manage(crate::api::ApiKeys::new(app.db.clone()))
-        // TEMPORARY until the data API goes through its services.
-        .manage(app.db.clone())
+        .manage(crate::modules::ModuleData::new(app.db.clone()))
         .manage(settings)
         .attach(kit::fairings::RequestLog)
         .attach(kit::fairings::SecurityHeaders)

@@ -32,6 +32,8 @@ pub enum PageError {
     Database(#[from] sea_orm::DbErr),
     #[error(transparent)]
     Accounts(#[from] crate::accounts::AccountError),
+    #[error(transparent)]
+    Requests(#[from] crate::requests::RequestError),
     /// A client error, shown with the status's own page.
     #[error("{status}")]
     Status { status: Status, stale_form: bool },

@@ -8,13 +8,11 @@ use rocket::response::{Flash, Redirect};
 use rocket::{Either, Route, State, get, post, routes};
 use serde::Serialize;
 
-use chrono::NaiveDate;
-
 use super::{
-    Checked, Choice, Csrf, CsrfForm, FieldError, PageError, Resident, TownPage, optional,
+    Checked, Choice, Csrf, CsrfForm, FieldError, PageError, Resident, TownPage, field_errors,
     resident_page, today,
 };
-use crate::households::{Households, NewMember, RELATIONS, relation_label};
+use crate::households::{Households, MemberField, MemberInput, Relation};
 use crate::tenancy::Tenant;
 use crate::web::kit::csrf::input_of;
 use crate::web::kit::{Button, Page, STALE_FORM};
@@ -46,7 +44,7 @@ pub async fn household_members(
         .map(|member| MemberView {
             id: member.id,
             name: crate::format::full_name(&member.first_name, &member.last_name),
-            relation: relation_label(&member.relation).to_owned(),
+            relation: member.relation.label().to_owned(),
             birth_date: member.birth_date.map(crate::format::date),
         })
         .collect())
@@ -90,12 +88,12 @@ async fn household_page(
         members: household_members(households, &resident.tenant, account.id).await?,
         editable: resident.tenant.definition.household.editable,
         csrf: csrf.token().to_owned(),
-        relations: RELATIONS
+        relations: Relation::ALL
             .iter()
-            .map(|&(value, label)| Choice {
-                value,
-                label,
-                selected: form.relation == value,
+            .map(|relation| Choice {
+                value: relation.code(),
+                label: relation.label(),
+                selected: form.relation == relation.code(),
             })
             .collect(),
         form,
@@ -167,57 +165,38 @@ async fn household_add<'r>(
             message: STALE_FORM.to_owned(),
         });
     }
-    if view.first_name.is_empty() || view.first_name.chars().count() > 100 {
-        view.first_name_error = Some("Indiquez le prénom (100 caractères au plus).".to_owned());
+    // The household's rules are the domain's, shared with the data API.
+    let checked = MemberInput {
+        first_name: view.first_name.clone(),
+        last_name: view.last_name.clone(),
+        birth_date: view.birth_date.clone(),
+        relation: view.relation.clone(),
+        external_ref: None,
     }
-    if view.last_name.is_empty() || view.last_name.chars().count() > 100 {
-        view.last_name_error = Some("Indiquez le nom (100 caractères au plus).".to_owned());
+    .validate(today(&resident.tenant));
+    if let Err(refused) = &checked {
+        view.first_name_error = refused.message(MemberField::FirstName);
+        view.last_name_error = refused.message(MemberField::LastName);
+        view.birth_date_error = refused.message(MemberField::BirthDate);
+        view.relation_error = refused.message(MemberField::Relation);
     }
-    let birth_date = match optional(&view.birth_date) {
-        None => None,
-        Some(text) => match NaiveDate::parse_from_str(&text, "%Y-%m-%d") {
-            Ok(date) if date <= today(&resident.tenant) => Some(date),
-            _ => {
-                view.birth_date_error =
-                    Some("Indiquez une date de naissance passée, au format JJ/MM/AAAA.".to_owned());
-                None
-            }
-        },
-    };
-    if !RELATIONS.iter().any(|(code, _)| *code == view.relation) {
-        view.relation_error = Some("Choisissez le lien avec vous.".to_owned());
-    }
-    for (field, error) in [
+    errors.extend(field_errors(&[
         ("prenom", &view.first_name_error),
         ("nom", &view.last_name_error),
         ("naissance", &view.birth_date_error),
         ("lien", &view.relation_error),
-    ] {
-        if let Some(message) = error {
-            errors.push(FieldError {
-                field,
-                message: message.clone(),
-            });
+    ]));
+    let member = match checked {
+        Ok(member) if errors.is_empty() => member,
+        _ => {
+            return household_page(page, &resident, &csrf, households, view, errors, status)
+                .await
+                .map(Either::Left);
         }
-    }
-    if !errors.is_empty() {
-        return household_page(page, &resident, &csrf, households, view, errors, status)
-            .await
-            .map(Either::Left);
-    }
+    };
     let name = view.first_name.clone();
     households
-        .add(
-            resident.tenant.scope(),
-            resident.account.id,
-            NewMember {
-                first_name: view.first_name,
-                last_name: view.last_name,
-                birth_date,
-                relation: view.relation,
-                external_ref: None,
-            },
-        )
+        .add(resident.tenant.scope(), resident.account.id, member)
         .await?;
     Ok(Either::Right(Flash::success(
         Redirect::to("/famille"),

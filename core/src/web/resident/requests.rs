@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::{Checked, Csrf, FieldError, PageError, Resident, TownPage, resident_page};
 use crate::modules::Modules;
-use crate::requests::{self, NewRequest, Requests, status_label};
+use crate::requests::{self, NewRequest, Requests};
 use crate::tenancy::Tenant;
 use crate::web::kit::csrf::input_of;
 use crate::web::kit::{Page, STALE_FORM};
@@ -42,12 +42,8 @@ impl RequestView {
         Self {
             reference: request.reference.clone(),
             title: request.title.clone(),
-            status: status_label(&request.status).to_owned(),
-            tone: match request.status.as_str() {
-                "acceptee" => "success",
-                "refusee" => "error",
-                _ => "info",
-            },
+            status: request.status.label().to_owned(),
+            tone: request.status.tone(),
             date: crate::format::date(
                 request
                     .created_at
@@ -134,7 +130,7 @@ async fn request_detail(
             .iter()
             .map(|event| HistoryView {
                 at: crate::format::date_time(&event.at.with_timezone(&tenant.timezone)),
-                status: status_label(&event.status).to_owned(),
+                status: event.status.label().to_owned(),
                 note: event.note.clone(),
             })
             .collect(),
@@ -294,7 +290,7 @@ async fn request_type_submit<'r>(
         details: vec![("Message".to_owned(), message.to_owned())],
     };
     let reference = requests
-        .submit(&resident.tenant, resident.account.id, &new)
+        .submit(&resident.tenant, resident.account.id, new)
         .await?;
     Ok(Some(Either::Right(Flash::success(
         Redirect::to(format!("/demarches/{reference}")),
