@@ -21,4 +21,5 @@ pub mod requests;
 pub mod tenancy;
 pub mod terms;
 pub mod theme;
+pub mod towns;
 pub mod web;

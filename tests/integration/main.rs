@@ -18,4 +18,5 @@ mod modules;
 mod tenancy;
 mod terms;
 mod themes;
+mod towns;
 mod web;

@@ -14,6 +14,7 @@ mod password_policy;
 pub mod secrets;
 mod service;
 pub mod sessions;
+mod settings;
 mod throttle;
 
 pub use hashing::{HashingError, PasswordHasher};
@@ -24,3 +25,4 @@ pub use service::{
     french_date, french_date_time,
 };
 pub use sessions::SessionPolicy;
+pub use settings::AccountSettings;

@@ -218,7 +218,7 @@ impl Accounts {
             password_hash,
             temporary_until: Some(
                 now + Duration::days(i64::from(
-                    tenant.definition.accounts.temporary_password_validity_days,
+                    super::AccountSettings::of(tenant).temporary_password_validity_days,
                 )),
             ),
             activated_at: None,
@@ -458,7 +458,7 @@ impl Accounts {
     ) -> Result<(), AccountError> {
         let expires = now
             + Duration::days(i64::from(
-                tenant.definition.accounts.activation_validity_days,
+                super::AccountSettings::of(tenant).activation_validity_days,
             ));
         let token = self
             .insert_token(
@@ -677,7 +677,7 @@ impl Accounts {
                 account::Column::TemporaryPasswordExpiresAt,
                 Expr::value(Some(
                     now + Duration::days(i64::from(
-                        tenant.definition.accounts.temporary_password_validity_days,
+                        super::AccountSettings::of(tenant).temporary_password_validity_days,
                     )),
                 )),
             )
@@ -860,9 +860,7 @@ impl Accounts {
         new: &str,
         confirmation: &str,
     ) -> Vec<FieldError> {
-        let mut errors: Vec<FieldError> = tenant
-            .definition
-            .password_policy
+        let mut errors: Vec<FieldError> = super::PasswordPolicy::of(tenant)
             .check(new, identifier)
             .into_iter()
             .map(|message| FieldError {
@@ -1018,7 +1016,7 @@ impl Accounts {
             return Ok(());
         };
         let now = Utc::now();
-        let minutes = tenant.definition.accounts.password_reset_validity_minutes;
+        let minutes = super::AccountSettings::of(tenant).password_reset_validity_minutes;
         let txn = crate::db::begin_write(&self.db).await?;
         let token = self
             .insert_token(

@@ -5,6 +5,7 @@
 //! on the request path turn them into their own layer's error.
 
 pub mod entity;
+mod settings;
 
 use chrono::NaiveDate;
 use sea_orm::{
@@ -14,6 +15,7 @@ use sea_orm::{ColumnTrait as _, QueryFilter as _};
 
 use crate::tenancy::TenantScope;
 use entity::household_member;
+pub use settings::{HouseholdSettings, settings};
 
 /// How a member relates to the account holder.
 pub const RELATIONS: [(&str, &str); 5] = [

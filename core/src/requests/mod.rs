@@ -4,6 +4,7 @@
 //! Error policy: database errors are returned as they are (`DbErr`).
 
 pub mod entity;
+mod types;
 
 use chrono::{Datelike as _, Utc};
 use sea_orm::{
@@ -13,6 +14,7 @@ use sea_orm::{
 
 use crate::tenancy::TenantScope;
 use entity::{request, request_event};
+pub use types::{RequestType, request_types};
 
 /// Statuses, with their French label.
 pub const SUBMITTED: &str = "deposee";

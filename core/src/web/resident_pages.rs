@@ -112,7 +112,7 @@ impl NewsView {
 
 /// The town's current news, newest first, for the home page.
 pub fn home_news(tenant: &Tenant, count: usize) -> Vec<NewsView> {
-    current_news(&tenant.definition.news, today(tenant))
+    current_news(crate::content::news(tenant), today(tenant))
         .into_iter()
         .take(count)
         .map(NewsView::of)
@@ -144,10 +144,7 @@ fn news_item(
     slug: &str,
 ) -> Result<Option<Page>, PageError> {
     let today = today(&page.tenant);
-    let Some(item) = page
-        .tenant
-        .definition
-        .news
+    let Some(item) = crate::content::news(&page.tenant)
         .iter()
         .find(|item| item.slug == slug && item.is_current(today))
         .cloned()
@@ -171,10 +168,7 @@ struct TownPageView {
 }
 
 fn town_page(page: TownPage, slug: &str, fallback_title: &str) -> Result<Page, PageError> {
-    let written = page
-        .tenant
-        .definition
-        .pages
+    let written = crate::content::pages(&page.tenant)
         .iter()
         .find(|written| written.slug == slug)
         .cloned();
@@ -363,7 +357,7 @@ async fn request_new(
             });
         }
     }
-    for request_type in &resident.tenant.definition.request_types {
+    for request_type in requests::request_types(&resident.tenant) {
         startable.push(StartableView {
             label: request_type.label.clone(),
             description: request_type.description.clone(),
@@ -390,10 +384,8 @@ struct RequestFormView {
 
 const MAX_REQUEST_MESSAGE: usize = 2000;
 
-fn request_type(tenant: &Tenant, id: &str) -> Option<crate::tenancy::RequestType> {
-    tenant
-        .definition
-        .request_types
+fn request_type(tenant: &Tenant, id: &str) -> Option<requests::RequestType> {
+    requests::request_types(tenant)
         .iter()
         .find(|request_type| request_type.id == id)
         .cloned()
@@ -579,7 +571,7 @@ async fn household_page(
             account.last_name.to_uppercase()
         ),
         members: household_members(households, &resident.tenant, account.id).await?,
-        editable: resident.tenant.definition.household.editable,
+        editable: crate::households::settings(&resident.tenant).editable,
         csrf: csrf.token().to_owned(),
         relations: RELATIONS
             .iter()
@@ -637,7 +629,7 @@ async fn household_add(
     households: &State<Households>,
     form: Form<MemberForm<'_>>,
 ) -> Result<Either<Page, Flash<Redirect>>, PageError> {
-    if !resident.tenant.definition.household.editable {
+    if !crate::households::settings(&resident.tenant).editable {
         return Ok(Either::Right(Flash::error(
             Redirect::to("/famille"),
             "Votre mairie tient votre dossier à jour : contactez-la pour le modifier.",
@@ -737,7 +729,7 @@ async fn household_remove(
     form: Form<CsrfForm<'_>>,
 ) -> Result<Flash<Redirect>, PageError> {
     let back = Redirect::to("/famille");
-    if !resident.tenant.definition.household.editable {
+    if !crate::households::settings(&resident.tenant).editable {
         return Ok(Flash::error(
             back,
             "Votre mairie tient votre dossier à jour : contactez-la pour le modifier.",
