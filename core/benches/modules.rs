@@ -43,7 +43,7 @@ fn setup() -> Setup {
     };
     let app = runtime.block_on(async {
         let app = App::open(config, Mode::Serve).await.unwrap();
-        let towns = guichet::tenancy::load_definitions(&root.join("tenants")).unwrap();
+        let towns = guichet::towns::load_definitions(&root.join("tenants")).unwrap();
         app.apply_towns(&towns).await.unwrap();
         app
     });

@@ -194,114 +194,13 @@ impl App {
     }
 }
 
-/// What applying towns did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Applied {
-    pub towns: Vec<crate::tenancy::ApplyOutcome>,
-    /// Per town slug, what each of its terms files gave.
-    pub terms: Vec<(String, crate::terms::PublishOutcome)>,
-    /// Towns whose enabled modules changed, with the releases they now use.
-    pub modules: Vec<(String, Vec<crate::modules::ResolvedModule>)>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ApplyError {
-    #[error(
-        "town `{town}` asks for the theme `{theme}`, which does not exist (themes: {available})"
-    )]
-    UnknownTheme {
-        town: String,
-        theme: String,
-        available: String,
-    },
-    #[error(transparent)]
-    Tenancy(#[from] crate::tenancy::TenancyError),
-    #[error("database error: {0}")]
-    Database(#[from] sea_orm::DbErr),
-    #[error("town `{town}`: {message}")]
-    Module { town: String, message: String },
-    #[error("the built-in module `{module}` cannot be published: {source}")]
-    FirstPartyModule {
-        module: String,
-        source: crate::modules::PublishError,
-    },
-}
-
 impl App {
-    /// Publishes the modules built into the binary (those already published
-    /// are recognised by their hash and left as they are).
-    pub async fn publish_first_party_modules(&self) -> Result<(), ApplyError> {
-        for (module, bytes) in crate::modules::FIRST_PARTY_MODULES {
-            self.modules
-                .publish(bytes)
-                .await
-                .map_err(|source| ApplyError::FirstPartyModule {
-                    module: (*module).to_owned(),
-                    source,
-                })?;
-        }
-        Ok(())
-    }
-
-    /// Creates or updates towns, after checking that their themes exist,
-    /// then publishes their terms files not yet published.
+    /// Creates or updates towns from their definitions, all or nothing
+    /// (see [`crate::towns::apply`]).
     pub async fn apply_towns(
         &self,
-        definitions: &[crate::tenancy::TenantDefinition],
-    ) -> Result<Applied, ApplyError> {
-        for town in definitions {
-            if !self.themes.contains(&town.theme) {
-                return Err(ApplyError::UnknownTheme {
-                    town: town.slug.clone(),
-                    theme: town.theme.clone(),
-                    available: self.themes.names().join(", "),
-                });
-            }
-        }
-        // The first-party modules ship with the binary, like the themes.
-        self.publish_first_party_modules().await?;
-        // Modules are resolved and their configurations validated before
-        // anything is written, so a wrong configuration changes nothing.
-        let releases = crate::modules::towns::releases(&self.db).await?;
-        let mut resolved = Vec::new();
-        for town in definitions {
-            let modules =
-                crate::modules::towns::resolve(&town.modules, &releases).map_err(|message| {
-                    ApplyError::Module {
-                        town: town.slug.clone(),
-                        message,
-                    }
-                })?;
-            resolved.push(modules);
-        }
-        let towns = self.tenants.apply(definitions).await?;
-        let mut changed_modules = Vec::new();
-        for (town, modules) in definitions.iter().zip(resolved) {
-            let Some(tenant) = self.tenants.find_by_slug(&town.slug).await? else {
-                continue;
-            };
-            let transaction = db::begin_write(&self.db).await?;
-            let changed =
-                crate::modules::Modules::set_town_modules(&transaction, &tenant, &modules).await?;
-            transaction.commit().await?;
-            if changed {
-                changed_modules.push((town.slug.clone(), modules));
-            }
-        }
-        let mut terms = Vec::new();
-        for town in definitions {
-            let Some(tenant) = self.tenants.find_by_slug(&town.slug).await? else {
-                continue;
-            };
-            for file in &town.terms {
-                let outcome = self.terms.publish(&tenant, &file.source, file.kind).await?;
-                terms.push((town.slug.clone(), outcome));
-            }
-        }
-        Ok(Applied {
-            towns,
-            terms,
-            modules: changed_modules,
-        })
+        towns: &[crate::towns::TownDefinition],
+    ) -> Result<crate::towns::Applied, crate::towns::ApplyError> {
+        crate::towns::apply(&self.db, &self.tenants, &self.themes, &self.modules, towns).await
     }
 }

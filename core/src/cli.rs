@@ -17,8 +17,9 @@ use crate::accounts::{Civility, NewAccount};
 use crate::app::{App, Mode};
 use crate::audit::Origin;
 use crate::config::{Config, ConfigFile, LogFormat};
-use crate::tenancy::{ApplyOutcome, TenantDefinition, load_definitions};
+use crate::tenancy::ApplyOutcome;
 use crate::terms::{PublishOutcome, TermsKind};
+use crate::towns::{TownDefinition, load_definitions};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -239,7 +240,10 @@ async fn demo(file: &ConfigFile, port: Option<u16>) -> anyhow::Result<()> {
 
     let towns: Vec<(String, String)> = definitions
         .iter()
-        .map(|town| (town.display_name.clone(), town.slug.clone()))
+        .map(|town| {
+            let town = &town.definition;
+            (town.display_name.clone(), town.slug.clone())
+        })
         .collect();
     let base_domain = app.config.base_domain.clone();
     let mailbox = app.config.smtp_url.is_none();
@@ -292,10 +296,12 @@ async fn tenant_apply(file: &ConfigFile, dir: &std::path::Path) -> anyhow::Resul
     apply(&app, &definitions).await
 }
 
-async fn apply(app: &App, definitions: &[TenantDefinition]) -> anyhow::Result<()> {
-    let applied = app.apply_towns(definitions).await?;
-    for town in definitions {
-        if let Some(settings) = town.franceconnect.as_ref().filter(|s| s.enabled)
+async fn apply(app: &App, towns: &[TownDefinition]) -> anyhow::Result<()> {
+    let applied = app.apply_towns(towns).await?;
+    for town in towns.iter().map(|town| &town.definition) {
+        if let Some(settings) = crate::franceconnect::FranceConnect::declared(town)
+            .as_ref()
+            .filter(|s| s.enabled)
             && !app.franceconnect.has_secret(settings)
         {
             eprintln!(

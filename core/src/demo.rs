@@ -7,8 +7,8 @@ use crate::app::App;
 
 use rust_embed::RustEmbed;
 
-use crate::tenancy::{DefinitionError, TenantDefinition, load_definitions, parse_definition};
-use crate::terms::parse_terms_file;
+use crate::franceconnect::{FranceConnect, FranceConnectSettings};
+use crate::towns::{LoadError, TownDefinition, TownFile, TownFiles, assemble, load_definitions};
 
 #[derive(RustEmbed)]
 #[folder = "../tenants/"]
@@ -19,7 +19,7 @@ use crate::terms::parse_terms_file;
 struct EmbeddedTenants;
 
 /// The definitions of the demo towns.
-pub fn town_definitions(dir: &Path) -> Result<Vec<TenantDefinition>, DefinitionError> {
+pub fn town_definitions(dir: &Path) -> Result<Vec<TownDefinition>, LoadError> {
     if dir.is_dir() {
         return load_definitions(dir);
     }
@@ -27,47 +27,34 @@ pub fn town_definitions(dir: &Path) -> Result<Vec<TenantDefinition>, DefinitionE
         .map(|path| path.into_owned())
         .collect();
     files.sort();
-    let read = |path: &str| {
-        EmbeddedTenants::get(path)
+    let read = |path: &str, name: &str| TownFile {
+        name: name.to_owned(),
+        origin: format!("(built-in) tenants/{path}"),
+        text: EmbeddedTenants::get(path)
             .map(|file| String::from_utf8_lossy(&file.data).into_owned())
-            .unwrap_or_default()
+            .unwrap_or_default(),
     };
     files
         .iter()
         .filter_map(|path| path.strip_suffix("/tenant.toml").map(|slug| (slug, path)))
         .map(|(slug, path)| {
-            let mut definition =
-                parse_definition(&read(path), slug, &format!("(built-in) tenants/{path}"))?;
-            let prefix = format!("{slug}/terms/");
-            for terms in files.iter().filter(|file| file.starts_with(&prefix)) {
-                definition.terms.push(parse_terms_file(
-                    &read(terms),
-                    &format!("(built-in) tenants/{terms}"),
-                )?);
-            }
             let in_folder = |folder: &str| {
                 let prefix = format!("{slug}/{folder}/");
                 files
                     .iter()
-                    .filter_map(move |file| {
+                    .filter_map(|file| {
                         let name = file.strip_prefix(&prefix)?.strip_suffix(".md")?;
-                        Some((file.clone(), name.to_owned()))
+                        Some(read(file, name))
                     })
                     .collect::<Vec<_>>()
             };
-            for (file, name) in in_folder("news") {
-                let origin = format!("(built-in) tenants/{file}");
-                definition
-                    .news
-                    .push(crate::content::parse_news(&read(&file), &name, &origin)?);
-            }
-            for (file, name) in in_folder("pages") {
-                let origin = format!("(built-in) tenants/{file}");
-                definition
-                    .pages
-                    .push(crate::content::parse_page(&read(&file), &name, &origin)?);
-            }
-            Ok(definition)
+            assemble(&TownFiles {
+                folder_slug: slug.to_owned(),
+                definition: read(path, "tenant"),
+                terms: in_folder("terms"),
+                news: in_folder("news"),
+                pages: in_folder("pages"),
+            })
         })
         .collect()
 }
@@ -88,7 +75,7 @@ const DEMO_PASSWORD: &str = "arpege-demo-2020";
 /// last login on 15/06/2020 at 12:55.
 pub async fn ensure_residents(
     app: &App,
-    definitions: &[TenantDefinition],
+    definitions: &[TownDefinition],
 ) -> anyhow::Result<DemoResident> {
     use chrono::TimeZone as _;
     use sea_orm::{ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, QueryFilter as _};
@@ -98,8 +85,8 @@ pub async fn ensure_residents(
     let identifier = "michel.arpege";
     let hasher = crate::accounts::PasswordHasher::new(1)?;
     let password_hash = hasher.hash(DEMO_PASSWORD).await?;
-    for definition in definitions {
-        let Some(tenant) = app.tenants.find_by_slug(&definition.slug).await? else {
+    for town in definitions {
+        let Some(tenant) = app.tenants.find_by_slug(&town.definition.slug).await? else {
             continue;
         };
         let scope = tenant.scope();
@@ -175,9 +162,7 @@ async fn household_and_invoices(
         )
         .await?;
     let transaction = crate::db::begin_write(&app.db).await?;
-    if tenant
-        .definition
-        .modules
+    if crate::modules::towns::enablements(tenant)
         .iter()
         .any(|module| module.id == "invoices")
     {
@@ -241,31 +226,32 @@ pub struct DemoFranceConnect {
 /// FranceConnect and the note says how to get it.
 pub async fn start_franceconnect(
     app: &App,
-    definitions: &mut [TenantDefinition],
+    definitions: &mut [TownDefinition],
 ) -> DemoFranceConnect {
     use crate::franceconnect::local_provider::{LocalClient, LocalProvider, SCRIPT};
 
-    let is_local = |definition: &TenantDefinition| {
-        definition.franceconnect.as_ref().is_some_and(|settings| {
-            settings.enabled
-                && url::Url::parse(&settings.issuer).is_ok_and(|issuer| {
-                    matches!(issuer.host_str(), Some("127.0.0.1" | "localhost"))
-                })
-        })
+    let local = |town: &TownDefinition| {
+        FranceConnect::declared(&town.definition)
+            .filter(|settings| {
+                settings.enabled
+                    && url::Url::parse(&settings.issuer).is_ok_and(|issuer| {
+                        matches!(issuer.host_str(), Some("127.0.0.1" | "localhost"))
+                    })
+            })
+            .cloned()
     };
     let mut clients = Vec::new();
-    for definition in definitions.iter().filter(|d| is_local(d)) {
-        if let Some(settings) = &definition.franceconnect {
+    for town in definitions.iter() {
+        if let Some(settings) = local(town) {
+            let slug = &town.definition.slug;
             let secret = crate::franceconnect::seal::random_token();
             app.franceconnect
                 .give_secret(&settings.client_secret_env, &secret);
             clients.push(LocalClient {
                 client_id: settings.client_id.clone(),
                 client_secret: secret,
-                redirect_uris: vec![app.franceconnect.callback_url(&definition.slug)],
-                post_logout_redirect_uris: vec![
-                    app.franceconnect.logout_return_url(&definition.slug),
-                ],
+                redirect_uris: vec![app.franceconnect.callback_url(slug)],
+                post_logout_redirect_uris: vec![app.franceconnect.logout_return_url(slug)],
             });
         }
     }
@@ -275,15 +261,23 @@ pub async fn start_franceconnect(
             note: None,
         };
     }
+    // Points each local town at the provider, or turns FranceConnect off.
+    let mut change = |edit: &dyn Fn(&mut FranceConnectSettings)| {
+        let mut towns = Vec::new();
+        for town in definitions.iter_mut() {
+            if let Some(mut settings) = local(town) {
+                edit(&mut settings);
+                if let Err(error) = town.definition.set_section(&Some(settings)) {
+                    tracing::error!(town = %town.definition.slug, %error, "cannot change the FranceConnect settings");
+                }
+                towns.push(town.definition.display_name.clone());
+            }
+        }
+        towns
+    };
     match LocalProvider::start(Path::new(SCRIPT), &clients).await {
         Ok(provider) => {
-            let mut towns = Vec::new();
-            for definition in definitions.iter_mut().filter(|d| is_local(d)) {
-                towns.push(definition.display_name.clone());
-                if let Some(settings) = &mut definition.franceconnect {
-                    settings.issuer = provider.issuer.clone();
-                }
-            }
+            let towns = change(&|settings| settings.issuer = provider.issuer.clone());
             let note = format!(
                 "FranceConnect ({}): local OpenID provider at {}",
                 towns.join(", "),
@@ -295,17 +289,37 @@ pub async fn start_franceconnect(
             }
         }
         Err(error) => {
-            for definition in definitions.iter_mut().filter(|d| is_local(d)) {
-                if let Some(settings) = &mut definition.franceconnect {
-                    settings.enabled = false;
-                }
-            }
+            change(&|settings| settings.enabled = false);
             DemoFranceConnect {
                 provider: None,
                 note: Some(format!(
                     "FranceConnect is off in this demo: the local OpenID provider cannot start: {error}"
                 )),
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_built_in_towns_are_those_of_the_folder() {
+        let built_in = town_definitions(Path::new("no-such-folder")).unwrap();
+        let folder =
+            load_definitions(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../tenants")).unwrap();
+        assert_eq!(built_in.len(), folder.len());
+        for (built_in, folder) in built_in.iter().zip(&folder) {
+            assert_eq!(built_in.definition, folder.definition);
+            let sources = |town: &TownDefinition| {
+                town.terms
+                    .iter()
+                    .map(|file| (file.kind, file.source.clone()))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(sources(built_in), sources(folder));
+            assert!(!built_in.terms.is_empty());
         }
     }
 }

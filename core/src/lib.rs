@@ -23,4 +23,5 @@ pub mod spreadsheet;
 pub mod tenancy;
 pub mod terms;
 pub mod theme;
+pub mod towns;
 pub mod web;

@@ -3,7 +3,7 @@
 //! the tariff simulation, requests, news and town pages, the household,
 //! contact details with the e-mail change, and feedback.
 
-use guichet::tenancy::load_definitions;
+use guichet::towns::load_definitions;
 use sea_orm::{EntityTrait as _, PaginatorTrait as _};
 
 use crate::harness::{NEW_PASSWORD, TestApp, Visitor, csrf_of, repo_root};

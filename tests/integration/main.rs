@@ -22,4 +22,5 @@ mod requests;
 mod tenancy;
 mod terms;
 mod themes;
+mod towns;
 mod web;

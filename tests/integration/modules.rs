@@ -4,8 +4,9 @@
 
 use std::path::PathBuf;
 
+use guichet::modules::ModuleEnablement;
 use guichet::modules::PublishError;
-use guichet::tenancy::{TenantDefinition, load_definitions};
+use guichet::towns::{TownDefinition, load_definitions};
 
 use crate::harness::{TestApp, repo_root};
 
@@ -15,21 +16,31 @@ fn built_module(crate_name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
 }
 
-fn demo_towns() -> Vec<TenantDefinition> {
+fn demo_towns() -> Vec<TownDefinition> {
     load_definitions(&repo_root().join("tenants")).unwrap()
 }
 
-fn enable(town: &mut TenantDefinition, id: &str, config: serde_json::Value) {
-    town.modules.retain(|module| module.id != id);
-    town.modules.push(guichet::modules::ModuleEnablement {
-        id: id.to_owned(),
-        version: "*".to_owned(),
-        config,
+/// Changes the `[[modules]]` of a town's definition.
+fn edit_modules(town: &mut TownDefinition, edit: impl FnOnce(&mut Vec<ModuleEnablement>)) {
+    town.definition.edit_section(edit).unwrap();
+}
+
+fn enable(town: &mut TownDefinition, id: &str, config: serde_json::Value) {
+    edit_modules(town, |modules| {
+        modules.retain(|module| module.id != id);
+        modules.push(ModuleEnablement {
+            id: id.to_owned(),
+            version: "*".to_owned(),
+            config,
+        });
     });
 }
 
-fn town<'a>(towns: &'a mut [TenantDefinition], slug: &str) -> &'a mut TenantDefinition {
-    towns.iter_mut().find(|town| town.slug == slug).unwrap()
+fn town<'a>(towns: &'a mut [TownDefinition], slug: &str) -> &'a mut TownDefinition {
+    towns
+        .iter_mut()
+        .find(|town| town.definition.slug == slug)
+        .unwrap()
 }
 
 /// The demo towns, with the hostile test module enabled in both.
@@ -79,7 +90,7 @@ on_both_databases! {
 
         // Saint-Martin turns the tariffs off: its tile goes, Villeneuve's stays.
         let mut towns = demo_towns();
-        town(&mut towns, "saint-martin").modules.retain(|module| module.id != "tariffs");
+        edit_modules(town(&mut towns, "saint-martin"), |modules| modules.retain(|module| module.id != "tariffs"));
         app.app.apply_towns(&towns).await.unwrap();
         let home = saint_martin.get("/").await;
         assert!(!home.body.contains("Simulation des tarifs"), "{}", home.body);
@@ -274,7 +285,7 @@ on_both_databases! {
         assert!(!home.contains("Mon bloc-notes") && home.contains("Mes factures"), "{home}");
 
         let mut towns = demo_towns();
-        town(&mut towns, "villeneuve").modules[0].version = "^2".to_owned();
+        edit_modules(town(&mut towns, "villeneuve"), |modules| modules[0].version = "^2".to_owned());
         let error = app.app.apply_towns(&towns).await.unwrap_err().to_string();
         assert!(error.contains("no published version matches `^2` (published: 0.1.0)"), "{error}");
         let mut towns = demo_towns();
@@ -300,11 +311,9 @@ async fn two_versions_of_a_module_serve_two_towns_at_once() {
     let mut towns = demo_towns();
     let mut config = serde_json::json!({"intro": "Version suivante."});
     enable(town(&mut towns, "villeneuve"), "bloc-notes", config.take());
-    town(&mut towns, "villeneuve")
-        .modules
-        .last_mut()
-        .unwrap()
-        .version = "^0.2".to_owned();
+    edit_modules(town(&mut towns, "villeneuve"), |modules| {
+        modules.last_mut().unwrap().version = "^0.2".to_owned();
+    });
     // Saint-Martin keeps "^0.1": publishing 0.2.0 changed nothing for it.
     app.app.apply_towns(&towns).await.unwrap();
     let (mut villeneuve, _) = app.active_resident("villeneuve", "v@example.org").await;

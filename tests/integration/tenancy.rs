@@ -1,9 +1,9 @@
 //! A request's town comes from its `Host` header; towns are applied from
 //! their definitions, idempotently.
 
-use guichet::app::ApplyError;
-use guichet::tenancy::{ApplyOutcome, TenancyError, load_definitions, parse_definition};
+use guichet::tenancy::{ApplyOutcome, TenancyError};
 use guichet::terms::PublishOutcome;
+use guichet::towns::{ApplyError, load_definitions, parse_town};
 
 use crate::harness::{TestApp, TestAppOptions, repo_root};
 
@@ -28,7 +28,7 @@ on_both_databases! {
         assert!(before.text().contains("Ville de Villeneuve"), "{}", before.body);
         let mut definition = app.town("villeneuve").await.definition.clone();
         definition.display_name = "Ville Nouvelle".to_owned();
-        app.app.apply_towns(&[definition]).await.unwrap();
+        app.app.apply_towns(&[definition.into()]).await.unwrap();
         let after = app.get("villeneuve.localhost", "/connexion").await;
         assert!(after.text().contains("Ville Nouvelle"), "{}", after.body);
         assert!(!after.text().contains("Ville de Villeneuve"));
@@ -121,8 +121,8 @@ on_both_databases! {
 
         // A change is applied, and visible at once.
         let mut renamed = towns.clone();
-        renamed[1].display_name = "Villeneuve-sur-Test".to_owned();
-        renamed[1].hostnames = vec!["portail.villeneuve.example.fr".to_owned()];
+        renamed[1].definition.display_name = "Villeneuve-sur-Test".to_owned();
+        renamed[1].definition.hostnames = vec!["portail.villeneuve.example.fr".to_owned()];
         assert_eq!(
             app.app.apply_towns(&renamed).await.unwrap().towns[1],
             ApplyOutcome::Updated("villeneuve".to_owned())
@@ -139,8 +139,8 @@ on_both_databases! {
         app.app.apply_towns(&towns[1..]).await.unwrap(); // villeneuve only
 
         let mut intruder = towns[0].clone(); // saint-martin
-        intruder.hostnames = vec!["espace-citoyens.villeneuve.example.fr".to_owned()];
-        let newcomer = parse_definition(
+        intruder.definition.hostnames = vec!["espace-citoyens.villeneuve.example.fr".to_owned()];
+        let newcomer = parse_town(
             "display_name = \"Nouvelle\"\n[mail]\nsender_name = \"M\"\nsender_address = \"m@nouvelle.fr\"",
             "nouvelle",
             "nouvelle/tenant.toml",
@@ -160,7 +160,7 @@ on_both_databases! {
     async fn a_custom_domain_under_the_base_domain_is_refused(backend) {
         let app = TestApp::spawn_with(backend, TestAppOptions { demo_towns: false, ..Default::default() }).await;
         let mut towns = load_definitions(&repo_root().join("tenants")).unwrap();
-        towns[0].hostnames = vec!["villeneuve.localhost".to_owned()];
+        towns[0].definition.hostnames = vec!["villeneuve.localhost".to_owned()];
         let error = app.app.apply_towns(&towns).await.unwrap_err();
         assert!(
             matches!(&error, ApplyError::Tenancy(TenancyError::HostnameUnderBaseDomain { .. })),
@@ -172,7 +172,7 @@ on_both_databases! {
     async fn a_town_with_an_unknown_theme_is_refused(backend) {
         let app = TestApp::spawn_with(backend, TestAppOptions { demo_towns: false, ..Default::default() }).await;
         let mut towns = load_definitions(&repo_root().join("tenants")).unwrap();
-        towns[0].theme = "does-not-exist".to_owned();
+        towns[0].definition.theme = "does-not-exist".to_owned();
         let error = app.app.apply_towns(&towns).await.unwrap_err().to_string();
         assert!(error.contains("does-not-exist"), "{error}");
         assert!(app.app.tenants.list().await.unwrap().is_empty());

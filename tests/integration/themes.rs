@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use guichet::tenancy::parse_definition;
+use guichet::towns::parse_town;
 
 use crate::harness::{TestApp, TestAppOptions, repo_root};
 
@@ -44,7 +44,7 @@ fn copy_tree(from: &Path, to: &Path) {
 }
 
 async fn town_with_theme(app: &TestApp, theme: &str) {
-    let definition = parse_definition(
+    let definition = parse_town(
         &format!(
             "display_name = \"Bourg-Test\"\ntheme = \"{theme}\"\n[mail]\nsender_name = \"Mairie\"\nsender_address = \"mairie@bourg.example.fr\""
         ),

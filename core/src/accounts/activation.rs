@@ -39,7 +39,7 @@ impl Accounts {
     ) -> Result<(), AccountError> {
         let expires = now
             + Duration::days(i64::from(
-                tenant.definition.accounts.activation_validity_days,
+                super::AccountSettings::of(tenant).activation_validity_days,
             ));
         let token = self
             .insert_token(
@@ -127,7 +127,7 @@ impl Accounts {
                 account::Column::TemporaryPasswordExpiresAt,
                 Expr::value(Some(
                     now + Duration::days(i64::from(
-                        tenant.definition.accounts.temporary_password_validity_days,
+                        super::AccountSettings::of(tenant).temporary_password_validity_days,
                     )),
                 )),
             )

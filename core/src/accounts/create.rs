@@ -75,7 +75,7 @@ impl Accounts {
             password_hash,
             temporary_until: Some(
                 now + Duration::days(i64::from(
-                    tenant.definition.accounts.temporary_password_validity_days,
+                    super::AccountSettings::of(tenant).temporary_password_validity_days,
                 )),
             ),
             activated_at: None,

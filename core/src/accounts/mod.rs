@@ -25,6 +25,7 @@ mod password_policy;
 pub mod secrets;
 mod service;
 pub mod sessions;
+mod settings;
 mod throttle;
 
 pub use create::{CreatedAccount, NewAccount, NewAccountError};
@@ -39,3 +40,4 @@ pub use password::PasswordChange;
 pub use password_policy::{PasswordCheck, PasswordPolicy, PasswordPolicyError};
 pub use service::Accounts;
 pub use sessions::SessionPolicy;
+pub use settings::AccountSettings;

@@ -54,9 +54,7 @@ impl Accounts {
         new: &str,
         confirmation: &str,
     ) -> Vec<FieldError> {
-        let mut errors: Vec<FieldError> = tenant
-            .definition
-            .password_policy
+        let mut errors: Vec<FieldError> = super::PasswordPolicy::of(tenant)
             .check(new, identifier)
             .into_iter()
             .map(|message| FieldError {
@@ -209,7 +207,7 @@ impl Accounts {
             return Ok(());
         };
         let now = Utc::now();
-        let minutes = tenant.definition.accounts.password_reset_validity_minutes;
+        let minutes = super::AccountSettings::of(tenant).password_reset_validity_minutes;
         let txn = crate::db::begin_write(&self.db).await?;
         let token = self
             .insert_token(

@@ -7,6 +7,8 @@ use std::sync::LazyLock;
 
 use serde::{Deserialize, Serialize};
 
+use crate::tenancy::{Section, Tenant};
+
 /// Common passwords, lowercase (see `blocklist/README.md`).
 static BLOCKLIST: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
     include_str!("blocklist/common-passwords.txt")
@@ -60,7 +62,30 @@ pub enum PasswordPolicyError {
     Unsatisfiable { required: u32, max: u32 },
 }
 
+/// `[password_policy]` in `tenant.toml`:
+///
+/// ```toml
+/// [password_policy]
+/// min_length = 8
+/// min_lowercase = 1
+/// min_digits = 1
+/// blocklist = false
+/// ```
+impl Section for PasswordPolicy {
+    const KEY: &'static str = "password_policy";
+
+    fn validate_section(&self) -> Result<(), String> {
+        self.validate()
+            .map_err(|error| format!("password_policy: {error}"))
+    }
+}
+
 impl PasswordPolicy {
+    /// The town's rule (the ASVS default when its `tenant.toml` has none).
+    pub fn of(tenant: &Tenant) -> &Self {
+        tenant.section::<Self>()
+    }
+
     pub fn validate(&self) -> Result<(), PasswordPolicyError> {
         if self.min_length < ABSOLUTE_MIN_LENGTH {
             return Err(PasswordPolicyError::TooShort(self.min_length));
@@ -304,5 +329,11 @@ mod tests {
             impossible.validate(),
             Err(PasswordPolicyError::Unsatisfiable { required: 201, .. })
         ));
+        // In tenant.toml, the message names the section.
+        assert_eq!(
+            weak.validate_section(),
+            Err("password_policy: min_length is 6; it must be at least 8".to_owned())
+        );
+        assert_eq!(PasswordPolicy::default().validate_section(), Ok(()));
     }
 }

@@ -1,7 +1,9 @@
 //! What a town publishes for its residents besides its terms: news
 //! (`tenants/<slug>/news/*.md`) and pages (`tenants/<slug>/pages/*.md`:
 //! `activites`, `infos-pratiques`, `documents`). They travel with the town's
-//! definition, so `tenant apply` publishes them and a change is one apply.
+//! definition, as its `news` and `pages` sections (never written in
+//! `tenant.toml` itself), so `tenant apply` publishes them and a change is
+//! one apply.
 //!
 //! A file is Markdown under a TOML header:
 //!
@@ -19,6 +21,8 @@
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+
+use crate::tenancy::{Section, Tenant};
 
 /// The pages a town may write, by file name, with the menu's label.
 pub const PAGES: [(&str, &str); 3] = [
@@ -51,6 +55,26 @@ pub struct TownPage {
     pub slug: String,
     pub title: String,
     pub html: String,
+}
+
+/// The town's news, from `news/*.md`, in file name order.
+impl Section for Vec<NewsItem> {
+    const KEY: &'static str = "news";
+}
+
+/// The town's pages, from `pages/*.md`, in file name order.
+impl Section for Vec<TownPage> {
+    const KEY: &'static str = "pages";
+}
+
+/// Every news item of the town, shown or not (see [`current_news`]).
+pub fn news(tenant: &Tenant) -> &[NewsItem] {
+    tenant.section::<Vec<NewsItem>>()
+}
+
+/// The pages the town wrote.
+pub fn pages(tenant: &Tenant) -> &[TownPage] {
+    tenant.section::<Vec<TownPage>>()
 }
 
 #[derive(Debug, thiserror::Error)]

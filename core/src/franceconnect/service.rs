@@ -17,7 +17,7 @@ use super::settings::FranceConnectSettings;
 use crate::accounts::entity::account::{self, AccountStatus};
 use crate::audit::{self, AuditKind, Origin};
 use crate::mail::PublicLinks;
-use crate::tenancy::{Tenant, TenantScope};
+use crate::tenancy::{Tenant, TenantDefinition, TenantScope};
 
 /// Where the provider sends the browser back after login, and after logout.
 pub const CALLBACK_PATH: &str = "/franceconnect/callback";
@@ -66,11 +66,14 @@ impl FranceConnect {
 
     /// The town's settings, if it has FranceConnect enabled.
     pub fn settings(tenant: &Tenant) -> Option<&FranceConnectSettings> {
-        tenant
-            .definition
-            .franceconnect
+        Self::declared(&tenant.definition).filter(|settings| settings.enabled)
+    }
+
+    /// The `[franceconnect]` section of a definition, enabled or not.
+    pub fn declared(definition: &TenantDefinition) -> Option<&FranceConnectSettings> {
+        definition
+            .section::<Option<FranceConnectSettings>>()
             .as_ref()
-            .filter(|settings| settings.enabled)
     }
 
     /// Gives the secret of `variable` without the environment (the demo

@@ -16,6 +16,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::tenancy::Section;
+
 /// What FranceConnect v2 gives when nothing else is asked.
 pub const DEFAULT_SCOPES: [&str; 5] = ["openid", "given_name", "family_name", "email", "birthdate"];
 
@@ -45,6 +47,16 @@ fn default_scopes() -> Vec<String> {
         .iter()
         .map(|scope| (*scope).to_owned())
         .collect()
+}
+
+/// `[franceconnect]`: none means password login only.
+impl Section for Option<FranceConnectSettings> {
+    const KEY: &'static str = "franceconnect";
+
+    fn validate_section(&self) -> Result<(), String> {
+        self.as_ref()
+            .map_or(Ok(()), FranceConnectSettings::validate)
+    }
 }
 
 impl FranceConnectSettings {

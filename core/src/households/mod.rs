@@ -12,6 +12,7 @@
 //! request path turn them into their own layer's error.
 
 pub mod entity;
+mod settings;
 
 use chrono::NaiveDate;
 use sea_orm::entity::prelude::{DeriveActiveEnum, EnumIter, StringLen};
@@ -22,6 +23,7 @@ use sea_orm::{
 
 use crate::tenancy::{Tenant, TenantScope};
 use entity::household_member;
+pub use settings::{HouseholdSettings, settings};
 
 /// Members one household may count.
 pub const MAX_MEMBERS: usize = 50;

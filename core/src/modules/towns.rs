@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::registry::{self, ReleaseSummary, is_valid_module_id};
 use super::wit::v0_1::types::Manifest;
+use crate::tenancy::{Section, Tenant};
 
 /// One `[[modules]]` entry of `tenant.toml`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -32,6 +33,22 @@ pub struct ModuleEnablement {
 
 fn empty_object() -> serde_json::Value {
     serde_json::Value::Object(serde_json::Map::new())
+}
+
+/// `[[modules]]`: the modules a town enables, in the order their tiles
+/// appear.
+impl Section for Vec<ModuleEnablement> {
+    const KEY: &'static str = "modules";
+
+    fn validate_section(&self) -> Result<(), String> {
+        check_enablements(self)
+    }
+}
+
+/// The modules the town's definition enables (what `tenant apply` resolved
+/// is in `town_module`: see [`super::Modules::enabled`]).
+pub fn enablements(tenant: &Tenant) -> &[ModuleEnablement] {
+    tenant.section::<Vec<ModuleEnablement>>()
 }
 
 /// Checks the entries of one definition, before anything is published.

@@ -14,6 +14,7 @@
 //! layer's error (nothing of it is shown to residents).
 
 pub mod entity;
+mod types;
 
 use chrono::{Datelike as _, Utc};
 use sea_orm::entity::prelude::{DeriveActiveEnum, EnumIter, StringLen};
@@ -25,6 +26,7 @@ use sea_orm::{
 
 use crate::tenancy::{Tenant, TenantScope};
 use entity::{request, request_counter, request_event};
+pub use types::{RequestType, request_types};
 
 /// Where a request stands. The stored values are the historical strings
 /// (`deposee`, `en-cours`…): rows written before this enum read unchanged.

@@ -1,34 +1,62 @@
-//! `tenants/<slug>/tenant.toml`: everything a town declares about itself.
+//! What makes a town a town, as `tenants/<slug>/tenant.toml` declares it:
+//! its name, theme, host names, time zone, mail sender and contact. Every
+//! other top-level key is a *section* owned by a feature (`[password_policy]`,
+//! `[[modules]]`, `[franceconnect]`…): tenancy keeps sections as raw values
+//! and each feature reads its own, typed, through [`TenantDefinition::section`].
 //!
 //! ```toml
 //! display_name = "Ville de Villeneuve"
 //! theme = "villeneuve"
 //! hostnames = ["espace-citoyens.villeneuve.fr"]
 //!
-//! [password_policy]
-//! min_length = 8
-//! min_lowercase = 1
-//! min_digits = 1
-//! blocklist = false
-//!
 //! [mail]
 //! sender_name = "Mairie de Villeneuve"
 //! sender_address = "ne-pas-repondre@villeneuve.fr"
 //! ```
+//!
+//! Which sections exist, and the refusal of unknown keys, is the business
+//! of the layer that loads whole towns (`towns`), which knows the features.
 
-use std::path::{Path, PathBuf};
+use std::any::Any;
+use std::sync::OnceLock;
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::accounts::{PasswordPolicy, PasswordPolicyError};
 use crate::config::is_valid_hostname;
-use crate::terms::{TermsFile, parse_terms_file};
 
 pub const DEFINITION_FILE: &str = "tenant.toml";
 const DEFAULT_TIMEZONE: &str = "Europe/Paris";
 
+/// The top-level keys of `tenant.toml` that tenancy reads itself; every other
+/// key is a feature's [`Section`].
+pub const TOWN_KEYS: [&str; 7] = [
+    "slug",
+    "display_name",
+    "theme",
+    "hostnames",
+    "timezone",
+    "mail",
+    "contact",
+];
+
+/// A feature's part of a town's definition: one top-level key of
+/// `tenant.toml`, parsed, defaulted and checked by the feature that owns it.
+pub trait Section: Serialize + DeserializeOwned + Default + Clone + Send + Sync + 'static {
+    /// Its top-level key in `tenant.toml` (and in the stored definition).
+    const KEY: &'static str;
+
+    /// Checks what serde cannot; the message names the key, e.g.
+    /// "password_policy: min_length is 4; …".
+    fn validate_section(&self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// A town's definition: its own keys, typed, and its features' sections,
+/// raw. Stored as JSON in the `tenant` row (sections at the top level, as
+/// they are in `tenant.toml`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct TenantDefinition {
     /// The town's subdomain; defaults to, and must equal, its folder's name.
     #[serde(default)]
@@ -42,74 +70,16 @@ pub struct TenantDefinition {
     /// IANA time zone in which dates are shown to residents.
     #[serde(default = "default_timezone")]
     pub timezone: String,
-    #[serde(default)]
-    pub password_policy: PasswordPolicy,
     pub mail: MailSender,
     #[serde(default)]
     pub contact: TownContact,
-    #[serde(default)]
-    pub accounts: AccountSettings,
-    /// Service modules the town enables, in the order their tiles appear.
-    #[serde(default)]
-    pub modules: Vec<crate::modules::ModuleEnablement>,
-    /// Requests ("demandes") residents can start with a message, besides
-    /// those of the modules.
-    #[serde(default)]
-    pub request_types: Vec<RequestType>,
-    #[serde(default)]
-    pub household: HouseholdSettings,
-    /// Logging in with FranceConnect (none: password only).
-    #[serde(default)]
-    pub franceconnect: Option<crate::franceconnect::FranceConnectSettings>,
-    /// From `news/*.md` beside `tenant.toml` (never written in it).
-    #[serde(default)]
-    pub news: Vec<crate::content::NewsItem>,
-    /// From `pages/*.md` beside `tenant.toml` (never written in it).
-    #[serde(default)]
-    pub pages: Vec<crate::content::TownPage>,
-    /// The town's terms of use, from `terms/*.md` beside `tenant.toml`, in
-    /// file name order. Not part of the stored definition: each becomes an
-    /// immutable version when applied.
+    /// The features' sections, by key. Private: read through `section`
+    /// (parsed once, cached), written through `set_section` (which forgets
+    /// the cache), so the two never disagree.
+    #[serde(flatten)]
+    sections: serde_json::Map<String, serde_json::Value>,
     #[serde(skip)]
-    pub terms: Vec<TermsFile>,
-}
-
-/// A request a resident starts with a message ("Nouvelle démarche").
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RequestType {
-    /// Lowercase letters, digits and hyphens; the request's kind.
-    pub id: String,
-    pub label: String,
-    #[serde(default)]
-    pub description: String,
-}
-
-/// What residents may change in their household themselves (otherwise the
-/// town's software keeps it, through the data API).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct HouseholdSettings {
-    pub editable: bool,
-}
-
-/// How long the town's links and temporary passwords stay valid.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct AccountSettings {
-    pub activation_validity_days: u32,
-    pub temporary_password_validity_days: u32,
-    pub password_reset_validity_minutes: u32,
-}
-
-impl Default for AccountSettings {
-    fn default() -> Self {
-        Self {
-            activation_validity_days: 7,
-            temporary_password_validity_days: 30,
-            password_reset_validity_minutes: 60,
-        }
-    }
+    parsed: SectionCache,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -129,6 +99,25 @@ pub struct TownContact {
     pub website: Option<String>,
 }
 
+/// The town's own keys as `tenant.toml` writes them. Read apart from the
+/// sections so that a mistake keeps toml's line and column; other keys are
+/// ignored here (the loader of whole towns refuses the unknown ones).
+#[derive(Deserialize)]
+struct TownKeys {
+    #[serde(default)]
+    slug: String,
+    display_name: String,
+    #[serde(default = "default_theme")]
+    theme: String,
+    #[serde(default)]
+    hostnames: Vec<String>,
+    #[serde(default = "default_timezone")]
+    timezone: String,
+    mail: MailSender,
+    #[serde(default)]
+    contact: TownContact,
+}
+
 fn default_theme() -> String {
     "default".to_owned()
 }
@@ -137,241 +126,207 @@ fn default_timezone() -> String {
     DEFAULT_TIMEZONE.to_owned()
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum DefinitionError {
-    #[error("cannot read {}: {source}", path.display())]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{} holds no {DEFINITION_FILE}, neither directly nor in a sub-folder", .0.display())]
-    Empty(PathBuf),
-    #[error("{origin}: {message}")]
-    Invalid { origin: String, message: String },
-    #[error(transparent)]
-    Terms(#[from] crate::terms::TermsFileError),
-    #[error(transparent)]
-    Content(#[from] crate::content::ContentError),
+/// A definition that does not validate, naming the file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{origin}: {message}")]
+pub struct InvalidDefinition {
+    pub origin: String,
+    pub message: String,
 }
 
-/// Parses and checks one definition. `folder_slug` is the name of the folder
-/// holding the file; `origin` names the file in error messages.
-pub fn parse_definition(
-    text: &str,
-    folder_slug: &str,
-    origin: &str,
-) -> Result<TenantDefinition, DefinitionError> {
-    let invalid = |message: String| DefinitionError::Invalid {
-        origin: origin.to_owned(),
-        message,
-    };
-    let mut definition: TenantDefinition =
-        toml::from_str(text).map_err(|error| invalid(error.to_string().trim_end().to_owned()))?;
+impl TenantDefinition {
+    /// Reads and checks the town's own keys of a `tenant.toml`; the sections
+    /// are left empty for their features to fill ([`Self::set_section`]).
+    /// `folder_slug` is the name of the folder holding the file; `origin`
+    /// names the file in error messages.
+    pub fn from_toml(
+        text: &str,
+        folder_slug: &str,
+        origin: &str,
+    ) -> Result<Self, InvalidDefinition> {
+        let invalid = |message: String| InvalidDefinition {
+            origin: origin.to_owned(),
+            message,
+        };
+        let keys: TownKeys = toml::from_str(text)
+            .map_err(|error| invalid(error.to_string().trim_end().to_owned()))?;
+        let mut definition = Self {
+            slug: keys.slug,
+            display_name: keys.display_name,
+            theme: keys.theme,
+            hostnames: keys.hostnames,
+            timezone: keys.timezone,
+            mail: keys.mail,
+            contact: keys.contact,
+            sections: serde_json::Map::new(),
+            parsed: SectionCache::default(),
+        };
 
-    if definition.slug.is_empty() {
-        definition.slug = folder_slug.to_owned();
-    }
-    if definition.slug != folder_slug {
-        return Err(invalid(format!(
-            "slug `{}` differs from the folder name `{folder_slug}`",
-            definition.slug
-        )));
-    }
-    if !is_valid_slug(&definition.slug) {
-        return Err(invalid(format!(
-            "slug `{}` must be lowercase letters, digits and inner hyphens (it becomes a subdomain)",
-            definition.slug
-        )));
-    }
-    if definition.display_name.trim().is_empty() {
-        return Err(invalid("display_name is empty".to_owned()));
-    }
-    if !is_valid_slug(&definition.theme) {
-        return Err(invalid(format!(
-            "theme `{}` is not a theme folder name",
-            definition.theme
-        )));
-    }
-    for hostname in &mut definition.hostnames {
-        *hostname = hostname.trim_end_matches('.').to_ascii_lowercase();
-        if !is_valid_hostname(hostname) || !hostname.contains('.') {
+        if definition.slug.is_empty() {
+            definition.slug = folder_slug.to_owned();
+        }
+        if definition.slug != folder_slug {
             return Err(invalid(format!(
-                "hostname `{hostname}` is not a domain name"
+                "slug `{}` differs from the folder name `{folder_slug}`",
+                definition.slug
             )));
         }
-    }
-    definition.hostnames.sort();
-    definition.hostnames.dedup();
-    if definition.timezone.parse::<chrono_tz::Tz>().is_err() {
-        return Err(invalid(format!(
-            "timezone `{}` is not an IANA time zone such as Europe/Paris",
-            definition.timezone
-        )));
-    }
-    crate::modules::towns::check_enablements(&definition.modules).map_err(invalid)?;
-    if let Some(franceconnect) = &definition.franceconnect {
-        franceconnect.validate().map_err(invalid)?;
-    }
-    if !definition.news.is_empty() || !definition.pages.is_empty() {
-        return Err(invalid(
-            "news and pages are written in news/*.md and pages/*.md beside tenant.toml".to_owned(),
-        ));
-    }
-    let mut request_ids = std::collections::BTreeSet::new();
-    for request_type in &definition.request_types {
-        if !is_valid_slug(&request_type.id) || !request_ids.insert(request_type.id.as_str()) {
+        if !is_valid_slug(&definition.slug) {
             return Err(invalid(format!(
-                "request_types: `{}` must be a unique id of lowercase letters, digits and hyphens",
-                request_type.id
+                "slug `{}` must be lowercase letters, digits and inner hyphens (it becomes a subdomain)",
+                definition.slug
             )));
         }
-        if request_type.label.trim().is_empty() {
+        if definition.display_name.trim().is_empty() {
+            return Err(invalid("display_name is empty".to_owned()));
+        }
+        if !is_valid_slug(&definition.theme) {
             return Err(invalid(format!(
-                "request_types: `{}` has no label",
-                request_type.id
+                "theme `{}` is not a theme folder name",
+                definition.theme
             )));
         }
-    }
-    definition
-        .password_policy
-        .validate()
-        .map_err(|error: PasswordPolicyError| invalid(format!("password_policy: {error}")))?;
-    if definition.mail.sender_name.trim().is_empty() {
-        return Err(invalid("mail.sender_name is empty".to_owned()));
-    }
-    if !is_plausible_email(&definition.mail.sender_address) {
-        return Err(invalid(format!(
-            "mail.sender_address `{}` is not an e-mail address",
-            definition.mail.sender_address
-        )));
-    }
-    let accounts = &definition.accounts;
-    for (key, value) in [
-        (
-            "activation_validity_days",
-            accounts.activation_validity_days,
-        ),
-        (
-            "temporary_password_validity_days",
-            accounts.temporary_password_validity_days,
-        ),
-        (
-            "password_reset_validity_minutes",
-            accounts.password_reset_validity_minutes,
-        ),
-    ] {
-        if value == 0 {
-            return Err(invalid(format!("accounts.{key} must be at least 1")));
+        for hostname in &mut definition.hostnames {
+            *hostname = hostname.trim_end_matches('.').to_ascii_lowercase();
+            if !is_valid_hostname(hostname) || !hostname.contains('.') {
+                return Err(invalid(format!(
+                    "hostname `{hostname}` is not a domain name"
+                )));
+            }
         }
-    }
-    if let Some(email) = &definition.contact.email
-        && !is_plausible_email(email)
-    {
-        return Err(invalid(format!(
-            "contact.email `{email}` is not an e-mail address"
-        )));
-    }
-    Ok(definition)
-}
-
-/// Reads `DIR/tenant.toml`, or every `DIR/*/tenant.toml`, in name order.
-/// The `*.md` files of a folder, sorted, with their names without `.md`.
-fn markdown_files(folder: &Path) -> Vec<(PathBuf, String)> {
-    let mut files: Vec<(PathBuf, String)> = std::fs::read_dir(folder)
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .map(|entry| entry.path())
-                .filter_map(|path| {
-                    let slug = path.file_name()?.to_str()?.strip_suffix(".md")?.to_owned();
-                    Some((path, slug))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    files.sort();
-    files
-}
-
-pub fn load_definitions(dir: &Path) -> Result<Vec<TenantDefinition>, DefinitionError> {
-    let read = |path: &Path| {
-        std::fs::read_to_string(path).map_err(|source| DefinitionError::Read {
-            path: path.to_owned(),
-            source,
-        })
-    };
-    let folder_slug = |dir: &Path| {
-        dir.canonicalize()
-            .ok()
-            .and_then(|dir| {
-                dir.file_name()
-                    .map(|name| name.to_string_lossy().into_owned())
-            })
-            .unwrap_or_default()
-    };
-
-    let load_town = |folder: &Path| -> Result<TenantDefinition, DefinitionError> {
-        let file = folder.join(DEFINITION_FILE);
-        let mut definition = parse_definition(
-            &read(&file)?,
-            &folder_slug(folder),
-            &file.display().to_string(),
-        )?;
-        let mut terms_files: Vec<PathBuf> = std::fs::read_dir(folder.join("terms"))
-            .map(|entries| {
-                entries
-                    .filter_map(Result::ok)
-                    .map(|entry| entry.path())
-                    .filter(|path| path.extension().is_some_and(|ext| ext == "md"))
-                    .collect()
-            })
-            .unwrap_or_default();
-        terms_files.sort();
-        for path in terms_files {
-            definition.terms.push(parse_terms_file(
-                &read(&path)?,
-                &path.display().to_string(),
-            )?);
+        definition.hostnames.sort();
+        definition.hostnames.dedup();
+        if definition.timezone.parse::<chrono_tz::Tz>().is_err() {
+            return Err(invalid(format!(
+                "timezone `{}` is not an IANA time zone such as Europe/Paris",
+                definition.timezone
+            )));
         }
-        for (path, slug) in markdown_files(&folder.join("news")) {
-            definition.news.push(crate::content::parse_news(
-                &read(&path)?,
-                &slug,
-                &path.display().to_string(),
-            )?);
+        if definition.mail.sender_name.trim().is_empty() {
+            return Err(invalid("mail.sender_name is empty".to_owned()));
         }
-        for (path, slug) in markdown_files(&folder.join("pages")) {
-            definition.pages.push(crate::content::parse_page(
-                &read(&path)?,
-                &slug,
-                &path.display().to_string(),
-            )?);
+        if !is_plausible_email(&definition.mail.sender_address) {
+            return Err(invalid(format!(
+                "mail.sender_address `{}` is not an e-mail address",
+                definition.mail.sender_address
+            )));
+        }
+        if let Some(email) = &definition.contact.email
+            && !is_plausible_email(email)
+        {
+            return Err(invalid(format!(
+                "contact.email `{email}` is not an e-mail address"
+            )));
         }
         Ok(definition)
-    };
-
-    if dir.join(DEFINITION_FILE).is_file() {
-        return Ok(vec![load_town(dir)?]);
     }
 
-    let entries = std::fs::read_dir(dir).map_err(|source| DefinitionError::Read {
-        path: dir.to_owned(),
-        source,
-    })?;
-    let mut folders: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|entry| entry.path())
-        .filter(|path| path.join(DEFINITION_FILE).is_file())
-        .collect();
-    folders.sort();
-    if folders.is_empty() {
-        return Err(DefinitionError::Empty(dir.to_owned()));
+    /// The town's section `S`, or its default when the town has none.
+    ///
+    /// Parsed once per definition value and kept (a town is read on every
+    /// request). A stored section that no longer parses (written by another
+    /// version of Guichet) is logged and read as its default, so that the
+    /// rest of the town keeps working; applying its `tenant.toml` again
+    /// rewrites it.
+    pub fn section<S: Section>(&self) -> &S {
+        self.parsed.get_or_insert_with(|| {
+            self.parse_section::<S>().unwrap_or_else(|error| {
+                tracing::error!(
+                    town = %self.slug,
+                    section = S::KEY,
+                    %error,
+                    "stored section unreadable; its default is used"
+                );
+                S::default()
+            })
+        })
     }
-    folders.iter().map(|folder| load_town(folder)).collect()
+
+    /// The section `S` parsed anew, or why it does not parse.
+    pub fn parse_section<S: Section>(&self) -> Result<S, serde_json::Error> {
+        match self.sections.get(S::KEY) {
+            Some(value) => S::deserialize(value),
+            None => Ok(S::default()),
+        }
+    }
+
+    /// Whether the definition holds the section `key` at all.
+    pub fn has_section(&self, key: &str) -> bool {
+        self.sections.contains_key(key)
+    }
+
+    /// Sets (replaces) the section `S`.
+    pub fn set_section<S: Section>(&mut self, section: &S) -> Result<(), serde_json::Error> {
+        let value = serde_json::to_value(section)?;
+        self.sections.insert(S::KEY.to_owned(), value);
+        self.parsed = SectionCache::default();
+        Ok(())
+    }
+
+    /// Changes the section `S` in place (its default if the town has none).
+    pub fn edit_section<S: Section>(
+        &mut self,
+        edit: impl FnOnce(&mut S),
+    ) -> Result<(), serde_json::Error> {
+        let mut section = self.section::<S>().clone();
+        edit(&mut section);
+        self.set_section(&section)
+    }
+}
+
+/// Sections already parsed, one per type: an append-only list whose links
+/// are set once, so a reader gets a plain `&S` for as long as it holds the
+/// definition, without a lock. A definition holds a dozen sections at most.
+#[derive(Default)]
+struct SectionCache(OnceLock<Box<CachedSection>>);
+
+struct CachedSection {
+    value: Box<dyn Any + Send + Sync>,
+    next: OnceLock<Box<CachedSection>>,
+}
+
+impl SectionCache {
+    /// The cached `S`, or `make()`'s, appended. Two threads that miss at
+    /// once may both call `make`; the first appended value wins.
+    fn get_or_insert_with<S: Any + Send + Sync>(&self, make: impl Fn() -> S) -> &S {
+        let mut link = &self.0;
+        loop {
+            let node = link.get_or_init(|| {
+                Box::new(CachedSection {
+                    value: Box::new(make()),
+                    next: OnceLock::new(),
+                })
+            });
+            if let Some(value) = node.value.downcast_ref::<S>() {
+                return value;
+            }
+            link = &node.next;
+        }
+    }
+}
+
+/// Derived from `sections`: a copy starts empty and fills itself again.
+impl Clone for SectionCache {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
+}
+
+/// Derived data: two definitions are equal by their sections alone.
+impl PartialEq for SectionCache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for SectionCache {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("SectionCache")
+    }
 }
 
 /// A slug is one DNS label in lowercase: it becomes `<slug>.<base_domain>`.
-fn is_valid_slug(slug: &str) -> bool {
+pub fn is_valid_slug(slug: &str) -> bool {
     !slug.contains('.') && is_valid_hostname(slug) && !slug.bytes().any(|b| b.is_ascii_uppercase())
 }
 
@@ -397,19 +352,35 @@ mod tests {
         sender_address = "mairie@test.example.fr"
     "#;
 
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    struct Counter {
+        count: u32,
+    }
+
+    impl Section for Counter {
+        const KEY: &'static str = "counter";
+    }
+
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    struct Words(Vec<String>);
+
+    impl Section for Words {
+        const KEY: &'static str = "words";
+    }
+
     #[test]
     fn minimal_definition_gets_defaults() {
-        let definition = parse_definition(MINIMAL, "test", "test/tenant.toml").unwrap();
+        let definition = TenantDefinition::from_toml(MINIMAL, "test", "test/tenant.toml").unwrap();
         assert_eq!(definition.slug, "test");
         assert_eq!(definition.theme, "default");
         assert_eq!(definition.timezone, "Europe/Paris");
-        assert_eq!(definition.password_policy, PasswordPolicy::default());
+        assert_eq!(definition.section::<Counter>(), &Counter::default());
     }
 
     #[test]
     fn errors_name_the_file_and_the_problem() {
         let cases = [
-            (format!("{MINIMAL}\nunknown = 1"), "unknown field"),
             (
                 format!("slug = \"other\"\n{MINIMAL}"),
                 "differs from the folder name",
@@ -423,16 +394,16 @@ mod tests {
                 "not a domain name",
             ),
             (
-                format!("{MINIMAL}\n[password_policy]\nmin_length = 4"),
-                "password_policy: min_length is 4",
-            ),
-            (
                 MINIMAL.replace("mairie@test.example.fr", "mairie"),
                 "not an e-mail address",
             ),
+            (
+                format!("{MINIMAL}\n[contact]\nemail = \"nowhere\""),
+                "contact.email `nowhere` is not an e-mail address",
+            ),
         ];
         for (text, expected) in cases {
-            let error = parse_definition(&text, "test", "tenants/test/tenant.toml")
+            let error = TenantDefinition::from_toml(&text, "test", "tenants/test/tenant.toml")
                 .unwrap_err()
                 .to_string();
             assert!(error.starts_with("tenants/test/tenant.toml: "), "{error}");
@@ -446,7 +417,7 @@ mod tests {
     #[test]
     fn hostnames_are_normalised() {
         let text = format!("hostnames = [\"Espace.Test.FR.\", \"espace.test.fr\"]\n{MINIMAL}");
-        let definition = parse_definition(&text, "test", "t").unwrap();
+        let definition = TenantDefinition::from_toml(&text, "test", "t").unwrap();
         assert_eq!(definition.hostnames, ["espace.test.fr"]);
     }
 
@@ -459,24 +430,69 @@ mod tests {
     }
 
     #[test]
-    fn a_folder_of_towns_is_read_in_order() {
-        let root = tempfile::tempdir().unwrap();
-        for slug in ["zeta", "alpha"] {
-            std::fs::create_dir(root.path().join(slug)).unwrap();
-            std::fs::write(root.path().join(slug).join(DEFINITION_FILE), MINIMAL).unwrap();
-        }
-        std::fs::create_dir(root.path().join("not-a-town")).unwrap();
-        let slugs: Vec<String> = load_definitions(root.path())
+    fn the_town_keys_are_those_stored() {
+        let definition = TenantDefinition::from_toml(MINIMAL, "test", "t").unwrap();
+        let stored = serde_json::to_value(&definition).unwrap();
+        let mut keys: Vec<&str> = stored
+            .as_object()
             .unwrap()
-            .into_iter()
-            .map(|d| d.slug)
+            .keys()
+            .map(String::as_str)
             .collect();
-        assert_eq!(slugs, ["alpha", "zeta"]);
-        let single = load_definitions(&root.path().join("zeta")).unwrap();
-        assert_eq!(single[0].slug, "zeta");
-        assert!(matches!(
-            load_definitions(&root.path().join("not-a-town")),
-            Err(DefinitionError::Empty(_))
+        keys.sort_unstable();
+        let mut expected = TOWN_KEYS.to_vec();
+        expected.sort_unstable();
+        assert_eq!(keys, expected);
+    }
+
+    #[test]
+    fn sections_are_stored_beside_the_town_keys_and_read_back() {
+        let mut definition = TenantDefinition::from_toml(MINIMAL, "test", "t").unwrap();
+        assert!(!definition.has_section(Counter::KEY));
+        // Read once (default), then set: the cache must not keep the default.
+        assert_eq!(definition.section::<Counter>().count, 0);
+        definition.set_section(&Counter { count: 3 }).unwrap();
+        definition
+            .edit_section(|words: &mut Words| words.0.push("un".to_owned()))
+            .unwrap();
+        assert_eq!(definition.section::<Counter>().count, 3);
+        assert_eq!(definition.section::<Words>().0, ["un"]);
+
+        let json = serde_json::to_string(&definition).unwrap();
+        let stored: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(stored["counter"]["count"], 3);
+        assert_eq!(stored["words"][0], "un");
+        let read: TenantDefinition = serde_json::from_str(&json).unwrap();
+        assert_eq!(read, definition);
+        assert_eq!(read.section::<Counter>().count, 3);
+        // The same reference each time: parsed once.
+        assert!(std::ptr::eq(
+            read.section::<Words>(),
+            read.section::<Words>()
         ));
+    }
+
+    #[test]
+    fn an_unreadable_stored_section_reads_as_its_default() {
+        let json = r#"{"slug": "test", "display_name": "T", "theme": "default", "hostnames": [],
+            "timezone": "Europe/Paris", "mail": {"sender_name": "M", "sender_address": "m@t.fr"},
+            "counter": {"count": "many"}}"#;
+        let read: TenantDefinition = serde_json::from_str(json).unwrap();
+        assert!(read.parse_section::<Counter>().is_err());
+        assert_eq!(read.section::<Counter>(), &Counter::default());
+    }
+
+    #[test]
+    fn sections_are_read_once_across_threads() {
+        let mut definition = TenantDefinition::from_toml(MINIMAL, "test", "t").unwrap();
+        definition.set_section(&Counter { count: 7 }).unwrap();
+        std::thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| {
+                    assert_eq!(definition.section::<Counter>().count, 7);
+                    assert!(definition.section::<Words>().0.is_empty());
+                });
+            }
+        });
     }
 }

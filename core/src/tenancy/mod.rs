@@ -1,15 +1,21 @@
-//! Towns ("tenants"): their declarative definitions (`tenants/<slug>/tenant.toml`),
-//! their rows in the database, and how a request finds its town.
+//! Towns ("tenants"), the ground floor every feature stands on: what makes a
+//! town a town (slug, name, theme, host names, time zone, mail sender,
+//! contact), the [`Section`]s its features keep in its definition, its rows
+//! in the database, and how a request finds its town. Tenancy knows no
+//! feature: each feature owns its section (`towns` loads and applies whole
+//! towns).
 //!
 //! The town of a request comes from its `Host` header, and only from there,
 //! through the [`CurrentTenant`] request guard. Rows owned by a town are read
 //! and written through its [`TenantScope`], which adds the `tenant_id`
 //! condition that a hand-written query could forget.
 //!
-//! Error policy: [`TenancyError`] covers definitions that do not validate and
-//! applies that conflict (operator-facing, one sentence naming the file or the
-//! town); database errors pass through unchanged. On the request path an
-//! unknown host is not an error but a neutral 404 (see `web`).
+//! Error policy: [`InvalidDefinition`] is a `tenant.toml` whose town keys do
+//! not validate, and [`TenancyError`] an apply that conflicts (both
+//! operator-facing, one sentence naming the file or the town); database
+//! errors pass through unchanged. A stored section that no longer parses is
+//! logged and read as its default (see [`TenantDefinition::section`]). On the
+//! request path an unknown host is not an error but a neutral 404 (see `web`).
 
 mod definition;
 pub mod entity;
@@ -19,8 +25,8 @@ mod scope;
 mod service;
 
 pub use definition::{
-    AccountSettings, DefinitionError, HouseholdSettings, MailSender, RequestType, TenantDefinition,
-    TownContact, is_plausible_email, load_definitions, parse_definition,
+    DEFINITION_FILE, InvalidDefinition, MailSender, Section, TOWN_KEYS, TenantDefinition,
+    TownContact, is_plausible_email, is_valid_slug,
 };
 pub use guard::{CurrentTenant, TenantResolution};
 pub use host::{HostLookup, classify_host};

@@ -1,4 +1,5 @@
-//! The town directory: applying definitions, listing towns, resolving hosts.
+//! The town directory: towns' rows (written in the transaction of `tenant
+//! apply`, see the `towns` domain), listing towns, resolving hosts.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,7 +13,7 @@ use sea_orm::{
 use sha2::{Digest as _, Sha256};
 
 use super::entity::{tenant, tenant_hostname};
-use super::{HostLookup, TenantDefinition, TenantScope, classify_host};
+use super::{HostLookup, Section, TenantDefinition, TenantScope, classify_host};
 
 /// A town's id. Only this module makes one, from a row it read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -47,6 +48,12 @@ impl Tenant {
     /// The path to this town's own rows.
     pub fn scope(&self) -> TenantScope {
         TenantScope::new(self.id)
+    }
+
+    /// A feature's section of the town's definition (see
+    /// [`TenantDefinition::section`]): parsed once per town value.
+    pub fn section<S: Section>(&self) -> &S {
+        self.definition.section::<S>()
     }
 
     fn from_row(row: tenant::Model) -> Result<Self, TenancyError> {
@@ -161,12 +168,6 @@ impl TenantDirectory {
         Ok(Some(tenant))
     }
 
-    fn forget_resolved(&self) {
-        if let Ok(mut resolved) = self.resolved.write() {
-            resolved.clear();
-        }
-    }
-
     /// The town a request's host name belongs to, if any.
     pub async fn resolve_host(&self, domain: &str) -> Result<Option<Tenant>, TenancyError> {
         let row = match classify_host(domain, &self.base_domain) {
@@ -221,13 +222,9 @@ impl TenantDirectory {
             .collect())
     }
 
-    /// Creates or updates the given towns, all or nothing. Applying the same
-    /// definitions again changes nothing. Towns absent from `definitions` are
-    /// left alone.
-    pub async fn apply(
-        &self,
-        definitions: &[TenantDefinition],
-    ) -> Result<Vec<ApplyOutcome>, TenancyError> {
+    /// Checks a set of definitions before anything is written: each town
+    /// once, and no custom domain under the base domain.
+    pub fn check(&self, definitions: &[&TenantDefinition]) -> Result<(), TenancyError> {
         let mut seen = std::collections::HashSet::new();
         for definition in definitions {
             if !seen.insert(definition.slug.as_str()) {
@@ -247,22 +244,37 @@ impl TenantDirectory {
                 }
             }
         }
+        Ok(())
+    }
 
-        let txn = crate::db::begin_write(&self.db).await?;
-        let mut outcomes = Vec::with_capacity(definitions.len());
-        for definition in definitions {
-            outcomes.push(apply_one(&txn, definition).await?);
+    /// Creates or updates one town (its row and host names) in the caller's
+    /// transaction, which also writes what the town's features derive from
+    /// its definition: a town is applied all or nothing. Applying the same
+    /// definition again changes nothing (definition hash). Answers the town
+    /// as it will be once committed. Call [`Self::forget_resolved`] after
+    /// the commit.
+    pub async fn apply_in(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        definition: &TenantDefinition,
+    ) -> Result<(ApplyOutcome, Tenant), TenancyError> {
+        let (outcome, row) = apply_one(txn, definition).await?;
+        Ok((outcome, Tenant::from_row(row)?))
+    }
+
+    /// Forgets the towns kept in memory, so that this process serves an
+    /// applied change at once.
+    pub fn forget_resolved(&self) {
+        if let Ok(mut resolved) = self.resolved.write() {
+            resolved.clear();
         }
-        txn.commit().await?;
-        self.forget_resolved();
-        Ok(outcomes)
     }
 }
 
 async fn apply_one(
     txn: &sea_orm::DatabaseTransaction,
     definition: &TenantDefinition,
-) -> Result<ApplyOutcome, TenancyError> {
+) -> Result<(ApplyOutcome, tenant::Model), TenancyError> {
     let json = serde_json::to_string(definition)
         .map_err(|error| DbErr::Custom(format!("cannot serialise the definition: {error}")))?;
     let hash = hex::encode(Sha256::digest(json.as_bytes()));
@@ -274,7 +286,7 @@ async fn apply_one(
         .await?;
     let (row, outcome) = match existing {
         Some(row) if row.definition_hash == hash => {
-            return Ok(ApplyOutcome::Unchanged(definition.slug.clone()));
+            return Ok((ApplyOutcome::Unchanged(definition.slug.clone()), row));
         }
         Some(row) => {
             let mut active: tenant::ActiveModel = row.into();
@@ -333,5 +345,5 @@ async fn apply_one(
         .exec(txn)
         .await?;
     }
-    Ok(outcome)
+    Ok((outcome, row))
 }

@@ -2,8 +2,8 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, DatabaseConnection, DbErr,
-    QueryFilter as _, QueryOrder as _,
+    ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, ConnectionTrait, DatabaseConnection,
+    DbErr, QueryFilter as _, QueryOrder as _,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
@@ -83,14 +83,27 @@ impl Terms {
         source: &str,
         kind: TermsKind,
     ) -> Result<PublishOutcome, DbErr> {
+        let txn = crate::db::begin_write(&self.db).await?;
+        let outcome = Self::publish_in(&txn, tenant, source, kind).await?;
+        txn.commit().await?;
+        Ok(outcome)
+    }
+
+    /// [`Self::publish`] in the caller's write transaction (`tenant apply`
+    /// publishes a town's terms files with the rest of the town).
+    pub async fn publish_in(
+        connection: &impl ConnectionTrait,
+        tenant: &Tenant,
+        source: &str,
+        kind: TermsKind,
+    ) -> Result<PublishOutcome, DbErr> {
         let source = source.trim();
         let hash = content_hash(source);
         let scope = tenant.scope();
-        let txn = crate::db::begin_write(&self.db).await?;
         if let Some(existing) = scope
             .select::<terms_version::Entity>()
             .filter(terms_version::Column::ContentHash.eq(&hash))
-            .one(&txn)
+            .one(connection)
             .await?
         {
             return Ok(PublishOutcome::Unchanged {
@@ -100,7 +113,7 @@ impl Terms {
         let number = scope
             .select::<terms_version::Entity>()
             .order_by_desc(terms_version::Column::Number)
-            .one(&txn)
+            .one(connection)
             .await?
             .map_or(1, |latest| latest.number + 1);
         terms_version::ActiveModel {
@@ -113,9 +126,8 @@ impl Terms {
             published_at: Set(Utc::now()),
             ..Default::default()
         }
-        .insert(&txn)
+        .insert(connection)
         .await?;
-        txn.commit().await?;
         Ok(PublishOutcome::Published { number, kind })
     }
 

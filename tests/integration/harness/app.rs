@@ -8,7 +8,8 @@ use guichet::accounts::{Civility, CreatedAccount, NewAccount};
 use guichet::app::{App, Mode};
 use guichet::audit::Origin;
 use guichet::config::{Config, PublicScheme};
-use guichet::tenancy::{Tenant, load_definitions};
+use guichet::tenancy::Tenant;
+use guichet::towns::load_definitions;
 
 use super::oidc::{OidcClient, OidcProvider};
 use super::smtp::{SmtpSink, smtp_url};
@@ -289,7 +290,7 @@ impl TestApp {
         allow_account_creation: bool,
     ) {
         let mut definition = self.town(slug).await.definition.clone();
-        definition.franceconnect = Some(guichet::franceconnect::FranceConnectSettings {
+        let settings = Some(guichet::franceconnect::FranceConnectSettings {
             enabled: true,
             issuer: provider.issuer.clone(),
             client_id: format!("guichet-{slug}"),
@@ -300,8 +301,9 @@ impl TestApp {
                 .collect(),
             allow_account_creation,
         });
+        definition.set_section(&settings).unwrap();
         self.app
-            .apply_towns(&[definition])
+            .apply_towns(&[definition.into()])
             .await
             .expect("the FranceConnect settings apply");
     }

@@ -438,7 +438,7 @@ struct PasswordView {
 
 impl PasswordView {
     fn new(page: &TownPage, csrf: &Csrf) -> Self {
-        let policy = &page.tenant.definition.password_policy;
+        let policy = crate::accounts::PasswordPolicy::of(&page.tenant);
         Self {
             csrf: csrf.token().to_owned(),
             rule: policy.describe(),
@@ -550,10 +550,7 @@ const FORGOT_TITLE: &str = "Mot de passe oublié";
 fn forgot_password_page(page: TownPage, csrf: Csrf) -> PageResult {
     let view = ForgotView {
         csrf: csrf.token().to_owned(),
-        valid_minutes: page
-            .tenant
-            .definition
-            .accounts
+        valid_minutes: crate::accounts::AccountSettings::of(&page.tenant)
             .password_reset_validity_minutes,
         ..ForgotView::default()
     };
@@ -578,10 +575,7 @@ async fn forgot_password<'r>(
     let mut view = ForgotView {
         csrf: csrf.token().to_owned(),
         login: form.login.trim().to_owned(),
-        valid_minutes: page
-            .tenant
-            .definition
-            .accounts
+        valid_minutes: crate::accounts::AccountSettings::of(&page.tenant)
             .password_reset_validity_minutes,
         ..ForgotView::default()
     };

@@ -39,7 +39,7 @@ impl NewsView {
 
 /// The town's current news, newest first, for the home page.
 pub fn home_news(tenant: &Tenant, count: usize) -> Vec<NewsView> {
-    current_news(&tenant.definition.news, today(tenant))
+    current_news(crate::content::news(tenant), today(tenant))
         .into_iter()
         .take(count)
         .map(NewsView::of)
@@ -71,10 +71,7 @@ fn news_item(
     slug: &str,
 ) -> Result<Option<Page>, PageError> {
     let today = today(&page.tenant);
-    let Some(item) = page
-        .tenant
-        .definition
-        .news
+    let Some(item) = crate::content::news(&page.tenant)
         .iter()
         .find(|item| item.slug == slug && item.is_current(today))
         .cloned()
@@ -98,10 +95,7 @@ struct TownPageView {
 }
 
 fn town_page(page: TownPage, slug: &str, fallback_title: &str) -> Result<Page, PageError> {
-    let written = page
-        .tenant
-        .definition
-        .pages
+    let written = crate::content::pages(&page.tenant)
         .iter()
         .find(|written| written.slug == slug)
         .cloned();

@@ -86,7 +86,7 @@ async fn household_page(
     let view = HouseholdView {
         holder: crate::format::full_name(&account.first_name, &account.last_name),
         members: household_members(households, &resident.tenant, account.id).await?,
-        editable: resident.tenant.definition.household.editable,
+        editable: crate::households::settings(&resident.tenant).editable,
         csrf: csrf.token().to_owned(),
         relations: Relation::ALL
             .iter()
@@ -145,7 +145,7 @@ async fn household_add<'r>(
 ) -> Result<Either<Page, Flash<Redirect>>, PageError> {
     let (form, stale) = input_of(form)?;
     let status = stale.unwrap_or(Status::UnprocessableEntity);
-    if !resident.tenant.definition.household.editable {
+    if !crate::households::settings(&resident.tenant).editable {
         return Ok(Either::Right(Flash::error(
             Redirect::to("/famille"),
             "Votre mairie tient votre dossier à jour : contactez-la pour le modifier.",
@@ -212,7 +212,7 @@ async fn household_remove(
     _form: CsrfForm<Button>,
 ) -> Result<Flash<Redirect>, PageError> {
     let back = Redirect::to("/famille");
-    if !resident.tenant.definition.household.editable {
+    if !crate::households::settings(&resident.tenant).editable {
         return Ok(Flash::error(
             back,
             "Votre mairie tient votre dossier à jour : contactez-la pour le modifier.",

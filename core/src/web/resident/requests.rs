@@ -171,7 +171,7 @@ async fn request_new(
             });
         }
     }
-    for request_type in &resident.tenant.definition.request_types {
+    for request_type in requests::request_types(&resident.tenant) {
         startable.push(StartableView {
             label: request_type.label.clone(),
             description: request_type.description.clone(),
@@ -198,10 +198,8 @@ struct RequestFormView {
 
 const MAX_REQUEST_MESSAGE: usize = 2000;
 
-fn request_type(tenant: &Tenant, id: &str) -> Option<crate::tenancy::RequestType> {
-    tenant
-        .definition
-        .request_types
+fn request_type(tenant: &Tenant, id: &str) -> Option<requests::RequestType> {
+    requests::request_types(tenant)
         .iter()
         .find(|request_type| request_type.id == id)
         .cloned()

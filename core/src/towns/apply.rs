@@ -1,0 +1,134 @@
+//! `tenant apply`: towns created or updated with everything their
+//! definitions give, all or nothing.
+
+use sea_orm::DatabaseConnection;
+
+use super::TownDefinition;
+use super::definition::check_sections;
+use crate::modules::{ModuleEnablement, Modules, PublishError, ResolvedModule};
+use crate::tenancy::{ApplyOutcome, TenancyError, TenantDirectory};
+use crate::terms::{PublishOutcome, Terms};
+use crate::theme::ThemeSet;
+
+/// What applying towns did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    pub towns: Vec<ApplyOutcome>,
+    /// Per town slug, what each of its terms files gave.
+    pub terms: Vec<(String, PublishOutcome)>,
+    /// Towns whose enabled modules changed, with the releases they now use.
+    pub modules: Vec<(String, Vec<ResolvedModule>)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error(
+        "town `{town}` asks for the theme `{theme}`, which does not exist (themes: {available})"
+    )]
+    UnknownTheme {
+        town: String,
+        theme: String,
+        available: String,
+    },
+    /// A section that does not validate (a definition changed in code
+    /// rather than read from its folder).
+    #[error("town `{town}`: {message}")]
+    Invalid { town: String, message: String },
+    #[error(transparent)]
+    Tenancy(#[from] TenancyError),
+    #[error("database error: {0}")]
+    Database(#[from] sea_orm::DbErr),
+    #[error("town `{town}`: {message}")]
+    Module { town: String, message: String },
+    #[error("the built-in module `{module}` cannot be published: {source}")]
+    FirstPartyModule {
+        module: String,
+        source: PublishError,
+    },
+}
+
+/// Creates or updates `towns`: each town's row and host names, its enabled
+/// modules, its terms versions (files not yet published), its news and
+/// pages, in one transaction. Everything that can be checked is checked
+/// before it begins (themes, sections, host names, modules resolved and
+/// their configurations validated); a failure inside it rolls it all back.
+/// Applying the same towns again changes nothing. Towns not given are left
+/// alone. The towns kept in memory are forgotten once committed.
+pub async fn apply(
+    db: &DatabaseConnection,
+    tenants: &TenantDirectory,
+    themes: &ThemeSet,
+    modules: &Modules,
+    towns: &[TownDefinition],
+) -> Result<Applied, ApplyError> {
+    for town in towns {
+        let definition = &town.definition;
+        if !themes.contains(&definition.theme) {
+            return Err(ApplyError::UnknownTheme {
+                town: definition.slug.clone(),
+                theme: definition.theme.clone(),
+                available: themes.names().join(", "),
+            });
+        }
+        check_sections(definition).map_err(|message| ApplyError::Invalid {
+            town: definition.slug.clone(),
+            message,
+        })?;
+    }
+    let definitions: Vec<_> = towns.iter().map(|town| &town.definition).collect();
+    tenants.check(&definitions)?;
+
+    publish_first_party_modules(modules).await?;
+    let releases = crate::modules::towns::releases(db).await?;
+    let mut resolved = Vec::with_capacity(towns.len());
+    for definition in &definitions {
+        let enabled = definition.section::<Vec<ModuleEnablement>>();
+        let town_modules =
+            crate::modules::towns::resolve(enabled, &releases).map_err(|message| {
+                ApplyError::Module {
+                    town: definition.slug.clone(),
+                    message,
+                }
+            })?;
+        resolved.push(town_modules);
+    }
+
+    let mut applied = Applied {
+        towns: Vec::with_capacity(towns.len()),
+        terms: Vec::new(),
+        modules: Vec::new(),
+    };
+    let txn = crate::db::begin_write(db).await?;
+    for (town, town_modules) in towns.iter().zip(resolved) {
+        let slug = &town.definition.slug;
+        // The row first: news and pages travel in its definition.
+        let (outcome, tenant) = tenants.apply_in(&txn, &town.definition).await?;
+        applied.towns.push(outcome);
+        if Modules::set_town_modules(&txn, &tenant, &town_modules).await? {
+            applied.modules.push((slug.clone(), town_modules));
+        }
+        for file in &town.terms {
+            let outcome = Terms::publish_in(&txn, &tenant, &file.source, file.kind).await?;
+            applied.terms.push((slug.clone(), outcome));
+        }
+    }
+    txn.commit().await?;
+    tenants.forget_resolved();
+    Ok(applied)
+}
+
+/// Publishes the modules built into the binary (those already published
+/// are recognised by their hash and left as they are): they ship with the
+/// binary, like the themes.
+async fn publish_first_party_modules(modules: &Modules) -> Result<(), ApplyError> {
+    for (module, bytes) in crate::modules::FIRST_PARTY_MODULES {
+        modules
+            .publish(bytes)
+            .await
+            .map_err(|source| ApplyError::FirstPartyModule {
+                module: (*module).to_owned(),
+                source,
+            })?;
+    }
+    Ok(())
+}
