@@ -1,13 +1,5 @@
 //! Rows of the account tables. All are tenant-owned.
 
-macro_rules! tenant_owned {
-    () => {
-        impl crate::tenancy::TenantOwned for Entity {
-            const TENANT_COLUMN: Column = Column::TenantId;
-        }
-    };
-}
-
 pub mod account {
     use sea_orm::entity::prelude::*;
 
@@ -77,12 +69,7 @@ pub mod account {
         pub previous_login_at: Option<DateTimeUtc>,
     }
 
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
-
-    tenant_owned!();
+    crate::tenant_owned_entity!();
 }
 
 pub mod account_token {
@@ -118,12 +105,7 @@ pub mod account_token {
         pub payload: Option<String>,
     }
 
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
-
-    tenant_owned!();
+    crate::tenant_owned_entity!();
 }
 
 pub mod session {
@@ -147,12 +129,7 @@ pub mod session {
         pub franceconnect_id_token: Option<String>,
     }
 
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
-
-    tenant_owned!();
+    crate::tenant_owned_entity!();
 }
 
 pub mod auth_throttle {
@@ -170,12 +147,7 @@ pub mod auth_throttle {
         pub blocked_until: DateTimeUtc,
     }
 
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
-
-    tenant_owned!();
+    crate::tenant_owned_entity!();
 }
 
 #[cfg(test)]

@@ -18,12 +18,5 @@ pub mod household_member {
         pub created_at: DateTimeUtc,
     }
 
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
-
-    impl crate::tenancy::TenantOwned for Entity {
-        const TENANT_COLUMN: Column = Column::TenantId;
-    }
+    crate::tenant_owned_entity!();
 }
