@@ -160,3 +160,19 @@ mod tests {
         );
     }
 }
+
+/// Whether this instance can serve: its database answers (`/readyz`).
+#[derive(Debug, Clone)]
+pub struct Readiness {
+    db: DatabaseConnection,
+}
+
+impl Readiness {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+
+    pub async fn check(&self) -> Result<(), DbErr> {
+        self.db.ping().await
+    }
+}

@@ -198,15 +198,23 @@ impl Mailer {
 
 /// A town's outbox, newest first: what `guichet demo` shows as the town's
 /// mailbox (never mounted by `serve`).
-pub async fn town_outbox(
-    db: &sea_orm::DatabaseConnection,
-    tenant: &Tenant,
-) -> Result<Vec<entity::Model>, DbErr> {
-    use sea_orm::QueryOrder as _;
-    tenant
-        .scope()
-        .select::<entity::Entity>()
-        .order_by_desc(entity::Column::Id)
-        .all(db)
-        .await
+#[derive(Debug, Clone)]
+pub struct Outbox {
+    db: sea_orm::DatabaseConnection,
+}
+
+impl Outbox {
+    pub fn new(db: sea_orm::DatabaseConnection) -> Self {
+        Self { db }
+    }
+
+    pub async fn town_mail(&self, tenant: &Tenant) -> Result<Vec<entity::Model>, DbErr> {
+        use sea_orm::QueryOrder as _;
+        tenant
+            .scope()
+            .select::<entity::Entity>()
+            .order_by_desc(entity::Column::Id)
+            .all(&self.db)
+            .await
+    }
 }

@@ -2,23 +2,11 @@
 //! it, so that the demo can be walked through without an SMTP server.
 
 use rocket::{Route, State, get, routes};
-use sea_orm::DatabaseConnection;
 use serde::Serialize;
 
 use super::kit::{Page, PageError};
 use super::resident::TownPage;
-
-/// The towns' outboxes, read for the demo's mailbox.
-#[derive(Debug, Clone)]
-pub struct Mailbox {
-    db: DatabaseConnection,
-}
-
-impl Mailbox {
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
-    }
-}
+use crate::mail::Outbox;
 
 pub fn routes() -> Vec<Route> {
     routes![mailbox]
@@ -39,8 +27,8 @@ struct MailboxView {
 }
 
 #[get("/demo/courriels")]
-async fn mailbox(page: TownPage, mailbox: &State<Mailbox>) -> Result<Page, PageError> {
-    let rows = crate::mail::town_outbox(&mailbox.db, &page.tenant).await?;
+async fn mailbox(page: TownPage, outbox: &State<Outbox>) -> Result<Page, PageError> {
+    let rows = outbox.town_mail(&page.tenant).await?;
     let timezone = page.tenant.timezone;
     let mails = rows
         .into_iter()

@@ -46,7 +46,7 @@ pub fn build(app: &App, rocket_config: rocket::Config) -> Rocket<Build> {
         .manage(app.franceconnect.clone())
         .manage(app.requests.clone())
         .manage(app.feedback.clone())
-        .manage(ops::Readiness::new(app.db.clone()))
+        .manage(crate::db::Readiness::new(app.db.clone()))
         .manage(crate::api::ApiKeys::new(app.db.clone()))
         .manage(crate::modules::ModuleData::new(app.db.clone()))
         .manage(settings)
@@ -62,7 +62,7 @@ pub fn build(app: &App, rocket_config: rocket::Config) -> Rocket<Build> {
     // it exists only in `guichet demo`, never in `serve`.
     if app.mode == Mode::Demo {
         rocket
-            .manage(demo_mailbox::Mailbox::new(app.db.clone()))
+            .manage(crate::mail::Outbox::new(app.db.clone()))
             .mount("/", demo_mailbox::routes())
     } else {
         rocket

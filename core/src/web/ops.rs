@@ -3,23 +3,8 @@
 
 use rocket::http::Status;
 use rocket::{Route, State, get, routes};
-use sea_orm::DatabaseConnection;
 
-/// Whether this instance can serve: its database answers.
-#[derive(Debug, Clone)]
-pub struct Readiness {
-    db: DatabaseConnection,
-}
-
-impl Readiness {
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
-    }
-
-    async fn check(&self) -> Result<(), sea_orm::DbErr> {
-        self.db.ping().await
-    }
-}
+use crate::db::Readiness;
 
 pub fn routes() -> Vec<Route> {
     routes![healthz, readyz, metrics]
