@@ -233,7 +233,7 @@ impl App {
     pub async fn publish_first_party_modules(&self) -> Result<(), ApplyError> {
         for (module, bytes) in crate::modules::FIRST_PARTY_MODULES {
             self.modules
-                .publish(bytes)
+                .publish_first_party(bytes)
                 .await
                 .map_err(|source| ApplyError::FirstPartyModule {
                     module: (*module).to_owned(),
@@ -265,13 +265,19 @@ impl App {
         let releases = crate::modules::towns::releases(&self.db).await?;
         let mut resolved = Vec::new();
         for town in definitions {
-            let modules =
-                crate::modules::towns::resolve(&town.modules, &releases).map_err(|message| {
-                    ApplyError::Module {
-                        town: town.slug.clone(),
-                        message,
-                    }
-                })?;
+            // A town keeps the releases it has (see modules/towns.rs).
+            let tenant = self.tenants.find_by_slug(&town.slug).await?;
+            let pinned = crate::modules::towns::pinned(&self.db, tenant.as_ref()).await?;
+            let modules = crate::modules::towns::resolve(
+                &town.modules,
+                &releases,
+                &pinned,
+                &crate::modules::Upgrade::Keep,
+            )
+            .map_err(|message| ApplyError::Module {
+                town: town.slug.clone(),
+                message,
+            })?;
             resolved.push(modules);
         }
         let towns = self.tenants.apply(definitions).await?;

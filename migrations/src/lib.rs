@@ -15,6 +15,7 @@ mod m20261126_000004_modules;
 mod m20261126_000005_resident_pages;
 mod m20261126_000006_franceconnect;
 mod m20261126_000007_request_indexes;
+mod m20261126_000008_module_quotas_and_publishers;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000005_resident_pages::Migration),
             Box::new(m20261126_000006_franceconnect::Migration),
             Box::new(m20261126_000007_request_indexes::Migration),
+            Box::new(m20261126_000008_module_quotas_and_publishers::Migration),
         ]
     }
 }

@@ -15,6 +15,8 @@ mod cli;
 mod csrf;
 mod dashboard;
 mod franceconnect;
+mod module_releases;
+mod module_storage;
 mod modules;
 mod tenancy;
 mod terms;
