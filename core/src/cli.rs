@@ -70,6 +70,22 @@ enum ModuleCommand {
     Publish { file: PathBuf },
     /// List the published releases.
     List,
+    /// Move a town's modules to the newest release their requirement
+    /// allows (a town keeps its release until then), and say what changes.
+    Upgrade {
+        #[arg(long)]
+        tenant: String,
+        /// Only this module.
+        module: Option<String>,
+        /// Say what would change; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// What a town's modules store, against their quotas.
+    Usage {
+        #[arg(long)]
+        tenant: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -179,6 +195,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             module_publish(&file, &wasm).await
         }
         Command::Module(ModuleCommand::List) => module_list(&file).await,
+        Command::Module(ModuleCommand::Upgrade {
+            tenant,
+            module,
+            dry_run,
+        }) => module_upgrade(&file, &tenant, module.as_deref(), dry_run).await,
+        Command::Module(ModuleCommand::Usage { tenant }) => module_usage(&file, &tenant).await,
         Command::ApiKey(command) => api_key(&file, command).await,
         Command::Account(AccountCommand::Create {
             tenant,
@@ -329,6 +351,18 @@ async fn apply(app: &App, towns: &[TownDefinition]) -> anyhow::Result<()> {
             list.join(", ")
         };
         println!("modules   {slug}: {list}");
+    }
+    // Towns keep their releases: say where a newer one waits for them.
+    for town in towns.iter().map(|town| &town.definition) {
+        let Some(tenant) = app.tenants.find_by_slug(&town.slug).await? else {
+            continue;
+        };
+        for change in app.modules.available_upgrades(&tenant).await? {
+            println!(
+                "available {}: {} {} (guichet module upgrade --tenant {} {})",
+                town.slug, change.module_id, change.to.version, town.slug, change.module_id
+            );
+        }
     }
     for (slug, outcome) in applied.terms {
         if let PublishOutcome::Published { number, kind } = outcome {
@@ -486,7 +520,11 @@ async fn module_publish(file: &ConfigFile, path: &std::path::Path) -> anyhow::Re
         .map(crate::modules::capability_name)
         .collect();
     println!("  capabilities: {}", capabilities.join(", "));
-    println!("Towns use it once their tenant.toml names it and `guichet tenant apply` runs.");
+    println!("  publisher: {}", published.publisher.as_str());
+    println!(
+        "Towns use it once their tenant.toml names it and `guichet tenant apply` runs; \
+         a town already using an older release keeps it until `guichet module upgrade --tenant SLUG`."
+    );
     Ok(())
 }
 
@@ -500,20 +538,139 @@ async fn module_list(file: &ConfigFile) -> anyhow::Result<()> {
         return Ok(());
     }
     println!(
-        "{:<24} {:<10} {:<10} {:<16} PUBLISHED",
-        "MODULE", "VERSION", "INTERFACE", "SHA256"
+        "{:<24} {:<10} {:<10} {:<12} {:<16} PUBLISHED",
+        "MODULE", "VERSION", "INTERFACE", "PUBLISHER", "SHA256"
     );
     for release in releases {
         println!(
-            "{:<24} {:<10} {:<10} {:<16} {}",
+            "{:<24} {:<10} {:<10} {:<12} {:<16} {}",
             release.module_id,
             release.version,
             release.interface,
+            release.publisher().as_str(),
             release.sha256.get(..16).unwrap_or(&release.sha256),
             release.published_at.format("%Y-%m-%d %H:%M UTC")
         );
     }
     Ok(())
+}
+
+async fn module_upgrade(
+    file: &ConfigFile,
+    slug: &str,
+    module: Option<&str>,
+    dry_run: bool,
+) -> anyhow::Result<()> {
+    let config = Config::load(file)?;
+    init_logging(&config);
+    let app = App::open(with_ephemeral_key(config), Mode::Serve).await?;
+    let tenant = town(&app, slug).await?;
+    let changes = app.modules.upgrade(&tenant, module, dry_run).await?;
+    if changes.is_empty() {
+        match module {
+            Some(module) => println!(
+                "unchanged {slug}: {module} is on the newest release its requirement allows"
+            ),
+            None => println!(
+                "unchanged {slug}: every module is on the newest release its requirement allows"
+            ),
+        }
+        return Ok(());
+    }
+    let verb = if dry_run { "would upgrade" } else { "upgraded" };
+    for change in changes {
+        let from = change
+            .from
+            .as_ref()
+            .map_or("none".to_owned(), |from| from.version.clone());
+        println!(
+            "{verb} {slug} {}: {from} -> {}",
+            change.module_id, change.to.version
+        );
+        let publisher = match &change.from {
+            Some(from) if from.publisher != change.to.publisher => format!(
+                "{} -> {}",
+                from.publisher.as_str(),
+                change.to.publisher.as_str()
+            ),
+            _ => change.to.publisher.as_str().to_owned(),
+        };
+        println!("  publisher: {publisher}");
+        let list = |capabilities: Vec<&str>| {
+            if capabilities.is_empty() {
+                "none".to_owned()
+            } else {
+                capabilities.join(", ")
+            }
+        };
+        println!(
+            "  capabilities added: {}",
+            list(change.capabilities_added())
+        );
+        println!(
+            "  capabilities removed: {}",
+            list(change.capabilities_removed())
+        );
+    }
+    if dry_run {
+        println!("Nothing changed: run it again without --dry-run to upgrade.");
+    }
+    Ok(())
+}
+
+async fn module_usage(file: &ConfigFile, slug: &str) -> anyhow::Result<()> {
+    let config = Config::load(file)?;
+    init_logging(&config);
+    let app = App::open(with_ephemeral_key(config), Mode::Serve).await?;
+    let tenant = town(&app, slug).await?;
+    let usage = app.modules.storage_usage(&tenant).await?;
+    if usage.is_empty() {
+        println!("No module stores anything for {slug} yet.");
+        return Ok(());
+    }
+    println!(
+        "{:<24} {:>10} {:>10} {:>5} {:>8} {:>9} {:>10} {:>14}",
+        "MODULE", "STORED", "QUOTA", "USED", "ENTRIES", "RESIDENTS", "LARGEST", "RESIDENT QUOTA"
+    );
+    for module in usage {
+        println!(
+            "{:<24} {:>10} {:>10} {:>4}% {:>8} {:>9} {:>10} {:>14}",
+            module.module_id,
+            human_bytes(module.bytes),
+            human_bytes(module.quota.town_bytes),
+            percent(module.bytes, module.quota.town_bytes),
+            module.entries,
+            module.residents,
+            human_bytes(module.largest_resident_bytes),
+            human_bytes(module.quota.resident_bytes),
+        );
+    }
+    println!(
+        "STORED counts keys and values plus 64 bytes per entry; LARGEST is the resident who stores the most."
+    );
+    Ok(())
+}
+
+fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS.get(unit).copied().unwrap_or("GiB"))
+    }
+}
+
+fn percent(part: u64, whole: u64) -> u64 {
+    if whole == 0 {
+        return 100;
+    }
+    u64::try_from(u128::from(part) * 100 / u128::from(whole)).unwrap_or(u64::MAX)
 }
 
 async fn api_key(file: &ConfigFile, command: ApiKeyCommand) -> anyhow::Result<()> {

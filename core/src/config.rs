@@ -75,6 +75,12 @@ pub struct Config {
     pub module_timeout_ms: u32,
     /// Module calls running at once; more wait briefly, then get "indisponible".
     pub module_concurrency: u32,
+    /// What a module may store for one resident of a town, unless the town's
+    /// `tenant.toml` says otherwise.
+    pub module_storage_resident_kib: u32,
+    /// What a module may store in a town, every resident's data included,
+    /// unless the town's `tenant.toml` says otherwise.
+    pub module_storage_town_kib: u32,
     /// Log filter, in `tracing` syntax (`info`, `guichet=debug,sqlx=warn`).
     pub log: String,
     pub log_format: LogFormat,
@@ -127,6 +133,8 @@ impl Default for Config {
             module_cpu_ms: 100,
             module_timeout_ms: 2000,
             module_concurrency: 32,
+            module_storage_resident_kib: crate::modules::StorageQuota::DEFAULT_RESIDENT_KIB,
+            module_storage_town_kib: crate::modules::StorageQuota::DEFAULT_TOWN_KIB,
             log: DEFAULT_LOG_FILTER.to_owned(),
             log_format: LogFormat::Text,
         }
@@ -303,6 +311,16 @@ impl Config {
             ("module_cpu_ms", self.module_cpu_ms, 1..=60_000),
             ("module_timeout_ms", self.module_timeout_ms, 1..=600_000),
             ("module_concurrency", self.module_concurrency, 1..=10_000),
+            (
+                "module_storage_resident_kib",
+                self.module_storage_resident_kib,
+                1..=u32::MAX,
+            ),
+            (
+                "module_storage_town_kib",
+                self.module_storage_town_kib,
+                1..=u32::MAX,
+            ),
         ] {
             if !range.contains(&value) {
                 return Err(invalid(
@@ -517,6 +535,8 @@ mod example_file {
             "module_cpu_ms",
             "module_timeout_ms",
             "module_concurrency",
+            "module_storage_resident_kib",
+            "module_storage_town_kib",
             "log",
             "log_format",
         ];
@@ -542,6 +562,8 @@ mod example_file {
             module_cpu_ms: _,
             module_timeout_ms: _,
             module_concurrency: _,
+            module_storage_resident_kib: _,
+            module_storage_town_kib: _,
             log: _,
             log_format: _,
         } = Config::default();

@@ -16,6 +16,7 @@ mod m20261126_000005_resident_pages;
 mod m20261126_000006_franceconnect;
 mod m20261126_000007_request_indexes;
 mod m20261126_000008_request_counter;
+mod m20261126_000009_module_quotas_and_publishers;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000006_franceconnect::Migration),
             Box::new(m20261126_000007_request_indexes::Migration),
             Box::new(m20261126_000008_request_counter::Migration),
+            Box::new(m20261126_000009_module_quotas_and_publishers::Migration),
         ]
     }
 }

@@ -138,7 +138,7 @@ on_both_databases! {
 
         let first = guichet(dir.path(), &["migrate"], &env);
         assert!(first.status.success(), "{}", stderr(&first));
-        assert!(stdout(&first).starts_with("8 migration(s) applied"), "{}", stdout(&first));
+        assert!(stdout(&first).starts_with("9 migration(s) applied"), "{}", stdout(&first));
         let again = guichet(dir.path(), &["migrate"], &env);
         assert!(stdout(&again).starts_with("0 migration(s) applied"), "{}", stdout(&again));
 
@@ -362,5 +362,76 @@ on_both_databases! {
         assert_eq!(stdout(&revoked), "1 key(s) revoked.\n");
         let again = guichet(dir.path(), &["api-key", "revoke", "--tenant", "villeneuve", "--prefix", &prefix], &env);
         assert_fails_with(&again, &["no live key starting with"]);
+    }
+}
+
+on_both_databases! {
+    async fn module_upgrade_says_what_changes_and_usage_shows_the_quota(backend) {
+        let database = TestDatabase::create(backend).await;
+        let dir = tempfile::tempdir().unwrap();
+        let env = [("GUICHET_DATABASE_URL", database.url.as_str())];
+        let built = std::path::PathBuf::from(env!("MODULES_BUILD_DIR"));
+        let wasm = |name: &str| built.join(format!("{name}.wasm")).to_str().unwrap().to_owned();
+        let town = dir.path().join("towns/bourg");
+        std::fs::create_dir_all(&town).unwrap();
+        std::fs::write(
+            town.join("tenant.toml"),
+            "display_name = \"Bourg\"\n[mail]\nsender_name = \"M\"\nsender_address = \"m@bourg.fr\"\n\
+             [[modules]]\nid = \"hoarder\"\nversion = \"^0.1\"\nstorage = { town_kib = 2048 }\n",
+        )
+        .unwrap();
+
+        // Guichet's own ids are not for others.
+        let refused = guichet(dir.path(), &["module", "publish", &wasm("guichet_module_impostor")], &env);
+        assert_fails_with(&refused, &["cannot be published", "`invoices` belongs to Guichet's own modules"]);
+
+        let published = guichet(dir.path(), &["module", "publish", &wasm("guichet_module_hoarder")], &env);
+        assert!(published.status.success(), "{}", stderr(&published));
+        let applied = guichet(dir.path(), &["tenant", "apply", "towns"], &env);
+        assert_eq!(stdout(&applied), "created   bourg\nmodules   bourg: hoarder 0.1.0\n", "{}", stderr(&applied));
+        let listed = stdout(&guichet(dir.path(), &["module", "list"], &env));
+        assert!(listed.lines().any(|line| line.starts_with("hoarder") && line.contains("third-party")), "{listed}");
+        assert!(listed.lines().any(|line| line.starts_with("invoices") && line.contains("guichet")), "{listed}");
+
+        // A newer release: the town keeps its own, and is told.
+        guichet(dir.path(), &["module", "publish", &wasm("guichet_module_hoarder_next")], &env);
+        let applied = guichet(dir.path(), &["tenant", "apply", "towns"], &env);
+        assert_eq!(
+            stdout(&applied),
+            "unchanged bourg\navailable bourg: hoarder 0.1.1 (guichet module upgrade --tenant bourg hoarder)\n"
+        );
+        let change = "bourg hoarder: 0.1.0 -> 0.1.1\n  publisher: third-party\n  \
+                      capabilities added: household\n  capabilities removed: none\n";
+        let looked = guichet(dir.path(), &["module", "upgrade", "--tenant", "bourg", "--dry-run"], &env);
+        assert_eq!(
+            stdout(&looked),
+            format!("would upgrade {change}Nothing changed: run it again without --dry-run to upgrade.\n")
+        );
+        let upgraded = guichet(dir.path(), &["module", "upgrade", "--tenant", "bourg", "hoarder"], &env);
+        assert_eq!(stdout(&upgraded), format!("upgraded {change}"), "{}", stderr(&upgraded));
+        let again = guichet(dir.path(), &["module", "upgrade", "--tenant", "bourg", "hoarder"], &env);
+        assert_eq!(stdout(&again), "unchanged bourg: hoarder is on the newest release its requirement allows\n");
+        let unknown = guichet(dir.path(), &["module", "upgrade", "--tenant", "bourg", "invoices"], &env);
+        assert_fails_with(&unknown, &["`bourg` does not enable the module `invoices`"]);
+
+        // What the module stores, against the town's quota and the server's.
+        let empty = guichet(dir.path(), &["module", "usage", "--tenant", "bourg"], &env);
+        assert_eq!(stdout(&empty), "No module stores anything for bourg yet.\n");
+        let db = guichet::db::connect(&database.url).await.unwrap();
+        let bourg = guichet::tenancy::TenantDirectory::new(db.clone(), "localhost")
+            .find_by_slug("bourg")
+            .await
+            .unwrap()
+            .unwrap();
+        let scope = guichet::modules::storage::DataScope::town(&bourg, "hoarder");
+        guichet::modules::storage::write(&db, &scope, "cle", Some("valeur")).await.unwrap();
+        let usage = stdout(&guichet(dir.path(), &["module", "usage", "--tenant", "bourg"], &env));
+        let line = usage.lines().find(|line| line.starts_with("hoarder")).unwrap_or_else(|| panic!("{usage}"));
+        let columns: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(
+            columns,
+            ["hoarder", "73", "B", "2.0", "MiB", "0%", "1", "0", "0", "B", "1.0", "MiB"],
+            "{usage}"
+        );
     }
 }

@@ -17,6 +17,8 @@ mod dashboard;
 mod data_api;
 mod franceconnect;
 mod households;
+mod module_releases;
+mod module_storage;
 mod modules;
 mod requests;
 mod tenancy;

@@ -18,6 +18,8 @@ pub mod module_release {
         #[sea_orm(column_type = "Blob")]
         pub component: Vec<u8>,
         pub published_at: DateTimeUtc,
+        /// Who vouches for the bytes: `registry::Publisher` as text.
+        pub publisher: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -43,6 +45,9 @@ pub mod town_module {
         #[sea_orm(column_type = "Text")]
         pub config: String,
         pub position: i32,
+        /// The town's own quotas (`tenant.toml`); null: the server's default.
+        pub resident_quota_kib: Option<i64>,
+        pub town_quota_kib: Option<i64>,
     }
 
     crate::tenant_owned_entity!();
@@ -65,6 +70,45 @@ pub mod module_data {
         #[sea_orm(column_type = "Text")]
         pub value: String,
         pub updated_at: DateTimeUtc,
+    }
+
+    crate::tenant_owned_entity!();
+}
+
+/// How much one module stores in one town: the town's data and every
+/// resident's together. Kept up to date by every write (storage.rs).
+pub mod module_usage {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "module_usage")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i32,
+        pub tenant_id: i32,
+        pub module_id: String,
+        /// Keys and values in bytes, plus `storage::ENTRY_OVERHEAD_BYTES` each.
+        pub bytes: i64,
+        pub entries: i64,
+    }
+
+    crate::tenant_owned_entity!();
+}
+
+/// How much one module stores for one resident of a town.
+pub mod module_resident_usage {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "module_resident_usage")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i32,
+        pub tenant_id: i32,
+        pub module_id: String,
+        pub account_id: i32,
+        pub bytes: i64,
+        pub entries: i64,
     }
 
     crate::tenant_owned_entity!();

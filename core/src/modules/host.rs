@@ -17,6 +17,7 @@ use wasmtime::{
 use super::cache::ArtifactCache;
 use super::metrics::ModuleMetrics;
 use super::sandbox::{CallScope, MemoryLimitExceeded, Phase, Sandbox};
+use super::storage::{StorageLimits, StorageQuota};
 use super::wit::v0_1::types::{Context, Manifest, ModuleError, Outcome, View, ViewRequest};
 use super::wit::v0_1::{Module, ModulePre};
 use crate::config::Config;
@@ -37,6 +38,9 @@ pub struct ModuleLimits {
     pub cpu: Duration,
     pub timeout: Duration,
     pub concurrency: u32,
+    /// Writes per `act` call, and the default quotas (a town's `tenant.toml`
+    /// may set its own).
+    pub storage: StorageLimits,
 }
 
 impl ModuleLimits {
@@ -46,6 +50,13 @@ impl ModuleLimits {
             cpu: Duration::from_millis(u64::from(config.module_cpu_ms)),
             timeout: Duration::from_millis(u64::from(config.module_timeout_ms)),
             concurrency: config.module_concurrency,
+            storage: StorageLimits {
+                quota: StorageQuota::from_kib(
+                    u64::from(config.module_storage_resident_kib),
+                    u64::from(config.module_storage_town_kib),
+                ),
+                ..StorageLimits::default()
+            },
         }
     }
 }
@@ -186,6 +197,10 @@ impl ModuleHost {
 
     pub fn metrics(&self) -> &ModuleMetrics {
         &self.inner.metrics
+    }
+
+    pub fn limits(&self) -> ModuleLimits {
+        self.inner.limits
     }
 
     /// Compiles a component (or loads it from the artifact cache) and checks
@@ -373,6 +388,7 @@ impl ModuleHost {
     fn sandbox(&self, phase: Phase, scope: Option<CallScope>) -> Sandbox {
         Sandbox::new(
             self.inner.db.clone(),
+            self.inner.metrics.clone(),
             self.inner.limits.memory_bytes,
             phase,
             scope,

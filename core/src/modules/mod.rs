@@ -2,16 +2,22 @@
 //! third parties, enabled per town.
 //!
 //! Lifecycle: **publish** (`guichet module publish`: the component is
-//! compiled, its world checked, its manifest read and stored with its bytes)
-//! → **enable** (`tenant.toml` `[[modules]]`, resolved and validated at
-//! `tenant apply`) → **instantiate** (one `InstancePre` per release, shared by
+//! compiled, its world checked, its manifest read and stored with its bytes;
+//! Guichet's own ids only with the binary's own bytes) → **enable**
+//! (`tenant.toml` `[[modules]]`, resolved, validated and pinned at `tenant
+//! apply`; moved to a newer release only by `guichet module upgrade`, see
+//! [`towns`]) → **instantiate** (one `InstancePre` per release, shared by
 //! every town; a fresh store per call) → **render / act** (the host builds
 //! the context; the module answers data the theme renders).
 //!
 //! Error policy: a module's failure is never the page's. Calls return
 //! [`CallFailure`], which the web layer shows as an "indisponible" tile for
 //! that module only; it is logged with town, module and version and counted
-//! in [`ModuleMetrics`]. Database errors are returned as `DbErr`.
+//! in [`ModuleMetrics`]. An `act` whose writes break the module's storage
+//! quota fails whole ([`ActError::Quota`], nothing written), shown the same
+//! way. Publication and upgrades are operator commands: [`PublishError`]
+//! and [`UpgradeError`] say what to fix in one sentence. Database errors are
+//! returned as `DbErr`.
 
 mod cache;
 pub mod entity;
@@ -28,7 +34,7 @@ use std::sync::{Arc, Mutex};
 
 use sea_orm::{
     ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, DatabaseConnection, DbErr,
-    EntityTrait as _, QueryFilter as _, QueryOrder as _,
+    EntityTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _,
 };
 
 pub use cache::{ArtifactCache, CacheError};
@@ -36,11 +42,13 @@ pub use host::{
     ActResult, CallFailure, HostSetupError, LoadedRelease, MAX_INPUT_BYTES, MAX_OUTPUT_BYTES,
     ModuleHost, ModuleLimits,
 };
-pub use metrics::ModuleMetrics;
-pub use registry::{PublishError, Published, ReleaseSummary};
+pub use metrics::{ModuleMetrics, StorageFigure, render_storage};
+pub use registry::{PublishError, Published, Publisher, ReleaseSummary};
 pub use sandbox::{CallScope, Capabilities};
-pub use storage::ModuleData;
-pub use towns::{ModuleEnablement, ResolvedModule};
+pub use storage::{
+    ModuleData, QuotaExceeded, QuotaScope, StorageLimits, StorageQuota, StorageRefusal,
+};
+pub use towns::{ModuleEnablement, ReleaseChange, ResolvedModule, StorageSetting, Upgrade};
 pub use wit::v0_1::types::{
     Block, Context, DateTime, Field, FieldKind, Manifest, Notice, Outcome, Resident, Slot, Tone,
     Town, Value, View, ViewRequest,
@@ -48,7 +56,7 @@ pub use wit::v0_1::types::{
 
 use crate::accounts::{Civility, entity::account};
 use crate::tenancy::Tenant;
-use entity::town_module;
+use entity::{module_resident_usage, module_usage, town_module};
 
 include!(concat!(env!("OUT_DIR"), "/first_party_modules.rs"));
 
@@ -60,6 +68,8 @@ pub struct EnabledModule {
     pub release: LoadedRelease,
     pub manifest: Arc<Manifest>,
     pub capabilities: Capabilities,
+    /// What it may write per call and store in this town.
+    pub storage: StorageLimits,
 }
 
 /// A release as the host knows it: its hash and its manifest.
@@ -85,8 +95,34 @@ pub enum ActError {
     Call(#[from] CallFailure),
     #[error("cannot record the module's writes: {0}")]
     Write(#[from] storage::StorageError),
+    /// The writes would break the module's quota: none was recorded.
+    #[error(transparent)]
+    Quota(QuotaExceeded),
     #[error("database error: {0}")]
     Database(#[from] DbErr),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UpgradeError {
+    #[error("the town `{town}` does not enable the module `{module}` (see its tenant.toml)")]
+    NotEnabled { town: String, module: String },
+    #[error("town `{town}`: {message}")]
+    Resolve { town: String, message: String },
+    #[error("database error: {0}")]
+    Database(#[from] DbErr),
+}
+
+/// What a module stores in a town, against its quotas (`guichet module
+/// usage`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModuleStorage {
+    pub module_id: String,
+    pub bytes: u64,
+    pub entries: u64,
+    /// Residents who store something.
+    pub residents: u64,
+    pub largest_resident_bytes: u64,
+    pub quota: StorageQuota,
 }
 
 /// The modules service: registry, towns' modules, calls.
@@ -111,8 +147,18 @@ impl Modules {
         &self.host
     }
 
+    /// Publishes a component from outside (`guichet module publish`): a
+    /// first-party id is refused unless the bytes are the binary's own.
     pub async fn publish(&self, bytes: &[u8]) -> Result<Published, PublishError> {
-        registry::publish(&self.db, &self.host, bytes).await
+        registry::publish(&self.db, &self.host, bytes, Publisher::ThirdParty).await
+    }
+
+    /// Publishes a component as Guichet's own: for the modules built into
+    /// the binary (`App::publish_first_party_modules`), and for tests that
+    /// stand in for a later binary. Nothing an operator or a module author
+    /// reaches calls it.
+    pub async fn publish_first_party(&self, bytes: &[u8]) -> Result<Published, PublishError> {
+        registry::publish(&self.db, &self.host, bytes, Publisher::Guichet).await
     }
 
     pub async fn releases(&self) -> Result<Vec<ReleaseSummary>, DbErr> {
@@ -126,22 +172,35 @@ impl Modules {
         tenant: &Tenant,
         resolved: &[ResolvedModule],
     ) -> Result<bool, DbErr> {
-        let current: Vec<(String, i32, String)> = tenant
+        type Row = (String, i32, String, Option<i64>, Option<i64>);
+        let kib = |value: Option<u64>| value.map(|kib| i64::try_from(kib).unwrap_or(i64::MAX));
+        let current: Vec<Row> = tenant
             .scope()
             .select::<town_module::Entity>()
             .order_by_asc(town_module::Column::Position)
             .all(connection)
             .await?
             .into_iter()
-            .map(|row| (row.module_id, row.module_release_id, row.config))
+            .map(|row| {
+                (
+                    row.module_id,
+                    row.module_release_id,
+                    row.config,
+                    row.resident_quota_kib,
+                    row.town_quota_kib,
+                )
+            })
             .collect();
-        let wanted: Vec<(String, i32, String)> = resolved
+        let wanted: Vec<Row> = resolved
             .iter()
             .map(|module| {
+                let storage = module.storage.unwrap_or_default();
                 (
                     module.module_id.clone(),
                     module.release_id,
                     module.config.clone(),
+                    kib(storage.resident_kib),
+                    kib(storage.town_kib),
                 )
             })
             .collect();
@@ -153,7 +212,7 @@ impl Modules {
             .delete::<town_module::Entity>()
             .exec(connection)
             .await?;
-        for (position, module) in (0_i32..).zip(resolved) {
+        for ((position, module), row) in (0_i32..).zip(resolved).zip(wanted) {
             town_module::ActiveModel {
                 tenant_id: Set(tenant.id().get()),
                 module_id: Set(module.module_id.clone()),
@@ -161,6 +220,8 @@ impl Modules {
                 module_release_id: Set(module.release_id),
                 config: Set(module.config.clone()),
                 position: Set(position),
+                resident_quota_kib: Set(row.3),
+                town_quota_kib: Set(row.4),
                 ..Default::default()
             }
             .insert(connection)
@@ -179,14 +240,7 @@ impl Modules {
             .await?;
         let mut enabled = Vec::with_capacity(rows.len());
         for row in rows {
-            let (release, manifest) = self.release(row.module_release_id).await?;
-            enabled.push(EnabledModule {
-                module_id: row.module_id,
-                config: row.config,
-                capabilities: capabilities(&manifest),
-                release,
-                manifest,
-            });
+            enabled.push(self.enabled_row(row).await?);
         }
         Ok(enabled)
     }
@@ -206,14 +260,33 @@ impl Modules {
         else {
             return Ok(None);
         };
+        Ok(Some(self.enabled_row(row).await?))
+    }
+
+    async fn enabled_row(&self, row: town_module::Model) -> Result<EnabledModule, DbErr> {
         let (release, manifest) = self.release(row.module_release_id).await?;
-        Ok(Some(EnabledModule {
+        Ok(EnabledModule {
+            storage: self.storage_limits(&row),
             module_id: row.module_id,
             config: row.config,
             capabilities: capabilities(&manifest),
             release,
             manifest,
-        }))
+        })
+    }
+
+    /// The server's limits, with the town's own quotas where it set them.
+    fn storage_limits(&self, row: &town_module::Model) -> StorageLimits {
+        let kib = |value: Option<i64>| value.and_then(|kib| u64::try_from(kib).ok());
+        let setting = StorageSetting {
+            resident_kib: kib(row.resident_quota_kib),
+            town_kib: kib(row.town_quota_kib),
+        };
+        let defaults = self.host.limits().storage;
+        StorageLimits {
+            quota: StorageSetting::quota(Some(&setting), defaults.quota),
+            ..defaults
+        }
     }
 
     /// A release's hash and manifest; releases are immutable, so they are
@@ -301,6 +374,7 @@ impl Modules {
             version: module.release.version.clone(),
             capabilities: module.capabilities,
             account_id: resident.map(|account| account.id),
+            storage: module.storage,
         };
         (context, scope)
     }
@@ -338,13 +412,37 @@ impl Modules {
             Outcome::Done((notice, next)) => (notice, next),
         };
         let transaction = crate::db::begin_write(&self.db).await?;
-        for ((resident_scope, key), value) in &result.writes.data {
-            let scope = if *resident_scope {
-                storage::DataScope::resident(tenant, &module.module_id, resident.id)
-            } else {
-                storage::DataScope::town(tenant, &module.module_id)
-            };
-            storage::write(&transaction, &scope, key, value.as_deref()).await?;
+        let committed = storage::commit(
+            &transaction,
+            &storage::DataScope::town(tenant, &module.module_id),
+            Some(&storage::DataScope::resident(
+                tenant,
+                &module.module_id,
+                resident.id,
+            )),
+            &result.writes.data,
+            module.storage.quota,
+        )
+        .await;
+        match committed {
+            Ok(()) => {}
+            // Dropping the transaction rolls back what was written.
+            Err(storage::CommitError::Quota(exceeded)) => {
+                tracing::warn!(
+                    town = %tenant.slug,
+                    module = %module.module_id,
+                    version = %module.release.version,
+                    "module writes refused, nothing written: {exceeded}"
+                );
+                self.host.metrics().count_refusal(
+                    &tenant.slug,
+                    &module.module_id,
+                    &module.release.version,
+                    exceeded.scope.into(),
+                );
+                return Err(ActError::Quota(exceeded));
+            }
+            Err(storage::CommitError::Write(error)) => return Err(error.into()),
         }
         let mut references = Vec::new();
         for request in &result.writes.requests {
@@ -359,6 +457,160 @@ impl Modules {
             references,
         })
     }
+}
+
+impl Modules {
+    /// Moves a town's modules (all, or `only` one) to the newest release
+    /// their requirement allows, and tells what changes; `dry_run` writes
+    /// nothing. The requirements are the town's as last applied.
+    pub async fn upgrade(
+        &self,
+        tenant: &Tenant,
+        only: Option<&str>,
+        dry_run: bool,
+    ) -> Result<Vec<ReleaseChange>, UpgradeError> {
+        let upgrade = match only {
+            Some(module) if !towns::enablements(tenant).iter().any(|m| m.id == module) => {
+                return Err(UpgradeError::NotEnabled {
+                    town: tenant.slug.clone(),
+                    module: module.to_owned(),
+                });
+            }
+            Some(module) => Upgrade::Only(module.to_owned()),
+            None => Upgrade::All,
+        };
+        if dry_run {
+            return Ok(self.plan(&self.db, tenant, &upgrade).await?.1);
+        }
+        let transaction = crate::db::begin_write(&self.db).await?;
+        let (resolved, changes) = self.plan(&transaction, tenant, &upgrade).await?;
+        if !changes.is_empty() {
+            Self::set_town_modules(&transaction, tenant, &resolved).await?;
+            transaction.commit().await?;
+        }
+        Ok(changes)
+    }
+
+    /// The newer releases a town could move to (`guichet module upgrade`).
+    pub async fn available_upgrades(
+        &self,
+        tenant: &Tenant,
+    ) -> Result<Vec<ReleaseChange>, UpgradeError> {
+        Ok(self.plan(&self.db, tenant, &Upgrade::All).await?.1)
+    }
+
+    async fn plan(
+        &self,
+        connection: &impl sea_orm::ConnectionTrait,
+        tenant: &Tenant,
+        upgrade: &Upgrade,
+    ) -> Result<(Vec<ResolvedModule>, Vec<ReleaseChange>), UpgradeError> {
+        let resolve_error = |message| UpgradeError::Resolve {
+            town: tenant.slug.clone(),
+            message,
+        };
+        let releases = registry::summaries().all(connection).await?;
+        let pinned = towns::pinned(connection, Some(tenant)).await?;
+        let resolved = towns::resolve(towns::enablements(tenant), &releases, &pinned, upgrade)
+            .map_err(resolve_error)?;
+        let changes = towns::changes(&pinned, &resolved, &releases).map_err(resolve_error)?;
+        Ok((resolved, changes))
+    }
+
+    /// What each module stores in a town, against its quotas.
+    pub async fn storage_usage(&self, tenant: &Tenant) -> Result<Vec<ModuleStorage>, DbErr> {
+        let scope = tenant.scope();
+        let totals = scope
+            .select::<module_usage::Entity>()
+            .order_by_asc(module_usage::Column::ModuleId)
+            .all(&self.db)
+            .await?;
+        let residents: Vec<(String, i64, Option<i64>)> = scope
+            .select::<module_resident_usage::Entity>()
+            .filter(module_resident_usage::Column::Entries.gt(0))
+            .select_only()
+            .column(module_resident_usage::Column::ModuleId)
+            .column_as(module_resident_usage::Column::Id.count(), "residents")
+            .column_as(module_resident_usage::Column::Bytes.max(), "largest")
+            .group_by(module_resident_usage::Column::ModuleId)
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        let towns_modules = scope.select::<town_module::Entity>().all(&self.db).await?;
+        let defaults = self.host.limits().storage;
+        Ok(totals
+            .into_iter()
+            .map(|total| {
+                let (count, largest) = residents
+                    .iter()
+                    .find(|(module, _, _)| *module == total.module_id)
+                    .map_or((0, 0), |(_, count, largest)| (*count, largest.unwrap_or(0)));
+                let quota = towns_modules
+                    .iter()
+                    .find(|row| row.module_id == total.module_id)
+                    .map_or(defaults.quota, |row| self.storage_limits(row).quota);
+                ModuleStorage {
+                    bytes: non_negative(total.bytes),
+                    entries: non_negative(total.entries),
+                    residents: non_negative(count),
+                    largest_resident_bytes: non_negative(largest),
+                    quota,
+                    module_id: total.module_id,
+                }
+            })
+            .collect())
+    }
+
+    /// What every module stores in every town: a platform-wide view for the
+    /// operators' `/metrics`, like the town list. One row per (town,
+    /// module) with something stored: nothing per resident, which would
+    /// read every resident's counter at each scrape (the largest resident is
+    /// in `guichet module usage`, one town at a time).
+    pub async fn storage_figures(&self) -> Result<Vec<StorageFigure>, DbErr> {
+        use crate::tenancy::entity::tenant;
+        let slugs: HashMap<i32, String> = tenant::Entity::find()
+            .select_only()
+            .column(tenant::Column::Id)
+            .column(tenant::Column::Slug)
+            .into_tuple::<(i32, String)>()
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .collect();
+        let totals = module_usage::Entity::find()
+            .order_by_asc(module_usage::Column::TenantId)
+            .order_by_asc(module_usage::Column::ModuleId)
+            .all(&self.db)
+            .await?;
+        let rows: HashMap<(i32, String), town_module::Model> = town_module::Entity::find()
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|row| ((row.tenant_id, row.module_id.clone()), row))
+            .collect();
+        let defaults = self.host.limits().storage;
+        Ok(totals
+            .into_iter()
+            .map(|total| {
+                let key = (total.tenant_id, total.module_id);
+                let quota = rows
+                    .get(&key)
+                    .map_or(defaults.quota, |row| self.storage_limits(row).quota);
+                StorageFigure {
+                    town: slugs.get(&key.0).cloned().unwrap_or_default(),
+                    bytes: non_negative(total.bytes),
+                    entries: non_negative(total.entries),
+                    town_quota_bytes: quota.town_bytes,
+                    resident_quota_bytes: quota.resident_bytes,
+                    module: key.1,
+                }
+            })
+            .collect())
+    }
+}
+
+fn non_negative(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or(0)
 }
 
 /// A capability as the WIT interface spells it.

@@ -1,6 +1,12 @@
 //! The registry of published components: `guichet module publish` checks a
 //! component (a supported world, a sound manifest) and stores its bytes,
 //! hash and manifest; releases are immutable.
+//!
+//! A module id belongs to one publisher. Until publishers sign their
+//! releases, the only publisher Guichet can tell apart is itself: the ids of
+//! the modules built into the binary ([`super::FIRST_PARTY_MODULES`]), and
+//! any id Guichet ever published, are Guichet's, and a release under such an
+//! id is refused unless its bytes are the binary's own.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -25,14 +31,46 @@ pub enum PublishError {
         "version {version} of `{module_id}` is already published with other content; give the new build a new version"
     )]
     Conflict { module_id: String, version: String },
+    #[error(
+        "the module id `{module_id}` belongs to Guichet's own modules: only the releases built into Guichet may use it; give this module an id of its own"
+    )]
+    FirstPartyId { module_id: String },
     #[error("database error: {0}")]
     Database(#[from] DbErr),
+}
+
+/// Who vouches for a release.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Publisher {
+    /// Built into the binary: Guichet's own modules.
+    Guichet,
+    /// Anyone else (not yet told apart: releases are not signed).
+    ThirdParty,
+}
+
+impl Publisher {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Guichet => "guichet",
+            Self::ThirdParty => "third-party",
+        }
+    }
+
+    /// As stored; anything unknown is a third party.
+    pub fn from_stored(text: &str) -> Self {
+        if text == Self::Guichet.as_str() {
+            Self::Guichet
+        } else {
+            Self::ThirdParty
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
 pub struct Published {
     pub manifest: Manifest,
     pub sha256: String,
+    pub publisher: Publisher,
     /// The same bytes were already published: nothing changed.
     pub already: bool,
 }
@@ -47,18 +85,64 @@ pub struct ReleaseSummary {
     pub sha256: String,
     pub manifest: String,
     pub published_at: DateTime<Utc>,
+    /// [`Publisher`], as stored.
+    pub publisher: String,
+}
+
+impl ReleaseSummary {
+    pub fn publisher(&self) -> Publisher {
+        Publisher::from_stored(&self.publisher)
+    }
+}
+
+/// Whether these bytes are one of the modules built into this binary.
+pub fn is_built_in(sha256: &str) -> bool {
+    super::FIRST_PARTY_MODULES
+        .iter()
+        .any(|(_, bytes)| sha256_hex(bytes) == sha256)
+}
+
+/// Whether an id is Guichet's: a module built into the binary, or one
+/// Guichet ever published.
+async fn is_first_party_id(db: &DatabaseConnection, module_id: &str) -> Result<bool, DbErr> {
+    if super::FIRST_PARTY_MODULES
+        .iter()
+        .any(|(id, _)| *id == module_id)
+    {
+        return Ok(true);
+    }
+    let published = module_release::Entity::find()
+        .filter(module_release::Column::ModuleId.eq(module_id))
+        .filter(module_release::Column::Publisher.eq(Publisher::Guichet.as_str()))
+        .select_only()
+        .column(module_release::Column::Id)
+        .into_tuple::<i32>()
+        .one(db)
+        .await?;
+    Ok(published.is_some())
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(sha2::Sha256::digest(bytes))
 }
 
+/// Checks and stores a component. `claim` is who the caller vouches for:
+/// [`Publisher::Guichet`] only for the binary's own modules (and tests
+/// standing in for a later binary); `guichet module publish` claims
+/// [`Publisher::ThirdParty`], and is refused a first-party id unless the
+/// bytes are built into the binary.
 pub async fn publish(
     db: &DatabaseConnection,
     host: &ModuleHost,
     bytes: &[u8],
+    claim: Publisher,
 ) -> Result<Published, PublishError> {
     let sha256 = sha256_hex(bytes);
+    let publisher = if claim == Publisher::Guichet || is_built_in(&sha256) {
+        Publisher::Guichet
+    } else {
+        Publisher::ThirdParty
+    };
     let stored = summaries_query()
         .filter(module_release::Column::Sha256.eq(&sha256))
         .into_model::<ReleaseSummary>()
@@ -67,9 +151,35 @@ pub async fn publish(
     if let Some(stored) = stored {
         let manifest = serde_json::from_str(&stored.manifest)
             .map_err(|error| PublishError::Manifest(format!("stored manifest: {error}")))?;
+        if publisher == Publisher::ThirdParty
+            && stored.publisher() == Publisher::ThirdParty
+            && is_first_party_id(db, &stored.module_id).await?
+        {
+            // Stored before ids were checked: it stays, and is never used.
+            return Err(PublishError::FirstPartyId {
+                module_id: stored.module_id,
+            });
+        }
+        // Releases stored before publishers were recorded count as third
+        // party until the binary claims its own, by their bytes.
+        if publisher == Publisher::Guichet && stored.publisher() != Publisher::Guichet {
+            module_release::Entity::update_many()
+                .col_expr(
+                    module_release::Column::Publisher,
+                    sea_orm::sea_query::Expr::value(Publisher::Guichet.as_str()),
+                )
+                .filter(module_release::Column::Id.eq(stored.id))
+                .exec(db)
+                .await?;
+        }
         return Ok(Published {
             manifest,
             sha256,
+            publisher: if publisher == Publisher::Guichet {
+                publisher
+            } else {
+                stored.publisher()
+            },
             already: true,
         });
     }
@@ -82,6 +192,11 @@ pub async fn publish(
         .await
         .map_err(|failure| PublishError::Describe(failure.to_string()))?;
     check_manifest(&manifest).map_err(PublishError::Manifest)?;
+    if publisher == Publisher::ThirdParty && is_first_party_id(db, &manifest.id).await? {
+        return Err(PublishError::FirstPartyId {
+            module_id: manifest.id,
+        });
+    }
 
     let existing = module_release::Entity::find()
         .filter(module_release::Column::ModuleId.eq(&manifest.id))
@@ -96,6 +211,7 @@ pub async fn publish(
             return Ok(Published {
                 manifest,
                 sha256,
+                publisher,
                 already: true,
             });
         }
@@ -117,6 +233,7 @@ pub async fn publish(
         manifest: Set(manifest_json),
         component: Set(bytes.to_vec()),
         published_at: Set(Utc::now()),
+        publisher: Set(publisher.as_str().to_owned()),
         ..Default::default()
     }
     .insert(db)
@@ -124,6 +241,7 @@ pub async fn publish(
     Ok(Published {
         manifest,
         sha256,
+        publisher,
         already: false,
     })
 }
@@ -145,7 +263,7 @@ pub async fn list(db: &DatabaseConnection) -> Result<Vec<ReleaseSummary>, DbErr>
     Ok(releases)
 }
 
-const SUMMARY_COLUMNS: [module_release::Column; 7] = [
+const SUMMARY_COLUMNS: [module_release::Column; 8] = [
     module_release::Column::Id,
     module_release::Column::ModuleId,
     module_release::Column::Version,
@@ -153,6 +271,7 @@ const SUMMARY_COLUMNS: [module_release::Column; 7] = [
     module_release::Column::Sha256,
     module_release::Column::Manifest,
     module_release::Column::PublishedAt,
+    module_release::Column::Publisher,
 ];
 
 /// Releases, without their bytes.

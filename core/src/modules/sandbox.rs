@@ -3,14 +3,15 @@
 //! WIT interface are implemented here, against that scope only: a module
 //! cannot name a town, a resident or another module.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use super::storage::{self, DataScope};
+use super::metrics::ModuleMetrics;
+use super::storage::{self, DataScope, StorageLimits, StorageRefusal};
 use super::wit::v0_1::host::{self, Entry, HostError, Level, Member, Scope, StorageError};
 use super::wit::v0_1::types::DateTime;
 use crate::tenancy::Tenant;
@@ -41,6 +42,8 @@ pub struct CallScope {
     pub version: String,
     pub capabilities: Capabilities,
     pub account_id: Option<i32>,
+    /// What the module may write in this call and store in this town.
+    pub storage: StorageLimits,
 }
 
 /// Writes of an `act` call, applied when it returns successfully.
@@ -49,6 +52,37 @@ pub struct PendingWrites {
     /// (resident scope?, key) → new value, or deletion.
     pub data: BTreeMap<(bool, String), Option<String>>,
     pub requests: Vec<crate::requests::NewRequest>,
+    /// `put` and `delete` calls accepted so far.
+    operations: u32,
+    /// Bytes of the accepted `put`s (keys and values).
+    bytes: u64,
+    /// What the module stored when the call first wrote: (town, resident).
+    stored_at_start: Option<(u64, u64)>,
+    /// What each written key counted for before the call (none: absent).
+    stored_entries: HashMap<(bool, String), Option<u64>>,
+    /// A write was refused: logged and counted once per call, however
+    /// often the module tries again.
+    refused: bool,
+}
+
+impl PendingWrites {
+    /// What the pending writes change, in bytes: (town, resident).
+    fn delta(&self) -> (i64, i64) {
+        let mut town = 0;
+        let mut resident = 0;
+        for (entry, value) in &self.data {
+            let before = self.stored_entries.get(entry).copied().flatten();
+            let after = value
+                .as_deref()
+                .map(|value| storage::entry_bytes(&entry.1, value));
+            let delta = storage::Delta::between(before, after).bytes;
+            town += delta;
+            if entry.0 {
+                resident += delta;
+            }
+        }
+        (town, resident)
+    }
 }
 
 /// Why a call was stopped by the sandbox itself.
@@ -101,6 +135,7 @@ pub struct Sandbox {
     pub scope: Option<CallScope>,
     pub writes: PendingWrites,
     db: DatabaseConnection,
+    metrics: ModuleMetrics,
 }
 
 impl std::fmt::Debug for Sandbox {
@@ -116,6 +151,7 @@ impl std::fmt::Debug for Sandbox {
 impl Sandbox {
     pub fn new(
         db: DatabaseConnection,
+        metrics: ModuleMetrics,
         memory_limit_bytes: usize,
         phase: Phase,
         scope: Option<CallScope>,
@@ -136,7 +172,100 @@ impl Sandbox {
             scope,
             writes: PendingWrites::default(),
             db,
+            metrics,
         }
+    }
+
+    /// Accepts one `put` (`Some`) or `delete` (`None`) into the pending
+    /// writes, or refuses it, within the call's bounds and the module's
+    /// quota as stored when the call began. The quota is checked again, for
+    /// good, when the writes are committed (storage::commit): this early
+    /// check lets the module answer the resident itself.
+    async fn admit(
+        &mut self,
+        data_scope: &DataScope,
+        resident: bool,
+        key: String,
+        value: Option<String>,
+    ) -> Result<(), StorageError> {
+        let Some(call) = self.scope.as_ref() else {
+            return Err(StorageError::NotAllowed);
+        };
+        let limits = call.storage;
+        let account_id = call.account_id;
+        let tenant = call.tenant.scope();
+        let module_id = call.module_id.clone();
+        let what = if value.is_some() { "put" } else { "delete" };
+        let bytes = value
+            .as_ref()
+            .map_or(0, |value| (key.len() + value.len()) as u64);
+        if self.writes.operations >= limits.writes_per_call {
+            return Err(self.refuse(StorageRefusal::WritesPerCall));
+        }
+        if self.writes.bytes.saturating_add(bytes) > limits.bytes_per_call {
+            return Err(self.refuse(StorageRefusal::BytesPerCall));
+        }
+        if self.writes.stored_at_start.is_none() {
+            let stored = storage::usage(&self.db, tenant, &module_id, account_id)
+                .await
+                .map_err(|error| {
+                    self.log_unavailable(what, &error);
+                    StorageError::Unavailable
+                })?;
+            self.writes.stored_at_start = Some(stored);
+        }
+        let entry = (resident, key);
+        if !self.writes.stored_entries.contains_key(&entry) {
+            let before = storage::stored_bytes(&self.db, data_scope, &entry.1)
+                .await
+                .map_err(|error| {
+                    self.log_unavailable(what, &error);
+                    StorageError::Unavailable
+                })?;
+            self.writes.stored_entries.insert(entry.clone(), before);
+        }
+        let previous = self.writes.data.insert(entry.clone(), value);
+        let (town_delta, resident_delta) = self.writes.delta();
+        let (town_stored, resident_stored) = self.writes.stored_at_start.unwrap_or_default();
+        let refusal =
+            if storage::exceeds(resident_stored, resident_delta, limits.quota.resident_bytes) {
+                Some(StorageRefusal::ResidentQuota)
+            } else if storage::exceeds(town_stored, town_delta, limits.quota.town_bytes) {
+                Some(StorageRefusal::TownQuota)
+            } else {
+                None
+            };
+        if let Some(refusal) = refusal {
+            // Back to what it was before this write.
+            match previous {
+                Some(previous) => self.writes.data.insert(entry, previous),
+                None => self.writes.data.remove(&entry),
+            };
+            return Err(self.refuse(refusal));
+        }
+        self.writes.operations += 1;
+        self.writes.bytes += bytes;
+        Ok(())
+    }
+
+    /// Counts and logs a call's first refused write; the module is told
+    /// `too-large`.
+    fn refuse(&mut self, refusal: StorageRefusal) -> StorageError {
+        if std::mem::replace(&mut self.writes.refused, true) {
+            return StorageError::TooLarge;
+        }
+        if let Some(call) = &self.scope {
+            tracing::warn!(
+                town = %call.tenant.slug,
+                module = %call.module_id,
+                version = %call.version,
+                refusal = refusal.as_str(),
+                "module storage write refused"
+            );
+            self.metrics
+                .count_refusal(&call.tenant.slug, &call.module_id, &call.version, refusal);
+        }
+        StorageError::TooLarge
     }
 
     /// The storage scope a host call asks for, if the call may use it.
@@ -204,27 +333,22 @@ impl host::Host for Sandbox {
     }
 
     async fn put(&mut self, scope: Scope, key: String, value: String) -> Result<(), StorageError> {
-        let (_, resident) = self.data_scope(scope)?;
+        let (data_scope, resident) = self.data_scope(scope)?;
         if self.phase != Phase::Act {
             return Err(StorageError::NotAllowed);
         }
         storage::check_key(&key).map_err(|_| StorageError::InvalidKey)?;
         storage::check_value(&value).map_err(|_| StorageError::TooLarge)?;
-        if self.writes.data.len() >= storage::MAX_LISTED as usize {
-            return Err(StorageError::TooLarge);
-        }
-        self.writes.data.insert((resident, key), Some(value));
-        Ok(())
+        self.admit(&data_scope, resident, key, Some(value)).await
     }
 
     async fn delete(&mut self, scope: Scope, key: String) -> Result<(), StorageError> {
-        let (_, resident) = self.data_scope(scope)?;
+        let (data_scope, resident) = self.data_scope(scope)?;
         if self.phase != Phase::Act {
             return Err(StorageError::NotAllowed);
         }
         storage::check_key(&key).map_err(|_| StorageError::InvalidKey)?;
-        self.writes.data.insert((resident, key), None);
-        Ok(())
+        self.admit(&data_scope, resident, key, None).await
     }
 
     async fn list(&mut self, scope: Scope, prefix: String) -> Result<Vec<Entry>, StorageError> {

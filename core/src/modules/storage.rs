@@ -2,18 +2,27 @@
 //! or one (town, module, resident). The scope is built from a resolved
 //! [`Tenant`]; neither modules nor the data API ever name a town.
 //!
-//! The functions run in the caller's connection or transaction (a module's
-//! action writes with its requests, in one transaction); [`ModuleData`] is
-//! the same storage as a service owning its connection, for the data API.
+//! Every write keeps two counters up to date in the same transaction: what a
+//! module stores in a town (`module_usage`, the town's data and every
+//! resident's) and for one resident (`module_resident_usage`). A module's
+//! `act` writes through [`commit`], which checks them against the module's
+//! [`StorageQuota`] after writing, inside the transaction: a refused commit
+//! is rolled back whole, and concurrent commits wait for each other on the
+//! counter rows, so none can overrun the quota. The data API (the town's own
+//! software) writes through [`ModuleData`] (each call its own transaction,
+//! using [`write`]): counted, not held to the quota.
+
+use std::collections::BTreeMap;
 
 use chrono::Utc;
-use sea_orm::sea_query::{Expr, ExprTrait as _, LikeExpr};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait as _, LikeExpr, OnConflict};
 use sea_orm::{
     ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, ConnectionTrait, DatabaseConnection,
-    DbErr, PaginatorTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _,
+    DbErr, EntityTrait as _, PaginatorTrait as _, QueryFilter as _, QueryOrder as _,
+    QuerySelect as _,
 };
 
-use super::entity::module_data;
+use super::entity::{module_data, module_resident_usage, module_usage};
 use crate::tenancy::{Tenant, TenantScope};
 
 pub const MAX_KEY_BYTES: usize = 200;
@@ -22,6 +31,157 @@ pub const MAX_VALUE_BYTES: usize = 64 * 1024;
 pub const MAX_ENTRIES_PER_SCOPE: u64 = 10_000;
 /// Entries one `list` answers at most.
 pub const MAX_LISTED: u64 = 500;
+/// What one stored entry counts for against a quota, beside its key and
+/// value: the row itself (ids, dates, index entries). A million empty
+/// values are not free.
+pub const ENTRY_OVERHEAD_BYTES: u64 = 64;
+
+/// How much a module may write: in one `act` call, and in all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StorageLimits {
+    /// `put` and `delete` calls of one `act`, counted together.
+    pub writes_per_call: u32,
+    /// Bytes one `act` may put (keys and values).
+    pub bytes_per_call: u64,
+    pub quota: StorageQuota,
+}
+
+impl StorageLimits {
+    pub const WRITES_PER_CALL: u32 = 100;
+    pub const BYTES_PER_CALL: u64 = 256 * 1024;
+}
+
+impl Default for StorageLimits {
+    fn default() -> Self {
+        Self {
+            writes_per_call: Self::WRITES_PER_CALL,
+            bytes_per_call: Self::BYTES_PER_CALL,
+            quota: StorageQuota::default(),
+        }
+    }
+}
+
+/// How much a module may store in one town, counted as
+/// [`entry_bytes`] summed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StorageQuota {
+    /// One resident's data.
+    pub resident_bytes: u64,
+    /// All of the module's data in the town: the town's and every
+    /// resident's.
+    pub town_bytes: u64,
+}
+
+impl StorageQuota {
+    pub const DEFAULT_RESIDENT_KIB: u32 = 1024;
+    pub const DEFAULT_TOWN_KIB: u32 = 256 * 1024;
+
+    pub fn from_kib(resident_kib: u64, town_kib: u64) -> Self {
+        Self {
+            resident_bytes: resident_kib.saturating_mul(1024),
+            town_bytes: town_kib.saturating_mul(1024),
+        }
+    }
+}
+
+impl Default for StorageQuota {
+    fn default() -> Self {
+        Self::from_kib(
+            u64::from(Self::DEFAULT_RESIDENT_KIB),
+            u64::from(Self::DEFAULT_TOWN_KIB),
+        )
+    }
+}
+
+/// Which quota a write ran into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuotaScope {
+    Resident,
+    Town,
+}
+
+/// Why the host refused a module's write. The module is answered
+/// `too-large`; the reason goes to the logs and `/metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StorageRefusal {
+    /// More `put`/`delete` calls than [`StorageLimits::writes_per_call`].
+    WritesPerCall,
+    /// More bytes than [`StorageLimits::bytes_per_call`].
+    BytesPerCall,
+    ResidentQuota,
+    TownQuota,
+}
+
+impl StorageRefusal {
+    /// The metric label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::WritesPerCall => "writes_per_call",
+            Self::BytesPerCall => "bytes_per_call",
+            Self::ResidentQuota => "resident_quota",
+            Self::TownQuota => "town_quota",
+        }
+    }
+}
+
+impl From<QuotaScope> for StorageRefusal {
+    fn from(scope: QuotaScope) -> Self {
+        match scope {
+            QuotaScope::Resident => Self::ResidentQuota,
+            QuotaScope::Town => Self::TownQuota,
+        }
+    }
+}
+
+/// A commit that would leave a module above its quota: nothing of it is
+/// written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the module's {} storage would hold {used} bytes, over its quota of {quota}", match .scope { QuotaScope::Resident => "resident", QuotaScope::Town => "town" })]
+pub struct QuotaExceeded {
+    pub scope: QuotaScope,
+    pub used: u64,
+    pub quota: u64,
+}
+
+/// What an entry counts for against a quota.
+pub fn entry_bytes(key: &str, value: &str) -> u64 {
+    (key.len() + value.len()) as u64 + ENTRY_OVERHEAD_BYTES
+}
+
+/// A change of what a scope stores.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Delta {
+    pub bytes: i64,
+    pub entries: i64,
+}
+
+impl Delta {
+    fn is_zero(self) -> bool {
+        self.bytes == 0 && self.entries == 0
+    }
+
+    fn add(&mut self, other: Self) {
+        self.bytes += other.bytes;
+        self.entries += other.entries;
+    }
+
+    /// From an entry's stored size (none: absent) to its new one.
+    pub fn between(before: Option<u64>, after: Option<u64>) -> Self {
+        let size =
+            |bytes: Option<u64>| bytes.map_or(0, |bytes| i64::try_from(bytes).unwrap_or(i64::MAX));
+        Self {
+            bytes: size(after) - size(before),
+            entries: i64::from(after.is_some()) - i64::from(before.is_some()),
+        }
+    }
+}
+
+/// Whether `delta` on top of `used` breaks `quota`. An act that shrinks
+/// (or keeps) what it stores is never refused, even above its quota (a
+/// quota lowered, data pushed by the town's software).
+pub fn exceeds(used: u64, delta: i64, quota: u64) -> bool {
+    delta > 0 && used.saturating_add_signed(delta) > quota
+}
 
 /// One module's storage for a town, or for one of its residents.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,13 +244,27 @@ pub fn check_value(value: &str) -> Result<(), DataError> {
     Ok(())
 }
 
-/// A refused key or value, or the database failing.
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
     #[error(transparent)]
     Data(#[from] DataError),
     #[error(transparent)]
     Database(#[from] DbErr),
+}
+
+/// Why [`commit`] wrote nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum CommitError {
+    #[error(transparent)]
+    Quota(QuotaExceeded),
+    #[error(transparent)]
+    Write(#[from] StorageError),
+}
+
+impl From<DbErr> for CommitError {
+    fn from(error: DbErr) -> Self {
+        Self::Write(StorageError::Database(error))
+    }
 }
 
 pub async fn get(
@@ -104,6 +278,17 @@ pub async fn get(
         .one(connection)
         .await?
         .map(|row| row.value))
+}
+
+/// What an entry counts for now (none: absent).
+pub async fn stored_bytes(
+    connection: &impl ConnectionTrait,
+    scope: &DataScope,
+    key: &str,
+) -> Result<Option<u64>, DbErr> {
+    Ok(get(connection, scope, key)
+        .await?
+        .map(|value| entry_bytes(key, &value)))
 }
 
 /// Entries whose key starts with `prefix`, in key order.
@@ -129,31 +314,135 @@ pub async fn list(
 }
 
 /// Writes (`Some`) or deletes (`None`) one value, in the caller's
-/// transaction.
+/// transaction, and counts it. Not held to a quota: for the town's own
+/// software (the data API) and the demo.
 pub async fn write(
     connection: &impl ConnectionTrait,
     scope: &DataScope,
     key: &str,
     value: Option<&str>,
 ) -> Result<(), StorageError> {
+    let delta = write_entry(connection, scope, key, value).await?;
+    if !delta.is_zero() {
+        // The resident's counter first, then the town's, as in `commit`:
+        // concurrent writers lock them in the same order.
+        if let Some(account_id) = scope.account_id {
+            add_usage(
+                connection,
+                scope.tenant,
+                &scope.module_id,
+                Some(account_id),
+                delta,
+            )
+            .await?;
+        }
+        add_usage(connection, scope.tenant, &scope.module_id, None, delta).await?;
+    }
+    Ok(())
+}
+
+/// Writes an `act`'s buffered changes — `(resident scope?, key) → value or
+/// deletion` — in the caller's transaction, then checks the module's quota
+/// against the counters as they now stand. On [`CommitError::Quota`] the
+/// caller must not commit the transaction (dropping it rolls everything
+/// back).
+pub async fn commit(
+    connection: &impl ConnectionTrait,
+    town: &DataScope,
+    resident: Option<&DataScope>,
+    writes: &BTreeMap<(bool, String), Option<String>>,
+    quota: StorageQuota,
+) -> Result<(), CommitError> {
+    let mut town_delta = Delta::default();
+    let mut resident_delta = Delta::default();
+    for ((in_resident_scope, key), value) in writes {
+        let scope = match (*in_resident_scope, resident) {
+            (false, _) => town,
+            (true, Some(resident)) => resident,
+            (true, None) => {
+                return Err(DbErr::Custom("a resident write without a resident".to_owned()).into());
+            }
+        };
+        let delta = write_entry(connection, scope, key, value.as_deref()).await?;
+        town_delta.add(delta);
+        if *in_resident_scope {
+            resident_delta.add(delta);
+        }
+    }
+    if let Some(resident) = resident.filter(|_| !resident_delta.is_zero()) {
+        let used = add_usage(
+            connection,
+            resident.tenant,
+            &resident.module_id,
+            resident.account_id,
+            resident_delta,
+        )
+        .await?;
+        let before = used.saturating_add_signed(-resident_delta.bytes);
+        if exceeds(before, resident_delta.bytes, quota.resident_bytes) {
+            return Err(CommitError::Quota(QuotaExceeded {
+                scope: QuotaScope::Resident,
+                used,
+                quota: quota.resident_bytes,
+            }));
+        }
+    }
+    if !town_delta.is_zero() {
+        let used = add_usage(connection, town.tenant, &town.module_id, None, town_delta).await?;
+        let before = used.saturating_add_signed(-town_delta.bytes);
+        if exceeds(before, town_delta.bytes, quota.town_bytes) {
+            return Err(CommitError::Quota(QuotaExceeded {
+                scope: QuotaScope::Town,
+                used,
+                quota: quota.town_bytes,
+            }));
+        }
+    }
+    Ok(())
+}
+
+/// Writes or deletes one entry, uncounted; what it changed.
+async fn write_entry(
+    connection: &impl ConnectionTrait,
+    scope: &DataScope,
+    key: &str,
+    value: Option<&str>,
+) -> Result<Delta, StorageError> {
     check_key(key)?;
-    let Some(value) = value else {
-        remove(connection, scope, key).await?;
-        return Ok(());
-    };
-    check_value(value)?;
-    let now = Utc::now();
+    if let Some(value) = value {
+        check_value(value)?;
+    }
     let existing = scope
         .select()
         .filter(module_data::Column::Key.eq(key))
         .one(connection)
         .await?;
+    let before = existing.as_ref().map(|row| entry_bytes(key, &row.value));
+    let Some(value) = value else {
+        let Some(row) = existing else {
+            return Ok(Delta::default());
+        };
+        // By id, within the town: the row read above.
+        let deleted = scope
+            .tenant
+            .delete::<module_data::Entity>()
+            .filter(module_data::Column::Id.eq(row.id))
+            .exec(connection)
+            .await?;
+        // A concurrent delete (outside a transaction) got there first.
+        if deleted.rows_affected == 0 {
+            return Ok(Delta::default());
+        }
+        return Ok(Delta::between(before, None));
+    };
+    let now = Utc::now();
+    let after = Some(entry_bytes(key, value));
     if let Some(row) = existing {
         let mut row: module_data::ActiveModel = row.into();
         row.value = Set(value.to_owned());
         row.updated_at = Set(now);
         row.update(connection).await?;
-        return Ok(());
+        return Ok(Delta::between(before, after));
     }
     if scope.select().count(connection).await? >= MAX_ENTRIES_PER_SCOPE {
         return Err(DataError::ScopeFull.into());
@@ -169,29 +458,133 @@ pub async fn write(
     }
     .insert(connection)
     .await?;
-    Ok(())
+    Ok(Delta::between(None, after))
 }
 
-/// Deletes the value under `key`; answers how many rows went (0 or 1).
-async fn remove(
+/// Adds `delta` to a module's counter in a town (`account_id` none) or for
+/// one resident, creating it at need; the bytes it now holds. On
+/// PostgreSQL the row stays locked until the transaction ends: concurrent
+/// commits of the same module and town take turns.
+async fn add_usage(
     connection: &impl ConnectionTrait,
-    scope: &DataScope,
-    key: &str,
+    tenant: TenantScope,
+    module_id: &str,
+    account_id: Option<i32>,
+    delta: Delta,
 ) -> Result<u64, DbErr> {
-    let delete = scope
-        .tenant
-        .delete::<module_data::Entity>()
-        .filter(module_data::Column::Key.eq(key))
-        .filter(module_data::Column::ModuleId.eq(&scope.module_id));
-    let delete = match scope.account_id {
-        Some(account_id) => delete.filter(module_data::Column::AccountId.eq(account_id)),
-        None => delete.filter(module_data::Column::AccountId.is_null()),
+    let excluded = Alias::new("excluded");
+    let bytes = match account_id {
+        None => {
+            use module_usage::{ActiveModel, Column, Entity};
+            Entity::insert(ActiveModel {
+                tenant_id: Set(tenant.tenant_id().get()),
+                module_id: Set(module_id.to_owned()),
+                bytes: Set(delta.bytes),
+                entries: Set(delta.entries),
+                ..Default::default()
+            })
+            .on_conflict(
+                OnConflict::columns([Column::TenantId, Column::ModuleId])
+                    .value(
+                        Column::Bytes,
+                        Expr::col((Entity, Column::Bytes))
+                            .add(Expr::col((excluded.clone(), Column::Bytes))),
+                    )
+                    .value(
+                        Column::Entries,
+                        Expr::col((Entity, Column::Entries))
+                            .add(Expr::col((excluded, Column::Entries))),
+                    )
+                    .to_owned(),
+            )
+            .exec_without_returning(connection)
+            .await?;
+            tenant
+                .select::<Entity>()
+                .filter(Column::ModuleId.eq(module_id))
+                .select_only()
+                .column(Column::Bytes)
+                .into_tuple::<i64>()
+                .one(connection)
+                .await?
+        }
+        Some(account_id) => {
+            use module_resident_usage::{ActiveModel, Column, Entity};
+            Entity::insert(ActiveModel {
+                tenant_id: Set(tenant.tenant_id().get()),
+                module_id: Set(module_id.to_owned()),
+                account_id: Set(account_id),
+                bytes: Set(delta.bytes),
+                entries: Set(delta.entries),
+                ..Default::default()
+            })
+            .on_conflict(
+                OnConflict::columns([Column::TenantId, Column::ModuleId, Column::AccountId])
+                    .value(
+                        Column::Bytes,
+                        Expr::col((Entity, Column::Bytes))
+                            .add(Expr::col((excluded.clone(), Column::Bytes))),
+                    )
+                    .value(
+                        Column::Entries,
+                        Expr::col((Entity, Column::Entries))
+                            .add(Expr::col((excluded, Column::Entries))),
+                    )
+                    .to_owned(),
+            )
+            .exec_without_returning(connection)
+            .await?;
+            tenant
+                .select::<Entity>()
+                .filter(Column::ModuleId.eq(module_id))
+                .filter(Column::AccountId.eq(account_id))
+                .select_only()
+                .column(Column::Bytes)
+                .into_tuple::<i64>()
+                .one(connection)
+                .await?
+        }
     };
-    Ok(delete.exec(connection).await?.rows_affected)
+    Ok(bytes.map_or(0, |bytes| u64::try_from(bytes).unwrap_or(0)))
+}
+
+/// What a module stores in a town and, if `account_id`, for one resident:
+/// (town bytes, resident bytes).
+pub async fn usage(
+    connection: &impl ConnectionTrait,
+    tenant: TenantScope,
+    module_id: &str,
+    account_id: Option<i32>,
+) -> Result<(u64, u64), DbErr> {
+    let bytes = |value: Option<i64>| value.map_or(0, |bytes| u64::try_from(bytes).unwrap_or(0));
+    let town = tenant
+        .select::<module_usage::Entity>()
+        .filter(module_usage::Column::ModuleId.eq(module_id))
+        .select_only()
+        .column(module_usage::Column::Bytes)
+        .into_tuple::<i64>()
+        .one(connection)
+        .await?;
+    let resident = match account_id {
+        Some(account_id) => {
+            tenant
+                .select::<module_resident_usage::Entity>()
+                .filter(module_resident_usage::Column::ModuleId.eq(module_id))
+                .filter(module_resident_usage::Column::AccountId.eq(account_id))
+                .select_only()
+                .column(module_resident_usage::Column::Bytes)
+                .into_tuple::<i64>()
+                .one(connection)
+                .await?
+        }
+        None => None,
+    };
+    Ok((bytes(town), bytes(resident)))
 }
 
 /// Module storage as a service: each call is one statement or one
-/// transaction of its own (the data API's reads and writes).
+/// transaction of its own (the data API's reads and writes), counted like
+/// every write.
 #[derive(Debug, Clone)]
 pub struct ModuleData {
     db: DatabaseConnection,
@@ -218,8 +611,7 @@ impl ModuleData {
         Ok(get(&self.db, scope, key).await?)
     }
 
-    /// Writes the value under `key`, in a transaction of its own (the size
-    /// cap of the scope is counted inside it).
+    /// Writes the value under `key`, in a transaction of its own.
     pub async fn put(&self, scope: &DataScope, key: &str, value: &str) -> Result<(), StorageError> {
         check_key(key)?;
         check_value(value)?;
@@ -229,10 +621,17 @@ impl ModuleData {
         Ok(())
     }
 
-    /// Deletes the value under `key`; false when there was none.
+    /// Deletes the value under `key`, in a transaction of its own that also
+    /// keeps the counters; false when there was none.
     pub async fn delete(&self, scope: &DataScope, key: &str) -> Result<bool, StorageError> {
         check_key(key)?;
-        Ok(remove(&self.db, scope, key).await? > 0)
+        let transaction = crate::db::begin_write(&self.db).await?;
+        let existed = get(&transaction, scope, key).await?.is_some();
+        if existed {
+            write(&transaction, scope, key, None).await?;
+        }
+        transaction.commit().await?;
+        Ok(existed)
     }
 }
 
@@ -260,6 +659,36 @@ mod tests {
         assert_eq!(
             check_value(&"v".repeat(MAX_VALUE_BYTES + 1)),
             Err(DataError::ValueTooLarge)
+        );
+    }
+
+    #[test]
+    fn a_quota_refuses_growth_past_it_and_never_shrinking() {
+        assert!(!exceeds(900, 100, 1000), "up to the quota");
+        assert!(exceeds(900, 101, 1000));
+        assert!(!exceeds(2000, -1, 1000), "shrinking above the quota");
+        assert!(!exceeds(2000, 0, 1000));
+        assert_eq!(entry_bytes("k", "vv"), 3 + ENTRY_OVERHEAD_BYTES);
+        assert_eq!(
+            Delta::between(None, Some(70)),
+            Delta {
+                bytes: 70,
+                entries: 1
+            }
+        );
+        assert_eq!(
+            Delta::between(Some(70), None),
+            Delta {
+                bytes: -70,
+                entries: -1
+            }
+        );
+        assert_eq!(
+            Delta::between(Some(70), Some(75)),
+            Delta {
+                bytes: 5,
+                entries: 0
+            }
         );
     }
 

@@ -5,7 +5,7 @@ use sea_orm::DatabaseConnection;
 
 use super::TownDefinition;
 use super::definition::check_sections;
-use crate::modules::{ModuleEnablement, Modules, PublishError, ResolvedModule};
+use crate::modules::{ModuleEnablement, Modules, PublishError, ResolvedModule, Upgrade};
 use crate::tenancy::{ApplyOutcome, TenancyError, TenantDirectory};
 use crate::terms::{PublishOutcome, Terms};
 use crate::theme::ThemeSet;
@@ -83,13 +83,17 @@ pub async fn apply(
     let mut resolved = Vec::with_capacity(towns.len());
     for definition in &definitions {
         let enabled = definition.section::<Vec<ModuleEnablement>>();
+        // A town keeps the releases it has (see modules/towns.rs): only an
+        // explicit `guichet module upgrade` moves it.
+        let tenant = tenants.find_by_slug(&definition.slug).await?;
+        let pinned = crate::modules::towns::pinned(db, tenant.as_ref()).await?;
         let town_modules =
-            crate::modules::towns::resolve(enabled, &releases).map_err(|message| {
-                ApplyError::Module {
+            crate::modules::towns::resolve(enabled, &releases, &pinned, &Upgrade::Keep).map_err(
+                |message| ApplyError::Module {
                     town: definition.slug.clone(),
                     message,
-                }
-            })?;
+                },
+            )?;
         resolved.push(town_modules);
     }
 
@@ -122,13 +126,12 @@ pub async fn apply(
 /// binary, like the themes.
 async fn publish_first_party_modules(modules: &Modules) -> Result<(), ApplyError> {
     for (module, bytes) in crate::modules::FIRST_PARTY_MODULES {
-        modules
-            .publish(bytes)
-            .await
-            .map_err(|source| ApplyError::FirstPartyModule {
+        modules.publish_first_party(bytes).await.map_err(|source| {
+            ApplyError::FirstPartyModule {
                 module: (*module).to_owned(),
                 source,
-            })?;
+            }
+        })?;
     }
     Ok(())
 }

@@ -28,11 +28,11 @@ async fn readyz(readiness: &State<Readiness>) -> (Status, &'static str) {
     }
 }
 
-/// Module call counters, in Prometheus' text format. Served to clients on
-/// the loopback interface only (a scraper beside the server, or the
-/// reverse proxy's own checks): they name towns and modules.
+/// Module call counters and storage figures, in Prometheus' text format.
+/// Served to clients on the loopback interface only (a scraper beside the
+/// server, or the reverse proxy's own checks): they name towns and modules.
 #[get("/metrics")]
-fn metrics(
+async fn metrics(
     client: std::net::IpAddr,
     modules: &State<crate::modules::Modules>,
 ) -> Result<(rocket::http::ContentType, String), Status> {
@@ -41,5 +41,11 @@ fn metrics(
     }
     let text_plain = rocket::http::ContentType::new("text", "plain")
         .with_params([("version", "0.0.4"), ("charset", "utf-8")]);
-    Ok((text_plain, modules.host().metrics().render()))
+    let mut text = modules.host().metrics().render();
+    // The counters are worth serving even when the database does not answer.
+    match modules.storage_figures().await {
+        Ok(figures) => text.push_str(&crate::modules::render_storage(&figures)),
+        Err(error) => tracing::warn!(%error, "metrics: cannot read module storage figures"),
+    }
+    Ok((text_plain, text))
 }
