@@ -75,6 +75,11 @@ pub struct Config {
     pub module_timeout_ms: u32,
     /// Module calls running at once; more wait briefly, then get "indisponible".
     pub module_concurrency: u32,
+    /// The share of `module_concurrency` one town's calls may hold, in
+    /// percent: a saturated town leaves the others the rest.
+    pub module_concurrency_town_percent: u32,
+    /// The share of `module_concurrency` one module of one town may hold.
+    pub module_concurrency_module_percent: u32,
     /// Log filter, in `tracing` syntax (`info`, `guichet=debug,sqlx=warn`).
     pub log: String,
     pub log_format: LogFormat,
@@ -127,6 +132,8 @@ impl Default for Config {
             module_cpu_ms: 100,
             module_timeout_ms: 2000,
             module_concurrency: 32,
+            module_concurrency_town_percent: 50,
+            module_concurrency_module_percent: 25,
             log: DEFAULT_LOG_FILTER.to_owned(),
             log_format: LogFormat::Text,
         }
@@ -303,6 +310,16 @@ impl Config {
             ("module_cpu_ms", self.module_cpu_ms, 1..=60_000),
             ("module_timeout_ms", self.module_timeout_ms, 1..=600_000),
             ("module_concurrency", self.module_concurrency, 1..=10_000),
+            (
+                "module_concurrency_town_percent",
+                self.module_concurrency_town_percent,
+                1..=100,
+            ),
+            (
+                "module_concurrency_module_percent",
+                self.module_concurrency_module_percent,
+                1..=100,
+            ),
         ] {
             if !range.contains(&value) {
                 return Err(invalid(
@@ -517,6 +534,8 @@ mod example_file {
             "module_cpu_ms",
             "module_timeout_ms",
             "module_concurrency",
+            "module_concurrency_town_percent",
+            "module_concurrency_module_percent",
             "log",
             "log_format",
         ];
@@ -542,6 +561,8 @@ mod example_file {
             module_cpu_ms: _,
             module_timeout_ms: _,
             module_concurrency: _,
+            module_concurrency_town_percent: _,
+            module_concurrency_module_percent: _,
             log: _,
             log_format: _,
         } = Config::default();

@@ -1,18 +1,30 @@
-//! Counters of module calls by town, module, version and outcome, served in
-//! Prometheus' text format at `/metrics`.
+//! Counters of module calls by town, module, version and outcome, and the
+//! call slots in use by town, served in Prometheus' text format at
+//! `/metrics`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
+
+use super::slots::Slots;
 
 type Labels = (String, String, String, &'static str);
 
 #[derive(Debug, Clone, Default)]
 pub struct ModuleMetrics {
     calls: Arc<Mutex<BTreeMap<Labels, u64>>>,
+    slots: Option<Arc<Slots>>,
 }
 
 impl ModuleMetrics {
+    /// Counters, and gauges of these slots.
+    pub(super) fn with_slots(slots: Arc<Slots>) -> Self {
+        Self {
+            calls: Arc::default(),
+            slots: Some(slots),
+        }
+    }
+
     pub fn count(&self, town: &str, module: &str, version: &str, outcome: &'static str) {
         if let Ok(mut calls) = self.calls.lock() {
             *calls
@@ -50,6 +62,31 @@ impl ModuleMetrics {
                     escape(town),
                     escape(module),
                     escape(version),
+                );
+            }
+        }
+        if let Some(slots) = &self.slots {
+            let shares = slots.shares();
+            let _ = write!(
+                text,
+                "# HELP guichet_module_slots Module call slots: of the server, of each town, of each module of a town.\n\
+                 # TYPE guichet_module_slots gauge\n\
+                 guichet_module_slots{{scope=\"server\"}} {}\n\
+                 guichet_module_slots{{scope=\"town\"}} {}\n\
+                 guichet_module_slots{{scope=\"module\"}} {}\n\
+                 # HELP guichet_module_slots_in_use Module calls holding a slot now, in all and by town.\n\
+                 # TYPE guichet_module_slots_in_use gauge\n\
+                 guichet_module_slots_in_use{{scope=\"server\"}} {}\n",
+                shares.server,
+                shares.town,
+                shares.module,
+                slots.server_in_use(),
+            );
+            for (town, in_use) in slots.towns_in_use() {
+                let _ = writeln!(
+                    text,
+                    "guichet_module_slots_in_use{{scope=\"town\",town=\"{}\"}} {in_use}",
+                    escape(&town)
                 );
             }
         }

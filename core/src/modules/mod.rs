@@ -19,8 +19,10 @@ mod host;
 mod metrics;
 pub mod registry;
 mod sandbox;
+mod slots;
 pub mod storage;
 pub mod towns;
+mod views;
 pub mod wit;
 
 use std::collections::HashMap;
@@ -39,8 +41,10 @@ pub use host::{
 pub use metrics::ModuleMetrics;
 pub use registry::{PublishError, Published, ReleaseSummary};
 pub use sandbox::{CallScope, Capabilities};
+pub use slots::{SlotLevel, SlotShares};
 pub use storage::ModuleData;
 pub use towns::{ModuleEnablement, ResolvedModule};
+pub use views::{ViewLimits, ViewMeasure, ViewPart};
 pub use wit::v0_1::types::{
     Block, Context, DateTime, Field, FieldKind, Manifest, Notice, Outcome, Resident, Slot, Tone,
     Town, Value, View, ViewRequest,
