@@ -9,14 +9,23 @@
 //! - `tile/instantiate`: a fresh store and instance, no call.
 //! - `tile/instantiate+describe`: instantiation with the smallest call.
 //!
-//! Run with `cargo bench -p guichet --bench modules`; figures in
-//! docs/PERFORMANCE.md.
+//! - `neighbours`: Saint-Martin's home page, one request at a time, while
+//!   Villeneuve's modules are saturated (40 clients holding slow calls, 6
+//!   loading a page of hostile tiles), with the call slots shared by all
+//!   towns (what `module_concurrency_town_percent = 100` gives) and shared
+//!   per town (the defaults); prints p50, p99 and the pages that showed an
+//!   "indisponible" tile. Not a criterion measure: fixed request counts, so
+//!   the percentiles are of single pages.
+//!
+//! Run with `cargo bench -p guichet --bench modules` (`-- neighbours` for
+//! the last one alone); figures in docs/PERFORMANCE.md. None of this runs
+//! under `cargo test`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, criterion_group};
 use guichet::accounts::NewAccount;
 use guichet::app::{App, Mode};
 use guichet::audit::Origin;
@@ -311,4 +320,255 @@ fn password_hashing(criterion: &mut Criterion) {
 }
 
 criterion_group!(benches, tiles, password_hashing);
-criterion_main!(benches);
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    // `cargo bench` passes `--bench`; `cargo test --benches` does not.
+    let benching = args.iter().any(|arg| arg == "--bench");
+    let filter = args
+        .iter()
+        .skip(1)
+        .find(|arg| !arg.starts_with('-'))
+        .cloned();
+    if benching
+        && filter
+            .as_deref()
+            .is_none_or(|filter| "neighbours".contains(filter))
+    {
+        neighbours::run();
+    }
+    if filter.as_deref() != Some("neighbours") {
+        benches();
+        Criterion::default().configure_from_args().final_summary();
+    }
+}
+
+/// A neighbour town's home page while another town's modules are
+/// saturated.
+mod neighbours {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::{Duration, Instant};
+
+    use guichet::app::{App, Mode};
+    use guichet::audit::Origin;
+    use guichet::config::{Config, PublicScheme};
+    use guichet::modules::ModuleEnablement;
+    use guichet::towns::load_definitions;
+
+    /// Saint-Martin's home pages measured in each case.
+    const PAGES: usize = 150;
+    /// At most this long per case (a page may wait for a slot a second).
+    const CASE_TIME: Duration = Duration::from_secs(120);
+    /// What the attack pass ran against Villeneuve.
+    const SLOW_CLIENTS: usize = 40;
+    const HOSTILE_PAGE_CLIENTS: usize = 6;
+
+    struct Server {
+        port: u16,
+        villeneuve: String,
+        saint_martin: String,
+        _app: App,
+        shutdown: rocket::Shutdown,
+        _folder: tempfile::TempDir,
+    }
+
+    /// A server whose Villeneuve enables the hostile test module, with
+    /// Michel ARPEGE logged in in both towns (session cookies).
+    async fn start(town_percent: u32, module_percent: u32) -> Server {
+        let folder = tempfile::tempdir().unwrap();
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let config = Config {
+            database_url: format!("sqlite://{}/bench.sqlite", folder.path().display()),
+            secret_key: Some("YmVuY2gtc2VjcmV0LWtleS1ieXRlcy0zMi1sb25nISE=".to_owned()),
+            themes_dir: root.join("themes"),
+            module_cache_dir: folder.path().join("modules"),
+            public_scheme: PublicScheme::Http,
+            port: 0,
+            log: "error".to_owned(),
+            module_concurrency_town_percent: town_percent,
+            module_concurrency_module_percent: module_percent,
+            ..Config::default()
+        };
+        let app = App::open(config, Mode::Serve).await.unwrap();
+        let hostile =
+            std::path::PathBuf::from(env!("MODULES_BUILD_DIR")).join("guichet_module_hostile.wasm");
+        app.modules
+            .publish(&std::fs::read(hostile).unwrap())
+            .await
+            .unwrap();
+        let mut towns = load_definitions(&root.join("tenants")).unwrap();
+        for town in &mut towns {
+            if town.definition.slug == "villeneuve" {
+                town.definition
+                    .edit_section(|modules: &mut Vec<ModuleEnablement>| {
+                        modules.push(ModuleEnablement {
+                            id: "hostile".to_owned(),
+                            version: "*".to_owned(),
+                            config: serde_json::json!({}),
+                            storage: None,
+                        });
+                    })
+                    .unwrap();
+            }
+        }
+        app.apply_towns(&towns).await.unwrap();
+        let resident = guichet::demo::ensure_residents(&app, &towns).await.unwrap();
+        let mut sessions = Vec::new();
+        for slug in ["villeneuve", "saint-martin"] {
+            let tenant = app.tenants.find_by_slug(slug).await.unwrap().unwrap();
+            let origin = Origin::default();
+            let outcome = app
+                .accounts
+                .login(&tenant, &resident.identifier, &resident.password, &origin)
+                .await
+                .unwrap();
+            let guichet::accounts::LoginOutcome::Success {
+                session_token,
+                account,
+            } = outcome
+            else {
+                panic!("Michel cannot log in to {slug}");
+            };
+            if let Some(terms) = app.terms.current(&tenant).await.unwrap() {
+                app.terms
+                    .accept(&tenant, account.id, terms.id, &origin)
+                    .await
+                    .unwrap()
+                    .unwrap();
+            }
+            sessions.push(format!("guichet_session={session_token}"));
+        }
+        let (ready, started) = tokio::sync::oneshot::channel();
+        let server = app.clone();
+        tokio::spawn(async move {
+            let _ = server
+                .serve(move |port, shutdown| {
+                    let _ = ready.send((port, shutdown));
+                })
+                .await;
+        });
+        let (port, shutdown) = started.await.unwrap();
+        let saint_martin = sessions.pop().unwrap();
+        let villeneuve = sessions.pop().unwrap();
+        Server {
+            port,
+            villeneuve,
+            saint_martin,
+            _app: app,
+            shutdown,
+            _folder: folder,
+        }
+    }
+
+    fn client() -> reqwest::Client {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    async fn get(
+        client: &reqwest::Client,
+        port: u16,
+        host: &str,
+        cookie: &str,
+        path: &str,
+    ) -> (u16, String) {
+        let response = client
+            .get(format!("http://127.0.0.1:{port}{path}"))
+            .header("Host", host)
+            .header("Cookie", cookie)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap_or_default())
+    }
+
+    /// Villeneuve's load: clients holding slow calls and clients loading
+    /// its page of hostile tiles, each in a loop until `stop`.
+    fn saturate(server: &Server, stop: &Arc<AtomicBool>) -> Vec<tokio::task::JoinHandle<()>> {
+        let paths = std::iter::repeat_n("/services/hostile/sommeil", SLOW_CLIENTS)
+            .chain(std::iter::repeat_n("/", HOSTILE_PAGE_CLIENTS));
+        paths
+            .map(|path| {
+                let (stop, port, cookie) = (stop.clone(), server.port, server.villeneuve.clone());
+                tokio::spawn(async move {
+                    let client = client();
+                    while !stop.load(Ordering::Relaxed) {
+                        get(&client, port, "villeneuve.localhost", &cookie, path).await;
+                    }
+                })
+            })
+            .collect()
+    }
+
+    /// Saint-Martin's home page, one request at a time.
+    async fn measure(server: &Server, case: &str) {
+        let client = client();
+        let mut times = Vec::with_capacity(PAGES);
+        let mut unavailable = 0;
+        let started = Instant::now();
+        while times.len() < PAGES && started.elapsed() < CASE_TIME {
+            let sent = Instant::now();
+            let (status, body) = get(
+                &client,
+                server.port,
+                "saint-martin.localhost",
+                &server.saint_martin,
+                "/",
+            )
+            .await;
+            times.push(sent.elapsed());
+            assert_eq!(status, 200, "{body}");
+            if body.contains("indisponible") {
+                unavailable += 1;
+            }
+        }
+        times.sort();
+        let percentile = |p: usize| times[(times.len() * p / 100).min(times.len() - 1)];
+        println!(
+            "neighbours/{case}: {} pages, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms, {unavailable} with an \"indisponible\" tile",
+            times.len(),
+            percentile(50).as_secs_f64() * 1000.0,
+            percentile(99).as_secs_f64() * 1000.0,
+            times[times.len() - 1].as_secs_f64() * 1000.0,
+        );
+    }
+
+    pub fn run() {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async {
+            // (case, town percent, module percent): 100 % is one bound for
+            // every town, as before the shares.
+            for (case, town, module) in [("shared", 100, 100), ("per-town", 50, 25)] {
+                let server = start(town, module).await;
+                let client = client();
+                for _ in 0..20 {
+                    get(
+                        &client,
+                        server.port,
+                        "saint-martin.localhost",
+                        &server.saint_martin,
+                        "/",
+                    )
+                    .await;
+                }
+                if case == "shared" {
+                    measure(&server, "idle").await;
+                }
+                let stop = Arc::new(AtomicBool::new(false));
+                let load = saturate(&server, &stop);
+                // Long enough for every slow call to hold its slot.
+                tokio::time::sleep(Duration::from_secs(3)).await;
+                measure(&server, &format!("villeneuve-saturated/{case}")).await;
+                stop.store(true, Ordering::Relaxed);
+                for task in load {
+                    task.abort();
+                }
+                server.shutdown.clone().notify();
+            }
+        });
+    }
+}

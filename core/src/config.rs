@@ -81,6 +81,11 @@ pub struct Config {
     /// What a module may store in a town, every resident's data included,
     /// unless the town's `tenant.toml` says otherwise.
     pub module_storage_town_kib: u32,
+    /// The share of `module_concurrency` one town's calls may hold, in
+    /// percent: a saturated town leaves the others the rest.
+    pub module_concurrency_town_percent: u32,
+    /// The share of `module_concurrency` one module of one town may hold.
+    pub module_concurrency_module_percent: u32,
     /// Log filter, in `tracing` syntax (`info`, `guichet=debug,sqlx=warn`).
     pub log: String,
     pub log_format: LogFormat,
@@ -135,6 +140,8 @@ impl Default for Config {
             module_concurrency: 32,
             module_storage_resident_kib: crate::modules::StorageQuota::DEFAULT_RESIDENT_KIB,
             module_storage_town_kib: crate::modules::StorageQuota::DEFAULT_TOWN_KIB,
+            module_concurrency_town_percent: 50,
+            module_concurrency_module_percent: 25,
             log: DEFAULT_LOG_FILTER.to_owned(),
             log_format: LogFormat::Text,
         }
@@ -320,6 +327,16 @@ impl Config {
                 "module_storage_town_kib",
                 self.module_storage_town_kib,
                 1..=u32::MAX,
+            ),
+            (
+                "module_concurrency_town_percent",
+                self.module_concurrency_town_percent,
+                1..=100,
+            ),
+            (
+                "module_concurrency_module_percent",
+                self.module_concurrency_module_percent,
+                1..=100,
             ),
         ] {
             if !range.contains(&value) {
@@ -537,6 +554,8 @@ mod example_file {
             "module_concurrency",
             "module_storage_resident_kib",
             "module_storage_town_kib",
+            "module_concurrency_town_percent",
+            "module_concurrency_module_percent",
             "log",
             "log_format",
         ];
@@ -564,6 +583,8 @@ mod example_file {
             module_concurrency: _,
             module_storage_resident_kib: _,
             module_storage_town_kib: _,
+            module_concurrency_town_percent: _,
+            module_concurrency_module_percent: _,
             log: _,
             log_format: _,
         } = Config::default();

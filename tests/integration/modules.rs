@@ -366,6 +366,327 @@ async fn when_every_module_slot_is_taken_calls_wait_then_give_up_without_harm() 
     assert_eq!(page.status, 200, "{}", page.body);
 }
 
+/// A module that draws too much: each of its tiles is refused before it is
+/// rendered, the page answers at once, and the rest of it renders.
+#[tokio::test]
+async fn views_too_large_to_render_are_refused_before_rendering() {
+    let app = TestApp::spawn(crate::harness::Backend::Sqlite).await;
+    app.app
+        .modules
+        .publish(&built_module("guichet_module_bloated"))
+        .await
+        .unwrap();
+    let mut towns = demo_towns();
+    enable(
+        town(&mut towns, "villeneuve"),
+        "bloated",
+        serde_json::json!({}),
+    );
+    app.app.apply_towns(&towns).await.unwrap();
+    let (mut browser, _) = app.active_resident("villeneuve", "v@example.org").await;
+
+    let started = std::time::Instant::now();
+    let home = browser.get("/").await;
+    let took = started.elapsed();
+    assert_eq!(home.status, 200);
+    assert!(
+        home.body.contains("Rien de démesuré ici."),
+        "the healthy tile renders"
+    );
+    assert!(
+        home.body.contains("Mes factures"),
+        "the other modules render"
+    );
+    // A million empty rows, 300,000 empty cells, 200,000 choices, 200,000
+    // paragraphs, 100,000 fields, 200 KB of quotes (1.2 MB escaped).
+    assert_eq!(
+        count(&home.body, "Service momentanément indisponible."),
+        6,
+        "{}",
+        home.body
+    );
+    assert!(home.body.len() < 100_000, "{} bytes", home.body.len());
+    // Before the bounds, this page was 9 MB and took seconds to render
+    // (a generous bound: debug build, shared machine).
+    assert!(took < std::time::Duration::from_secs(10), "{took:?}");
+    let metrics = app.app.modules.host().metrics();
+    assert_eq!(metrics.total("view_too_large"), 6);
+    assert_eq!(
+        metrics.total("output_too_large"),
+        0,
+        "the text of each is under the cap"
+    );
+
+    // The same check for a module's page and for an `invalid` outcome.
+    let page = browser.get("/services/bloated/lignes").await;
+    assert_eq!(page.status, 503);
+    assert!(page.body.contains("momentanément indisponible"));
+    let refused = browser
+        .submit(
+            "/services/bloated/formulaire",
+            "/services/bloated/actions/gonfler",
+            &[("texte", "gardé")],
+        )
+        .await;
+    assert_eq!(refused.status, 503, "{}", refused.body);
+    assert!(
+        refused.body.contains("gardé"),
+        "what the resident typed is kept"
+    );
+    assert_eq!(metrics.total("view_too_large"), 8);
+
+    // The largest view allowed (9,900 cells) renders.
+    let started = std::time::Instant::now();
+    let largest = browser.get("/services/bloated/limite").await;
+    eprintln!(
+        "largest view allowed: {} bytes in {:?}",
+        largest.body.len(),
+        started.elapsed()
+    );
+    assert_eq!(largest.status, 200);
+    assert_eq!(count(&largest.body, "<td>abc</td>"), 9_900);
+}
+
+/// The first-party modules' views, tiles, pages and refused forms, with the
+/// demo resident's data, stay an order of magnitude below every bound.
+#[tokio::test]
+async fn first_party_views_stay_far_below_the_view_limits() {
+    use guichet::modules::{ActOutcome, ViewLimits, ViewRequest};
+    let app = TestApp::spawn(crate::harness::Backend::Sqlite).await;
+    guichet::demo::ensure_residents(&app.app, &demo_towns())
+        .await
+        .unwrap();
+    let limits = ViewLimits::DEFAULT;
+    for slug in ["villeneuve", "saint-martin"] {
+        let tenant = std::sync::Arc::new(app.town(slug).await);
+        let michel = app
+            .app
+            .accounts
+            .find_by_identifier(&tenant, "michel.arpege")
+            .await
+            .unwrap()
+            .unwrap();
+        for module in app.app.modules.enabled(&tenant).await.unwrap() {
+            let mut views = Vec::new();
+            let mut requests: Vec<ViewRequest> = module
+                .manifest
+                .tiles
+                .iter()
+                .map(|tile| ViewRequest {
+                    view: tile.id.clone(),
+                    params: Vec::new(),
+                })
+                .collect();
+            if module.module_id == "invoices" {
+                requests.push(ViewRequest {
+                    view: "facture".to_owned(),
+                    params: vec![("numero".to_owned(), "2020-06-0042".to_owned())],
+                });
+            }
+            for request in &requests {
+                let view = app
+                    .app
+                    .modules
+                    .render(&tenant, &module, Some(&michel), request)
+                    .await
+                    .unwrap();
+                views.push((request.view.clone(), view));
+            }
+            for action in &module.manifest.actions {
+                let outcome = app
+                    .app
+                    .modules
+                    .act(&tenant, &module, &michel, &action.id, &[])
+                    .await
+                    .unwrap();
+                if let ActOutcome::Invalid(view) = outcome {
+                    views.push((format!("{} (refused)", action.id), view));
+                }
+            }
+            for (name, view) in views {
+                let measure = limits.check(&view, &module.module_id).unwrap();
+                eprintln!("{slug} {} {name}: {measure:?}", module.module_id);
+                assert!(
+                    measure.blocks * 10 <= limits.blocks
+                        && measure.rows * 10 <= limits.rows
+                        && measure.cells * 10 <= limits.cells
+                        && measure.fields * 10 <= limits.fields
+                        && measure.choices * 10 <= limits.choices
+                        && measure.rendered_bytes * 10 <= limits.rendered_bytes,
+                    "{slug} {} {name}: {measure:?}",
+                    module.module_id
+                );
+            }
+        }
+    }
+}
+
+/// Starts `calls` renders of the hostile module's `sommeil` view in
+/// Villeneuve (each holds its slot until the timeout), and waits until
+/// Villeneuve holds `held` slots.
+async fn hold_villeneuve_slots(
+    app: &TestApp,
+    calls: usize,
+    held: u32,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let villeneuve = std::sync::Arc::new(app.town("villeneuve").await);
+    let hostile = app
+        .app
+        .modules
+        .enabled_module(&villeneuve, "hostile")
+        .await
+        .unwrap()
+        .unwrap();
+    let tasks = (0..calls)
+        .map(|_| {
+            let (modules, villeneuve, hostile) =
+                (app.app.modules.clone(), villeneuve.clone(), hostile.clone());
+            tokio::spawn(async move {
+                let request = guichet::modules::ViewRequest {
+                    view: "sommeil".to_owned(),
+                    params: Vec::new(),
+                };
+                let _ = modules.render(&villeneuve, &hostile, None, &request).await;
+            })
+        })
+        .collect();
+    // Waiting for the calls to start, not for time to pass: no timing.
+    let host = app.app.modules.host();
+    for _ in 0..1500 {
+        if host.town_slots_in_use(&villeneuve) == held {
+            return tasks;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!(
+        "Villeneuve holds {} slots, not {held}",
+        host.town_slots_in_use(&villeneuve)
+    );
+}
+
+/// One town's slow module holds every slot it may: the town's share, and
+/// no more. Its neighbour's home page renders every tile.
+#[tokio::test]
+async fn a_saturated_town_leaves_its_neighbours_their_module_slots() {
+    let options = crate::harness::TestAppOptions {
+        configure: |config| {
+            config.module_concurrency = 4;
+            config.module_concurrency_town_percent = 50;
+            config.module_concurrency_module_percent = 50;
+            // The sleeping calls hold their slots for the whole test.
+            config.module_timeout_ms = 60_000;
+        },
+        ..Default::default()
+    };
+    let app = TestApp::spawn_with(crate::harness::Backend::Sqlite, options).await;
+    app.app
+        .modules
+        .publish(&built_module("guichet_module_hostile"))
+        .await
+        .unwrap();
+    let mut towns = demo_towns();
+    enable(
+        town(&mut towns, "villeneuve"),
+        "hostile",
+        serde_json::json!({}),
+    );
+    app.app.apply_towns(&towns).await.unwrap();
+    let (mut neighbour, _) = app.active_resident("saint-martin", "s@example.org").await;
+
+    // As many slow calls as the whole server has slots: Villeneuve gets
+    // its half, the others wait on Villeneuve's own slots.
+    let slots = app.app.modules.host().limits().slots;
+    let slow = hold_villeneuve_slots(&app, slots.server as usize, slots.town).await;
+
+    let home = neighbour.get("/").await;
+    assert_eq!(home.status, 200);
+    assert_eq!(count(&home.body, "indisponible"), 0, "{}", home.body);
+    assert!(
+        home.body.contains("Cantine (par repas)"),
+        "Saint-Martin's tiles render"
+    );
+    assert!(
+        home.body
+            .contains("Vos notes ne sont visibles que par vous.")
+    );
+
+    // Villeneuve's own calls find its share taken, whichever module.
+    let villeneuve = std::sync::Arc::new(app.town("villeneuve").await);
+    let invoices = app
+        .app
+        .modules
+        .enabled_module(&villeneuve, "invoices")
+        .await
+        .unwrap()
+        .unwrap();
+    let request = guichet::modules::ViewRequest {
+        view: "factures".to_owned(),
+        params: Vec::new(),
+    };
+    let busy = app
+        .app
+        .modules
+        .render(&villeneuve, &invoices, None, &request)
+        .await;
+    assert_eq!(
+        busy.unwrap_err(),
+        guichet::modules::CallFailure::Busy(guichet::modules::SlotLevel::Town)
+    );
+
+    let metrics = app.get("127.0.0.1", "/metrics").await.body;
+    assert!(
+        metrics.contains(r#"guichet_module_slots_in_use{scope="town",town="villeneuve"} 2"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"guichet_module_slots{scope="town"} 2"#),
+        "{metrics}"
+    );
+    for task in slow {
+        task.abort();
+    }
+}
+
+/// One slow module of a town holds its module's share; the town's other
+/// modules still render.
+#[tokio::test]
+async fn a_saturated_module_leaves_its_town_s_other_modules_their_slots() {
+    let options = crate::harness::TestAppOptions {
+        configure: |config| {
+            config.module_concurrency = 8;
+            config.module_concurrency_town_percent = 50;
+            config.module_concurrency_module_percent = 25;
+            config.module_timeout_ms = 60_000;
+        },
+        ..Default::default()
+    };
+    let app = TestApp::spawn_with(crate::harness::Backend::Sqlite, options).await;
+    with_hostile_module(&app).await;
+    let (mut browser, _) = app.active_resident("villeneuve", "v@example.org").await;
+    let slow = hold_villeneuve_slots(&app, 4, 2).await;
+
+    let home = browser.get("/").await;
+    assert_eq!(home.status, 200);
+    assert!(
+        home.body.contains("Restauration scolaire (par repas)"),
+        "the tariffs tile renders: {}",
+        home.body
+    );
+    assert!(home.body.contains("Mes factures"));
+    // Every tile of the hostile module waited for its module's slots.
+    assert_eq!(
+        count(&home.body, "Service momentanément indisponible."),
+        7,
+        "{}",
+        home.body
+    );
+    assert!(!home.body.contains("Tout va bien ici."));
+    assert!(app.app.modules.host().metrics().total("busy") >= 1);
+    for task in slow {
+        task.abort();
+    }
+}
+
 #[tokio::test]
 async fn metrics_count_module_calls_for_local_scrapers() {
     let app = TestApp::spawn(crate::harness::Backend::Sqlite).await;

@@ -1,14 +1,14 @@
 //! The wasmtime host: one engine, one linker, one `InstancePre` per published
 //! component (shared by every town using it), and a fresh store per call with
 //! a CPU deadline (epoch interruption), a memory cap, a wall-clock timeout,
-//! output caps and a bound on calls running at once.
+//! bounds on what its answer may hold (text, and the elements of a view:
+//! see views.rs) and a slot shared fairly between towns (see slots.rs).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sea_orm::DatabaseConnection;
-use tokio::sync::Semaphore;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{
     Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap, UpdateDeadline,
@@ -17,7 +17,9 @@ use wasmtime::{
 use super::cache::ArtifactCache;
 use super::metrics::ModuleMetrics;
 use super::sandbox::{CallScope, MemoryLimitExceeded, Phase, Sandbox};
+use super::slots::{SlotLevel, SlotOwner, SlotShares, Slots};
 use super::storage::{StorageLimits, StorageQuota};
+use super::views::{ViewLimits, ViewPart};
 use super::wit::v0_1::types::{Context, Manifest, ModuleError, Outcome, View, ViewRequest};
 use super::wit::v0_1::{Module, ModulePre};
 use crate::config::Config;
@@ -26,7 +28,8 @@ use crate::config::Config;
 const EPOCH_TICK: Duration = Duration::from_millis(5);
 /// How long a call waits for a free slot before giving up.
 const SLOT_WAIT: Duration = Duration::from_secs(1);
-/// Size of a view a module may answer (its text, summed).
+/// Size of the text a module may answer (every string of a view, summed);
+/// what the view would become once rendered is bounded by [`ViewLimits`].
 pub const MAX_OUTPUT_BYTES: usize = 256 * 1024;
 /// Size of what a call may be given (configuration and form fields).
 pub const MAX_INPUT_BYTES: usize = 128 * 1024;
@@ -37,7 +40,10 @@ pub struct ModuleLimits {
     pub memory_bytes: usize,
     pub cpu: Duration,
     pub timeout: Duration,
-    pub concurrency: u32,
+    /// Calls running at once: in all, per town, per module of a town.
+    pub slots: SlotShares,
+    /// What one view may hold.
+    pub view: ViewLimits,
     /// Writes per `act` call, and the default quotas (a town's `tenant.toml`
     /// may set its own).
     pub storage: StorageLimits,
@@ -49,7 +55,12 @@ impl ModuleLimits {
             memory_bytes: config.module_memory_mib as usize * 1024 * 1024,
             cpu: Duration::from_millis(u64::from(config.module_cpu_ms)),
             timeout: Duration::from_millis(u64::from(config.module_timeout_ms)),
-            concurrency: config.module_concurrency,
+            slots: SlotShares::from_percent(
+                config.module_concurrency,
+                config.module_concurrency_town_percent,
+                config.module_concurrency_module_percent,
+            ),
+            view: ViewLimits::DEFAULT,
             storage: StorageLimits {
                 quota: StorageQuota::from_kib(
                     u64::from(config.module_storage_resident_kib),
@@ -73,12 +84,14 @@ pub enum CallFailure {
     Memory,
     #[error("the module trapped: {0}")]
     Trap(String),
-    #[error("the module's answer is larger than {MAX_OUTPUT_BYTES} bytes")]
+    #[error("the module's answer holds more than {MAX_OUTPUT_BYTES} bytes of text")]
     OutputTooLarge,
+    #[error("the module's view holds too many {what}")]
+    ViewTooLarge { what: ViewPart },
     #[error("the call's input is larger than {MAX_INPUT_BYTES} bytes")]
     InputTooLarge,
-    #[error("every module slot is busy")]
-    Busy,
+    #[error("every module slot {0} is busy")]
+    Busy(SlotLevel),
     #[error("the module cannot be loaded: {0}")]
     Load(String),
     #[error("the module answered an error: {0}")]
@@ -96,8 +109,9 @@ impl CallFailure {
             Self::Memory => "memory",
             Self::Trap(_) => "trap",
             Self::OutputTooLarge => "output_too_large",
+            Self::ViewTooLarge { .. } => "view_too_large",
             Self::InputTooLarge => "input_too_large",
-            Self::Busy => "busy",
+            Self::Busy(_) => "busy",
             Self::Load(_) => "load",
             Self::Module(_) => "module_error",
             Self::NotFound(_) => "not_found",
@@ -130,7 +144,7 @@ struct Inner {
     linker: Linker<Sandbox>,
     limits: ModuleLimits,
     epoch_deadline_ticks: u64,
-    slots: Semaphore,
+    slots: Arc<Slots>,
     cache: ArtifactCache,
     prepared: Mutex<HashMap<String, ModulePre<Sandbox>>>,
     db: DatabaseConnection,
@@ -170,10 +184,13 @@ impl ModuleHost {
         spawn_epoch_ticker(&engine);
         tracing::debug!(
             pooling,
-            slots = limits.concurrency,
+            slots = limits.slots.server,
+            town_slots = limits.slots.town,
+            module_slots = limits.slots.module,
             memory_bytes = limits.memory_bytes,
             "module host ready"
         );
+        let slots = Arc::new(Slots::new(limits.slots));
         let ticks = limits
             .cpu
             .as_millis()
@@ -185,11 +202,11 @@ impl ModuleHost {
                 engine,
                 linker,
                 epoch_deadline_ticks: u64::try_from(ticks).unwrap_or(u64::MAX),
-                slots: Semaphore::new(limits.concurrency as usize),
+                slots: slots.clone(),
                 limits,
                 prepared: Mutex::new(HashMap::new()),
                 db,
-                metrics: ModuleMetrics::default(),
+                metrics: ModuleMetrics::with_slots(slots),
                 pooling,
             }),
         })
@@ -199,8 +216,13 @@ impl ModuleHost {
         &self.inner.metrics
     }
 
-    pub fn limits(&self) -> ModuleLimits {
-        self.inner.limits
+    /// The module calls of a town running now.
+    pub fn town_slots_in_use(&self, tenant: &crate::tenancy::Tenant) -> u32 {
+        self.inner.slots.town_in_use(tenant.id().get())
+    }
+
+    pub fn limits(&self) -> &ModuleLimits {
+        &self.inner.limits
     }
 
     /// Compiles a component (or loads it from the artifact cache) and checks
@@ -303,7 +325,7 @@ impl ModuleHost {
             })
             .await?;
         let view = answer.map_err(module_failure)?;
-        check_output(view_size(&view))?;
+        self.inner.limits.view.check(&view, &release.module_id)?;
         Ok(view)
     }
 
@@ -343,13 +365,14 @@ impl ModuleHost {
             })
             .await?;
         let outcome = answer.map_err(module_failure)?;
-        let size = match &outcome {
-            Outcome::Done((notice, request)) => {
-                notice.text.len() + request.view.len() + params_size(request.params.iter())
+        match &outcome {
+            Outcome::Done((notice, request)) => check_output(
+                notice.text.len() + request.view.len() + params_size(request.params.iter()),
+            )?,
+            Outcome::Invalid(view) => {
+                self.inner.limits.view.check(view, &release.module_id)?;
             }
-            Outcome::Invalid(view) => view_size(view),
-        };
-        check_output(size)?;
+        }
         Ok(ActResult {
             outcome,
             writes: sandbox.writes,
@@ -401,10 +424,17 @@ impl ModuleHost {
         sandbox: Sandbox,
         call: impl AsyncFnOnce(&mut Store<Sandbox>) -> wasmtime::Result<T>,
     ) -> Result<(T, Sandbox), CallFailure> {
-        let _slot = tokio::time::timeout(SLOT_WAIT, self.inner.slots.acquire())
+        let owner = sandbox.scope.as_ref().map(|scope| SlotOwner {
+            town_id: scope.tenant.id().get(),
+            town_slug: &scope.tenant.slug,
+            module_id: &scope.module_id,
+        });
+        let slot = self
+            .inner
+            .slots
+            .acquire(owner, SLOT_WAIT)
             .await
-            .map_err(|_| CallFailure::Busy)?
-            .map_err(|_| CallFailure::Busy)?;
+            .map_err(CallFailure::Busy)?;
         let mut store = Store::new(&self.inner.engine, sandbox);
         store.limiter(|sandbox| &mut sandbox.memory);
         // The CPU budget counts the epoch ticks the guest was running
@@ -430,7 +460,12 @@ impl ModuleHost {
             .await
             .map_err(|_| CallFailure::Timeout)?
             .map_err(classify)?;
-        Ok((answer, store.into_data()))
+        // The slot is given back once the store (and its pooled instance)
+        // is gone, before the caller checks and renders the answer: the
+        // host's own work holds no module capacity.
+        let sandbox = store.into_data();
+        drop(slot);
+        Ok((answer, sandbox))
     }
 }
 
@@ -476,57 +511,6 @@ fn check_output(size: usize) -> Result<(), CallFailure> {
     Ok(())
 }
 
-/// The text a view carries, in bytes: what the page will have to hold.
-pub fn view_size(view: &View) -> usize {
-    use super::wit::v0_1::types::{Block, Value};
-    fn value_size(value: &Value) -> usize {
-        match value {
-            Value::Text(text) | Value::Date(text) => text.len(),
-            Value::Amount(_) => 8,
-            Value::Link(link) => {
-                link.label.len() + link.view.len() + params_size(link.params.iter())
-            }
-            Value::Status(notice) => notice.text.len(),
-        }
-    }
-    view.title.len()
-        + view
-            .blocks
-            .iter()
-            .map(|block| match block {
-                Block::Heading(text) | Block::Paragraph(text) => text.len(),
-                Block::KeyValues(pairs) => pairs
-                    .iter()
-                    .map(|pair| pair.key.len() + value_size(&pair.value))
-                    .sum(),
-                Block::Table(table) => {
-                    table.caption.len()
-                        + table.headers.iter().map(String::len).sum::<usize>()
-                        + table.rows.iter().flatten().map(value_size).sum::<usize>()
-                }
-                Block::Notice(notice) => notice.text.len(),
-                Block::Link(link) => {
-                    link.label.len() + link.view.len() + params_size(link.params.iter())
-                }
-                Block::Form(form) => {
-                    form.action.len()
-                        + form.submit_label.len()
-                        + form
-                            .fields
-                            .iter()
-                            .map(|field| {
-                                field.name.len()
-                                    + field.label.len()
-                                    + field.value.len()
-                                    + field.hint.as_ref().map_or(0, String::len)
-                                    + field.error.as_ref().map_or(0, String::len)
-                            })
-                            .sum::<usize>()
-                }
-            })
-            .sum::<usize>()
-}
-
 /// The engine: the pooling allocator when the address space allows it,
 /// on-demand allocation otherwise (with a warning).
 fn build_engine(limits: &ModuleLimits) -> Result<(Engine, bool), HostSetupError> {
@@ -537,7 +521,8 @@ fn build_engine(limits: &ModuleLimits) -> Result<(Engine, bool), HostSetupError>
         .max_wasm_stack(1024 * 1024)
         .async_stack_size(2 * 1024 * 1024)
         .cranelift_opt_level(wasmtime::OptLevel::Speed);
-    let slots = limits.concurrency;
+    // Every running call holds a server slot: the pool never needs more.
+    let slots = limits.slots.server;
     let mut pooling = PoolingAllocationConfig::new();
     pooling
         .total_component_instances(slots)

@@ -1,11 +1,13 @@
-//! Counters of module calls by town, module, version and outcome, and of
-//! refused storage writes, served in Prometheus' text format at `/metrics`
-//! with the storage figures ([`StorageFigure`]) read from the database.
+//! Counters of module calls by town, module, version and outcome, of
+//! refused storage writes, and the call slots in use by town, served in
+//! Prometheus' text format at `/metrics` with the storage figures
+//! ([`StorageFigure`]) read from the database.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 
+use super::slots::Slots;
 use super::storage::StorageRefusal;
 
 type Labels = (String, String, String, &'static str);
@@ -14,6 +16,7 @@ type Labels = (String, String, String, &'static str);
 pub struct ModuleMetrics {
     calls: Arc<Mutex<BTreeMap<Labels, u64>>>,
     refusals: Arc<Mutex<BTreeMap<Labels, u64>>>,
+    slots: Option<Arc<Slots>>,
 }
 
 /// What one module stores in one town, against its quotas.
@@ -34,6 +37,15 @@ fn bump(counters: &Mutex<BTreeMap<Labels, u64>>, labels: Labels) {
 }
 
 impl ModuleMetrics {
+    /// Counters, and gauges of these slots.
+    pub(super) fn with_slots(slots: Arc<Slots>) -> Self {
+        Self {
+            calls: Arc::default(),
+            refusals: Arc::default(),
+            slots: Some(slots),
+        }
+    }
+
     pub fn count(&self, town: &str, module: &str, version: &str, outcome: &'static str) {
         bump(
             &self.calls,
@@ -91,6 +103,31 @@ impl ModuleMetrics {
             "guichet_module_storage_refusals_total",
             "reason",
         );
+        if let Some(slots) = &self.slots {
+            let shares = slots.shares();
+            let _ = write!(
+                text,
+                "# HELP guichet_module_slots Module call slots: of the server, of each town, of each module of a town.\n\
+                 # TYPE guichet_module_slots gauge\n\
+                 guichet_module_slots{{scope=\"server\"}} {}\n\
+                 guichet_module_slots{{scope=\"town\"}} {}\n\
+                 guichet_module_slots{{scope=\"module\"}} {}\n\
+                 # HELP guichet_module_slots_in_use Module calls holding a slot now, in all and by town.\n\
+                 # TYPE guichet_module_slots_in_use gauge\n\
+                 guichet_module_slots_in_use{{scope=\"server\"}} {}\n",
+                shares.server,
+                shares.town,
+                shares.module,
+                slots.server_in_use(),
+            );
+            for (town, in_use) in slots.towns_in_use() {
+                let _ = writeln!(
+                    text,
+                    "guichet_module_slots_in_use{{scope=\"town\",town=\"{}\"}} {in_use}",
+                    escape(&town)
+                );
+            }
+        }
         text
     }
 }

@@ -25,8 +25,10 @@ mod host;
 mod metrics;
 pub mod registry;
 mod sandbox;
+mod slots;
 pub mod storage;
 pub mod towns;
+mod views;
 pub mod wit;
 
 use std::collections::HashMap;
@@ -45,10 +47,12 @@ pub use host::{
 pub use metrics::{ModuleMetrics, StorageFigure, render_storage};
 pub use registry::{PublishError, Published, Publisher, ReleaseSummary};
 pub use sandbox::{CallScope, Capabilities};
+pub use slots::{SlotLevel, SlotShares};
 pub use storage::{
     ModuleData, QuotaExceeded, QuotaScope, StorageLimits, StorageQuota, StorageRefusal,
 };
 pub use towns::{ModuleEnablement, ReleaseChange, ResolvedModule, StorageSetting, Upgrade};
+pub use views::{ViewLimits, ViewMeasure, ViewPart};
 pub use wit::v0_1::types::{
     Block, Context, DateTime, Field, FieldKind, Manifest, Notice, Outcome, Resident, Slot, Tone,
     Town, Value, View, ViewRequest,
