@@ -420,12 +420,19 @@ mod neighbours {
             let origin = Origin::default();
             let outcome = app
                 .accounts
-                .login(&tenant, &resident.identifier, &resident.password, &origin)
+                .login(
+                    &tenant,
+                    &resident.identifier,
+                    &resident.password,
+                    None,
+                    &origin,
+                )
                 .await
                 .unwrap();
             let guichet::accounts::LoginOutcome::Success {
                 session_token,
                 account,
+                ..
             } = outcome
             else {
                 panic!("Michel cannot log in to {slug}");

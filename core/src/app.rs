@@ -87,7 +87,13 @@ impl App {
             idle: chrono::Duration::minutes(i64::from(config.session_idle_minutes)),
             absolute: chrono::Duration::hours(i64::from(config.session_absolute_hours)),
         };
-        let accounts = Accounts::new(db.clone(), hasher, mailer.clone(), sessions);
+        let accounts = Accounts::new(
+            db.clone(),
+            hasher,
+            mailer.clone(),
+            sessions,
+            secret_key.clone(),
+        );
         let terms = crate::terms::Terms::new(db.clone());
         let cache = crate::modules::ArtifactCache::new(
             config.module_cache_dir.clone(),

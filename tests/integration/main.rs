@@ -10,6 +10,7 @@
 #[macro_use]
 mod harness;
 
+mod account_abuse;
 mod accounts;
 mod cli;
 mod csrf;

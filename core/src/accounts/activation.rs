@@ -1,6 +1,8 @@
 //! Activation: the link of the creation mail makes a pending account
 //! active; a resident who lost it asks for a new one.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait as _, DatabaseTransaction, QueryFilter as _};
@@ -10,6 +12,7 @@ use super::entity::account::{self, AccountStatus};
 use super::entity::account_token::LinkPurpose;
 use super::error::AccountError;
 use super::links::{LinkProblem, commit_link_use};
+use super::mail_bound::{self, MailAllowance, MailBound};
 use super::secrets::new_temporary_password;
 use super::service::{Accounts, Addressee};
 use crate::audit::{AuditKind, Origin};
@@ -97,24 +100,51 @@ impl Accounts {
     }
 
     /// Sends a new activation mail (with a new temporary password) if
-    /// `email` belongs to a pending account of the town. Says nothing of
-    /// whether it does.
-    pub async fn resend_activation(
+    /// `email` belongs to a pending account of the town, within the mail
+    /// bound ([`MailBound::PUBLIC_FORMS`]). Says nothing of whether it does,
+    /// not even by the time it takes: it returns once the work is handed to
+    /// a background task, the same for every `email`.
+    pub async fn resend_activation(&self, tenant: &Arc<Tenant>, email: &str, origin: &Origin) {
+        let (accounts, tenant, origin) = (self.clone(), tenant.clone(), origin.clone());
+        let town = tenant.slug.clone();
+        let email_key = email.trim().to_lowercase();
+        self.in_background(&town, "activation mail", async move {
+            accounts
+                .send_activation_again(&tenant, &email_key, &origin)
+                .await
+        })
+        .await;
+    }
+
+    async fn send_activation_again(
         &self,
         tenant: &Tenant,
-        email: &str,
+        email_key: &str,
         origin: &Origin,
     ) -> Result<(), AccountError> {
         let scope = tenant.scope();
         let Some(owner) = scope
             .select::<account::Entity>()
-            .filter(account::Column::EmailKey.eq(email.trim().to_lowercase()))
+            .filter(account::Column::EmailKey.eq(email_key))
             .filter(account::Column::Status.eq(AccountStatus::Pending))
             .one(&self.db)
             .await?
         else {
             return Ok(());
         };
+        let allowance = mail_bound::take(
+            &self.db,
+            scope,
+            MailBound::PUBLIC_FORMS,
+            owner.id,
+            origin,
+            Utc::now(),
+        )
+        .await?;
+        if allowance != MailAllowance::Send {
+            tracing::info!(town = %tenant.slug, account = owner.id, ?allowance, "activation mail not sent: mail bound");
+            return Ok(());
+        }
         let temporary_password = new_temporary_password();
         let password_hash = self.hasher.hash(&temporary_password).await?;
         let now = Utc::now();

@@ -141,9 +141,14 @@ pub mod auth_throttle {
         #[sea_orm(primary_key)]
         pub id: i32,
         pub tenant_id: i32,
+        /// `account:<id>`, `name:<identifier>`, `ip:<address>`,
+        /// `device:<account>:<device>` (throttle.rs); `mail-to:<account>`,
+        /// `mail-from:<address>` (mail_bound.rs).
         pub key: String,
+        /// Attempts (or mails) counted in the current window.
         pub failures: i32,
         pub window_started_at: DateTimeUtc,
+        /// The epoch when nothing is waited for.
         pub blocked_until: DateTimeUtc,
     }
 

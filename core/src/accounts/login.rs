@@ -1,5 +1,6 @@
-//! Login and logout: by identifier or e-mail and password (throttled), or
-//! through a linked FranceConnect identity.
+//! Login and logout: by identifier or e-mail and password (throttled; the
+//! owner's trusted browsers apart from strangers), or through a linked
+//! FranceConnect identity.
 
 use chrono::Utc;
 use sea_orm::{ColumnTrait as _, Condition, DbErr, QueryFilter as _};
@@ -9,17 +10,19 @@ use super::error::AccountError;
 use super::identifier;
 use super::service::Accounts;
 use super::sessions;
-use super::throttle::{self, ThrottleKey};
+use super::throttle::{self, Admission, ThrottleKey};
 use crate::audit::{self, AuditKind, Origin};
 use crate::tenancy::{Tenant, TenantScope};
 
 #[derive(Debug)]
 pub enum LoginOutcome {
-    /// Logged in: the new session's token, and the account as it was
-    /// before this login (its `last_login_at` is the previous login).
+    /// Logged in: the new session's token, the account as it was before
+    /// this login (its `last_login_at` is the previous login), and the
+    /// browser's new trusted-device cookie ([`super::DEVICE_COOKIE`]).
     Success {
         session_token: String,
         account: Box<account::Model>,
+        device_cookie: Option<String>,
     },
     /// Wrong identifier or password: one answer for both.
     Refused,
@@ -69,28 +72,43 @@ impl Accounts {
     }
 
     /// Checks an identifier (or e-mail) and password, with throttling.
+    /// `device_cookie` is the browser's trusted-device cookie, if any: when
+    /// it trusts this browser for this very account, the attempt is
+    /// throttled on that device alone; otherwise on the account (or the
+    /// typed identifier) and the client's address.
     pub async fn login(
         &self,
         tenant: &Tenant,
         login: &str,
         password: &str,
+        device_cookie: Option<&str>,
         origin: &Origin,
     ) -> Result<LoginOutcome, AccountError> {
         let scope = tenant.scope();
         let typed = identifier::normalize_login(login);
-        let now = Utc::now();
         let owner = self.find_by_login(scope, &typed).await?;
-        let subject_key = match &owner {
-            Some(owner) => ThrottleKey::Account(owner.id),
-            None => ThrottleKey::Name(typed.chars().take(254).collect()),
+        let device = owner
+            .as_ref()
+            .and_then(|owner| self.trusted_device(scope, owner, device_cookie, Utc::now()));
+        let subject_key = match (&owner, &device) {
+            (Some(owner), Some(device)) => ThrottleKey::Device {
+                account: owner.id,
+                device: device.clone(),
+            },
+            (Some(owner), None) => ThrottleKey::Account(owner.id),
+            (None, _) => ThrottleKey::Name(typed.chars().take(254).collect()),
         };
         let mut keys = vec![subject_key.clone()];
-        if let Some(ip) = &origin.ip {
+        // A trusted browser answers for itself: the address it shares
+        // (with a guessing neighbour, say) does not hold it back.
+        if device.is_none()
+            && let Some(ip) = &origin.ip
+        {
             keys.push(ThrottleKey::Ip(ip.clone()));
         }
         let account_id = owner.as_ref().map(|o| o.id);
 
-        if let Some(wait) = throttle::wait_needed(&self.db, scope, &keys, now).await? {
+        if let Some(wait) = self.admit(scope, &keys).await? {
             audit::record(
                 &self.db,
                 scope,
@@ -108,9 +126,7 @@ impl Accounts {
             .verify(password, owner.as_ref().map(|o| o.password_hash.as_str()))
             .await?;
         let Some(owner) = owner.filter(|_| matches) else {
-            for key in &keys {
-                throttle::record_failure(&self.db, scope, key, now).await?;
-            }
+            // Already counted by `admit`.
             audit::record(
                 &self.db,
                 scope,
@@ -122,12 +138,18 @@ impl Accounts {
             .await?;
             return Ok(LoginOutcome::Refused);
         };
+        // The right password: its key starts afresh, and the address takes
+        // its attempt back.
         throttle::clear(&self.db, scope, &subject_key).await?;
+        for key in &keys[1..] {
+            throttle::take_back(&self.db, scope, key).await?;
+        }
 
         match owner.status {
             AccountStatus::Active => {}
             AccountStatus::Pending => return Ok(LoginOutcome::NotActivated),
         }
+        let now = Utc::now();
         if owner.password_is_temporary
             && owner
                 .temporary_password_expires_at
@@ -141,10 +163,39 @@ impl Accounts {
             .open_session(&txn, scope, &owner, origin, None, now)
             .await?;
         txn.commit().await?;
+        let device_cookie = self.seal_device(scope, owner.id, device, now);
         Ok(LoginOutcome::Success {
             session_token,
             account: Box::new(owner),
+            device_cookie,
         })
+    }
+
+    /// Counts the attempt on every key, or on none: how long to wait if one
+    /// of them is waiting out a delay. Each key's count and delay are one
+    /// atomic statement (`throttle::attempt`), so attempts at the same
+    /// moment neither slip past a delay nor refuse one another.
+    async fn admit(
+        &self,
+        scope: TenantScope,
+        keys: &[ThrottleKey],
+    ) -> Result<Option<chrono::Duration>, AccountError> {
+        // Most refusals stop here, without writing anything.
+        if let Some(wait) = throttle::wait_needed(&self.db, scope, keys, Utc::now()).await? {
+            return Ok(Some(wait));
+        }
+        for (counted, key) in keys.iter().enumerate() {
+            if let Admission::Wait(wait) =
+                throttle::attempt(&self.db, scope, key, Utc::now()).await?
+            {
+                // Blocked meanwhile: the keys already counted take it back.
+                for key in &keys[..counted] {
+                    throttle::take_back(&self.db, scope, key).await?;
+                }
+                return Ok(Some(wait));
+            }
+        }
+        Ok(None)
     }
 
     /// Logs in the account an identity is linked to (the caller found it

@@ -1,17 +1,20 @@
 //! Resident accounts: creation by the town, activation, login, sessions,
-//! password policy, change and reset, contact details. One file per use
-//! case, each adding its operations to [`Accounts`]; the stored closed sets
-//! ([`AccountStatus`], [`LinkPurpose`], [`Civility`]) are enums in
-//! `entity.rs`.
+//! trusted devices, password policy, change and reset, contact details.
+//! One file per use case, each adding its operations to [`Accounts`]; the
+//! stored closed sets ([`AccountStatus`], [`LinkPurpose`], [`Civility`]) are
+//! enums in `entity.rs`.
 //!
 //! Error policy: [`AccountError`] is for failures of the machinery (database,
 //! hashing, mail composition) and becomes an error page. What a resident or
 //! a town typed wrong is not an error but a value: [`NewAccountError`],
 //! [`LoginOutcome`], [`LinkProblem`], [`FieldError`] lists — each turned into
-//! a French message next to the right field.
+//! a French message next to the right field. The public mail forms ("mot de
+//! passe oublié", "nouveau courriel d'activation") answer before their work
+//! is done: its failures are logged, never shown.
 
 mod activation;
 mod create;
+mod devices;
 mod email_change;
 pub mod entity;
 mod error;
@@ -20,6 +23,7 @@ mod hashing;
 mod identifier;
 mod links;
 mod login;
+mod mail_bound;
 mod password;
 mod password_policy;
 pub mod secrets;
@@ -29,6 +33,7 @@ mod settings;
 mod throttle;
 
 pub use create::{CreatedAccount, NewAccount, NewAccountError};
+pub use devices::{DEVICE_COOKIE, DEVICE_TRUST_DAYS};
 pub use email_change::{EmailChangeProblem, EmailConfirmProblem};
 pub use entity::account::{AccountStatus, Civility};
 pub use entity::account_token::LinkPurpose;
@@ -36,6 +41,7 @@ pub use error::{AccountError, FieldError};
 pub use hashing::{HashingError, PasswordHasher};
 pub use links::LinkProblem;
 pub use login::LoginOutcome;
+pub use mail_bound::{MailAllowance, MailBound};
 pub use password::PasswordChange;
 pub use password_policy::{PasswordCheck, PasswordPolicy, PasswordPolicyError};
 pub use service::Accounts;

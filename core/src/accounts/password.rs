@@ -2,6 +2,8 @@
 //! through a mailed link. Either way the other sessions close and the
 //! resident is told by mail.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait as _, QueryFilter as _};
@@ -12,6 +14,7 @@ use super::entity::account_token::LinkPurpose;
 use super::error::{AccountError, FieldError};
 use super::identifier;
 use super::links::LinkProblem;
+use super::mail_bound::{self, MailAllowance, MailBound};
 use super::service::{Accounts, Addressee};
 use super::sessions;
 use crate::audit::{AuditKind, Origin};
@@ -194,19 +197,44 @@ impl Accounts {
     }
 
     /// Sends a reset link if `login` (identifier or e-mail) is an account of
-    /// the town. Says nothing of whether it is.
-    pub async fn request_reset(
+    /// the town, within the mail bound ([`MailBound::PUBLIC_FORMS`]). Says
+    /// nothing of whether it is, not even by the time it takes: it returns
+    /// once the work is handed to a background task (the lookup, the link,
+    /// the mail), the same for every `login`.
+    pub async fn request_reset(&self, tenant: &Arc<Tenant>, login: &str, origin: &Origin) {
+        let (accounts, tenant, origin) = (self.clone(), tenant.clone(), origin.clone());
+        let town = tenant.slug.clone();
+        let typed = identifier::normalize_login(login);
+        self.in_background(&town, "password reset", async move {
+            accounts.send_reset(&tenant, &typed, &origin).await
+        })
+        .await;
+    }
+
+    async fn send_reset(
         &self,
         tenant: &Tenant,
-        login: &str,
+        typed: &str,
         origin: &Origin,
     ) -> Result<(), AccountError> {
         let scope = tenant.scope();
-        let typed = identifier::normalize_login(login);
-        let Some(owner) = self.find_by_login(scope, &typed).await? else {
+        let Some(owner) = self.find_by_login(scope, typed).await? else {
             return Ok(());
         };
         let now = Utc::now();
+        let allowance = mail_bound::take(
+            &self.db,
+            scope,
+            MailBound::PUBLIC_FORMS,
+            owner.id,
+            origin,
+            now,
+        )
+        .await?;
+        if allowance != MailAllowance::Send {
+            tracing::info!(town = %tenant.slug, account = owner.id, ?allowance, "reset link not sent: mail bound");
+            return Ok(());
+        }
         let minutes = super::AccountSettings::of(tenant).password_reset_validity_minutes;
         let txn = crate::db::begin_write(&self.db).await?;
         let token = self

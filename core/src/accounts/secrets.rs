@@ -1,11 +1,17 @@
-//! Random secrets — tokens, temporary passwords — and how they are stored.
+//! Random secrets — tokens, temporary passwords — and how they are stored;
+//! values the browser carries sealed under the server's key.
 //!
 //! Tokens carry 256 bits from the operating system's CSPRNG and are stored
 //! only as their SHA-256: a database leak gives no usable link or session.
 
 use base64::Engine as _;
+use hmac::{KeyInit as _, Mac as _};
 use rand::RngExt as _;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use sha2::{Digest as _, Sha256};
+
+type HmacSha256 = hmac::Hmac<Sha256>;
 
 /// A new token, URL-safe (43 characters).
 pub fn new_token() -> String {
@@ -31,6 +37,39 @@ pub fn new_temporary_password() -> String {
             char::from(PASSWORD_ALPHABET[index])
         })
         .collect()
+}
+
+/// `<payload>.<hmac>`, both base64url: `value` serialized, then signed
+/// with HMAC-SHA-256 under the server's `key` and a `purpose` label, so that
+/// a value sealed for one purpose does not open as another. Not encrypted:
+/// the browser can read what it carries.
+pub fn seal<T: Serialize>(value: &T, key: &[u8], purpose: &str) -> Option<String> {
+    let payload = serde_json::to_vec(value).ok()?;
+    let mut mac = HmacSha256::new_from_slice(key).ok()?;
+    mac.update(purpose.as_bytes());
+    mac.update(b"\0");
+    mac.update(&payload);
+    let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    Some(format!(
+        "{}.{}",
+        engine.encode(&payload),
+        engine.encode(mac.finalize().into_bytes())
+    ))
+}
+
+/// The value [`seal`] sealed with this key and purpose; nothing for
+/// anything else (another key or purpose, a changed byte, garbage).
+pub fn open<T: DeserializeOwned>(sealed: &str, key: &[u8], purpose: &str) -> Option<T> {
+    let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let (payload, tag) = sealed.split_once('.')?;
+    let payload = engine.decode(payload).ok()?;
+    let tag = engine.decode(tag).ok()?;
+    let mut mac = HmacSha256::new_from_slice(key).ok()?;
+    mac.update(purpose.as_bytes());
+    mac.update(b"\0");
+    mac.update(&payload);
+    mac.verify_slice(&tag).ok()?;
+    serde_json::from_slice(&payload).ok()
 }
 
 #[cfg(test)]

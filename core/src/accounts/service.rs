@@ -2,11 +2,15 @@
 //! case (creation, activation, login, password, e-mail change, FranceConnect),
 //! each with its own `impl Accounts`.
 
+use std::future::Future;
+use std::sync::Arc;
+
 use sea_orm::{
     ColumnTrait as _, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr,
     QueryFilter as _,
 };
 use serde::Serialize;
+use tokio::sync::Semaphore;
 
 use super::entity::account::{self, Civility};
 use super::error::AccountError;
@@ -16,6 +20,11 @@ use crate::audit::{self, AuditKind, Origin};
 use crate::mail::Mailer;
 use crate::tenancy::TenantScope;
 
+/// Work the public mail forms leave to run after their answer, at most this
+/// many at once: a flood of requests waits for a slot (known and unknown
+/// identifiers alike) instead of piling up tasks without end.
+const BACKGROUND_SLOTS: usize = 8;
+
 /// The account service. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Accounts {
@@ -23,6 +32,9 @@ pub struct Accounts {
     pub(super) hasher: PasswordHasher,
     pub(super) mailer: Mailer,
     pub(super) sessions: SessionPolicy,
+    /// Seals the trusted-device cookies.
+    pub(super) secret_key: Arc<[u8]>,
+    background: Arc<Semaphore>,
 }
 
 impl Accounts {
@@ -31,13 +43,37 @@ impl Accounts {
         hasher: PasswordHasher,
         mailer: Mailer,
         sessions: SessionPolicy,
+        secret_key: Arc<[u8]>,
     ) -> Self {
         Self {
             db,
             hasher,
             mailer,
             sessions,
+            secret_key,
+            background: Arc::new(Semaphore::new(BACKGROUND_SLOTS)),
         }
+    }
+
+    /// Runs `work` after the caller has answered: waits for a background
+    /// slot, then spawns it. Its failure is logged (`what`, the town),
+    /// never shown: the answer has gone.
+    pub(super) async fn in_background<F>(&self, town: &str, what: &'static str, work: F)
+    where
+        F: Future<Output = Result<(), AccountError>> + Send + 'static,
+    {
+        let Ok(slot) = self.background.clone().acquire_owned().await else {
+            // Never closed; if it were, doing nothing is the quiet answer.
+            tracing::error!(town, what, "no background slot");
+            return;
+        };
+        let town = town.to_owned();
+        tokio::spawn(async move {
+            if let Err(error) = work.await {
+                tracing::error!(town, what, %error, "background work failed");
+            }
+            drop(slot);
+        });
     }
 
     /// Ends a change that queued a mail: audits it, commits (the mail goes

@@ -1,18 +1,17 @@
 //! Short-lived values the browser carries for the FranceConnect flow, in
 //! HttpOnly cookies: serialized, then signed with HMAC-SHA-256 under the
 //! server's key and a purpose label (a value sealed for one purpose does
-//! not open as another). Each names its town and expires.
+//! not open as another; `accounts::secrets::seal`). Each names its town and
+//! expires.
 //!
 //! The flow cookie is SameSite=Lax: the provider sends the browser back
 //! with a top-level GET, which carries it.
 
 use base64::Engine as _;
-use hmac::{KeyInit as _, Mac as _};
 use rand::RngExt as _;
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-type HmacSha256 = hmac::Hmac<sha2::Sha256>;
+use crate::accounts::secrets::{open, seal};
 
 /// How long a resident may take at the provider.
 pub const FLOW_MINUTES: i64 = 10;
@@ -32,34 +31,6 @@ pub fn random_token() -> String {
 
 fn expiry(minutes: i64) -> i64 {
     chrono::Utc::now().timestamp() + minutes * 60
-}
-
-/// `<payload>.<hmac>`, both base64url.
-fn seal<T: Serialize>(value: &T, key: &[u8], purpose: &str) -> Option<String> {
-    let payload = serde_json::to_vec(value).ok()?;
-    let mut mac = HmacSha256::new_from_slice(key).ok()?;
-    mac.update(purpose.as_bytes());
-    mac.update(b"\0");
-    mac.update(&payload);
-    let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    Some(format!(
-        "{}.{}",
-        engine.encode(&payload),
-        engine.encode(mac.finalize().into_bytes())
-    ))
-}
-
-fn open<T: DeserializeOwned>(sealed: &str, key: &[u8], purpose: &str) -> Option<T> {
-    let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let (payload, tag) = sealed.split_once('.')?;
-    let payload = engine.decode(payload).ok()?;
-    let tag = engine.decode(tag).ok()?;
-    let mut mac = HmacSha256::new_from_slice(key).ok()?;
-    mac.update(purpose.as_bytes());
-    mac.update(b"\0");
-    mac.update(&payload);
-    mac.verify_slice(&tag).ok()?;
-    serde_json::from_slice(&payload).ok()
 }
 
 /// Why the resident went to the provider.

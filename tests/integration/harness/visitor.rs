@@ -13,6 +13,9 @@ pub struct Visitor {
     pub cookies: BTreeMap<String, String>,
     /// The `User-Agent` header sent, if any.
     pub user_agent: Option<String>,
+    /// The address a trusted proxy says the browser has (`X-Real-IP`, read
+    /// when the app's `ip_header` names it), if any.
+    pub client_ip: Option<String>,
 }
 
 impl Visitor {
@@ -27,6 +30,7 @@ impl Visitor {
             host: host.to_owned(),
             cookies: BTreeMap::new(),
             user_agent: None,
+            client_ip: None,
         }
     }
 
@@ -36,8 +40,12 @@ impl Visitor {
             .request(method, format!("http://127.0.0.1:{}{path}", self.port))
             .header("Host", &self.host)
             .header("Cookie", self.cookie_header());
-        match &self.user_agent {
+        let request = match &self.user_agent {
             Some(agent) => request.header("User-Agent", agent),
+            None => request,
+        };
+        match &self.client_ip {
+            Some(ip) => request.header("X-Real-IP", ip),
             None => request,
         }
     }

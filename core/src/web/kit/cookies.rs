@@ -38,6 +38,14 @@ impl WebSettings {
             .same_site(SameSite::Lax)
             .build()
     }
+
+    /// A cookie with the same flags that outlives the browser session:
+    /// kept `days` days.
+    pub fn lasting_cookie(&self, name: &str, value: String, days: i64) -> Cookie<'static> {
+        let mut cookie = self.cookie(name, value);
+        cookie.set_max_age(rocket::time::Duration::days(days));
+        cookie
+    }
 }
 
 #[cfg(test)]
@@ -59,6 +67,12 @@ mod tests {
         assert_eq!(cookie.same_site(), Some(SameSite::Lax));
         assert_eq!(cookie.path(), Some("/"));
         assert_eq!(cookie.domain(), None);
+
+        let lasting = https.lasting_cookie("guichet_device", "v".to_owned(), 180);
+        assert_eq!(lasting.name(), "__Host-guichet_device");
+        assert_eq!(lasting.http_only(), Some(true));
+        assert_eq!(lasting.secure(), Some(true));
+        assert_eq!(lasting.max_age(), Some(rocket::time::Duration::days(180)));
 
         let http = WebSettings {
             secure_cookies: false,

@@ -10,7 +10,8 @@ use rocket::{Route, State, get, post, routes, uri};
 use serde::Serialize;
 
 use super::session::{
-    close_previous_session, remove_session_cookie, safe_next, set_session_cookie,
+    close_previous_session, device_cookie, remove_session_cookie, safe_next, set_device_cookie,
+    set_session_cookie,
 };
 use super::{AnyResident, Checked, Csrf, CsrfForm, PageError, TownPage, Visitor};
 use crate::accounts::LinkPurpose;
@@ -127,10 +128,23 @@ async fn login<'r>(
         return refuse(view, status);
     }
     let outcome = accounts
-        .login(&page.tenant, form.identifier, form.password, &origin)
+        .login(
+            &page.tenant,
+            form.identifier,
+            form.password,
+            device_cookie(jar, settings).as_deref(),
+            &origin,
+        )
         .await?;
     let session_token = match outcome {
-        LoginOutcome::Success { session_token, .. } => session_token,
+        LoginOutcome::Success {
+            session_token,
+            device_cookie,
+            ..
+        } => {
+            set_device_cookie(jar, settings, device_cookie);
+            session_token
+        }
         refused => {
             let (status, message, offer_activation) = login_refusal(&refused);
             view.error = Some(message);
@@ -412,7 +426,7 @@ async fn resend_activation<'r>(
     }
     accounts
         .resend_activation(&page.tenant, &view.email, &origin)
-        .await?;
+        .await;
     view.sent = true;
     page.ok("pages/activation_resend", RESEND_TITLE, view)
 }
@@ -480,13 +494,17 @@ struct ChangePasswordForm<'r> {
     confirmation: &'r str,
 }
 
+// One guard per piece of context is Rocket's way; a struct would hide it.
+#[allow(clippy::too_many_arguments)]
 #[post("/mot-de-passe/modifier", data = "<form>")]
 async fn change_password<'r>(
     page: TownPage,
     resident: AnyResident,
     accounts: &State<Accounts>,
+    settings: &State<WebSettings>,
     csrf: Csrf,
     origin: Origin,
+    jar: &CookieJar<'_>,
     form: Checked<'r, ChangePasswordForm<'r>>,
 ) -> PageOrRedirect {
     let page = page.with_session(super::session_name(&resident), csrf.token());
@@ -524,6 +542,12 @@ async fn change_password<'r>(
         )
         .await?;
     if errors.is_empty() {
+        // The change revoked every trusted browser but this one.
+        set_device_cookie(
+            jar,
+            settings,
+            accounts.trust_device(&page.tenant, resident.account.id),
+        );
         return Ok(Either::Right(Redirect::to("/")));
     }
     let view = view.with_errors(errors);
@@ -594,7 +618,7 @@ async fn forgot_password<'r>(
     }
     accounts
         .request_reset(&page.tenant, &view.login, &origin)
-        .await?;
+        .await;
     view.sent = true;
     page.ok("pages/password_forgot", FORGOT_TITLE, view)
 }

@@ -14,7 +14,8 @@ use serde::Serialize;
 
 use super::account::{LOGGED_OUT, LoginView, login_refusal};
 use super::session::{
-    close_previous_session, remove_session_cookie, safe_next, set_session_cookie,
+    close_previous_session, device_cookie, remove_session_cookie, safe_next, set_device_cookie,
+    set_session_cookie,
 };
 use super::{
     AnyResident, Checked, Csrf, CsrfForm, PageError, Resident, TownPage, Visitor, resident_page,
@@ -442,13 +443,23 @@ async fn link<'r>(
     }
     view.identifier = form.identifier.trim().to_owned();
     let outcome = accounts
-        .login(&page.tenant, form.identifier, form.password, &origin)
+        .login(
+            &page.tenant,
+            form.identifier,
+            form.password,
+            device_cookie(jar, settings).as_deref(),
+            &origin,
+        )
         .await?;
     let (session_token, account) = match outcome {
         LoginOutcome::Success {
             session_token,
             account,
-        } => (session_token, account),
+            device_cookie,
+        } => {
+            set_device_cookie(jar, settings, device_cookie);
+            (session_token, account)
+        }
         refused => {
             let (status, message, offer_activation) = login_refusal(&refused);
             view.error = Some(message);

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use rocket::http::{CookieJar, Status};
 use rocket::request::{FromRequest, Outcome, Request};
 
-use crate::accounts::Accounts;
 use crate::accounts::entity::{account, session};
+use crate::accounts::{Accounts, DEVICE_COOKIE, DEVICE_TRUST_DAYS};
 use crate::audit::Origin;
 use crate::tenancy::{CurrentTenant, Tenant};
 use crate::terms::entity::terms_version;
@@ -237,6 +237,21 @@ pub fn set_session_cookie(jar: &CookieJar<'_>, settings: &WebSettings, token: St
 
 pub fn remove_session_cookie(jar: &CookieJar<'_>, settings: &WebSettings) {
     settings.remove_cookie(jar, SESSION_COOKIE);
+}
+
+/// The browser's trusted-device cookie, as it came (the account service
+/// opens and checks it).
+pub fn device_cookie(jar: &CookieJar<'_>, settings: &WebSettings) -> Option<String> {
+    jar.get(&settings.cookie_name(DEVICE_COOKIE))
+        .map(|cookie| cookie.value().to_owned())
+}
+
+/// Keeps the trusted-device cookie a login (or a password change) gave.
+/// It outlives logouts: it opens nothing by itself.
+pub fn set_device_cookie(jar: &CookieJar<'_>, settings: &WebSettings, sealed: Option<String>) {
+    if let Some(sealed) = sealed {
+        jar.add(settings.lasting_cookie(DEVICE_COOKIE, sealed, DEVICE_TRUST_DAYS));
+    }
 }
 
 #[cfg(test)]
