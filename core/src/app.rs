@@ -78,7 +78,7 @@ impl App {
             (None, Mode::Serve) => None,
         };
         let themes = Arc::new(ThemeSet::load(&config.themes_dir, config.dev_mode)?);
-        let db = db::open(&config.database_url).await?;
+        let db = db::open(&config.database_url, config.database_acquire_timeout()).await?;
         let tenants = TenantDirectory::new(db.clone(), &config.base_domain);
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         let hasher = PasswordHasher::new(cores)?;
@@ -158,8 +158,8 @@ impl App {
         crate::web::build(self, self.rocket_config())
     }
 
-    /// Binds and serves until a shutdown signal, with the outbox worker
-    /// beside it. `on_ready` is given the port actually bound (useful with
+    /// Binds and serves until a shutdown signal, with the outbox worker and
+    /// the watcher of town changes beside it. `on_ready` is given the port actually bound (useful with
     /// port 0) and a handle that stops the server.
     pub async fn serve(
         &self,
@@ -175,7 +175,16 @@ impl App {
         if worker.lock().is_ok_and(|worker| worker.is_none()) {
             tracing::warn!("no smtp_url: mail stays in the outbox until one is configured");
         }
+        let tenants = self.tenants.clone();
         self.rocket()
+            .attach(rocket::fairing::AdHoc::on_liftoff(
+                "town changes",
+                move |rocket| {
+                    Box::pin(async move {
+                        tokio::spawn(tenants.watch_changes(rocket.shutdown()));
+                    })
+                },
+            ))
             .attach(rocket::fairing::AdHoc::on_liftoff(
                 "mail worker",
                 move |rocket| {

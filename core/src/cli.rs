@@ -304,7 +304,8 @@ async fn demo(file: &ConfigFile, port: Option<u16>) -> anyhow::Result<()> {
 async fn migrate(file: &ConfigFile) -> anyhow::Result<()> {
     let config = Config::load(file)?;
     init_logging(&config);
-    let db = crate::db::connect(&config.database_url).await?;
+    let db =
+        crate::db::connect_with(&config.database_url, config.database_acquire_timeout()).await?;
     let applied = crate::db::migrate(&db).await?;
     println!("{applied} migration(s) applied; the database schema is up to date.");
     Ok(())

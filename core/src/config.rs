@@ -36,6 +36,9 @@ pub const SECRET_KEY_MIN_BYTES: usize = 32;
 pub struct Config {
     /// `sqlite://path/to/file.sqlite` or `postgres://user@host/db`.
     pub database_url: String,
+    /// How long a request waits for a database connection before it is
+    /// answered 503 (with `Retry-After`) rather than left hanging.
+    pub database_acquire_timeout_ms: u32,
     /// `smtp://host:port` or `smtps://user:password@host`; none keeps mail
     /// in the outbox (and, in the demo, in the local mailbox).
     pub smtp_url: Option<String>,
@@ -120,6 +123,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             database_url: "sqlite://data/guichet.sqlite".to_owned(),
+            database_acquire_timeout_ms: 2000,
             smtp_url: None,
             base_domain: "localhost".to_owned(),
             address: IpAddr::V4(Ipv4Addr::LOCALHOST),
@@ -314,6 +318,11 @@ impl Config {
         }
 
         for (key, value, range) in [
+            (
+                "database_acquire_timeout_ms",
+                self.database_acquire_timeout_ms,
+                100..=60_000,
+            ),
             ("module_memory_mib", self.module_memory_mib, 1..=4096),
             ("module_cpu_ms", self.module_cpu_ms, 1..=60_000),
             ("module_timeout_ms", self.module_timeout_ms, 1..=600_000),
@@ -357,6 +366,11 @@ impl Config {
             return Err(invalid("log", format!("is not a log filter ({error})")));
         }
         Ok(())
+    }
+
+    /// How long a request waits for a database connection.
+    pub fn database_acquire_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(u64::from(self.database_acquire_timeout_ms))
     }
 
     /// The decoded secret key, or an error naming the key when `serve` needs one.
@@ -494,6 +508,22 @@ mod tests {
     }
 
     #[test]
+    fn the_database_wait_is_bounded() {
+        let config = load("database_acquire_timeout_ms = 500").unwrap();
+        assert_eq!(
+            config.database_acquire_timeout(),
+            std::time::Duration::from_millis(500)
+        );
+        for bad in ["0", "99", "60001"] {
+            let error = load(&format!("database_acquire_timeout_ms = {bad}"))
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("`database_acquire_timeout_ms`"), "{error}");
+            assert!(error.contains("between 100 and 60000"), "{error}");
+        }
+    }
+
+    #[test]
     fn short_secret_key_is_refused() {
         let error = load("secret_key = 'c2hvcnQ='").unwrap_err().to_string();
         assert!(error.contains("`secret_key`"), "{error}");
@@ -534,6 +564,7 @@ mod example_file {
     fn the_example_file_documents_every_key() {
         let keys = [
             "database_url",
+            "database_acquire_timeout_ms",
             "smtp_url",
             "base_domain",
             "address",
@@ -563,6 +594,7 @@ mod example_file {
         // when a field is added and not named here.
         let Config {
             database_url: _,
+            database_acquire_timeout_ms: _,
             smtp_url: _,
             base_domain: _,
             address: _,

@@ -435,3 +435,28 @@ on_both_databases! {
         );
     }
 }
+
+#[test]
+fn an_unreachable_database_is_named_in_plain_words() {
+    let dir = tempfile::tempdir().unwrap();
+    // Nothing listens there: the server is "down".
+    let port = free_port();
+    let url = format!("postgres://guichet:hunter2@127.0.0.1:{port}/guichet");
+    for args in [&["migrate"][..], &["tenant", "list"][..]] {
+        let started = std::time::Instant::now();
+        let output = guichet(dir.path(), args, &[("GUICHET_DATABASE_URL", &url)]);
+        let took = started.elapsed();
+        assert_fails_with(
+            &output,
+            &["database unreachable", &format!("127.0.0.1:{port}")],
+        );
+        let text = stderr(&output);
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(!text.contains("migration"), "{text}");
+        // The acquire timeout (2 s by default), not a long hang.
+        assert!(
+            took < std::time::Duration::from_secs(5),
+            "{args:?}: {took:?}"
+        );
+    }
+}

@@ -21,6 +21,7 @@ mod households;
 mod module_releases;
 mod module_storage;
 mod modules;
+mod outages;
 mod requests;
 mod tenancy;
 mod terms;

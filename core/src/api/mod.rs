@@ -7,7 +7,13 @@
 //! Error policy: every failure is an [`ApiError`], answered as
 //! `{"error": {"code": "...", "message": "..."}}` with a fitting status; the
 //! code is stable and meant for programs, the message is French and meant
-//! for people. Internal details go to the log, never into the answer.
+//! for people. Internal details go to the log, never into the answer. The
+//! client's input is checked before the database sees it (no NUL in any
+//! text of the URL or the body, keys and values within their limits); a
+//! database error is classified (`db::classify`): 503 `unavailable` with
+//! `Retry-After` only when the database cannot be reached, 422
+//! `invalid_input` for a value it refused, 500 `internal` (logged) for
+//! anything else. A method a route does not declare gets 405 with `Allow`.
 
 pub mod entity;
 mod keys;
@@ -25,9 +31,10 @@ use serde::Serialize;
 pub use keys::{ApiKeys, CreatedKey, KEY_PREFIX};
 
 use crate::accounts::Accounts;
+use crate::db::{self, DbFailure};
 use crate::households::{
-    HouseholdError, Households, MAX_EXTERNAL_REF_CHARS, MAX_MEMBERS, MAX_NAME_CHARS, MemberField,
-    MemberInput, Relation, entity::household_member,
+    EARLIEST_BIRTH_YEAR, HouseholdError, Households, MAX_EXTERNAL_REF_CHARS, MAX_MEMBERS,
+    MAX_NAME_CHARS, MemberField, MemberInput, Relation, entity::household_member,
 };
 use crate::modules::storage::{self, DataError, DataScope, StorageError};
 use crate::modules::{ModuleData, Modules};
@@ -54,6 +61,84 @@ pub fn routes() -> Vec<Route> {
     ]
 }
 
+/// For each path of [`routes`], a route per method it does not declare,
+/// answering 405 with the methods it does (`Allow`): a client that uses a
+/// wrong method is told so, rather than that the address does not exist.
+/// Mounted at [`BASE`] beside [`routes`], from which it is derived.
+pub fn undeclared_method_routes() -> Vec<Route> {
+    use rocket::http::Method;
+    let mut declared: std::collections::BTreeMap<String, Vec<Method>> =
+        std::collections::BTreeMap::new();
+    for route in routes() {
+        declared
+            .entry(route.uri.path().to_string())
+            .or_default()
+            .push(route.method);
+    }
+    let mut fallbacks = Vec::new();
+    for (path, methods) in declared {
+        let mut allowed: Vec<&str> = methods.iter().map(|method| method.as_str()).collect();
+        // Rocket answers HEAD with the GET route.
+        if methods.contains(&Method::Get) {
+            allowed.push("HEAD");
+        }
+        let allow = allowed.join(", ");
+        for method in [
+            Method::Get,
+            Method::Put,
+            Method::Post,
+            Method::Delete,
+            Method::Patch,
+            Method::Options,
+            Method::Trace,
+        ] {
+            if !methods.contains(&method) {
+                fallbacks.push(Route::new(
+                    method,
+                    &path,
+                    MethodNotAllowed {
+                        allow: allow.clone(),
+                    },
+                ));
+            }
+        }
+    }
+    fallbacks
+}
+
+/// The handler of [`undeclared_method_routes`].
+#[derive(Debug, Clone)]
+struct MethodNotAllowed {
+    /// The methods the path declares, as the `Allow` header lists them.
+    allow: String,
+}
+
+#[rocket::async_trait]
+impl rocket::route::Handler for MethodNotAllowed {
+    async fn handle<'r>(
+        &self,
+        request: &'r Request<'_>,
+        _: Data<'r>,
+    ) -> rocket::route::Outcome<'r> {
+        let answer = json_error(
+            Status::MethodNotAllowed,
+            "method_not_allowed",
+            format!(
+                "la méthode {} n'est pas acceptée à cette adresse ; méthodes acceptées : {}",
+                request.method(),
+                self.allow
+            ),
+        );
+        match answer {
+            Ok(mut response) => {
+                response.set_header(Header::new("Allow", self.allow.clone()));
+                rocket::route::Outcome::Success(response)
+            }
+            Err(status) => rocket::route::Outcome::Error(status),
+        }
+    }
+}
+
 pub fn catchers() -> Vec<Catcher> {
     catchers![not_found, unprocessable, too_large, any_status]
 }
@@ -78,8 +163,19 @@ pub enum ApiError {
     BodyTooLarge(usize),
     #[error("{0}")]
     InvalidMember(String),
-    #[error("le service est momentanément indisponible")]
+    /// A NUL character in a text of the URL or of the body.
+    #[error(
+        "{0} contient un caractère NUL (U+0000), refusé dans tout texte (clés, valeurs, noms, paramètres)"
+    )]
+    InvalidText(&'static str),
+    /// A value the database refused (out of range, too long) although it
+    /// passed the API's own checks.
+    #[error("une valeur envoyée ne peut pas être enregistrée (hors des limites acceptées)")]
+    InvalidInput,
+    #[error("le service est momentanément indisponible ; réessayez dans quelques secondes")]
     Unavailable,
+    #[error("une erreur interne est survenue ; elle a été enregistrée")]
+    Internal,
 }
 
 impl ApiError {
@@ -91,11 +187,14 @@ impl ApiError {
             | Self::UnknownResident(_)
             | Self::NoSuchKey(_) => Status::NotFound,
             Self::InvalidJson(_) => Status::BadRequest,
-            Self::InvalidMember(_) => Status::UnprocessableEntity,
+            Self::InvalidMember(_) | Self::InvalidText(_) | Self::InvalidInput => {
+                Status::UnprocessableEntity
+            }
             Self::Data(DataError::ScopeFull) => Status::Conflict,
             Self::Data(_) => Status::UnprocessableEntity,
             Self::BodyTooLarge(_) => Status::PayloadTooLarge,
             Self::Unavailable => Status::ServiceUnavailable,
+            Self::Internal => Status::InternalServerError,
         }
     }
 
@@ -112,15 +211,30 @@ impl ApiError {
             Self::Data(DataError::ScopeFull) => "scope_full",
             Self::BodyTooLarge(_) => "body_too_large",
             Self::InvalidMember(_) => "invalid_member",
+            Self::InvalidText(_) => "invalid_text",
+            Self::InvalidInput => "invalid_input",
             Self::Unavailable => "unavailable",
+            Self::Internal => "internal",
         }
     }
 }
 
 impl From<sea_orm::DbErr> for ApiError {
     fn from(error: sea_orm::DbErr) -> Self {
-        tracing::error!(%error, "data API: database error");
-        Self::Unavailable
+        match db::classify(&error) {
+            DbFailure::Unavailable => {
+                tracing::warn!(%error, "data API: the database is unavailable");
+                Self::Unavailable
+            }
+            DbFailure::RefusedInput => {
+                tracing::warn!(%error, "data API: the database refused a value");
+                Self::InvalidInput
+            }
+            DbFailure::Internal => {
+                tracing::error!(%error, "data API: database error");
+                Self::Internal
+            }
+        }
     }
 }
 
@@ -157,6 +271,12 @@ fn json_error(status: Status, code: &str, message: String) -> response::Result<'
     if status == Status::Unauthorized {
         response.header(Header::new("WWW-Authenticate", "Bearer"));
     }
+    if status == Status::ServiceUnavailable {
+        response.header(Header::new(
+            "Retry-After",
+            db::RETRY_AFTER_SECONDS.to_string(),
+        ));
+    }
     response.ok()
 }
 
@@ -177,6 +297,14 @@ impl<'r> FromRequest<'r> for ApiClient {
     type Error = ApiError;
 
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, ApiError> {
+        // Every route takes this guard first: the URL's texts (path
+        // segments, query) are checked here, once, before any query.
+        if !url_texts_are_storable(request) {
+            return Outcome::Error((
+                Status::UnprocessableEntity,
+                ApiError::InvalidText("l'adresse (chemin ou paramètres)"),
+            ));
+        }
         let tenant = match TenantResolution::of(request).await {
             TenantResolution::Found(tenant) => tenant.clone(),
             TenantResolution::UnknownHost => {
@@ -203,6 +331,31 @@ impl<'r> FromRequest<'r> for ApiClient {
 }
 
 type Client = Result<ApiClient, ApiError>;
+
+/// Whether every decoded segment of the request's path and query is a text
+/// the database can store.
+fn url_texts_are_storable(request: &Request<'_>) -> bool {
+    let uri = request.uri();
+    uri.path().segments().all(db::is_storable_text)
+        && uri.query().is_none_or(|query| {
+            query
+                .segments()
+                .all(|(name, value)| db::is_storable_text(name) && db::is_storable_text(value))
+        })
+}
+
+/// Whether every string of a JSON value, object keys included, is a text
+/// the database can store.
+fn json_texts_are_storable(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::String(text) => db::is_storable_text(text),
+        serde_json::Value::Array(items) => items.iter().all(json_texts_are_storable),
+        serde_json::Value::Object(fields) => fields
+            .iter()
+            .all(|(key, value)| db::is_storable_text(key) && json_texts_are_storable(value)),
+        _ => true,
+    }
+}
 
 #[derive(Debug, Serialize)]
 pub struct EntryBody {
@@ -259,6 +412,11 @@ async fn read_json(data: Data<'_>) -> Result<String, ApiError> {
     }
     let value: serde_json::Value = serde_json::from_str(&body.into_inner())
         .map_err(|error| ApiError::InvalidJson(error.to_string()))?;
+    // JSON can carry a NUL ("\u0000"): refused in every body, whatever
+    // becomes of the text (a household name, a value a module reads).
+    if !json_texts_are_storable(&value) {
+        return Err(ApiError::InvalidText("le corps de la requête"));
+    }
     // Stored compact: what counts against the size cap is the value itself.
     Ok(value.to_string())
 }
@@ -383,6 +541,11 @@ fn invalid_household(error: HouseholdError, members: &[MemberInput]) -> ApiError
             )
         } else if errors.contains(MemberField::ExternalRef) {
             format!("external_ref fait {MAX_EXTERNAL_REF_CHARS} caractères au plus")
+        } else if members.get(index).is_some_and(|member| {
+            chrono::NaiveDate::parse_from_str(&member.birth_date, "%Y-%m-%d")
+                .is_ok_and(|date| chrono::Datelike::year(&date) < EARLIEST_BIRTH_YEAR)
+        }) {
+            format!("birth_date ne peut pas être avant {EARLIEST_BIRTH_YEAR}")
         } else {
             "birth_date ne peut pas être après aujourd'hui".to_owned()
         };

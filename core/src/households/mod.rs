@@ -14,7 +14,7 @@
 pub mod entity;
 mod settings;
 
-use chrono::NaiveDate;
+use chrono::{Datelike as _, NaiveDate};
 use sea_orm::entity::prelude::{DeriveActiveEnum, EnumIter, StringLen};
 use sea_orm::{
     ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, DatabaseConnection, DbErr,
@@ -31,6 +31,10 @@ pub const MAX_MEMBERS: usize = 50;
 pub const MAX_NAME_CHARS: usize = 100;
 /// Characters of the town software's reference for a member.
 pub const MAX_EXTERNAL_REF_CHARS: usize = 64;
+/// The earliest birth date a member may have: no one living was born
+/// before, and every database stores it (PostgreSQL refuses years before
+/// 4713 BC, which a date typed with a sign could reach).
+pub const EARLIEST_BIRTH_YEAR: i32 = 1900;
 
 /// How a member relates to the account holder. The stored values are the
 /// historical strings (`conjoint`, `enfant`…), which the data API and the
@@ -162,8 +166,9 @@ pub struct NewMember {
 
 impl MemberInput {
     /// Checks every field against the rules of a household member (names
-    /// required, 100 characters at most; a birth date, when given, readable
-    /// and not after `today`; a known relation; a short external reference),
+    /// required, 100 characters at most; a birth date, when given, readable,
+    /// not after `today` nor before [`EARLIEST_BIRTH_YEAR`]; a known
+    /// relation; a short external reference),
     /// and reports every refused field at once.
     pub fn validate(&self, today: NaiveDate) -> Result<NewMember, MemberErrors> {
         let mut fields = Vec::new();
@@ -179,7 +184,7 @@ impl MemberInput {
         let birth_date = match self.birth_date.trim() {
             "" => None,
             text => match NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-                Ok(date) if date <= today => Some(date),
+                Ok(date) if date <= today && date.year() >= EARLIEST_BIRTH_YEAR => Some(date),
                 _ => {
                     fields.push(MemberField::BirthDate);
                     None
@@ -429,6 +434,22 @@ mod tests {
             ..lea()
         };
         assert!(born_today.validate(today()).is_ok());
+    }
+
+    #[test]
+    fn a_birth_date_is_not_before_1900() {
+        for date in ["1899-12-31", "0001-01-01", "-5000-01-01"] {
+            let input = MemberInput {
+                birth_date: date.to_owned(),
+                ..lea()
+            };
+            assert_eq!(refused(&input), [MemberField::BirthDate], "{date}");
+        }
+        let oldest = MemberInput {
+            birth_date: "1900-01-01".to_owned(),
+            ..lea()
+        };
+        assert!(oldest.validate(today()).is_ok());
     }
 
     #[test]

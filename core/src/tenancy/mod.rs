@@ -8,7 +8,10 @@
 //! The town of a request comes from its `Host` header, and only from there,
 //! through the [`CurrentTenant`] request guard. Rows owned by a town are read
 //! and written through its [`TenantScope`], which adds the `tenant_id`
-//! condition that a hand-written query could forget.
+//! condition that a hand-written query could forget. Found towns are kept in
+//! memory by host (`cache.rs`), in step with the database on every instance
+//! (`watch.rs`: `LISTEN`/`NOTIFY` on PostgreSQL, a polled change stamp on
+//! SQLite; see [`TenantDirectory::watch_changes`]).
 //!
 //! Error policy: [`InvalidDefinition`] is a `tenant.toml` whose town keys do
 //! not validate, and [`TenancyError`] an apply that conflicts (both
@@ -17,13 +20,16 @@
 //! logged and read as its default (see [`TenantDefinition::section`]). On the
 //! request path an unknown host is not an error but a neutral 404 (see `web`).
 
+mod cache;
 mod definition;
 pub mod entity;
 mod guard;
 mod host;
 mod scope;
 mod service;
+mod watch;
 
+pub use cache::{Freshness, TOWN_CACHE_UNWATCHED, TOWN_CACHE_WATCHED};
 pub use definition::{
     DEFINITION_FILE, InvalidDefinition, MailSender, Section, TOWN_KEYS, TenantDefinition,
     TownContact, is_plausible_email, is_valid_slug,
@@ -32,3 +38,4 @@ pub use guard::{CurrentTenant, TenantResolution};
 pub use host::{HostLookup, classify_host};
 pub use scope::{TenantOwned, TenantScope};
 pub use service::{ApplyOutcome, TenancyError, Tenant, TenantDirectory, TenantId, TenantSummary};
+pub use watch::{POLL_INTERVAL, TOWNS_CHANNEL};

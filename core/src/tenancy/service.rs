@@ -1,9 +1,7 @@
 //! The town directory: towns' rows (written in the transaction of `tenant
 //! apply`, see the `towns` domain), listing towns, resolving hosts.
 
-use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Instant;
 
 use chrono::Utc;
 use sea_orm::{
@@ -12,6 +10,7 @@ use sea_orm::{
 };
 use sha2::{Digest as _, Sha256};
 
+use super::cache::{Freshness, TownCache};
 use super::entity::{tenant, tenant_hostname};
 use super::{HostLookup, Section, TenantDefinition, TenantScope, classify_host};
 
@@ -56,7 +55,7 @@ impl Tenant {
         self.definition.section::<S>()
     }
 
-    fn from_row(row: tenant::Model) -> Result<Self, TenancyError> {
+    pub(super) fn from_row(row: tenant::Model) -> Result<Self, TenancyError> {
         let corrupt = |what: String| TenancyError::CorruptRow {
             slug: row.slug.clone(),
             what,
@@ -121,18 +120,10 @@ pub enum TenancyError {
 pub struct TenantDirectory {
     db: DatabaseConnection,
     base_domain: Arc<str>,
-    /// Towns recently resolved, by host: each request needs its town, and
-    /// reading it means a query and parsing its whole definition. Only
-    /// found towns are kept (a flood of made-up hosts cannot grow it).
-    resolved: Arc<std::sync::RwLock<ResolvedTowns>>,
+    /// Towns recently resolved, by host (see `cache.rs`), kept in step with
+    /// the database by [`Self::watch_changes`].
+    resolved: Arc<TownCache>,
 }
-
-/// Host → (when it was read, the town).
-type ResolvedTowns = HashMap<String, (Instant, Arc<Tenant>)>;
-
-/// How long a resolved town is trusted. `tenant apply` in this process
-/// forgets them at once; another process's apply is seen within this delay.
-pub const TOWN_CACHE_SECONDS: u64 = 5;
 
 impl TenantDirectory {
     pub fn new(db: DatabaseConnection, base_domain: &str) -> Self {
@@ -143,29 +134,50 @@ impl TenantDirectory {
         }
     }
 
-    /// The town of a request's host (see [`Self::resolve_host`]), kept a
-    /// few seconds.
+    /// The town of a request's host (see [`Self::resolve_host`]), kept in
+    /// memory: until a change is announced while changes are watched, a
+    /// moment otherwise (see [`Freshness`]). When the database does not
+    /// answer, the town as last read, if any: its pages (and its 503 page)
+    /// still show.
     pub async fn resolve_host_cached(
         &self,
         domain: &str,
     ) -> Result<Option<Arc<Tenant>>, TenancyError> {
-        let fresh_for = std::time::Duration::from_secs(TOWN_CACHE_SECONDS);
         // One entry per town host, whatever the case a browser sent.
         let key = domain.trim_end_matches('.').to_ascii_lowercase();
-        if let Ok(resolved) = self.resolved.read()
-            && let Some((at, tenant)) = resolved.get(&key)
-            && at.elapsed() < fresh_for
-        {
-            return Ok(Some(tenant.clone()));
+        if let Some(tenant) = self.resolved.fresh(&key) {
+            return Ok(Some(tenant));
         }
-        let Some(tenant) = self.resolve_host(domain).await?.map(Arc::new) else {
-            return Ok(None);
-        };
-        if let Ok(mut resolved) = self.resolved.write() {
-            resolved.retain(|_, (at, _)| at.elapsed() < fresh_for);
-            resolved.insert(key, (Instant::now(), tenant.clone()));
+        let generation = self.resolved.generation();
+        match self.resolve_host(domain).await {
+            Ok(Some(tenant)) => {
+                let tenant = Arc::new(tenant);
+                self.resolved.keep(key, tenant.clone(), generation);
+                Ok(Some(tenant))
+            }
+            Ok(None) => Ok(None),
+            Err(TenancyError::Database(error)) => match self.resolved.stale(&key) {
+                Some(tenant) => {
+                    tracing::warn!(%error, town = %tenant.slug, "cannot read the town again: served as last read");
+                    Ok(Some(tenant))
+                }
+                None => Err(TenancyError::Database(error)),
+            },
+            Err(error) => Err(error),
         }
-        Ok(Some(tenant))
+    }
+
+    /// Keeps the towns in memory in step with the database until `stop`
+    /// resolves: a town changed by any process is served anew within a
+    /// second (`LISTEN`/`NOTIFY` on PostgreSQL, a polled change stamp on
+    /// SQLite; see `watch.rs`). Run once per serving process.
+    pub async fn watch_changes(self, stop: impl Future<Output = ()> + Send) {
+        super::watch::watch(self.db.clone(), self.resolved.clone(), stop).await;
+    }
+
+    /// Whether this process learns of other processes' changes now.
+    pub fn freshness(&self) -> Freshness {
+        self.resolved.freshness()
     }
 
     /// The town a request's host name belongs to, if any.
@@ -250,24 +262,28 @@ impl TenantDirectory {
     /// Creates or updates one town (its row and host names) in the caller's
     /// transaction, which also writes what the town's features derive from
     /// its definition: a town is applied all or nothing. Applying the same
-    /// definition again changes nothing (definition hash). Answers the town
-    /// as it will be once committed. Call [`Self::forget_resolved`] after
-    /// the commit.
+    /// definition again changes nothing (definition hash). A change is
+    /// announced to every instance in the same transaction (on PostgreSQL,
+    /// `NOTIFY`, delivered only once it commits). Answers the town as it
+    /// will be once committed. Call [`Self::forget_resolved`] after the
+    /// commit.
     pub async fn apply_in(
         &self,
         txn: &sea_orm::DatabaseTransaction,
         definition: &TenantDefinition,
     ) -> Result<(ApplyOutcome, Tenant), TenancyError> {
         let (outcome, row) = apply_one(txn, definition).await?;
+        if !matches!(outcome, ApplyOutcome::Unchanged(_)) {
+            super::watch::announce_change(txn, &definition.slug).await?;
+        }
         Ok((outcome, Tenant::from_row(row)?))
     }
 
     /// Forgets the towns kept in memory, so that this process serves an
-    /// applied change at once.
+    /// applied change at once (others learn of it through
+    /// [`Self::watch_changes`]).
     pub fn forget_resolved(&self) {
-        if let Ok(mut resolved) = self.resolved.write() {
-            resolved.clear();
-        }
+        self.resolved.flush();
     }
 }
 

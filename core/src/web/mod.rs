@@ -54,6 +54,7 @@ pub fn build(app: &App, rocket_config: rocket::Config) -> Rocket<Build> {
         .attach(kit::fairings::SecurityHeaders)
         .mount("/", resident::routes())
         .mount(crate::api::BASE, crate::api::routes())
+        .mount(crate::api::BASE, crate::api::undeclared_method_routes())
         .mount("/", ops::routes())
         .mount("/", kit::assets::routes())
         .register("/", resident::catchers())

@@ -1,7 +1,7 @@
 //! Probes for the process supervisor and the load balancer. They answer on
 //! any host: they belong to the platform, not to a town.
 
-use rocket::http::Status;
+use rocket::http::{Header, Status};
 use rocket::{Route, State, get, routes};
 
 use crate::db::Readiness;
@@ -16,14 +16,27 @@ fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// The process can serve requests: its database answers.
+/// Not ready, and when to ask again.
+#[derive(Debug, rocket::Responder)]
+#[response(status = 503)]
+struct NotReady {
+    body: &'static str,
+    retry_after: Header<'static>,
+}
+
+/// The process can serve requests: its database answers. Answered within
+/// `db::READINESS_TIMEOUT` either way, so that a probe with a short timeout
+/// sees "not ready" during an outage, never a timeout.
 #[get("/readyz")]
-async fn readyz(readiness: &State<Readiness>) -> (Status, &'static str) {
+async fn readyz(readiness: &State<Readiness>) -> Result<&'static str, NotReady> {
     match readiness.check().await {
-        Ok(()) => (Status::Ok, "ready\n"),
+        Ok(()) => Ok("ready\n"),
         Err(error) => {
             tracing::warn!(%error, "readiness probe: the database does not answer");
-            (Status::ServiceUnavailable, "database unreachable\n")
+            Err(NotReady {
+                body: "database unreachable\n",
+                retry_after: Header::new("Retry-After", crate::db::RETRY_AFTER_SECONDS.to_string()),
+            })
         }
     }
 }

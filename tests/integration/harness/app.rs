@@ -42,6 +42,9 @@ pub struct TestAppOptions {
     pub smtp: Smtp,
     /// Changes to the test configuration (default: none).
     pub configure: fn(&mut Config),
+    /// Reach PostgreSQL through this local port (a [`super::DbProxy`] the
+    /// test stops and resumes) rather than directly (default: directly).
+    pub database_port: Option<u16>,
 }
 
 impl Default for TestAppOptions {
@@ -51,6 +54,7 @@ impl Default for TestAppOptions {
             demo_towns: true,
             smtp: Smtp::Sink,
             configure: |_| {},
+            database_port: None,
         }
     }
 }
@@ -64,8 +68,9 @@ pub struct TestApp {
     pub mail: Option<SmtpSink>,
     client: reqwest::Client,
     shutdown: rocket::Shutdown,
-    // Last: the database outlives the server that uses it.
-    _database: TestDatabase,
+    // Last: the database outlives the server that uses it (none for
+    // another instance on the database of a first one).
+    _database: Option<TestDatabase>,
 }
 
 /// A response, read in full.
@@ -109,8 +114,14 @@ impl TestApp {
             }
             Smtp::Port(port) => (None, port),
         };
+        let mut database_url = database.url.clone();
+        if let Some(port) = options.database_port {
+            let mut url = url::Url::parse(&database_url).expect("a database URL");
+            url.set_port(Some(port)).expect("a PostgreSQL URL");
+            database_url = url.to_string();
+        }
         let mut config = Config {
-            database_url: database.url.clone(),
+            database_url,
             smtp_url: Some(smtp_url(smtp_port)),
             public_scheme: PublicScheme::Http,
             mail_retry_seconds: 1,
@@ -132,7 +143,20 @@ impl TestApp {
             let towns = load_definitions(&repo_root().join("tenants")).expect("demo towns");
             app.apply_towns(&towns).await.expect("demo towns apply");
         }
+        Self::serve(app, mail, Some(database)).await
+    }
 
+    /// A second instance of this application (its own process state:
+    /// pools, caches, workers) on the same database, as another server of
+    /// a deployment would be.
+    pub async fn another_instance(&self) -> Self {
+        let app = App::open(self.app.config.clone(), Mode::Serve)
+            .await
+            .expect("the second instance opens");
+        Self::serve(app, None, None).await
+    }
+
+    async fn serve(app: App, mail: Option<SmtpSink>, database: Option<TestDatabase>) -> Self {
         let (ready, started) = tokio::sync::oneshot::channel();
         let server = app.clone();
         tokio::spawn(async move {

@@ -8,6 +8,12 @@ use tempfile::TempDir;
 /// every development machine run PostgreSQL here.
 const DEFAULT_POSTGRES_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
+/// Where the tests' PostgreSQL answers (`TEST_POSTGRES_URL`, else the
+/// default), as a URL of its admin database.
+pub fn postgres_admin_url() -> String {
+    std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_ADMIN_URL.to_owned())
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -37,8 +43,7 @@ impl TestDatabase {
                 }
             }
             Backend::Postgres => {
-                let admin_url = std::env::var("TEST_POSTGRES_URL")
-                    .unwrap_or_else(|_| DEFAULT_POSTGRES_ADMIN_URL.to_owned());
+                let admin_url = postgres_admin_url();
                 let name = format!("guichet_test_{:016x}", rand::rng().random::<u64>());
                 let admin = Database::connect(&admin_url).await.unwrap_or_else(|error| {
                     panic!("PostgreSQL must run at {admin_url} (set TEST_POSTGRES_URL): {error}")

@@ -6,12 +6,14 @@
 mod app;
 mod database;
 mod oidc;
+mod proxy;
 mod smtp;
 mod visitor;
 
 pub use app::{NEW_PASSWORD, Smtp, TestApp, TestAppOptions, TestResponse};
-pub use database::{Backend, TestDatabase};
+pub use database::{Backend, TestDatabase, postgres_admin_url};
 pub use oidc::{OidcProvider, path_of};
+pub use proxy::DbProxy;
 pub use smtp::{SmtpSink, free_port};
 pub use visitor::{Visitor, csrf_of, field_value};
 

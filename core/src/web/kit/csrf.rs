@@ -14,6 +14,11 @@
 //! takes `Result<CsrfForm<T>, Refused<T>>` and gets the input back with
 //! [`Refused::stale_input`]; the others take `CsrfForm<T>` and a refused form
 //! gets the error page with [`STALE_FORM`].
+//!
+//! The same guard refuses, for every form, a field holding a character no
+//! text may hold (NUL, which PostgreSQL cannot store and no person types):
+//! 400, the input shown again (cut before that character) with
+//! [`INVALID_TEXT`], before any handler or service sees it.
 
 use std::marker::PhantomData;
 
@@ -37,6 +42,51 @@ const PRESESSION_COOKIE: &str = "guichet_csrf";
 /// the page was open too long (the session changed), or another site sent it.
 pub const STALE_FORM: &str = "Votre session a expiré ou la page était trop ancienne : \
      vérifiez vos saisies et validez à nouveau.";
+
+/// The one message for a form refused because a field held a NUL character.
+pub const INVALID_TEXT: &str = "Un champ contient un caractère invisible qui n'est pas accepté : \
+     vérifiez vos saisies et validez à nouveau.";
+
+/// Why a form was sent back to the person: its token, or a character no
+/// text may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormProblem {
+    Stale,
+    InvalidText,
+}
+
+impl FormProblem {
+    /// The problem a refusal's status stands for: 400 is a forbidden
+    /// character; 403 and 422 are the token's.
+    pub fn of(status: Status) -> Self {
+        if status == Status::BadRequest {
+            Self::InvalidText
+        } else {
+            Self::Stale
+        }
+    }
+
+    /// What the form (or the error page) says.
+    pub fn message(self) -> &'static str {
+        match self {
+            Self::Stale => STALE_FORM,
+            Self::InvalidText => INVALID_TEXT,
+        }
+    }
+
+    pub(super) fn heading(self) -> &'static str {
+        match self {
+            Self::Stale => "Formulaire expiré",
+            Self::InvalidText => "Saisie refusée",
+        }
+    }
+}
+
+/// The message a form shown again says, for the status [`input_of`] (or
+/// [`Refused::stale_input`]) gave with its input.
+pub fn refusal_message(status: Status) -> &'static str {
+    FormProblem::of(status).message()
+}
 
 /// The CSRF token of this request's forms, for face `F`.
 #[derive(Debug)]
@@ -137,6 +187,9 @@ pub enum Refused<'r, T> {
     /// No token (422) or not this browser's (403); the input, when it
     /// parsed, to show again.
     Stale { status: Status, input: Option<T> },
+    /// The token was right but a field held a character no text may hold
+    /// (400); the input, each such field cut before that character.
+    InvalidText { input: Option<T> },
     /// The token was right but the form does not parse.
     Malformed(form::Errors<'r>),
 }
@@ -146,12 +199,13 @@ impl<T> Refused<'_, T> {
     pub fn status(&self) -> Status {
         match self {
             Self::Stale { status, .. } => *status,
+            Self::InvalidText { .. } => Status::BadRequest,
             Self::Malformed(errors) => errors.status(),
         }
     }
 
-    /// What the person typed, to show again with [`STALE_FORM`] and the
-    /// returned status; an error page when there is nothing to show.
+    /// What the person typed, to show again with the returned status and
+    /// [`refusal_message`] of it; an error page when there is nothing to show.
     pub fn stale_input(self) -> Result<(T, Status), PageError> {
         match self {
             Self::Stale {
@@ -162,15 +216,17 @@ impl<T> Refused<'_, T> {
                 status,
                 input: None,
             } => Err(PageError::stale_form(status)),
+            Self::InvalidText { input: Some(input) } => Ok((input, Status::BadRequest)),
+            Self::InvalidText { input: None } => Err(PageError::invalid_text()),
             Self::Malformed(errors) => Err(PageError::status(errors.status())),
         }
     }
 }
 
 /// What a `Checked` form gives a handler: the input, and the status to
-/// answer with when its token was refused (the handler then shows the input
-/// again with [`STALE_FORM`]). A refused form with nothing to show is an
-/// error page.
+/// answer with when it was refused (the handler then shows the input again
+/// with [`refusal_message`] of that status). A refused form with nothing to
+/// show is an error page.
 pub fn input_of<T, F>(
     form: Result<CsrfForm<T, F>, Refused<'_, T>>,
 ) -> Result<(T, Option<Status>), PageError> {
@@ -183,25 +239,26 @@ pub fn input_of<T, F>(
     }
 }
 
-/// Remembers, for the catchers, that a request was refused for its token:
-/// the error page then says so in [`STALE_FORM`]'s words.
+/// Remembers, for the catchers, why a request's form was refused: the
+/// error page then says so in [`FormProblem::message`]'s words.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct StaleFormMarker(pub bool);
+pub struct FormProblemMarker(pub Option<FormProblem>);
 
-pub fn was_stale(request: &Request<'_>) -> bool {
+/// Why this request's form was refused, if it was.
+pub fn form_problem(request: &Request<'_>) -> Option<FormProblem> {
     request
-        .local_cache(|| std::sync::Mutex::new(StaleFormMarker::default()))
+        .local_cache(|| std::sync::Mutex::new(FormProblemMarker::default()))
         .lock()
-        .map(|marker| marker.0)
-        .unwrap_or(false)
+        .ok()
+        .and_then(|marker| marker.0)
 }
 
-pub(super) fn mark_stale(request: &Request<'_>) {
+pub(super) fn mark_form_problem(request: &Request<'_>, problem: FormProblem) {
     if let Ok(mut marker) = request
-        .local_cache(|| std::sync::Mutex::new(StaleFormMarker::default()))
+        .local_cache(|| std::sync::Mutex::new(FormProblemMarker::default()))
         .lock()
     {
-        marker.0 = true;
+        marker.0 = Some(problem);
     }
 }
 
@@ -224,14 +281,18 @@ impl<'r> FromForm<'r> for Button {
     }
 }
 
-/// `T` plus the `csrf` field, which `T` never sees.
+/// `T` plus the `csrf` field, which `T` never sees, and whether a field
+/// held a character no text may hold.
 struct WithToken<'r, T> {
     token: Option<&'r str>,
+    invalid_text: bool,
     value: form::Result<'r, T>,
 }
 
 struct WithTokenContext<'r, T: FromForm<'r>> {
     token: Option<&'r str>,
+    /// A field held a character no text may hold.
+    invalid_text: bool,
     inner: T::Context,
 }
 
@@ -242,16 +303,24 @@ impl<'r, T: FromForm<'r>> FromForm<'r> for WithToken<'r, T> {
     fn init(opts: Options) -> Self::Context {
         WithTokenContext {
             token: None,
+            invalid_text: false,
             inner: T::init(opts),
         }
     }
 
-    fn push_value(ctxt: &mut Self::Context, field: ValueField<'r>) {
+    fn push_value(ctxt: &mut Self::Context, mut field: ValueField<'r>) {
         if field.name.source().as_str() == "csrf" {
             ctxt.token = Some(field.value);
-        } else {
-            T::push_value(&mut ctxt.inner, field);
+            return;
         }
+        if !crate::db::is_storable_text(field.value) {
+            ctxt.invalid_text = true;
+            // `T` still gets the field, cut before the character (a slice
+            // of the same text), so that the form can be shown again.
+            let end = field.value.find('\0').unwrap_or(field.value.len());
+            field.value = &field.value[..end];
+        }
+        T::push_value(&mut ctxt.inner, field);
     }
 
     async fn push_data(ctxt: &mut Self::Context, field: DataField<'r, '_>) {
@@ -265,6 +334,7 @@ impl<'r, T: FromForm<'r>> FromForm<'r> for WithToken<'r, T> {
     fn finalize(ctxt: Self::Context) -> form::Result<'r, Self> {
         Ok(WithToken {
             token: ctxt.token,
+            invalid_text: ctxt.invalid_text,
             value: T::finalize(ctxt.inner),
         })
     }
@@ -301,6 +371,13 @@ impl<'r, T: FromForm<'r> + std::fmt::Debug + 'r, F: Face> FromData<'r> for CsrfF
             None => Some(Status::UnprocessableEntity),
         };
         match (status, parsed.value) {
+            (None, input) if parsed.invalid_text => {
+                mark_form_problem(request, FormProblem::InvalidText);
+                DataOutcome::Error((
+                    Status::BadRequest,
+                    Refused::InvalidText { input: input.ok() },
+                ))
+            }
             (None, Ok(value)) => DataOutcome::Success(CsrfForm {
                 value,
                 face: PhantomData,
@@ -309,7 +386,7 @@ impl<'r, T: FromForm<'r> + std::fmt::Debug + 'r, F: Face> FromData<'r> for CsrfF
                 DataOutcome::Error((errors.status(), Refused::Malformed(errors)))
             }
             (Some(status), input) => {
-                mark_stale(request);
+                mark_form_problem(request, FormProblem::Stale);
                 DataOutcome::Error((
                     status,
                     Refused::Stale {
@@ -341,5 +418,12 @@ mod tests {
         };
         assert!(!csrf.verify(""));
         assert!(!csrf.verify("x"));
+    }
+
+    #[test]
+    fn refusals_say_why() {
+        assert_eq!(refusal_message(Status::Forbidden), STALE_FORM);
+        assert_eq!(refusal_message(Status::UnprocessableEntity), STALE_FORM);
+        assert_eq!(refusal_message(Status::BadRequest), INVALID_TEXT);
     }
 }

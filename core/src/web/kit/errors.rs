@@ -3,10 +3,12 @@
 //!
 //! A handler answers a client error with a constructor by status
 //! ([`PageError::not_found`], [`PageError::forbidden`]…) and lets `?` turn a
-//! service failure into a 500 (503 when the database cannot be reached).
-//! Either way the responder hands the status to the face's catcher, which
-//! renders the page with that face's layout; catchers are registered per
-//! face at its base path ([`catchers`]).
+//! service failure into its status ([`PageError::http_status`]): 503 when
+//! the database cannot be reached (the page says when to come back, with
+//! `Retry-After`), 400 for a value the database refused, 500 for anything
+//! else. Either way the responder hands the status to the face's catcher,
+//! which renders the page with that face's layout; catchers are registered
+//! per face at its base path ([`catchers`]).
 
 use rocket::catcher::BoxFuture;
 use rocket::http::Status;
@@ -15,10 +17,11 @@ use rocket::{Catcher, Request};
 use serde::Serialize;
 
 use super::Themes;
-use super::csrf::{STALE_FORM, was_stale};
+use super::csrf::{FormProblem, form_problem, mark_form_problem};
 use super::face::Face;
 use super::fairings::RequestId;
 use super::render::{Page, TownPage};
+use crate::db::{DbFailure, classify};
 use crate::tenancy::TenantResolution;
 use crate::theme::ThemeError;
 
@@ -34,18 +37,19 @@ pub enum PageError {
     Accounts(#[from] crate::accounts::AccountError),
     #[error(transparent)]
     Requests(#[from] crate::requests::RequestError),
-    /// A client error, shown with the status's own page.
+    /// A client error, shown with the status's own page (or, for a refused
+    /// form, with what was wrong with it).
     #[error("{status}")]
-    Status { status: Status, stale_form: bool },
+    Status {
+        status: Status,
+        form: Option<FormProblem>,
+    },
 }
 
 impl PageError {
     /// Any status, shown with its page.
     pub fn status(status: Status) -> Self {
-        Self::Status {
-            status,
-            stale_form: false,
-        }
+        Self::Status { status, form: None }
     }
 
     /// 400: the request cannot be understood.
@@ -73,21 +77,45 @@ impl PageError {
         Self::status(Status::ServiceUnavailable)
     }
 
-    /// A form refused for its CSRF token, with nothing to show again: the
-    /// page says [`STALE_FORM`].
+    /// A form refused for its CSRF token (or, with 400, for a character no
+    /// text may hold), with nothing to show again: the page says
+    /// [`super::STALE_FORM`] (or [`super::csrf::INVALID_TEXT`]).
     pub fn stale_form(status: Status) -> Self {
         Self::Status {
             status,
-            stale_form: true,
+            // 400 is the kit's refusal of a forbidden character (see
+            // `FormProblem::of`), which the page names as such.
+            form: Some(FormProblem::of(status)),
         }
     }
 
-    fn http_status(&self) -> Status {
+    /// 400: a form field held a character no text may hold, with nothing
+    /// to show again: the page says [`super::csrf::INVALID_TEXT`].
+    pub fn invalid_text() -> Self {
+        Self::Status {
+            status: Status::BadRequest,
+            form: Some(FormProblem::InvalidText),
+        }
+    }
+
+    /// The status this failure is answered with: a client error's own; for
+    /// a database error, 503 only when the database cannot be reached, 400
+    /// when it refused a value it was given, else 500.
+    pub fn http_status(&self) -> Status {
+        use crate::accounts::AccountError;
+        use crate::mail::MailError;
         match self {
             Self::Status { status, .. } => *status,
-            // Only unavailability is 503: the database cannot be reached.
-            Self::Database(sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_)) => {
-                Status::ServiceUnavailable
+            Self::Database(error)
+            | Self::Accounts(
+                AccountError::Database(error) | AccountError::Mail(MailError::Database(error)),
+            )
+            | Self::Requests(crate::requests::RequestError::Database(error)) => {
+                match classify(error) {
+                    DbFailure::Unavailable => Status::ServiceUnavailable,
+                    DbFailure::RefusedInput => Status::BadRequest,
+                    DbFailure::Internal => Status::InternalServerError,
+                }
             }
             _ => Status::InternalServerError,
         }
@@ -98,10 +126,16 @@ impl<'r> Responder<'r, 'static> for PageError {
     fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
         let status = self.http_status();
         match &self {
-            Self::Status { stale_form, .. } => {
-                if *stale_form {
-                    super::csrf::mark_stale(request);
+            Self::Status { form, .. } => {
+                if let Some(problem) = form {
+                    mark_form_problem(request, *problem);
                 }
+            }
+            // An outage, or a value the database refused (a check missing
+            // before it): a warning per request, not an error.
+            error if status == Status::ServiceUnavailable || status == Status::BadRequest => {
+                let request_id = request.local_cache(RequestId::default);
+                tracing::warn!(request_id = %request_id.0, %error, %status, "page refused");
             }
             error => {
                 let request_id = request.local_cache(RequestId::default);
@@ -214,10 +248,9 @@ fn describe(status: Status) -> (&'static str, &'static str) {
 /// The error page in the town's theme, or the neutral one when the request
 /// has no town (or the themes cannot render).
 fn error_page<F: Face>(request: &Request<'_>, status: Status) -> Page {
-    let (heading, explanation) = if was_stale(request) {
-        ("Formulaire expiré", STALE_FORM)
-    } else {
-        describe(status)
+    let (heading, explanation) = match form_problem(request) {
+        Some(problem) => (problem.heading(), problem.message()),
+        None => describe(status),
     };
     let view = ErrorView {
         code: status.code,

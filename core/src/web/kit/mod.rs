@@ -18,7 +18,9 @@ use std::sync::Arc;
 use crate::theme::ThemeSet;
 
 pub use cookies::WebSettings;
-pub use csrf::{Button, Csrf, CsrfForm, Refused, STALE_FORM};
+pub use csrf::{
+    Button, Csrf, CsrfForm, FormProblem, INVALID_TEXT, Refused, STALE_FORM, refusal_message,
+};
 pub use errors::PageError;
 pub use face::{Face, MenuEntry};
 pub use fairings::RequestId;

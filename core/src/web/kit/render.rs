@@ -25,11 +25,20 @@ pub struct Page {
 
 impl<'r> Responder<'r, 'static> for Page {
     fn respond_to(self, _: &'r Request<'_>) -> response::Result<'static> {
-        Response::build()
+        let mut response = Response::build();
+        response
             .status(self.status)
             .header(ContentType::HTML)
-            .sized_body(self.html.len(), std::io::Cursor::new(self.html))
-            .ok()
+            .sized_body(self.html.len(), std::io::Cursor::new(self.html));
+        // "Momentanément indisponible": browsers and crawlers are told when
+        // to come back.
+        if self.status == Status::ServiceUnavailable {
+            response.header(rocket::http::Header::new(
+                "Retry-After",
+                crate::db::RETRY_AFTER_SECONDS.to_string(),
+            ));
+        }
+        response.ok()
     }
 }
 

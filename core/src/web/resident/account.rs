@@ -19,7 +19,7 @@ use crate::accounts::{Accounts, FieldError, LinkProblem, LoginOutcome, PasswordC
 use crate::audit::Origin;
 use crate::franceconnect::FranceConnect;
 use crate::web::kit::csrf::input_of;
-use crate::web::kit::{Button, Page, STALE_FORM, WebSettings};
+use crate::web::kit::{Button, Page, WebSettings, refusal_message};
 
 pub fn routes() -> Vec<Route> {
     routes![
@@ -124,7 +124,7 @@ async fn login<'r>(
         )?))
     };
     if let Some(status) = status {
-        view.error = Some(STALE_FORM.to_owned());
+        view.error = Some(refusal_message(status).to_owned());
         return refuse(view, status);
     }
     let outcome = accounts
@@ -350,7 +350,7 @@ async fn activate(
     };
     if let Err(refused) = form {
         let (_, status) = refused.stale_input()?;
-        view.problem = Some(STALE_FORM);
+        view.problem = Some(refusal_message(status));
         return page.render(status, "pages/activation", ACTIVATION_TITLE, view);
     }
     match accounts.activate(&page.tenant, token, &origin).await? {
@@ -411,7 +411,7 @@ async fn resend_activation<'r>(
         ..EmailRequestView::default()
     };
     if let Some(status) = stale {
-        view.error = Some(STALE_FORM);
+        view.error = Some(refusal_message(status));
         return page.render(status, "pages/activation_resend", RESEND_TITLE, view);
     }
     if !crate::tenancy::is_plausible_email(&view.email) {
@@ -518,7 +518,7 @@ async fn change_password<'r>(
             let (_, status) = refused.stale_input()?;
             let view = view.with_errors(vec![FieldError {
                 field: "password",
-                message: STALE_FORM.to_owned(),
+                message: refusal_message(status).to_owned(),
             }]);
             return Ok(Either::Left(page.render(
                 status,
@@ -604,7 +604,7 @@ async fn forgot_password<'r>(
         ..ForgotView::default()
     };
     if let Some(status) = stale {
-        view.error = Some(STALE_FORM);
+        view.error = Some(refusal_message(status));
         return page.render(status, "pages/password_forgot", FORGOT_TITLE, view);
     }
     if view.login.is_empty() {
@@ -677,7 +677,7 @@ async fn reset_password<'r>(
             let (_, status) = refused.stale_input()?;
             let view = view.with_errors(vec![FieldError {
                 field: "password",
-                message: STALE_FORM.to_owned(),
+                message: refusal_message(status).to_owned(),
             }]);
             return page.render(status, "pages/password_reset", RESET_TITLE, view);
         }

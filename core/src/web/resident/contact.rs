@@ -15,7 +15,7 @@ use super::{
 use crate::accounts::{Accounts, EmailChangeProblem, EmailConfirmProblem, LinkProblem};
 use crate::audit::Origin;
 use crate::web::kit::csrf::input_of;
-use crate::web::kit::{Button, Page, STALE_FORM};
+use crate::web::kit::{Button, Page, refusal_message};
 
 type PageResult = Result<Either<Page, Flash<Redirect>>, PageError>;
 
@@ -117,8 +117,8 @@ async fn contact_save<'r>(
     let mut view = contact_view(&resident, &csrf);
     view.address = form.address.trim().to_owned();
     view.phone = form.phone.trim().to_owned();
-    if stale.is_some() {
-        view.address_error = Some(STALE_FORM.to_owned());
+    if let Some(status) = stale {
+        view.address_error = Some(refusal_message(status).to_owned());
     } else if view.address.chars().count() > 300 {
         view.address_error = Some("L'adresse dépasse 300 caractères.".to_owned());
     }
@@ -163,7 +163,7 @@ async fn email_change<'r>(
         Err(refused) => {
             let (form, status) = refused.stale_input()?;
             view.new_email = form.new_email.trim().to_owned();
-            view.new_email_error = Some(STALE_FORM.to_owned());
+            view.new_email_error = Some(refusal_message(status).to_owned());
             return contact_page(page, &resident, &csrf, view, status);
         }
     };
@@ -272,7 +272,7 @@ async fn email_confirm(
 ) -> Result<Either<Page, Flash<Redirect>>, PageError> {
     let (_, stale) = input_of(form)?;
     let problem = match stale {
-        Some(_) => Some(STALE_FORM),
+        Some(status) => Some(refusal_message(status)),
         None => match accounts
             .confirm_email_change(&page.tenant, token, &origin)
             .await?

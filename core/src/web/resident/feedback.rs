@@ -12,7 +12,7 @@ use super::{
 };
 use crate::feedback::Feedback;
 use crate::web::kit::csrf::input_of;
-use crate::web::kit::{Page, STALE_FORM};
+use crate::web::kit::{Page, refusal_message};
 
 type PageResult = Result<Either<Page, Flash<Redirect>>, PageError>;
 
@@ -83,8 +83,8 @@ async fn feedback_submit<'r>(
     let status = stale.unwrap_or(Status::UnprocessableEntity);
     let mut view = feedback_view(&csrf, form.topic, form.message);
     let message = form.message.trim();
-    if stale.is_some() {
-        view.message_error = Some(STALE_FORM.to_owned());
+    if let Some(status) = stale {
+        view.message_error = Some(refusal_message(status).to_owned());
     } else if message.is_empty() {
         view.message_error = Some("Écrivez votre message.".to_owned());
     } else if message.chars().count() > crate::feedback::MAX_MESSAGE_CHARS {

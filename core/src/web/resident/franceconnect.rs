@@ -28,7 +28,7 @@ use crate::franceconnect::{
     LinkOutcome, LogoutCookie, PendingLink, VerifiedIdentity,
 };
 use crate::web::kit::csrf::input_of;
-use crate::web::kit::{Button, Page, STALE_FORM, WebSettings};
+use crate::web::kit::{Button, Page, WebSettings, refusal_message};
 
 pub fn routes() -> Vec<Route> {
     routes![
@@ -438,7 +438,7 @@ async fn link<'r>(
         |view: LinkView, status: Status| link_page_answer(&page, view, status).map(Either::Left);
     if let Some(status) = stale {
         view.identifier = form.identifier.trim().to_owned();
-        view.error = Some(STALE_FORM.to_owned());
+        view.error = Some(refusal_message(status).to_owned());
         return refuse(view, status);
     }
     view.identifier = form.identifier.trim().to_owned();
@@ -527,7 +527,7 @@ async fn create_account(
     let refuse =
         |view: LinkView, status: Status| link_page_answer(&page, view, status).map(Either::Left);
     if let Some(status) = stale {
-        view.creation_error = Some(STALE_FORM.to_owned());
+        view.creation_error = Some(refusal_message(status).to_owned());
         return refuse(view, status);
     }
     match accounts

@@ -15,7 +15,7 @@ use super::{
 use crate::households::{Households, MemberField, MemberInput, Relation};
 use crate::tenancy::Tenant;
 use crate::web::kit::csrf::input_of;
-use crate::web::kit::{Button, Page, STALE_FORM};
+use crate::web::kit::{Button, Page, refusal_message};
 
 pub fn routes() -> Vec<Route> {
     routes![household, household_add, household_remove,]
@@ -159,10 +159,10 @@ async fn household_add<'r>(
         ..MemberFormView::default()
     };
     let mut errors = Vec::new();
-    if stale.is_some() {
+    if let Some(status) = stale {
         errors.push(FieldError {
             field: "prenom",
-            message: STALE_FORM.to_owned(),
+            message: refusal_message(status).to_owned(),
         });
     }
     // The household's rules are the domain's, shared with the data API.

@@ -24,7 +24,7 @@ use crate::modules::{
     View, ViewRequest,
 };
 use crate::tenancy::Tenant;
-use crate::web::kit::{Page, STALE_FORM};
+use crate::web::kit::{Page, refusal_message};
 
 pub fn routes() -> Vec<Route> {
     routes![service_page, service_action]
@@ -514,7 +514,7 @@ async fn service_action(
             let view = modules
                 .render(&resident.tenant, &module, Some(&resident.account), &request)
                 .await;
-            let page = page.with_flash_text(STALE_FORM);
+            let page = page.with_flash_text(refusal_message(status));
             return Ok(Some(Either::Left(match view {
                 Ok(view) => show_view(
                     &page,

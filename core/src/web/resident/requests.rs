@@ -13,7 +13,7 @@ use crate::modules::Modules;
 use crate::requests::{self, NewRequest, Requests};
 use crate::tenancy::Tenant;
 use crate::web::kit::csrf::input_of;
-use crate::web::kit::{Page, STALE_FORM};
+use crate::web::kit::{Page, refusal_message};
 
 pub fn routes() -> Vec<Route> {
     routes![
@@ -248,8 +248,8 @@ async fn request_type_submit<'r>(
         return Ok(None);
     };
     let message = form.message.trim();
-    let error = if stale.is_some() {
-        Some(STALE_FORM.to_owned())
+    let error = if let Some(status) = stale {
+        Some(refusal_message(status).to_owned())
     } else if message.is_empty() {
         Some("Précisez votre demande en quelques mots.".to_owned())
     } else if message.chars().count() > MAX_REQUEST_MESSAGE {

@@ -27,32 +27,39 @@ pub struct AnyResident {
     pub token: String,
 }
 
-/// The request's session, resolved once per request.
-async fn current_session(request: &Request<'_>) -> Option<AnyResident> {
+/// The request's session, resolved once per request; `Err` when it cannot
+/// be read (the database does not answer).
+async fn current_session(request: &Request<'_>) -> Result<Option<AnyResident>, ()> {
     request
         .local_cache_async(async {
             let tenant = match CurrentTenant::from_request(request).await {
                 Outcome::Success(CurrentTenant(tenant)) => tenant,
-                _ => return None,
+                _ => return Ok(None),
             };
-            let settings = request.rocket().state::<WebSettings>()?;
-            let accounts = request.rocket().state::<Accounts>()?;
+            let (Some(settings), Some(accounts)) = (
+                request.rocket().state::<WebSettings>(),
+                request.rocket().state::<Accounts>(),
+            ) else {
+                return Ok(None);
+            };
             let cookies = request.cookies();
-            let token = cookies
-                .get(&settings.cookie_name(SESSION_COOKIE))?
-                .value()
-                .to_owned();
+            let Some(token) = cookies
+                .get(&settings.cookie_name(SESSION_COOKIE))
+                .map(|cookie| cookie.value().to_owned())
+            else {
+                return Ok(None);
+            };
             match accounts.session(&tenant, &token).await {
-                Ok(Some((session, account))) => Some(AnyResident {
+                Ok(Some((session, account))) => Ok(Some(AnyResident {
                     tenant,
                     account,
                     session,
                     token,
-                }),
-                Ok(None) => None,
+                })),
+                Ok(None) => Ok(None),
                 Err(error) => {
-                    tracing::error!(%error, "cannot read the session");
-                    None
+                    tracing::warn!(%error, "cannot read the session");
+                    Err(())
                 }
             }
         })
@@ -74,8 +81,10 @@ impl<'r> FromRequest<'r> for AnyResident {
             return Outcome::Error(error);
         }
         match current_session(request).await {
-            Some(resident) => Outcome::Success(resident),
-            None => {
+            Ok(Some(resident)) => Outcome::Success(resident),
+            // Not "logged out": the session is unknown for now (503).
+            Err(()) => Outcome::Error((Status::ServiceUnavailable, ())),
+            Ok(None) => {
                 let back = here(request);
                 redirect_on_refusal(request, login_url(&back));
                 Outcome::Error((Status::Unauthorized, ()))
@@ -197,7 +206,8 @@ impl<'r> FromRequest<'r> for Resident {
     }
 }
 
-/// The resident if someone is logged in; never refuses.
+/// The resident if someone is logged in; refuses (503) only when a
+/// session cookie cannot be read.
 #[derive(Debug, Clone)]
 pub struct Visitor(pub Option<AnyResident>);
 
@@ -206,7 +216,12 @@ impl<'r> FromRequest<'r> for Visitor {
     type Error = ();
 
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, ()> {
-        Outcome::Success(Visitor(current_session(request).await))
+        match current_session(request).await {
+            Ok(resident) => Outcome::Success(Visitor(resident)),
+            // A session cookie that cannot be read: who this is stays
+            // unknown for now (503), rather than shown as logged out.
+            Err(()) => Outcome::Error((Status::ServiceUnavailable, ())),
+        }
     }
 }
 

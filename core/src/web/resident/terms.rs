@@ -15,7 +15,7 @@ use super::{
 use crate::audit::Origin;
 use crate::terms::entity::terms_version;
 use crate::terms::{Terms, TermsStatus};
-use crate::web::kit::{Page, STALE_FORM};
+use crate::web::kit::{Page, refusal_message};
 
 pub fn routes() -> Vec<Route> {
     routes![terms_page, accept, dismiss_notice, history, version_page]
@@ -138,7 +138,7 @@ async fn accept<'r>(
                 &csrf,
                 next,
                 status,
-                Some(STALE_FORM),
+                Some(refusal_message(status)),
             )
             .await?;
             return Ok(Either::Left(page));
