@@ -17,7 +17,7 @@ sink (aiosmtpd) that records every Message-ID. Then, one after the other:
 
 Bounded in time and count, loopback only. Prints its figures; exits 1 on
 the first broken promise. Run by `tests/run` (after `cargo test` built the
-binary), or alone: `python3 tests/faults/faults.py`.
+binary), or alone: `python3 tests/faults/faults.py [scenario numbers]`.
 """
 
 import base64
@@ -176,7 +176,9 @@ class Instance:
             connection.request(method, path, body=body, headers={"Host": HOST, **(headers or {})})
             response = connection.getresponse()
             data = response.read()
-            return response.status, dict(response.getheaders()), data, time.monotonic() - started
+            # Header names as lowercase: HTTP/1 servers may send either case.
+            headers = {name.lower(): value for name, value in response.getheaders()}
+            return response.status, headers, data, time.monotonic() - started
         except OSError:
             return 0, {}, b"", time.monotonic() - started
         finally:
@@ -285,7 +287,7 @@ def outage_under_load(postgres, guichet, a):
             status, head, _, seconds = a.request(
                 "PUT", f"/api/v1/modules/invoices/data/{key}", body=json.dumps({"n": n}), headers=headers, timeout=10)
             with lock:
-                answers.append((status, head.get("Retry-After"), seconds))
+                answers.append((status, head.get("retry-after"), seconds))
                 if 200 <= status < 300:
                     acknowledged.append(key)
             time.sleep(0.02)
@@ -309,8 +311,8 @@ def outage_under_load(postgres, guichet, a):
     slowest = max(seconds for _, _, seconds in answers)
     print(f"      {len(answers)} writes, {len(acknowledged)} acknowledged, {len(during)} refused; "
           f"slowest answer {slowest:.2f} s; /readyz down in {ready[3]:.2f} s; recovery {recovery:.2f} s", flush=True)
-    check(all(status == 503 and retry for status, retry, _ in during),
-          "while the database is down every refusal is 503 with Retry-After")
+    odd = sorted({(status, retry) for status, retry, _ in during if not (status == 503 and retry)})
+    check(not odd, f"while the database is down every refusal is 503 with Retry-After (others: {odd})")
     check(slowest <= 2.5, f"no answer slower than 2 s (+0.5 s margin): {slowest:.2f} s")
     check(ready[0] == 503 and ready[3] <= 1.0, f"/readyz answers 503 within 1 s: {ready[0]} in {ready[3]:.2f} s")
     check(recovered and recovery <= 1.5, f"recovered within 1 s of the database's return (+0.5 s): {recovery:.2f} s")
@@ -357,10 +359,15 @@ def main():
         instances += [a, b]
         a.start()
         b.start()
-        mail_under_kills(postgres, sink, a, b)
-        mail_while_smtp_is_down(postgres, sink, guichet)
-        outage_under_load(postgres, guichet, a)
-        town_change_seen_everywhere(guichet, a, b, folder)
+        scenarios = {
+            "1": lambda: mail_under_kills(postgres, sink, a, b),
+            "2": lambda: mail_while_smtp_is_down(postgres, sink, guichet),
+            "3": lambda: outage_under_load(postgres, guichet, a),
+            "4": lambda: town_change_seen_everywhere(guichet, a, b, folder),
+        }
+        # `faults.py 3 4` runs only those (all by default).
+        for number in sys.argv[1:] or sorted(scenarios):
+            scenarios[number]()
     finally:
         for instance in instances:
             if instance.process and instance.process.poll() is None:
