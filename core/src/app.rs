@@ -12,7 +12,7 @@ use sea_orm::DatabaseConnection;
 use crate::accounts::{Accounts, HashingError, PasswordHasher, SessionPolicy};
 use crate::config::{Config, ConfigError};
 use crate::db::{self, DbSetupError};
-use crate::mail::{Delivery, MailWorker, Mailer, PublicLinks};
+use crate::mail::{Delivery, MailWorker, Mailer, PublicLinks, WorkerReport};
 use crate::tenancy::TenantDirectory;
 use crate::theme::{ThemeError, ThemeSet};
 
@@ -71,9 +71,10 @@ impl App {
     pub async fn open(config: Config, mode: Mode) -> Result<Self, StartupError> {
         let secret_key: Arc<[u8]> = config.require_secret_key()?.into();
         let delivery = match (&config.smtp_url, mode) {
-            (Some(url), _) => {
-                Some(Delivery::smtp(url).map_err(|error| StartupError::Smtp(error.to_string()))?)
-            }
+            (Some(url), _) => Some(
+                Delivery::smtp(url, config.mail_concurrency)
+                    .map_err(|error| StartupError::Smtp(error.to_string()))?,
+            ),
             (None, Mode::Demo) => Some(Delivery::LocalMailbox),
             (None, Mode::Serve) => None,
         };
@@ -132,12 +133,16 @@ impl App {
     /// The outbox worker, if mail is delivered at all.
     pub fn mail_worker(&self) -> Option<MailWorker> {
         let delivery = self.delivery.clone()?;
-        Some(MailWorker::new(
-            self.db.clone(),
-            delivery,
-            self.mailer.wake_handle(),
-            self.config.mail_retry_seconds,
-        ))
+        let concurrency = usize::try_from(self.config.mail_concurrency).unwrap_or(1);
+        Some(
+            MailWorker::new(
+                self.db.clone(),
+                delivery,
+                self.mailer.wake_handle(),
+                self.config.mail_retry_seconds,
+            )
+            .with_concurrency(concurrency),
+        )
     }
 
     /// The Rocket configuration derived from ours; Rocket's own sources
@@ -159,8 +164,11 @@ impl App {
     }
 
     /// Binds and serves until a shutdown signal, with the outbox worker and
-    /// the watcher of town changes beside it. `on_ready` is given the port actually bound (useful with
-    /// port 0) and a handle that stops the server.
+    /// the watcher of town changes beside it. `on_ready` is given the port
+    /// actually bound (useful with port 0) and a handle that stops the
+    /// server. Returns once the server and the worker have both stopped: the
+    /// worker hands back the mails it holds before the process exits
+    /// (mail/worker.rs).
     pub async fn serve(
         &self,
         on_ready: impl FnOnce(u16, rocket::Shutdown) + Send + Sync + 'static,
@@ -176,7 +184,12 @@ impl App {
             tracing::warn!("no smtp_url: mail stays in the outbox until one is configured");
         }
         let tenants = self.tenants.clone();
-        self.rocket()
+        // The running worker and the handle that stops it, for after launch.
+        type Running = (tokio::task::JoinHandle<WorkerReport>, rocket::Shutdown);
+        let running: Arc<std::sync::Mutex<Option<Running>>> = Arc::default();
+        let started = running.clone();
+        let served = self
+            .rocket()
             .attach(rocket::fairing::AdHoc::on_liftoff(
                 "town changes",
                 move |rocket| {
@@ -190,7 +203,10 @@ impl App {
                 move |rocket| {
                     Box::pin(async move {
                         if let Some(worker) = worker.lock().ok().and_then(|mut slot| slot.take()) {
-                            tokio::spawn(worker.run(rocket.shutdown()));
+                            let task = tokio::spawn(worker.run(rocket.shutdown()));
+                            if let Ok(mut slot) = started.lock() {
+                                *slot = Some((task, rocket.shutdown()));
+                            }
                         }
                     })
                 },
@@ -203,9 +219,16 @@ impl App {
                 })
             }))
             .launch()
-            .await
-            .map(|_| ())
-            .map_err(Box::new)
+            .await;
+        let running = running.lock().ok().and_then(|mut slot| slot.take());
+        if let Some((task, shutdown)) = running {
+            // Already requested, unless the server failed on its own.
+            shutdown.notify();
+            if let Err(error) = task.await {
+                tracing::error!(%error, "the mail worker failed");
+            }
+        }
+        served.map(|_| ()).map_err(Box::new)
     }
 }
 

@@ -64,6 +64,11 @@ pub struct Config {
     /// First delay before retrying a mail the SMTP server refused; it
     /// doubles at each attempt, up to an hour.
     pub mail_retry_seconds: u32,
+    /// Mails each instance sends at once, each over its own pooled SMTP
+    /// connection. Many, because each message waits some 40 ms for the
+    /// server's delayed ACK (lettre 0.11 leaves Nagle's algorithm on; see
+    /// docs/PERFORMANCE.md): parallel connections hide that wait.
+    pub mail_concurrency: u32,
     /// Theme folders on disk; when absent, the themes built into the binary.
     pub themes_dir: PathBuf,
     /// Reload templates and assets on every request (demo and development).
@@ -135,6 +140,7 @@ impl Default for Config {
             session_idle_minutes: 30,
             session_absolute_hours: 12,
             mail_retry_seconds: 30,
+            mail_concurrency: 16,
             themes_dir: PathBuf::from("themes"),
             dev_mode: false,
             module_cache_dir: PathBuf::from("data/modules"),
@@ -323,6 +329,7 @@ impl Config {
                 self.database_acquire_timeout_ms,
                 100..=60_000,
             ),
+            ("mail_concurrency", self.mail_concurrency, 1..=256),
             ("module_memory_mib", self.module_memory_mib, 1..=4096),
             ("module_cpu_ms", self.module_cpu_ms, 1..=60_000),
             ("module_timeout_ms", self.module_timeout_ms, 1..=600_000),
@@ -576,6 +583,7 @@ mod example_file {
             "session_idle_minutes",
             "session_absolute_hours",
             "mail_retry_seconds",
+            "mail_concurrency",
             "themes_dir",
             "dev_mode",
             "module_cache_dir",
@@ -606,6 +614,7 @@ mod example_file {
             session_idle_minutes: _,
             session_absolute_hours: _,
             mail_retry_seconds: _,
+            mail_concurrency: _,
             themes_dir: _,
             dev_mode: _,
             module_cache_dir: _,

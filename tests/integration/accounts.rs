@@ -401,7 +401,7 @@ on_both_databases! {
         let mut failed = false;
         for _ in 0..100 {
             let row = outbox::Entity::find().one(&app.app.db).await.unwrap().unwrap();
-            if row.attempts >= 1 && row.status == outbox::PENDING && row.last_error.is_some() {
+            if row.attempts >= 1 && row.status == outbox::MailStatus::Pending && row.last_error.is_some() {
                 failed = true;
                 break;
             }
@@ -415,7 +415,7 @@ on_both_databases! {
         tokio::time::sleep(Duration::from_secs(3)).await;
         assert_eq!(sink.received().len(), 1);
         let row = outbox::Entity::find().one(&app.app.db).await.unwrap().unwrap();
-        assert_eq!(row.status, outbox::SENT);
+        assert_eq!(row.status, outbox::MailStatus::Sent);
         assert!(row.sent_at.is_some());
     }
 

@@ -138,7 +138,7 @@ on_both_databases! {
 
         let first = guichet(dir.path(), &["migrate"], &env);
         assert!(first.status.success(), "{}", stderr(&first));
-        assert!(stdout(&first).starts_with("9 migration(s) applied"), "{}", stdout(&first));
+        assert!(stdout(&first).starts_with("10 migration(s) applied"), "{}", stdout(&first));
         let again = guichet(dir.path(), &["migrate"], &env);
         assert!(stdout(&again).starts_with("0 migration(s) applied"), "{}", stdout(&again));
 
@@ -258,7 +258,7 @@ on_both_databases! {
         let queued = <guichet::mail::entity::Entity as sea_orm::EntityTrait>::find().all(&db).await.unwrap();
         assert_eq!(queued.len(), 2);
         assert!(queued[0].text_body.contains("Identifiant : michel.arpege"));
-        assert_eq!(queued[0].status, "pending");
+        assert_eq!(queued[0].status, guichet::mail::MailStatus::Pending);
     }
 }
 

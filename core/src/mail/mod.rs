@@ -1,12 +1,15 @@
 //! Outgoing mail: composed from the town's theme, written to the outbox in
 //! the same transaction as the change it reports, and delivered by a worker
 //! that retries with backoff. Nothing is lost when SMTP is down, and a mail
-//! is marked sent only once the server took it.
+//! is marked sent only once the server took it. Each mail has one
+//! Message-ID, chosen here and sent on every attempt; how several instances
+//! share the outbox is the worker's policy (worker.rs).
 //!
 //! Error policy: composing a mail can fail ([`MailError`]) and then fails
 //! the operation that wanted to send it (its transaction rolls back).
 //! Delivery failures are not errors of any request: the worker records them
-//! on the outbox row and tries again later.
+//! on the outbox row (a refusal with the server's answer, a transient
+//! failure with its next attempt) and logs them.
 
 pub mod entity;
 mod worker;
@@ -22,7 +25,8 @@ use crate::config::{Config, PublicScheme};
 use crate::tenancy::Tenant;
 use crate::theme::{ThemeError, ThemeSet};
 
-pub use worker::{Delivery, MailWorker};
+pub use entity::MailStatus;
+pub use worker::{Delivery, MailWorker, WorkerReport};
 
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
@@ -167,22 +171,25 @@ impl Mailer {
         let html_body = compose("body.html")?;
 
         let now = Utc::now();
+        let sender = &tenant.definition.mail.sender_address;
         entity::ActiveModel {
             tenant_id: Set(tenant.scope().tenant_id().get()),
             kind: Set(kind.name().to_owned()),
             from_name: Set(tenant.definition.mail.sender_name.clone()),
-            from_address: Set(tenant.definition.mail.sender_address.clone()),
+            from_address: Set(sender.clone()),
             recipient: Set(to.to_owned()),
             subject: Set(subject),
             text_body: Set(text_body),
             html_body: Set(html_body),
-            status: Set(entity::PENDING.to_owned()),
+            status: Set(MailStatus::Pending),
             attempts: Set(0),
             next_attempt_at: Set(now),
             locked_until: Set(None),
             last_error: Set(None),
             created_at: Set(now),
             sent_at: Set(None),
+            message_id: Set(new_message_id(sender)),
+            claimed_by: Set(None),
             ..Default::default()
         }
         .insert(db)
@@ -194,6 +201,19 @@ impl Mailer {
     pub fn wake(&self) {
         self.wake.notify_one();
     }
+}
+
+/// `<guichet.RANDOM@domain>`, the domain being the sender's: 122 random
+/// bits (a UUID v4) make it unique without knowing the row's id before the
+/// insert, and the town's own domain keeps it meaningful to the receiving
+/// servers.
+fn new_message_id(sender: &str) -> String {
+    let domain = sender
+        .rsplit_once('@')
+        .map(|(_, domain)| domain.trim().to_ascii_lowercase())
+        .filter(|domain| !domain.is_empty())
+        .unwrap_or_else(|| "guichet.invalid".to_owned());
+    format!("<guichet.{}@{domain}>", uuid::Uuid::new_v4().simple())
 }
 
 /// A town's outbox, newest first: what `guichet demo` shows as the town's
@@ -216,5 +236,26 @@ impl Outbox {
             .order_by_desc(entity::Column::Id)
             .all(&self.db)
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_message_id_is_random_at_the_sender_s_domain() {
+        let first = new_message_id("ne-pas-repondre@Villeneuve.Example.fr");
+        let second = new_message_id("ne-pas-repondre@villeneuve.example.fr");
+        for id in [&first, &second] {
+            let random = id
+                .strip_prefix("<guichet.")
+                .and_then(|rest| rest.strip_suffix("@villeneuve.example.fr>"))
+                .unwrap_or_else(|| panic!("{id}"));
+            assert_eq!(random.len(), 32, "{id}");
+            assert!(random.chars().all(|c| c.is_ascii_hexdigit()), "{id}");
+        }
+        assert_ne!(first, second);
+        assert!(new_message_id("sans-domaine").ends_with("@guichet.invalid>"));
     }
 }

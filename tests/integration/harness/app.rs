@@ -68,6 +68,8 @@ pub struct TestApp {
     pub mail: Option<SmtpSink>,
     client: reqwest::Client,
     shutdown: rocket::Shutdown,
+    /// `App::serve`, which ends once the server and the mail worker stopped.
+    server: Option<tokio::task::JoinHandle<()>>,
     // Last: the database outlives the server that uses it (none for
     // another instance on the database of a first one).
     _database: Option<TestDatabase>,
@@ -114,35 +116,7 @@ impl TestApp {
             }
             Smtp::Port(port) => (None, port),
         };
-        let mut database_url = database.url.clone();
-        if let Some(port) = options.database_port {
-            let mut url = url::Url::parse(&database_url).expect("a database URL");
-            url.set_port(Some(port)).expect("a PostgreSQL URL");
-            database_url = url.to_string();
-        }
-        let mut config = Config {
-            database_url,
-            smtp_url: Some(smtp_url(smtp_port)),
-            public_scheme: PublicScheme::Http,
-            mail_retry_seconds: 1,
-            base_domain: "localhost".to_owned(),
-            address: IpAddr::V4(Ipv4Addr::LOCALHOST),
-            port: 0,
-            secret_key: Some(base64::engine::general_purpose::STANDARD.encode(TEST_SECRET_KEY)),
-            themes_dir: options.themes_dir,
-            // Shared by every test (same key): each module is compiled once
-            // per test run, not once per test.
-            module_cache_dir: PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("module-cache"),
-            ..Config::default()
-        };
-        (options.configure)(&mut config);
-        let app = App::open(config, Mode::Serve)
-            .await
-            .expect("the application opens");
-        if options.demo_towns {
-            let towns = load_definitions(&repo_root().join("tenants")).expect("demo towns");
-            app.apply_towns(&towns).await.expect("demo towns apply");
-        }
+        let app = open_app(&database, smtp_port, &options).await;
         Self::serve(app, mail, Some(database)).await
     }
 
@@ -159,7 +133,7 @@ impl TestApp {
     async fn serve(app: App, mail: Option<SmtpSink>, database: Option<TestDatabase>) -> Self {
         let (ready, started) = tokio::sync::oneshot::channel();
         let server = app.clone();
-        tokio::spawn(async move {
+        let server = tokio::spawn(async move {
             let result = server
                 .serve(move |port, shutdown| {
                     let _ = ready.send((port, shutdown));
@@ -180,7 +154,20 @@ impl TestApp {
             mail,
             client,
             shutdown,
+            server: Some(server),
             _database: database,
+        }
+    }
+
+    /// Stops the server as a shutdown signal would, and waits (up to 30 s)
+    /// until `App::serve` returns.
+    pub async fn stop(&mut self) {
+        self.shutdown.clone().notify();
+        if let Some(server) = self.server.take() {
+            tokio::time::timeout(std::time::Duration::from_secs(30), server)
+                .await
+                .expect("the server stops within 30 s")
+                .expect("the server task ends");
         }
     }
 
@@ -341,6 +328,74 @@ impl TestApp {
 
     fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
+    }
+}
+
+/// The test configuration on `database`, sending mail to `smtp_port`;
+/// opened, with the demo towns applied if asked.
+async fn open_app(database: &TestDatabase, smtp_port: u16, options: &TestAppOptions) -> App {
+    let mut database_url = database.url.clone();
+    if let Some(port) = options.database_port {
+        let mut url = url::Url::parse(&database_url).expect("a database URL");
+        url.set_port(Some(port)).expect("a PostgreSQL URL");
+        database_url = url.to_string();
+    }
+    let mut config = Config {
+        database_url,
+        smtp_url: Some(smtp_url(smtp_port)),
+        public_scheme: PublicScheme::Http,
+        mail_retry_seconds: 1,
+        base_domain: "localhost".to_owned(),
+        address: IpAddr::V4(Ipv4Addr::LOCALHOST),
+        port: 0,
+        secret_key: Some(base64::engine::general_purpose::STANDARD.encode(TEST_SECRET_KEY)),
+        themes_dir: options.themes_dir.clone(),
+        // Shared by every test (same key): each module is compiled once
+        // per test run, not once per test.
+        module_cache_dir: PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("module-cache"),
+        ..Config::default()
+    };
+    (options.configure)(&mut config);
+    let app = App::open(config, Mode::Serve)
+        .await
+        .expect("the application opens");
+    if options.demo_towns {
+        let towns = load_definitions(&repo_root().join("tenants")).expect("demo towns");
+        app.apply_towns(&towns).await.expect("demo towns apply");
+    }
+    app
+}
+
+/// The application opened on a fresh database with the demo towns, and an
+/// SMTP sink, but not served: no web server, no mail worker. For tests that
+/// run mail workers themselves.
+#[derive(Debug)]
+pub struct OpenApp {
+    pub app: App,
+    pub mail: SmtpSink,
+    // Last: the database outlives the application.
+    _database: TestDatabase,
+}
+
+impl OpenApp {
+    pub async fn open(backend: Backend) -> Self {
+        let database = TestDatabase::create(backend).await;
+        let mail = SmtpSink::start().await;
+        let app = open_app(&database, mail.port, &TestAppOptions::default()).await;
+        Self {
+            app,
+            mail,
+            _database: database,
+        }
+    }
+
+    pub async fn town(&self, slug: &str) -> Tenant {
+        self.app
+            .tenants
+            .find_by_slug(slug)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("no town {slug}"))
     }
 }
 

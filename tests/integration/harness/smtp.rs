@@ -1,5 +1,6 @@
 //! A real SMTP server for the tests: aiosmtpd, storing each message it
-//! receives as a file of a Maildir.
+//! receives as a file of a Maildir, refusing or delaying some recipients
+//! (smtp_sink.py) and logging every DATA answer.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -39,8 +40,12 @@ impl SmtpSink {
         let mut process = Command::new("python3")
             .args(["-m", "aiosmtpd", "-n", "-l"])
             .arg(format!("127.0.0.1:{port}"))
-            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .args(["-c", "smtp_sink.Sink"])
             .arg(maildir.path().join("mail"))
+            .env(
+                "PYTHONPATH",
+                super::repo_root().join("tests/integration/harness"),
+            )
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -72,6 +77,19 @@ impl SmtpSink {
         }
         files.sort();
         files
+    }
+
+    /// Every DATA answered so far, in order: the code (250, 451) and the
+    /// Message-ID.
+    pub fn attempts(&self) -> Vec<(u16, String)> {
+        std::fs::read_to_string(self.maildir.path().join("attempts.log"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|line| {
+                let (code, id) = line.split_once(' ')?;
+                Some((code.parse().ok()?, id.to_owned()))
+            })
+            .collect()
     }
 
     /// Every message received so far.
@@ -135,6 +153,8 @@ pub struct ReceivedMail {
     pub from: String,
     pub to: String,
     pub subject: String,
+    /// `<…@…>`, as in the header.
+    pub message_id: String,
     pub text: String,
     pub html: String,
 }
@@ -160,6 +180,10 @@ impl ReceivedMail {
             from: addresses(message.from()),
             to: addresses(message.to()),
             subject: message.subject().unwrap_or_default().to_owned(),
+            message_id: message
+                .message_id()
+                .map(|id| format!("<{id}>"))
+                .unwrap_or_default(),
             text: message
                 .body_text(0)
                 .map(|t| t.into_owned())
