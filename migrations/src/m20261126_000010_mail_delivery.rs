@@ -2,7 +2,9 @@
 //!
 //! - `message_id`: the mail's Message-ID, chosen when it is queued and sent
 //!   on every attempt, so that a receiving server can drop the copy a retry
-//!   makes. Mails queued before this migration get one here. Unique.
+//!   makes. Mails queued before this migration get one here; a row written
+//!   without one (an SQL import) gets one from the worker before its first
+//!   attempt, hence nullable. Unique.
 //! - `claimed_by`: which worker holds the mail while `locked_until` is in
 //!   the future; its lease is renewed while the send is in flight and
 //!   released at shutdown.
@@ -19,19 +21,12 @@ pub struct Migration;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        // SQLite adds one column per statement, and a NOT NULL one only with
-        // a default: every insert sets the Message-ID, and the unique index
-        // refuses a second row left at the default.
+        // SQLite adds one column per statement.
         manager
             .alter_table(
                 Table::alter()
                     .table(MailOutbox::Table)
-                    .add_column(
-                        ColumnDef::new(MailOutbox::MessageId)
-                            .string_len(255)
-                            .not_null()
-                            .default(""),
-                    )
+                    .add_column(ColumnDef::new(MailOutbox::MessageId).string_len(255).null())
                     .to_owned(),
             )
             .await?;
@@ -50,19 +45,20 @@ impl MigrationTrait for Migration {
                 "UPDATE mail_outbox SET message_id = '<guichet.' \
                  || md5(random()::text || clock_timestamp()::text || id::text) \
                  || '@' || lower(split_part(from_address, '@', 2)) || '>' \
-                 WHERE message_id = ''"
+                 WHERE message_id IS NULL"
             }
             _ => {
                 "UPDATE mail_outbox SET message_id = '<guichet.' \
                  || lower(hex(randomblob(16))) \
                  || '@' || lower(substr(from_address, instr(from_address, '@') + 1)) || '>' \
-                 WHERE message_id = ''"
+                 WHERE message_id IS NULL"
             }
         };
         manager
             .get_connection()
             .execute_unprepared(backfill)
             .await?;
+        // Rows without one yet (NULL) do not collide.
         manager
             .create_index(
                 Index::create()

@@ -51,8 +51,9 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub sent_at: Option<DateTimeUtc>,
     /// `<guichet.…@sender's domain>`, chosen at queue time and the same on
-    /// every attempt.
-    pub message_id: String,
+    /// every attempt; none only on a row written by other means (an SQL
+    /// import) until the worker gives it one, before its first attempt.
+    pub message_id: Option<String>,
     /// The worker holding the claim (until `locked_until`).
     pub claimed_by: Option<String>,
 }

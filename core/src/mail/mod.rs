@@ -188,7 +188,7 @@ impl Mailer {
             last_error: Set(None),
             created_at: Set(now),
             sent_at: Set(None),
-            message_id: Set(new_message_id(sender)),
+            message_id: Set(Some(new_message_id(sender))),
             claimed_by: Set(None),
             ..Default::default()
         }

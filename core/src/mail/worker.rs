@@ -4,7 +4,8 @@
 //! policy, which the code below honours:
 //!
 //! - **One Message-ID per mail.** It is chosen when the mail is queued
-//!   (`Mailer::queue`) and sent on every attempt. SMTP cannot be exactly
+//!   (`Mailer::queue`; for a row written otherwise, stored by the worker
+//!   before its first attempt) and sent on every attempt. SMTP cannot be exactly
 //!   once — a server may take a message and its answer be lost, and the
 //!   mail is then sent again — but the copy carries the same Message-ID, by
 //!   which the receiving side can drop it.
@@ -19,7 +20,9 @@
 //! - **Sent means taken.** A mail is marked sent only after the SMTP server
 //!   accepted it, and right away (with the others that finished meanwhile,
 //!   in one statement). If the process dies in between, the mail is sent
-//!   again after the lease, with the same Message-ID.
+//!   again after the lease, with the same Message-ID: a killed instance
+//!   may so cause up to `mail_concurrency` copies (the server even takes
+//!   a message whose end the kernel flushes after the process died).
 //! - **A refusal is final, anything else is retried.** A 55x answer (the
 //!   mail system refuses this mail: unknown recipient, rejected content) or
 //!   an address that cannot be written marks the mail `refused`, with the
@@ -357,7 +360,34 @@ impl MailWorker {
             .all(&self.db)
             .await?;
         claimed.sort_by_key(|mail| (mail.next_attempt_at, mail.id));
+        for mail in &mut claimed {
+            if mail.message_id.is_none() {
+                mail.message_id = Some(self.give_message_id(mail).await?);
+            }
+        }
         Ok(claimed)
+    }
+
+    /// A row written without `Mailer::queue` (an SQL import) gets its
+    /// Message-ID now, stored before its first attempt and kept for the
+    /// next ones.
+    async fn give_message_id(&self, mail: &entity::Model) -> Result<String, DbErr> {
+        let chosen = super::new_message_id(&mail.from_address);
+        let written = Outbox::update_many()
+            .col_expr(Column::MessageId, Expr::value(Some(chosen.clone())))
+            .filter(Column::Id.eq(mail.id))
+            .filter(Column::MessageId.is_null())
+            .exec(&self.db)
+            .await?;
+        if written.rows_affected == 1 {
+            return Ok(chosen);
+        }
+        // Given one meanwhile: that one it is.
+        Outbox::find_by_id(mail.id)
+            .one(&self.db)
+            .await?
+            .and_then(|row| row.message_id)
+            .ok_or_else(|| DbErr::RecordNotFound(format!("mail {} has no Message-ID", mail.id)))
     }
 
     /// Starts sending `mail` (or records at once why it cannot be written).
@@ -395,7 +425,7 @@ impl MailWorker {
                 Ok(()) => {
                     held.report.sent += sent.len();
                     for (mail, _) in &sent {
-                        tracing::info!(mail = mail.id, kind = %mail.kind, tenant = mail.tenant_id, message_id = %mail.message_id, "mail delivered");
+                        tracing::info!(mail = mail.id, kind = %mail.kind, tenant = mail.tenant_id, message_id = mail.message_id.as_deref().unwrap_or_default(), "mail delivered");
                     }
                 }
                 Err(error) => {
@@ -440,7 +470,7 @@ impl MailWorker {
     ) -> Result<(), DbErr> {
         let (status, error, next_attempt) = match failure {
             Failure::Refused(error) => {
-                tracing::warn!(mail = mail.id, message_id = %mail.message_id, %error, "mail refused for good");
+                tracing::warn!(mail = mail.id, message_id = mail.message_id.as_deref().unwrap_or_default(), %error, "mail refused for good");
                 (MailStatus::Refused, error, None)
             }
             Failure::Transient(error) if mail.attempts >= MAX_ATTEMPTS => {
@@ -601,6 +631,10 @@ fn backoff(retry_seconds: i64, attempts: i32) -> chrono::Duration {
 /// The message of an outbox row, the same on every attempt but for the MIME
 /// boundaries: its Message-ID, and the time it was queued as its date.
 fn message(mail: &entity::Model) -> Result<Message, Failure> {
+    // Without one lettre would make up a new one at each attempt.
+    let Some(message_id) = mail.message_id.clone() else {
+        return Err(Failure::Transient("no Message-ID yet".to_owned()));
+    };
     let from: Mailbox = format!("{} <{}>", mail.from_name, mail.from_address)
         .parse()
         .map_err(|error| Failure::Refused(format!("sender address: {error}")))?;
@@ -609,7 +643,7 @@ fn message(mail: &entity::Model) -> Result<Message, Failure> {
         .parse()
         .map_err(|error| Failure::Refused(format!("recipient address: {error}")))?;
     Message::builder()
-        .message_id(Some(mail.message_id.clone()))
+        .message_id(Some(message_id))
         .date(mail.created_at.into())
         .from(from)
         .to(to)
