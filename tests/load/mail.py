@@ -278,7 +278,7 @@ def main():
     parser.add_argument("--mails", type=int, default=10000)
     parser.add_argument("--concurrency", type=int,
                         help="mail_concurrency of each instance (default: Guichet's)")
-    parser.add_argument("--runs", default="postgres:1,postgres:2,postgres:2:term,sqlite:1",
+    parser.add_argument("--runs", default="postgres:1,postgres:2,postgres:2:term,postgres:2:kill,sqlite:1",
                         help="database:instances[:term|:kill], comma-separated; `term` stops the "
                              "first instance (SIGTERM) once half the mail is delivered, `kill` kills it "
                              "(SIGKILL)")
