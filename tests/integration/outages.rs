@@ -266,7 +266,8 @@ async fn a_postgres_outage_is_answered_fast_and_recovery_is_quick() {
         refused.status
     );
     assert_eq!(refused.status, 503, "{}", refused.body);
-    assert!(took < Duration::from_secs(2), "{took:?}");
+    // Same margin as the page above: two acquire timeouts under load.
+    assert!(took < Duration::from_secs(3), "{took:?}");
     assert!(retry_after(&refused) >= 1);
     assert_eq!(error_of(&refused).0, "unavailable");
 
