@@ -1,5 +1,7 @@
-//! The audit log: who did what, in which town, when, from where. Append-only:
-//! nothing in the application updates or deletes an event.
+//! The audit log — the account journal: who did what ([`Actor`]), to which
+//! account (the subject, `account_id`), in which town, when, from where.
+//! Append-only: nothing in the application updates an event; only the
+//! retention purge deletes the old ones.
 //!
 //! Error policy: recording an event is part of the operation it records; a
 //! failure is a database error of that operation.
@@ -12,14 +14,33 @@ use crate::tenancy::TenantScope;
 pub mod entity {
     use sea_orm::entity::prelude::*;
 
+    /// Who acted, as stored.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+    #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+    pub enum ActorKind {
+        #[sea_orm(string_value = "resident")]
+        Resident,
+        #[sea_orm(string_value = "staff")]
+        Staff,
+        #[sea_orm(string_value = "api_key")]
+        ApiKey,
+        #[sea_orm(string_value = "system")]
+        System,
+    }
+
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "audit_event")]
     pub struct Model {
         #[sea_orm(primary_key)]
         pub id: i32,
         pub tenant_id: i32,
+        /// The subject: the account the event concerns.
         pub account_id: Option<i32>,
         pub kind: String,
+        pub actor_kind: ActorKind,
+        pub actor_id: Option<i32>,
+        /// The actor as the journal shows it, as it was then.
+        pub actor_label: Option<String>,
         pub ip: Option<String>,
         pub user_agent: Option<String>,
         pub detail: Option<String>,
@@ -69,6 +90,42 @@ impl AuditKind {
     }
 }
 
+/// Who did it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// A resident, on their own account (or through FranceConnect).
+    Resident(i32),
+    /// A member of the town's staff; `label` is their name and role as the
+    /// journal shows them ("Marie Durand (gestionnaire)").
+    Staff { id: i32, label: String },
+    /// A town's back-office software, by its API key's name.
+    ApiKey { name: String },
+    /// Guichet itself, or an operator at the command line.
+    System,
+}
+
+impl Actor {
+    fn stored(&self) -> (entity::ActorKind, Option<i32>, Option<String>) {
+        match self {
+            Self::Resident(id) => (entity::ActorKind::Resident, Some(*id), None),
+            Self::Staff { id, label } => (entity::ActorKind::Staff, Some(*id), Some(label.clone())),
+            Self::ApiKey { name } => (entity::ActorKind::ApiKey, None, Some(name.clone())),
+            Self::System => (entity::ActorKind::System, None, None),
+        }
+    }
+}
+
+/// One event to append.
+#[derive(Debug, Clone)]
+pub struct Event<'a> {
+    pub kind: AuditKind,
+    pub actor: Actor,
+    /// The account the event concerns.
+    pub subject: Option<i32>,
+    pub origin: &'a Origin,
+    pub detail: Option<String>,
+}
+
 /// Where a request came from, for the log.
 #[derive(Debug, Clone, Default)]
 pub struct Origin {
@@ -85,7 +142,8 @@ impl Origin {
     }
 }
 
-/// Appends one event.
+/// Appends one event a resident caused on their own account (`account_id`),
+/// or the system when there is none.
 pub async fn record(
     db: &impl ConnectionTrait,
     scope: TenantScope,
@@ -94,13 +152,42 @@ pub async fn record(
     origin: &Origin,
     detail: Option<String>,
 ) -> Result<(), DbErr> {
+    let actor = match (kind, account_id) {
+        // The town (or the operator) creates accounts and sends their mail.
+        (AuditKind::AccountCreated | AuditKind::ActivationMailSent, _) | (_, None) => Actor::System,
+        (_, Some(id)) => Actor::Resident(id),
+    };
+    record_event(
+        db,
+        scope,
+        Event {
+            kind,
+            actor,
+            subject: account_id,
+            origin,
+            detail,
+        },
+    )
+    .await
+}
+
+/// Appends one event, with its actor and subject.
+pub async fn record_event(
+    db: &impl ConnectionTrait,
+    scope: TenantScope,
+    event: Event<'_>,
+) -> Result<(), DbErr> {
+    let (actor_kind, actor_id, actor_label) = event.actor.stored();
     entity::ActiveModel {
         tenant_id: Set(scope.tenant_id().get()),
-        account_id: Set(account_id),
-        kind: Set(kind.as_str().to_owned()),
-        ip: Set(origin.ip.clone()),
-        user_agent: Set(origin.stored_user_agent()),
-        detail: Set(detail),
+        account_id: Set(event.subject),
+        kind: Set(event.kind.as_str().to_owned()),
+        actor_kind: Set(actor_kind),
+        actor_id: Set(actor_id),
+        actor_label: Set(actor_label),
+        ip: Set(event.origin.ip.clone()),
+        user_agent: Set(event.origin.stored_user_agent()),
+        detail: Set(event.detail),
         created_at: Set(Utc::now()),
         ..Default::default()
     }
