@@ -38,7 +38,7 @@ use crate::households::{
 };
 use crate::modules::storage::{self, DataError, DataScope, StorageError};
 use crate::modules::{ModuleData, Modules};
-use crate::tenancy::{Tenant, TenantResolution};
+use crate::tenancy::{Tenant, TenantResolution, database_silent};
 
 pub const BASE: &str = "/api/v1";
 /// The OpenAPI document, written by hand next to the routes it describes
@@ -322,6 +322,11 @@ impl<'r> FromRequest<'r> for ApiClient {
         let (Some(secret), Some(keys)) = (secret, request.rocket().state::<ApiKeys>()) else {
             return Outcome::Error((Status::Unauthorized, ApiError::Unauthenticated));
         };
+        // The town came from memory after a whole acquire timeout: the key
+        // would wait as long again (a request waits for the database once).
+        if database_silent(request) {
+            return Outcome::Error((Status::ServiceUnavailable, ApiError::Unavailable));
+        }
         match keys.authenticate(&tenant, secret).await {
             Ok(Some(_)) => Outcome::Success(ApiClient { tenant }),
             Ok(None) => Outcome::Error((Status::Unauthorized, ApiError::Unauthenticated)),

@@ -5,7 +5,9 @@ use std::sync::Arc;
 use rocket::http::Status;
 use rocket::request::{FromRequest, Outcome, Request};
 
-use super::{Tenant, TenantDirectory};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::{Served, Tenant, TenantDirectory};
 
 /// The town of the current request, resolved from its `Host` header.
 ///
@@ -51,6 +53,22 @@ impl TenantResolution {
     }
 }
 
+/// Set when this request already waited the whole acquire timeout for the
+/// database (its town was served as last read).
+#[derive(Debug, Default)]
+struct DatabaseSilent(AtomicBool);
+
+/// Whether this request already found the database silent. A guard that
+/// would query next (a session) answers 503 at once instead: a request
+/// waits for the database at most once, so that an outage is answered
+/// within one acquire timeout, not one per query.
+pub fn database_silent(request: &Request<'_>) -> bool {
+    request
+        .local_cache(DatabaseSilent::default)
+        .0
+        .load(Ordering::Acquire)
+}
+
 async fn resolve(request: &Request<'_>) -> TenantResolution {
     let Some(directory) = request.rocket().state::<TenantDirectory>() else {
         tracing::error!("the tenant directory is not managed by this Rocket");
@@ -59,8 +77,16 @@ async fn resolve(request: &Request<'_>) -> TenantResolution {
     let Some(host) = request.host() else {
         return TenantResolution::UnknownHost;
     };
-    match directory.resolve_host_cached(host.domain().as_str()).await {
-        Ok(Some(tenant)) => TenantResolution::Found(tenant),
+    match directory.resolve_host_served(host.domain().as_str()).await {
+        Ok(Some((tenant, served))) => {
+            if served == Served::AsLastRead {
+                request
+                    .local_cache(DatabaseSilent::default)
+                    .0
+                    .store(true, Ordering::Release);
+            }
+            TenantResolution::Found(tenant)
+        }
         Ok(None) => TenantResolution::UnknownHost,
         Err(error) => {
             tracing::error!(%error, "cannot resolve the request's town");

@@ -34,8 +34,10 @@ pub use definition::{
     DEFINITION_FILE, InvalidDefinition, MailSender, Section, TOWN_KEYS, TenantDefinition,
     TownContact, is_plausible_email, is_valid_slug,
 };
-pub use guard::{CurrentTenant, TenantResolution};
+pub use guard::{CurrentTenant, TenantResolution, database_silent};
 pub use host::{HostLookup, classify_host};
 pub use scope::{TenantOwned, TenantScope};
-pub use service::{ApplyOutcome, TenancyError, Tenant, TenantDirectory, TenantId, TenantSummary};
+pub use service::{
+    ApplyOutcome, Served, TenancyError, Tenant, TenantDirectory, TenantId, TenantSummary,
+};
 pub use watch::{POLL_INTERVAL, TOWNS_CHANNEL};

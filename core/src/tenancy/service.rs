@@ -115,6 +115,15 @@ pub enum TenancyError {
     Database(#[from] DbErr),
 }
 
+/// How a town was served from memory or the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Served {
+    /// As trusted now: read from the database or kept while fresh.
+    Current,
+    /// As last read, because the database did not answer in time.
+    AsLastRead,
+}
+
 /// Reads and writes the towns. Cheap to clone: share one per process.
 #[derive(Debug, Clone)]
 pub struct TenantDirectory {
@@ -143,23 +152,35 @@ impl TenantDirectory {
         &self,
         domain: &str,
     ) -> Result<Option<Arc<Tenant>>, TenancyError> {
+        Ok(self
+            .resolve_host_served(domain)
+            .await?
+            .map(|(tenant, _)| tenant))
+    }
+
+    /// Like [`Self::resolve_host_cached`], saying whether the town was
+    /// served as last read because the database did not answer.
+    pub async fn resolve_host_served(
+        &self,
+        domain: &str,
+    ) -> Result<Option<(Arc<Tenant>, Served)>, TenancyError> {
         // One entry per town host, whatever the case a browser sent.
         let key = domain.trim_end_matches('.').to_ascii_lowercase();
         if let Some(tenant) = self.resolved.fresh(&key) {
-            return Ok(Some(tenant));
+            return Ok(Some((tenant, Served::Current)));
         }
         let generation = self.resolved.generation();
         match self.resolve_host(domain).await {
             Ok(Some(tenant)) => {
                 let tenant = Arc::new(tenant);
                 self.resolved.keep(key, tenant.clone(), generation);
-                Ok(Some(tenant))
+                Ok(Some((tenant, Served::Current)))
             }
             Ok(None) => Ok(None),
             Err(TenancyError::Database(error)) => match self.resolved.stale(&key) {
                 Some(tenant) => {
                     tracing::warn!(%error, town = %tenant.slug, "cannot read the town again: served as last read");
-                    Ok(Some(tenant))
+                    Ok(Some((tenant, Served::AsLastRead)))
                 }
                 None => Err(TenancyError::Database(error)),
             },

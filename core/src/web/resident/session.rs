@@ -9,7 +9,7 @@ use rocket::request::{FromRequest, Outcome, Request};
 use crate::accounts::entity::{account, session};
 use crate::accounts::{Accounts, DEVICE_COOKIE, DEVICE_TRUST_DAYS};
 use crate::audit::Origin;
-use crate::tenancy::{CurrentTenant, Tenant};
+use crate::tenancy::{CurrentTenant, Tenant, database_silent};
 use crate::terms::entity::terms_version;
 use crate::terms::{Terms, TermsStatus};
 use crate::web::kit::WebSettings;
@@ -49,6 +49,11 @@ async fn current_session(request: &Request<'_>) -> Result<Option<AnyResident>, (
             else {
                 return Ok(None);
             };
+            // The town came from memory after a whole acquire timeout:
+            // the session would wait as long again (see database_silent).
+            if database_silent(request) {
+                return Err(());
+            }
             match accounts.session(&tenant, &token).await {
                 Ok(Some((session, account))) => Ok(Some(AnyResident {
                     tenant,
