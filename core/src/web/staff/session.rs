@@ -46,6 +46,10 @@ async fn current_session(request: &Request<'_>) -> Result<Option<AnyStaffSession
             else {
                 return Ok(None);
             };
+            // A request waits for the database once (see database_silent).
+            if crate::tenancy::database_silent(request) {
+                return Err(());
+            }
             match staff.session(&tenant, &token).await {
                 Ok(Some(found)) => Ok(Some(AnyStaffSession { tenant, found })),
                 Ok(None) => Ok(None),
