@@ -12,6 +12,7 @@ mod harness;
 
 mod account_abuse;
 mod accounts;
+mod admin_routes;
 mod cli;
 mod csrf;
 mod dashboard;
@@ -25,6 +26,7 @@ mod module_storage;
 mod modules;
 mod outages;
 mod requests;
+mod staff;
 mod tenancy;
 mod terms;
 mod themes;

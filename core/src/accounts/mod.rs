@@ -30,7 +30,7 @@ pub mod secrets;
 mod service;
 pub mod sessions;
 mod settings;
-mod throttle;
+pub mod throttle;
 
 pub use create::{CreatedAccount, NewAccount, NewAccountError};
 pub use devices::{DEVICE_COOKIE, DEVICE_TRUST_DAYS};

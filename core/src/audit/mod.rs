@@ -125,6 +125,23 @@ pub enum AuditKind {
     FranceConnectUnlinked,
     /// The retention purge deleted old events (detail: how many).
     JournalPurged,
+    /// A staff member was invited (detail: address and role).
+    StaffInvited,
+    /// An invited member chose their name and password.
+    StaffJoined,
+    StaffTotpEnrolled,
+    /// Both factors given: a staff session opened.
+    StaffLoginSucceeded,
+    /// Logged in with a recovery code in place of a TOTP code.
+    StaffRecoveryCodeUsed,
+    StaffLoginFailed,
+    StaffSecondFactorFailed,
+    StaffLoginThrottled,
+    StaffLogout,
+    /// Detail: the address, the old and the new role.
+    StaffRoleChanged,
+    StaffSuspended,
+    StaffReactivated,
 }
 
 impl AuditKind {
@@ -145,6 +162,18 @@ impl AuditKind {
             Self::FranceConnectLinked => "franceconnect_linked",
             Self::FranceConnectUnlinked => "franceconnect_unlinked",
             Self::JournalPurged => "journal_purged",
+            Self::StaffInvited => "staff_invited",
+            Self::StaffJoined => "staff_joined",
+            Self::StaffTotpEnrolled => "staff_totp_enrolled",
+            Self::StaffLoginSucceeded => "staff_login_succeeded",
+            Self::StaffRecoveryCodeUsed => "staff_recovery_code_used",
+            Self::StaffLoginFailed => "staff_login_failed",
+            Self::StaffSecondFactorFailed => "staff_second_factor_failed",
+            Self::StaffLoginThrottled => "staff_login_throttled",
+            Self::StaffLogout => "staff_logout",
+            Self::StaffRoleChanged => "staff_role_changed",
+            Self::StaffSuspended => "staff_suspended",
+            Self::StaffReactivated => "staff_reactivated",
         }
     }
 
@@ -172,6 +201,18 @@ impl AuditKind {
             Self::FranceConnectLinked => "Compte FranceConnect associé",
             Self::FranceConnectUnlinked => "Compte FranceConnect dissocié",
             Self::JournalPurged => "Événements anciens supprimés du journal",
+            Self::StaffInvited => "Agent invité",
+            Self::StaffJoined => "Invitation d'agent acceptée",
+            Self::StaffTotpEnrolled => "Second facteur d'agent enregistré",
+            Self::StaffLoginSucceeded => "Connexion d'agent",
+            Self::StaffRecoveryCodeUsed => "Connexion d'agent avec un code de secours",
+            Self::StaffLoginFailed => "Échec de connexion d'agent",
+            Self::StaffSecondFactorFailed => "Code de second facteur d'agent refusé",
+            Self::StaffLoginThrottled => "Connexion d'agent retardée après plusieurs échecs",
+            Self::StaffLogout => "Déconnexion d'agent",
+            Self::StaffRoleChanged => "Rôle d'agent modifié",
+            Self::StaffSuspended => "Agent suspendu",
+            Self::StaffReactivated => "Agent réactivé",
         }
     }
 
