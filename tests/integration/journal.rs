@@ -13,6 +13,8 @@ use sea_orm::{
     QueryOrder as _,
 };
 
+use guichet::staff::StaffRole;
+
 use crate::harness::{TestApp, TestDatabase, repo_root};
 
 /// Every event of the database, oldest first.
@@ -89,6 +91,11 @@ fn history_rows(body: &str) -> Vec<String> {
         .skip(1)
         .map(|row| row.to_owned())
         .collect()
+}
+
+/// A page's links as a browser reads them (templates escape `=` and `&`).
+fn unescaped(body: &str) -> String {
+    body.replace("&#x3D;", "=").replace("&amp;", "&")
 }
 
 /// The `apres=` parameter of a page's "older" link.
@@ -425,5 +432,111 @@ on_both_databases! {
             .await
             .unwrap();
         assert!(records.len() >= 2, "at least one record per batch");
+    }
+
+    async fn the_staff_journal_page_filters_pages_and_exports(backend) {
+        let app = TestApp::spawn(backend).await;
+        let town = app.town("villeneuve").await;
+        let other_town = app.town("saint-martin").await;
+        let jeanne = app.create_resident("villeneuve", "Jeanne", "Lune", "lune@example.org").await;
+        let paul = app.create_resident("villeneuve", "Paul", "Soleil", "soleil@example.org").await;
+        let abroad = app.create_resident("saint-martin", "Zoé", "Ailleurs", "ailleurs@example.org").await;
+        staff_action(&app, &other_town, abroad.account_id, AuditKind::EmailChanged, "Agent De-Saint-Martin (agent)").await;
+        record_event(&app.app.db, town.scope(), Event {
+            kind: AuditKind::EmailChanged,
+            actor: Actor::Staff { id: 1, label: "=cmd|' /C calc'!A0 (agent)".to_owned() },
+            subject: Some(paul.account_id),
+            origin: &Origin { ip: Some("10.0.0.2".to_owned()), user_agent: Some("@SUM(1)".to_owned()) },
+            detail: Some("-1+1".to_owned()),
+        }).await.unwrap();
+        for day in 0..60 {
+            old_event(&app.app.db, &town, Some(jeanne.account_id), AuditKind::LoginFailed, Duration::days(day) + Duration::hours(2)).await;
+        }
+        let (mut agent, member) = app.staff_with_member("villeneuve", StaffRole::Agent).await;
+
+        let page = agent.get("/admin/journal").await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        let text = page.text();
+        for shown in ["<h1 class=\"card__title\" id=\"journal-titre\">Journal</h1>", "<caption>", "Connexion d'agent", "Jeanne LUNE", "Paul SOLEIL", " /C calc'!A0 (agent)", "<label class=\"field__label\" for=\"usager\">", "Événements plus anciens", "conservés 365 jours"] {
+            assert!(text.contains(shown), "`{shown}` missing from:\n{text}");
+        }
+        assert!(text.contains(&guichet::staff::actor_label(&member.member)), "the agent's own login, by name and role");
+        assert!(!text.contains("Saint-Martin (agent)") && !text.contains("Zoé"), "another town's events");
+        assert_eq!(history_rows(&page.body).len(), 50);
+
+        // Every event of the town once, page after page.
+        let total = events(&app).await.iter().filter(|e| e.tenant_id == town.id().get()).count();
+        let mut seen = history_rows(&page.body).len();
+        let mut body = page.body;
+        while let Some(start) = unescaped(&body).find("href=\"/admin/journal?apres=") {
+            let link = unescaped(&body)[start + 6..].split('"').next().unwrap().to_owned();
+            let next = agent.get(&link).await;
+            assert_eq!(next.status, 200);
+            assert!(next.body.contains("Revenir aux événements les plus récents"));
+            seen += history_rows(&next.body).len();
+            body = next.body;
+        }
+        assert_eq!(seen, total);
+
+        // Filters: the resident, the kind, the dates, the actor.
+        let mine = agent.get(&format!("/admin/journal?usager={}", paul.identifier)).await;
+        let rows = history_rows(&mine.body);
+        assert_eq!(rows.len(), 2, "creation and the e-mail change");
+        assert!(rows.iter().all(|row| row.contains("Paul SOLEIL")));
+        let failed = agent.get("/admin/journal?evenement=login_failed").await;
+        assert_eq!(history_rows(&failed.body).len(), 50);
+        assert!(failed.body.contains("Événements plus anciens"));
+        assert!(unescaped(&failed.body).contains("href=\"/admin/journal?evenement=login_failed&apres="), "the next page keeps the filter");
+        let today = Utc::now().with_timezone(&town.timezone).date_naive();
+        let week_ago = (today - Duration::days(6)).format("%Y-%m-%d").to_string();
+        let dated = agent.get(&format!("/admin/journal?evenement=login_failed&du={week_ago}&au={}", today.format("%d/%m/%Y"))).await;
+        assert_eq!(dated.status, 200, "{}", dated.body);
+        let count = history_rows(&dated.body).len();
+        assert!((6..=7).contains(&count), "{count} failed logins in a week");
+        let by_staff = agent.get("/admin/journal?acteur=staff").await;
+        assert!(history_rows(&by_staff.body).iter().all(|row| row.contains("(agent)")));
+        let by_member = agent.get(&format!("/admin/journal?acteur=staff:{}", member.member.id)).await;
+        let rows = history_rows(&by_member.body);
+        assert!(!rows.is_empty() && rows.iter().all(|row| row.contains("Connexion d'agent") || row.contains("agent")), "{rows:?}");
+
+        // Refused filters: the input again, a message per field, no events.
+        let refused = agent.get("/admin/journal?usager=personne.inconnue&du=31/02/2026&au=2026-01-01").await;
+        assert_eq!(refused.status, 422);
+        let text = refused.text();
+        for message in [
+            "Aucun usager de la commune n'a l'identifiant « personne.inconnue ».",
+            "<a href=\"#usager\">",
+            "<a href=\"#du\">Indiquez une date au format JJ/MM/AAAA",
+            "value=\"personne.inconnue\"",
+            "value=\"31/02/2026\"",
+        ] {
+            assert!(text.contains(message), "`{message}` missing from:\n{text}");
+        }
+        assert!(history_rows(&refused.body).is_empty());
+        let backwards = agent.get("/admin/journal?du=2026-02-01&au=2026-01-01").await;
+        assert_eq!(backwards.status, 422);
+        assert!(backwards.text().contains("La date de fin est avant la date de début."));
+        // Another town's resident is unknown here.
+        let foreign = agent.get(&format!("/admin/journal?usager={}", abroad.identifier)).await;
+        assert_eq!(foreign.status, 422);
+
+        // The export: the same filter, formulas as text, a file to save.
+        let csv = agent.get(&format!("/admin/journal/export?usager={}", paul.identifier)).await;
+        assert_eq!(csv.status, 200, "{}", csv.body);
+        assert_eq!(csv.header("content-type"), Some("text/csv; charset=utf-8"));
+        let disposition = csv.header("content-disposition").unwrap();
+        assert!(disposition.starts_with("attachment; filename=\"journal-villeneuve-") && disposition.ends_with(".csv\""), "{disposition}");
+        let rows: Vec<csv::StringRecord> = csv::Reader::from_reader(csv.body.as_bytes()).records().map(Result::unwrap).collect();
+        assert_eq!(rows.len(), 2, "{}", csv.body);
+        assert_eq!(&rows[0][3], "'=cmd|' /C calc'!A0 (agent)");
+        assert_eq!(&rows[0][8], "'@SUM(1)");
+        assert_eq!(&rows[0][9], "'-1+1");
+        let everything = agent.get("/admin/journal/export").await;
+        let count = csv::Reader::from_reader(everything.body.as_bytes()).records().count();
+        assert_eq!(count, events(&app).await.iter().filter(|e| e.tenant_id == town.id().get()).count());
+        assert!(!everything.body.contains("Zoé"));
+        let refused = agent.get("/admin/journal/export?du=hier").await;
+        assert_eq!(refused.status, 422);
+        assert!(refused.text().contains("Indiquez une date au format JJ/MM/AAAA"));
     }
 }
