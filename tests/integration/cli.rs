@@ -229,6 +229,36 @@ on_both_databases! {
         assert_eq!(csv, "identifiant,courriel,version,nature,empreinte_sha256,acceptee_le,adresse_ip,navigateur\n");
     }
 
+    async fn staff_invite_queues_the_invitation_and_prints_its_link(backend) {
+        let database = TestDatabase::create(backend).await;
+        let dir = tempfile::tempdir().unwrap();
+        let env = [("GUICHET_DATABASE_URL", database.url.as_str())];
+        let tenants = repo_root().join("tenants");
+        guichet(dir.path(), &["tenant", "apply", tenants.to_str().unwrap()], &env);
+        let args = ["staff", "invite", "--tenant", "villeneuve", "--email", "dgs@villeneuve.fr", "--role", "administrateur"];
+        let invited = guichet(dir.path(), &args, &env);
+        assert!(invited.status.success(), "{}", stderr(&invited));
+        let text = stdout(&invited);
+        assert!(text.starts_with("Invitation queued for dgs@villeneuve.fr (administrateur) in villeneuve"), "{text}");
+        let link = text
+            .lines()
+            .find(|line| line.contains("/admin/invitation/"))
+            .unwrap_or_else(|| panic!("no link in {text}"))
+            .to_owned();
+        let db = guichet::db::connect(&database.url).await.unwrap();
+        let queued = <guichet::mail::entity::Entity as sea_orm::EntityTrait>::find().all(&db).await.unwrap();
+        assert_eq!(queued.len(), 1);
+        assert_eq!(queued[0].kind, "staff_invitation");
+        assert!(queued[0].text_body.contains(&link), "{}", queued[0].text_body);
+
+        let bad_role = guichet(dir.path(), &[&args[..6], &["--role", "maire"]].concat(), &env);
+        assert_fails_with(&bad_role, &["--role must be agent, gestionnaire or administrateur"]);
+        let bad_email = guichet(dir.path(), &["staff", "invite", "--tenant", "villeneuve", "--email", "pas-une-adresse", "--role", "agent"], &env);
+        assert_fails_with(&bad_email, &["`pas-une-adresse` is not an e-mail address"]);
+        let unknown_town = guichet(dir.path(), &["staff", "invite", "--tenant", "nulle-part", "--email", "a@b.fr", "--role", "agent"], &env);
+        assert_fails_with(&unknown_town, &["no town `nulle-part`"]);
+    }
+
     async fn account_create_queues_the_activation_mail(backend) {
         let database = TestDatabase::create(backend).await;
         let dir = tempfile::tempdir().unwrap();
@@ -279,21 +309,30 @@ async fn the_demo_resident_logs_in_with_the_printed_credentials() {
         .spawn()
         .unwrap();
     let stdout = demo.stdout.take().unwrap();
-    let (found, credentials) = tokio::sync::oneshot::channel();
+    let (found, banner) = tokio::sync::oneshot::channel();
     // Reads every line, to the end: closing the pipe early would make the
     // demo's next line fail.
     std::thread::spawn(move || {
         let mut found = Some(found);
+        let mut lines = Vec::new();
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(rest) = line.strip_prefix("Demo resident (every town): identifiant ")
-                && let Some((identifier, password)) = rest.split_once(", mot de passe ")
+            lines.push(line.clone());
+            if line.starts_with("Press Ctrl+C")
                 && let Some(found) = found.take()
             {
-                let _ = found.send((identifier.to_owned(), password.to_owned()));
+                let _ = found.send(lines.clone());
             }
         }
     });
-    let (identifier, password) = credentials.await.expect("the demo prints the credentials");
+    let banner = banner.await.expect("the demo prints its banner");
+    let (identifier, password) = banner
+        .iter()
+        .find_map(|line| {
+            line.strip_prefix("Demo resident (every town): identifiant ")?
+                .split_once(", mot de passe ")
+        })
+        .expect("the demo prints the resident's credentials");
+    let (identifier, password) = (identifier.to_owned(), password.to_owned());
 
     let mut browser = Visitor::new(port, "villeneuve.localhost");
     assert_eq!(browser.login(&identifier, &password).await.status, 303);
@@ -312,6 +351,68 @@ async fn the_demo_resident_logs_in_with_the_printed_credentials() {
     assert!(home.body.contains("10 LA RUE CREUSE"));
     // Its mailbox page exists in the demo, and only there.
     assert_eq!(browser.get("/demo/courriels").await.status, 200);
+
+    // The demo staff: one member per role and town, whose codes the demo
+    // shows at /demo/codes; the administrator logs in with them.
+    let staff_password = banner
+        .iter()
+        .find_map(|line| line.split_once("mot de passe ")?.1.split_once(" ;"))
+        .map(|(password, _)| password.to_owned())
+        .expect("the demo prints the staff's password");
+    for role in ["administrateur", "gestionnaire", "agent"] {
+        for town in ["villeneuve", "saint-martin"] {
+            let email = format!("{role}@{town}.example.fr");
+            assert!(
+                banner
+                    .iter()
+                    .any(|line| line.contains(&email) && line.contains("secret TOTP ")),
+                "{email} in {banner:?}"
+            );
+        }
+    }
+    let mut staff = Visitor::new(port, "villeneuve.localhost");
+    let step = staff
+        .submit(
+            "/admin/connexion",
+            "/admin/connexion",
+            &[
+                ("email", "administrateur@villeneuve.example.fr"),
+                ("password", &staff_password),
+            ],
+        )
+        .await;
+    assert_eq!(step.status, 303, "{}", step.body);
+    let codes = staff.get("/demo/codes").await;
+    assert_eq!(codes.status, 200);
+    let row = codes
+        .body
+        .split("<tr>")
+        .find(|row| row.contains("administrateur@villeneuve.example.fr"))
+        .expect("the administrator's row");
+    let code = row
+        .split("<code>")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_owned();
+    let done = staff
+        .submit(
+            "/admin/connexion/code",
+            "/admin/connexion/code",
+            &[("code", &code)],
+        )
+        .await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    let overview = staff.get("/admin").await;
+    assert!(
+        overview
+            .text()
+            .contains("Votre rôle : <strong>Administrateur</strong>"),
+        "{}",
+        overview.body
+    );
     let _ = demo.kill();
     let _ = demo.wait();
 }
