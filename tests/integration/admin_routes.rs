@@ -43,6 +43,8 @@ const ROUTES: &[(&str, &str, Least)] = &[
     ("POST", "/admin/agents/<id>/role", Role(Administrateur)),
     ("POST", "/admin/agents/<id>/suspendre", Role(Administrateur)),
     ("POST", "/admin/agents/<id>/reactiver", Role(Administrateur)),
+    ("GET", "/admin/journal", Role(Agent)),
+    ("GET", "/admin/journal/export", Role(Agent)),
 ];
 
 /// A plausible value for each path parameter: the request must reach the
