@@ -60,9 +60,14 @@ impl StaffService {
         if let Some(ip) = &origin.ip {
             keys.push(ThrottleKey::Ip(ip.clone()));
         }
-        let who = member.as_ref().map_or(Actor::System, actor);
+        // Whoever typed the address proved nothing: the attempt is
+        // anonymous, and names the member it aimed at when there is one.
+        let aimed_at = member.as_ref().map(|member| match actor(member) {
+            Actor::Staff { label, .. } => format!("Compte visé : {label}"),
+            _ => String::new(),
+        });
         if let Some(wait) = admit(&self.db, scope, &keys).await? {
-            self.record(scope, AuditKind::StaffLoginThrottled, who, origin)
+            self.record_attempt(scope, AuditKind::StaffLoginThrottled, aimed_at, origin)
                 .await?;
             return Ok(PasswordOutcome::Throttled(wait));
         }
@@ -72,7 +77,7 @@ impl StaffService {
         let matches = self.hasher.verify(password, stored).await?;
         let member = member.filter(|m| matches && m.status == StaffStatus::Active);
         let Some(member) = member else {
-            self.record(scope, AuditKind::StaffLoginFailed, who, origin)
+            self.record_attempt(scope, AuditKind::StaffLoginFailed, aimed_at, origin)
                 .await?;
             return Ok(PasswordOutcome::Refused);
         };
@@ -243,6 +248,29 @@ impl StaffService {
             origin,
         )
         .await
+    }
+
+    /// An anonymous attempt at the password step.
+    async fn record_attempt(
+        &self,
+        scope: TenantScope,
+        kind: AuditKind,
+        aimed_at: Option<String>,
+        origin: &Origin,
+    ) -> Result<(), StaffError> {
+        audit::record_event(
+            &self.db,
+            scope,
+            Event {
+                kind,
+                actor: Actor::Anonymous,
+                subject: None,
+                origin,
+                detail: aimed_at,
+            },
+        )
+        .await?;
+        Ok(())
     }
 
     pub(super) async fn record(
