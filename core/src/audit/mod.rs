@@ -67,6 +67,19 @@ pub enum AuditKind {
     EmailChanged,
     FranceConnectLinked,
     FranceConnectUnlinked,
+    /// The right password of a disabled account.
+    LoginRefusedDisabled,
+    /// The staff closed the account (the reason in `detail`).
+    AccountDisabled,
+    /// The staff opened it again (the reason in `detail`).
+    AccountEnabled,
+    /// The staff asked for a new password at the next login.
+    PasswordChangeForced,
+    /// The staff corrected the e-mail address (old → new in `detail`).
+    EmailCorrected,
+    /// A mail the SMTP server refused was queued again (its kind and the
+    /// server's answer in `detail`).
+    MailResent,
 }
 
 impl AuditKind {
@@ -86,6 +99,67 @@ impl AuditKind {
             Self::EmailChanged => "email_changed",
             Self::FranceConnectLinked => "franceconnect_linked",
             Self::FranceConnectUnlinked => "franceconnect_unlinked",
+            Self::LoginRefusedDisabled => "login_refused_disabled",
+            Self::AccountDisabled => "account_disabled",
+            Self::AccountEnabled => "account_enabled",
+            Self::PasswordChangeForced => "password_change_forced",
+            Self::EmailCorrected => "email_corrected",
+            Self::MailResent => "mail_resent",
+        }
+    }
+
+    /// Every kind, for the stored names (and the journal's filters).
+    pub const ALL: [Self; 20] = [
+        Self::AccountCreated,
+        Self::ActivationMailSent,
+        Self::AccountActivated,
+        Self::LoginSucceeded,
+        Self::LoginFailed,
+        Self::LoginThrottled,
+        Self::Logout,
+        Self::PasswordChanged,
+        Self::PasswordResetRequested,
+        Self::PasswordReset,
+        Self::TermsAccepted,
+        Self::EmailChanged,
+        Self::FranceConnectLinked,
+        Self::FranceConnectUnlinked,
+        Self::LoginRefusedDisabled,
+        Self::AccountDisabled,
+        Self::AccountEnabled,
+        Self::PasswordChangeForced,
+        Self::EmailCorrected,
+        Self::MailResent,
+    ];
+
+    /// The kind of a stored event, if this release knows it.
+    pub fn from_stored(stored: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == stored)
+    }
+
+    /// What the journal says of the event, in French.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::AccountCreated => "Création du compte",
+            Self::ActivationMailSent => "Envoi du courriel d'activation",
+            Self::AccountActivated => "Activation du compte",
+            Self::LoginSucceeded => "Connexion",
+            Self::LoginFailed => "Échec de connexion",
+            Self::LoginThrottled => "Connexion retardée après plusieurs échecs",
+            Self::Logout => "Déconnexion",
+            Self::PasswordChanged => "Changement du mot de passe",
+            Self::PasswordResetRequested => "Demande de nouveau mot de passe",
+            Self::PasswordReset => "Nouveau mot de passe choisi",
+            Self::TermsAccepted => "Acceptation des conditions d'utilisation",
+            Self::EmailChanged => "Changement de l'adresse électronique",
+            Self::FranceConnectLinked => "Liaison à FranceConnect",
+            Self::FranceConnectUnlinked => "Fin de la liaison à FranceConnect",
+            Self::LoginRefusedDisabled => "Connexion refusée : compte désactivé",
+            Self::AccountDisabled => "Désactivation du compte",
+            Self::AccountEnabled => "Réactivation du compte",
+            Self::PasswordChangeForced => "Changement de mot de passe imposé",
+            Self::EmailCorrected => "Correction de l'adresse électronique",
+            Self::MailResent => "Nouvel envoi d'un courriel refusé",
         }
     }
 }

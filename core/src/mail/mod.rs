@@ -49,6 +49,8 @@ pub enum MailKind {
     PasswordReset,
     EmailChange,
     EmailChanged,
+    /// The staff corrected the address: sent to the old and the new one.
+    EmailCorrected,
 }
 
 impl MailKind {
@@ -59,6 +61,7 @@ impl MailKind {
             Self::PasswordReset => "password_reset",
             Self::EmailChange => "email_change",
             Self::EmailChanged => "email_changed",
+            Self::EmailCorrected => "email_corrected",
         }
     }
 }
