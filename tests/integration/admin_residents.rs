@@ -220,8 +220,9 @@ on_both_databases! {
         assert_ne!(old_link, new_link);
 
         let mut visitor = app.visitor("villeneuve.localhost");
-        let old = visitor.submit(&old_link, &old_link, &[]).await;
-        assert!(old.text().contains("déjà été utilisé") || old.status >= 400, "{}", old.status);
+        let old = visitor.get(&old_link).await;
+        assert_eq!(old.status, 410, "the old link is dead");
+        assert!(old.text().contains("déjà été utilisé"), "{}", old.body);
         let refused = visitor.login(&created.identifier, &created.temporary_password).await;
         assert_eq!(refused.status, 401, "the old temporary password no longer opens");
         let activated = visitor.submit(&new_link, &new_link, &[]).await;
@@ -238,7 +239,7 @@ on_both_databases! {
         let app = TestApp::spawn(backend).await;
         let town = app.town("villeneuve").await;
         let (mut visitor, identifier) = app.active_resident("villeneuve", "michel@example.org").await;
-        assert_eq!(visitor.get("/").await.status, 200);
+        assert_eq!(visitor.get("/coordonnees").await.status, 200);
         let owner = account_of(&app, &identifier).await;
 
         let empty = app.app.accounts.disable(&town, owner.id, "  ", staff(), &Origin::default()).await.unwrap();
@@ -251,8 +252,9 @@ on_both_databases! {
         assert_eq!(twice, Err(AdministrationProblem::AlreadyDisabled));
 
         // The open session is gone at once.
-        let home = visitor.get("/").await;
-        assert_ne!(home.status, 200, "the session closed");
+        let closed = visitor.get("/coordonnees").await;
+        assert_eq!(closed.status, 303, "the session closed");
+        assert!(closed.header("location").unwrap_or("").starts_with("/connexion"), "{:?}", closed.header("location"));
         // The right password is told the account is disabled; a wrong one
         // gets the usual answer, which says nothing of it.
         let mut other = app.visitor("villeneuve.localhost");
