@@ -35,22 +35,121 @@ const WARM_UP: usize = 5;
 const RUNS: usize = 40;
 
 const FIRST_NAMES: [&str; 60] = [
-    "Marie", "Jean", "Hélène", "Pierre", "Anne", "Michel", "Léa", "Louis", "Chloé", "Hugo",
-    "Emma", "Lucas", "Zoé", "Jules", "Inès", "Paul", "Camille", "Noé", "Manon", "Théo",
-    "Sarah", "Nathan", "Julie", "Enzo", "Clara", "Arthur", "Lina", "Raphaël", "Eva", "Tom",
-    "Jade", "Gabriel", "Alice", "Adam", "Lou", "Victor", "Rose", "Martin", "Anaïs", "Sacha",
-    "Léna", "Maël", "Agathe", "Éric", "Margaux", "Noah", "Océane", "Bastien", "Élodie",
-    "Cédric", "Inès-Marie", "Jean-Éric", "Françoise", "Gérard", "Agnès", "Benoît", "Cécile",
-    "Dominique", "Joël", "Thérèse",
+    "Marie",
+    "Jean",
+    "Hélène",
+    "Pierre",
+    "Anne",
+    "Michel",
+    "Léa",
+    "Louis",
+    "Chloé",
+    "Hugo",
+    "Emma",
+    "Lucas",
+    "Zoé",
+    "Jules",
+    "Inès",
+    "Paul",
+    "Camille",
+    "Noé",
+    "Manon",
+    "Théo",
+    "Sarah",
+    "Nathan",
+    "Julie",
+    "Enzo",
+    "Clara",
+    "Arthur",
+    "Lina",
+    "Raphaël",
+    "Eva",
+    "Tom",
+    "Jade",
+    "Gabriel",
+    "Alice",
+    "Adam",
+    "Lou",
+    "Victor",
+    "Rose",
+    "Martin",
+    "Anaïs",
+    "Sacha",
+    "Léna",
+    "Maël",
+    "Agathe",
+    "Éric",
+    "Margaux",
+    "Noah",
+    "Océane",
+    "Bastien",
+    "Élodie",
+    "Cédric",
+    "Inès-Marie",
+    "Jean-Éric",
+    "Françoise",
+    "Gérard",
+    "Agnès",
+    "Benoît",
+    "Cécile",
+    "Dominique",
+    "Joël",
+    "Thérèse",
 ];
 const LAST_STEMS: [&str; 40] = [
-    "Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand", "Leroy",
-    "Moreau", "Simon", "Laurent", "Lefèvre", "Michel", "Garcia", "David", "Bertrand", "Roux",
-    "Vincent", "Fournier", "Morel", "Girard", "André", "Lefebvre", "Mercier", "Dupont",
-    "Lambert", "Bonnet", "François", "Martinez", "Legrand", "Garnier", "Faure", "Rousseau",
-    "Blanc", "Guérin", "Muller", "Henry", "Roussel", "D'Arc",
+    "Martin",
+    "Bernard",
+    "Dubois",
+    "Thomas",
+    "Robert",
+    "Richard",
+    "Petit",
+    "Durand",
+    "Leroy",
+    "Moreau",
+    "Simon",
+    "Laurent",
+    "Lefèvre",
+    "Michel",
+    "Garcia",
+    "David",
+    "Bertrand",
+    "Roux",
+    "Vincent",
+    "Fournier",
+    "Morel",
+    "Girard",
+    "André",
+    "Lefebvre",
+    "Mercier",
+    "Dupont",
+    "Lambert",
+    "Bonnet",
+    "François",
+    "Martinez",
+    "Legrand",
+    "Garnier",
+    "Faure",
+    "Rousseau",
+    "Blanc",
+    "Guérin",
+    "Muller",
+    "Henry",
+    "Roussel",
+    "D'Arc",
 ];
-const LAST_SUFFIXES: [&str; 10] = ["", "-Lemaire", "in", "eau", " de la Tour", "y", "on", "ez", "-Roche", "ot"];
+const LAST_SUFFIXES: [&str; 10] = [
+    "",
+    "-Lemaire",
+    "in",
+    "eau",
+    " de la Tour",
+    "y",
+    "on",
+    "ez",
+    "-Roche",
+    "ot",
+];
 
 fn main() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -61,16 +160,25 @@ fn main() {
         match std::env::var("GUICHET_BENCH_POSTGRES") {
             Ok(server) => {
                 let server = server.trim_end_matches('/').to_owned();
-                let admin = sea_orm::Database::connect(format!("{server}/postgres")).await.unwrap();
+                let admin = sea_orm::Database::connect(format!("{server}/postgres"))
+                    .await
+                    .unwrap();
                 for sql in [
                     "DROP DATABASE IF EXISTS guichet_bench_residents",
                     "CREATE DATABASE guichet_bench_residents",
                 ] {
                     admin.execute_unprepared(sql).await.unwrap();
                 }
-                run("PostgreSQL", format!("{server}/guichet_bench_residents"), &folder).await;
+                run(
+                    "PostgreSQL",
+                    format!("{server}/guichet_bench_residents"),
+                    &folder,
+                )
+                .await;
                 admin
-                    .execute_unprepared("DROP DATABASE IF EXISTS guichet_bench_residents WITH (FORCE)")
+                    .execute_unprepared(
+                        "DROP DATABASE IF EXISTS guichet_bench_residents WITH (FORCE)",
+                    )
                     .await
                     .unwrap();
             }
@@ -92,7 +200,12 @@ async fn run(name: &str, database_url: String, folder: &tempfile::TempDir) {
     let app = App::open(config, Mode::Serve).await.unwrap();
     let towns = guichet::towns::load_definitions(&root.join("tenants")).unwrap();
     app.apply_towns(&towns).await.unwrap();
-    let town = app.tenants.find_by_slug("villeneuve").await.unwrap().unwrap();
+    let town = app
+        .tenants
+        .find_by_slug("villeneuve")
+        .await
+        .unwrap()
+        .unwrap();
 
     let started = Instant::now();
     fill(&app, &town).await;
@@ -111,17 +224,52 @@ async fn run(name: &str, database_url: String, folder: &tempfile::TempDir) {
     let today = Utc::now().with_timezone(&town.timezone).date_naive();
     let cases: Vec<(&str, DirectoryQuery)> = vec![
         ("first page, no search", DirectoryQuery::default()),
-        ("page after the 50,000th", DirectoryQuery { page: PageCursor::After(middle), ..Default::default() }),
-        ("page before the 50,000th", DirectoryQuery { page: PageCursor::Before(middle), ..Default::default() }),
+        (
+            "page after the 50,000th",
+            DirectoryQuery {
+                page: PageCursor::After(middle),
+                ..Default::default()
+            },
+        ),
+        (
+            "page before the 50,000th",
+            DirectoryQuery {
+                page: PageCursor::Before(middle),
+                ..Default::default()
+            },
+        ),
         ("search « dupont » (1 in 40)", search("dupont")),
         ("search « hél » (prefix, accents)", search("hél")),
         ("search « marie dupont »", search("marie dupont")),
         ("search « m » (a third of the town)", search("m")),
-        ("search an e-mail address", search("marie.dupont.1234@example.org")),
+        (
+            "search an e-mail address",
+            search("marie.dupont.1234@example.org"),
+        ),
         ("search « zzz » (nothing)", search("zzz")),
-        ("awaiting activation + « ma »", DirectoryQuery { state: Some(ResidentState::AwaitingActivation), search: "ma".to_owned(), ..Default::default() }),
-        ("disabled", DirectoryQuery { state: Some(ResidentState::Disabled), ..Default::default() }),
-        ("created in the last 30 days", DirectoryQuery { created_from: Some(today - Days::days(30)), created_to: Some(today), ..Default::default() }),
+        (
+            "awaiting activation + « ma »",
+            DirectoryQuery {
+                state: Some(ResidentState::AwaitingActivation),
+                search: "ma".to_owned(),
+                ..Default::default()
+            },
+        ),
+        (
+            "disabled",
+            DirectoryQuery {
+                state: Some(ResidentState::Disabled),
+                ..Default::default()
+            },
+        ),
+        (
+            "created in the last 30 days",
+            DirectoryQuery {
+                created_from: Some(today - Days::days(30)),
+                created_to: Some(today),
+                ..Default::default()
+            },
+        ),
     ];
     assert!(deep.next.is_some());
     println!("{name}: query | median | p95 | matches");
@@ -160,7 +308,11 @@ fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
 }
 
-async fn measure(accounts: &Accounts, town: &Tenant, query: &DirectoryQuery) -> (Duration, Duration, u64) {
+async fn measure(
+    accounts: &Accounts,
+    town: &Tenant,
+    query: &DirectoryQuery,
+) -> (Duration, Duration, u64) {
     let mut times = Vec::with_capacity(RUNS);
     let mut matching = 0;
     for run in 0..WARM_UP + RUNS {
@@ -206,7 +358,10 @@ async fn fill(app: &App, town: &Tenant) {
     let txn = guichet::db::begin_write(db).await.unwrap();
     let mut next_id: i64 = {
         let row = txn
-            .query_one_raw(Statement::from_string(backend, "SELECT COALESCE(MAX(id), 0) AS last FROM account"))
+            .query_one_raw(Statement::from_string(
+                backend,
+                "SELECT COALESCE(MAX(id), 0) AS last FROM account",
+            ))
             .await
             .unwrap()
             .unwrap();
@@ -268,15 +423,26 @@ async fn fill(app: &App, town: &Tenant) {
             .await
             .unwrap();
         for chunk in word_rows.chunks(BATCH) {
-            let mut sql = String::from("INSERT INTO account_search_word (tenant_id, account_id, word) VALUES ");
+            let mut sql = String::from(
+                "INSERT INTO account_search_word (tenant_id, account_id, word) VALUES ",
+            );
             let mut values: Vec<Value> = Vec::new();
             for (k, (id, word)) in chunk.iter().enumerate() {
                 if k > 0 {
                     sql.push(',');
                 }
                 let base = values.len();
-                sql.push_str(&format!("({}, {}, {})", placeholder(base + 1), placeholder(base + 2), placeholder(base + 3)));
-                values.extend([Value::from(tenant_id), Value::from(*id), Value::from(word.clone())]);
+                sql.push_str(&format!(
+                    "({}, {}, {})",
+                    placeholder(base + 1),
+                    placeholder(base + 2),
+                    placeholder(base + 3)
+                ));
+                values.extend([
+                    Value::from(tenant_id),
+                    Value::from(*id),
+                    Value::from(word.clone()),
+                ]);
             }
             txn.execute_raw(Statement::from_sql_and_values(backend, sql, values))
                 .await

@@ -60,7 +60,10 @@ async fn last_event(app: &TestApp, account_id: i32, kind: &str) -> audit_event::
 fn assert_staff_did(event: &audit_event::Model, subject: i32) {
     assert_eq!(event.actor_kind, ActorKind::Staff, "{event:?}");
     assert_eq!(event.actor_id, Some(7));
-    assert_eq!(event.actor_label.as_deref(), Some("Marie Durand (gestionnaire)"));
+    assert_eq!(
+        event.actor_label.as_deref(),
+        Some("Marie Durand (gestionnaire)")
+    );
     assert_eq!(event.account_id, Some(subject));
 }
 
@@ -399,7 +402,11 @@ on_both_databases! {
 
 /// Waits (up to 20 s) until the resident's page would show `count` refused
 /// mails.
-async fn wait_for_refused(app: &TestApp, owner: &account::Model, count: usize) -> Vec<outbox::Model> {
+async fn wait_for_refused(
+    app: &TestApp,
+    owner: &account::Model,
+    count: usize,
+) -> Vec<outbox::Model> {
     let town = app.town("villeneuve").await;
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {

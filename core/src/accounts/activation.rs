@@ -150,8 +150,15 @@ impl Accounts {
         let password_hash = self.hasher.hash(&temporary_password).await?;
         let now = Utc::now();
         let txn = crate::db::begin_write(&self.db).await?;
-        self.renew_activation(&txn, tenant, &owner, &temporary_password, password_hash, now)
-            .await?;
+        self.renew_activation(
+            &txn,
+            tenant,
+            &owner,
+            &temporary_password,
+            password_hash,
+            now,
+        )
+        .await?;
         self.commit_with_mail(txn, scope, owner.id, AuditKind::ActivationMailSent, origin)
             .await?;
         Ok(())

@@ -124,12 +124,25 @@ impl Accounts {
         if owner.status != AccountStatus::Pending {
             return refused(txn, AdministrationProblem::NotPending).await;
         }
-        self.renew_activation(&txn, tenant, &owner, &temporary_password, password_hash, now)
-            .await?;
+        self.renew_activation(
+            &txn,
+            tenant,
+            &owner,
+            &temporary_password,
+            password_hash,
+            now,
+        )
+        .await?;
         self.commit_with_mail_by(
             txn,
             tenant.scope(),
-            event(AuditKind::ActivationMailSent, actor, account_id, origin, None),
+            event(
+                AuditKind::ActivationMailSent,
+                actor,
+                account_id,
+                origin,
+                None,
+            ),
         )
         .await?;
         Ok(Ok(()))

@@ -15,8 +15,8 @@
 use chrono::{DateTime, Duration, NaiveDate, TimeZone as _, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait as _, Query};
 use sea_orm::{
-    ColumnTrait as _, Condition, Order, PaginatorTrait as _, QueryFilter as _,
-    QueryOrder as _, QuerySelect as _, Select,
+    ColumnTrait as _, Condition, Order, PaginatorTrait as _, QueryFilter as _, QueryOrder as _,
+    QuerySelect as _, Select,
 };
 
 use super::entity::account::{self, AccountStatus};
@@ -231,7 +231,11 @@ impl Accounts {
 }
 
 /// The town's accounts matching the query's words and filters (unordered).
-fn matching(scope: TenantScope, tenant: &Tenant, query: &DirectoryQuery) -> Select<account::Entity> {
+fn matching(
+    scope: TenantScope,
+    tenant: &Tenant,
+    query: &DirectoryQuery,
+) -> Select<account::Entity> {
     let mut select = scope.select::<account::Entity>();
     if let Some(state) = query.state {
         select = select.filter(state.condition());
@@ -251,9 +255,7 @@ fn matching(scope: TenantScope, tenant: &Tenant, query: &DirectoryQuery) -> Sele
         let words = Query::select()
             .column(account_search_word::Column::AccountId)
             .from(account_search_word::Entity)
-            .and_where(
-                Expr::col(account_search_word::Column::TenantId).eq(scope.tenant_id().get()),
-            )
+            .and_where(Expr::col(account_search_word::Column::TenantId).eq(scope.tenant_id().get()))
             .and_where(Expr::col(account_search_word::Column::Word).gte(word))
             .and_where(Expr::col(account_search_word::Column::Word).lt(end))
             .to_owned();

@@ -47,10 +47,10 @@ pub use create::{
     NewAccount, NewAccountError,
 };
 pub use details::{JOURNAL_LIMIT, REFUSED_MAIL_LIMIT};
+pub use devices::{DEVICE_COOKIE, DEVICE_TRUST_DAYS};
 pub use directory::{
     DirectoryPage, DirectoryQuery, PAGE_SIZE, PageCursor, ResidentState, StateCounts,
 };
-pub use devices::{DEVICE_COOKIE, DEVICE_TRUST_DAYS};
 pub use email_change::{EmailChangeProblem, EmailConfirmProblem};
 pub use entity::account::{AccountStatus, Civility};
 pub use entity::account_token::LinkPurpose;

@@ -62,7 +62,10 @@ impl Accounts {
                 outbox::Column::ClaimedBy,
                 Expr::value(Option::<String>::None),
             )
-            .col_expr(outbox::Column::LastError, Expr::value(Option::<String>::None))
+            .col_expr(
+                outbox::Column::LastError,
+                Expr::value(Option::<String>::None),
+            )
             .filter(outbox::Column::Id.eq(mail.id))
             .filter(outbox::Column::Status.eq(MailStatus::Refused))
             .exec(&txn)

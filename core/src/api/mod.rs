@@ -181,7 +181,9 @@ pub enum ApiError {
     #[error("une erreur interne est survenue ; elle a été enregistrée")]
     Internal,
     /// Another account of the town has this e-mail address.
-    #[error("un compte de cette commune utilise déjà cette adresse électronique (identifiant « {identifier} »)")]
+    #[error(
+        "un compte de cette commune utilise déjà cette adresse électronique (identifiant « {identifier} »)"
+    )]
     EmailTaken { identifier: String },
     /// An account the town's software sent, refused field by field.
     #[error("le compte envoyé est refusé : {}", summary(.0))]
