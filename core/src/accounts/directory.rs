@@ -164,22 +164,18 @@ impl Accounts {
         let backwards = matches!(query.page, PageCursor::Before(_)) && cursor.is_some();
         let mut select = matching_select;
         if let Some((key, id)) = &cursor {
+            // One row-value comparison, `(sort_key, id) > (key, id)`: both
+            // databases walk the `(tenant_id, sort_key, id)` index from
+            // there, where an `OR` of two comparisons is a filter.
+            let position = Expr::tuple([
+                Expr::col((account::Entity, account::Column::SortKey)),
+                Expr::col((account::Entity, account::Column::Id)),
+            ]);
+            let cursor = Expr::tuple([Expr::val(key.as_str()), Expr::val(*id)]);
             select = select.filter(if backwards {
-                Condition::any()
-                    .add(account::Column::SortKey.lt(key.as_str()))
-                    .add(
-                        Condition::all()
-                            .add(account::Column::SortKey.eq(key.as_str()))
-                            .add(account::Column::Id.lt(*id)),
-                    )
+                position.lt(cursor)
             } else {
-                Condition::any()
-                    .add(account::Column::SortKey.gt(key.as_str()))
-                    .add(
-                        Condition::all()
-                            .add(account::Column::SortKey.eq(key.as_str()))
-                            .add(account::Column::Id.gt(*id)),
-                    )
+                position.gt(cursor)
             });
         }
         let order = if backwards { Order::Desc } else { Order::Asc };
