@@ -39,7 +39,7 @@ pub mod secrets;
 mod service;
 pub mod sessions;
 mod settings;
-mod throttle;
+pub mod throttle;
 
 pub use administration::{AdministrationProblem, MAX_REASON_CHARS};
 pub use create::{

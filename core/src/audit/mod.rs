@@ -80,6 +80,23 @@ pub enum AuditKind {
     /// A mail the SMTP server refused was queued again (its kind and the
     /// server's answer in `detail`).
     MailResent,
+    /// A staff member was invited (detail: address and role).
+    StaffInvited,
+    /// An invited member chose their name and password.
+    StaffJoined,
+    StaffTotpEnrolled,
+    /// Both factors given: a staff session opened.
+    StaffLoginSucceeded,
+    /// Logged in with a recovery code in place of a TOTP code.
+    StaffRecoveryCodeUsed,
+    StaffLoginFailed,
+    StaffSecondFactorFailed,
+    StaffLoginThrottled,
+    StaffLogout,
+    /// Detail: the address, the old and the new role.
+    StaffRoleChanged,
+    StaffSuspended,
+    StaffReactivated,
 }
 
 impl AuditKind {
@@ -105,11 +122,23 @@ impl AuditKind {
             Self::PasswordChangeForced => "password_change_forced",
             Self::EmailCorrected => "email_corrected",
             Self::MailResent => "mail_resent",
+            Self::StaffInvited => "staff_invited",
+            Self::StaffJoined => "staff_joined",
+            Self::StaffTotpEnrolled => "staff_totp_enrolled",
+            Self::StaffLoginSucceeded => "staff_login_succeeded",
+            Self::StaffRecoveryCodeUsed => "staff_recovery_code_used",
+            Self::StaffLoginFailed => "staff_login_failed",
+            Self::StaffSecondFactorFailed => "staff_second_factor_failed",
+            Self::StaffLoginThrottled => "staff_login_throttled",
+            Self::StaffLogout => "staff_logout",
+            Self::StaffRoleChanged => "staff_role_changed",
+            Self::StaffSuspended => "staff_suspended",
+            Self::StaffReactivated => "staff_reactivated",
         }
     }
 
     /// Every kind, for the stored names (and the journal's filters).
-    pub const ALL: [Self; 20] = [
+    pub const ALL: [Self; 32] = [
         Self::AccountCreated,
         Self::ActivationMailSent,
         Self::AccountActivated,
@@ -130,6 +159,18 @@ impl AuditKind {
         Self::PasswordChangeForced,
         Self::EmailCorrected,
         Self::MailResent,
+        Self::StaffInvited,
+        Self::StaffJoined,
+        Self::StaffTotpEnrolled,
+        Self::StaffLoginSucceeded,
+        Self::StaffRecoveryCodeUsed,
+        Self::StaffLoginFailed,
+        Self::StaffSecondFactorFailed,
+        Self::StaffLoginThrottled,
+        Self::StaffLogout,
+        Self::StaffRoleChanged,
+        Self::StaffSuspended,
+        Self::StaffReactivated,
     ];
 
     /// The kind of a stored event, if this release knows it.
@@ -160,6 +201,18 @@ impl AuditKind {
             Self::PasswordChangeForced => "Changement de mot de passe imposé",
             Self::EmailCorrected => "Correction de l'adresse électronique",
             Self::MailResent => "Nouvel envoi d'un courriel refusé",
+            Self::StaffInvited => "Invitation d'un agent",
+            Self::StaffJoined => "Arrivée d'un agent invité",
+            Self::StaffTotpEnrolled => "Enrôlement du second facteur d'un agent",
+            Self::StaffLoginSucceeded => "Connexion d'un agent",
+            Self::StaffRecoveryCodeUsed => "Connexion d'un agent avec un code de secours",
+            Self::StaffLoginFailed => "Échec de connexion d'un agent",
+            Self::StaffSecondFactorFailed => "Échec du second facteur d'un agent",
+            Self::StaffLoginThrottled => "Connexion d'un agent retardée après plusieurs échecs",
+            Self::StaffLogout => "Déconnexion d'un agent",
+            Self::StaffRoleChanged => "Changement de rôle d'un agent",
+            Self::StaffSuspended => "Suspension d'un agent",
+            Self::StaffReactivated => "Réactivation d'un agent",
         }
     }
 }

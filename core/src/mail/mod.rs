@@ -51,6 +51,8 @@ pub enum MailKind {
     EmailChanged,
     /// The staff corrected the address: sent to the old and the new one.
     EmailCorrected,
+    /// The link that lets a new staff member join (staff/invitation.rs).
+    StaffInvitation,
 }
 
 impl MailKind {
@@ -62,6 +64,7 @@ impl MailKind {
             Self::EmailChange => "email_change",
             Self::EmailChanged => "email_changed",
             Self::EmailCorrected => "email_corrected",
+            Self::StaffInvitation => "staff_invitation",
         }
     }
 }
