@@ -16,6 +16,8 @@ use guichet::mail::MailStatus;
 use guichet::mail::entity as outbox;
 use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _};
 
+use guichet::staff::StaffRole;
+
 use crate::harness::{NEW_PASSWORD, TestApp};
 
 fn staff() -> Actor {
@@ -416,5 +418,179 @@ async fn wait_for_refused(
         }
         assert!(Instant::now() < deadline, "no refusal recorded");
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+// ------------------------------------------------------------- pages --
+
+/// The latest journal event about `account_id`.
+async fn latest_event(app: &TestApp, account_id: i32) -> audit_event::Model {
+    audit_event::Entity::find()
+        .filter(audit_event::Column::AccountId.eq(account_id))
+        .order_by_desc(audit_event::Column::Id)
+        .one(&app.app.db)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+on_both_databases! {
+    async fn an_agent_searches_filters_and_reads_a_resident_s_page(backend) {
+        let app = TestApp::spawn(backend).await;
+        let town = app.town("villeneuve").await;
+        for (first, last, email) in [("Hélène", "Dupré", "h.dupre@example.org"), ("Marc", "Durand", "marc@example.org")] {
+            app.app.accounts.create_as(&town, new_account(first, last, email), staff(), &Origin::default()).await.unwrap().unwrap();
+        }
+        app.create_resident("saint-martin", "Hélène", "Voisine", "voisine@example.org").await;
+        let mut agent = app.staff("villeneuve", StaffRole::Agent).await;
+
+        let list = agent.get("/admin/usagers").await;
+        assert_eq!(list.status, 200, "{}", list.body);
+        let text = list.text();
+        assert!(text.contains("<caption id=\"usagers-legende\">"), "an accessible table");
+        assert!(text.contains("Hélène DUPRÉ") || text.contains("Hélène Dupré"), "{text}");
+        assert!(!text.contains("Voisine"), "another town's resident never shows");
+        assert!(text.contains("En attente d'activation : 2"), "{text}");
+        assert!(!text.contains("/admin/usagers/nouveau"), "an agent is not offered the creation");
+
+        let found = agent.get("/admin/usagers?q=HELENE").await.text();
+        assert!(found.contains("helene.dupre") && !found.contains("marc.durand"), "{found}");
+        let none = agent.get("/admin/usagers?etat=actif").await.text();
+        assert!(none.contains("0 compte(s) trouvé(s)"), "{none}");
+        let wrong = agent.get("/admin/usagers?du=hier").await;
+        assert_eq!(wrong.status, 422);
+        assert!(wrong.text().contains("Saisissez une date, par exemple 31/12/2026."));
+        assert!(wrong.body.contains("href=\"#du\""), "the summary links to the field");
+
+        let page = agent.get("/admin/usagers/helene.dupre").await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        let text = page.text();
+        assert!(text.contains("h.dupre@example.org"));
+        assert!(text.contains("Création du compte"), "the journal, with French labels: {text}");
+        assert!(text.contains("Marie Durand (gestionnaire)"), "and its actor");
+        assert!(!text.contains("/admin/usagers/helene.dupre/desactivation"), "no actions for an agent");
+        // Actions are the gestionnaire's.
+        assert_eq!(agent.get("/admin/usagers/helene.dupre/desactivation").await.status, 403);
+        // Another town's resident is unknown here.
+        assert_eq!(agent.get("/admin/usagers/helene.voisine").await.status, 404);
+    }
+
+    async fn a_gestionnaire_creates_a_resident_through_the_form(backend) {
+        let app = TestApp::spawn(backend).await;
+        let (mut manager, member) = app.staff_with_member("villeneuve", StaffRole::Gestionnaire).await;
+        let refused = manager
+            .submit("/admin/usagers/nouveau", "/admin/usagers/nouveau", &[("civility", "Mme"), ("first_name", "Jeanne"), ("last_name", " "), ("email", "pas-une-adresse"), ("address", "1 place de la Mairie"), ("phone", "")])
+            .await;
+        assert_eq!(refused.status, 422);
+        let text = refused.text();
+        assert!(text.contains("Saisissez le nom."), "{text}");
+        assert!(text.contains("Saisissez une adresse électronique valide"), "{text}");
+        assert!(text.contains("value=\"Jeanne\"") && text.contains("value=\"1 place de la Mairie\""), "the input is kept");
+        assert!(refused.body.contains("href=\"#nom\"") && refused.body.contains("aria-invalid=\"true\""));
+
+        let created = manager
+            .submit("/admin/usagers/nouveau", "/admin/usagers/nouveau", &[("civility", "Mme"), ("first_name", "Jeanne"), ("last_name", "Martin"), ("email", "jeanne@example.org"), ("address", ""), ("phone", "")])
+            .await;
+        assert_eq!(created.status, 303, "{}", created.body);
+        assert_eq!(created.header("location"), Some("/admin/usagers/jeanne.martin"));
+        app.mailbox().wait_for("jeanne@example.org", "activez").await;
+        let owner = account_of(&app, "jeanne.martin").await;
+        let event = latest_event(&app, owner.id).await;
+        assert_eq!(event.kind, "account_created");
+        assert_eq!(event.actor_kind, ActorKind::Staff);
+        assert_eq!(event.actor_id, Some(member.member.id));
+        let shown = manager.get("/admin/usagers/jeanne.martin").await.text();
+        assert!(shown.contains("Le compte jeanne.martin est créé"), "{shown}");
+
+        let again = manager
+            .submit("/admin/usagers/nouveau", "/admin/usagers/nouveau", &[("civility", ""), ("first_name", "J"), ("last_name", "M"), ("email", "JEANNE@example.org"), ("address", ""), ("phone", "")])
+            .await;
+        assert_eq!(again.status, 409);
+        assert!(again.text().contains("identifiant jeanne.martin"), "{}", again.body);
+    }
+
+    async fn a_gestionnaire_acts_on_an_account_after_confirming(backend) {
+        let app = TestApp::spawn(backend).await;
+        let (mut resident, identifier) = app.active_resident("villeneuve", "michel@example.org").await;
+        let owner = account_of(&app, &identifier).await;
+        let (mut manager, member) = app.staff_with_member("villeneuve", StaffRole::Gestionnaire).await;
+        let page = format!("/admin/usagers/{identifier}");
+        let shown = manager.get(&page).await.text();
+        assert!(shown.contains(&format!("{page}/desactivation")), "{shown}");
+
+        let disable = format!("{page}/desactivation");
+        let confirm = manager.get(&disable).await;
+        assert_eq!(confirm.status, 200);
+        assert!(confirm.text().contains("ses connexions en cours sont fermées"));
+        let empty = manager.submit(&disable, &disable, &[("reason", "")]).await;
+        assert_eq!(empty.status, 422);
+        assert!(empty.text().contains("Indiquez le motif."));
+        let done = manager.submit(&disable, &disable, &[("reason", "Demande de l'usager")]).await;
+        assert_eq!(done.status, 303, "{}", done.body);
+        let event = latest_event(&app, owner.id).await;
+        assert_eq!((event.kind.as_str(), event.actor_id), ("account_disabled", Some(member.member.id)));
+        let shown = manager.get(&page).await.text();
+        assert!(shown.contains("Le compte est désactivé"), "the flash: {shown}");
+        assert!(shown.contains("Désactivé") && shown.contains("Demande de l'usager"));
+        assert!(shown.contains("Désactivation du compte"), "in the journal");
+        assert_eq!(resident.get("/coordonnees").await.status, 303, "the resident's session closed");
+
+        let enable = format!("{page}/reactivation");
+        assert_eq!(manager.submit(&enable, &enable, &[("reason", "Erreur")]).await.status, 303);
+        let force = format!("{page}/mot-de-passe");
+        assert_eq!(manager.submit(&force, &force, &[]).await.status, 303);
+        assert_eq!(latest_event(&app, owner.id).await.kind, "password_change_forced");
+        let correct = format!("{page}/courriel");
+        let same = manager.submit(&correct, &correct, &[("email", "michel@example.org")]).await;
+        assert_eq!(same.status, 422);
+        assert!(same.text().contains("C'est déjà l'adresse de ce compte."));
+        assert_eq!(manager.submit(&correct, &correct, &[("email", "michel.arpege@example.org")]).await.status, 303);
+        app.mailbox().wait_for("michel@example.org", "corrigée").await;
+        app.mailbox().wait_for("michel.arpege@example.org", "corrigée").await;
+        // Already active: nothing to resend.
+        let resend = format!("{page}/activation");
+        let conflict = manager.submit(&resend, &resend, &[]).await;
+        assert_eq!(conflict.status, 409);
+        assert!(conflict.text().contains("déjà activé"));
+        assert_eq!(manager.get(&format!("{page}/inconnue")).await.status, 404);
+    }
+
+    async fn a_refused_mail_is_shown_on_the_page_and_sent_again(backend) {
+        let app = TestApp::spawn(backend).await;
+        let created = app.create_resident("villeneuve", "Michel", "Arpège", "refuse.michel@example.org").await;
+        let owner = account_of(&app, &created.identifier).await;
+        let refused = wait_for_refused(&app, &owner, 1).await;
+        let (mut manager, member) = app.staff_with_member("villeneuve", StaffRole::Gestionnaire).await;
+        let page = format!("/admin/usagers/{}", created.identifier);
+        let shown = manager.get(&page).await.text();
+        assert!(shown.contains("Courriels refusés par le serveur de messagerie"), "{shown}");
+        assert!(shown.contains("550"), "the server's answer: {shown}");
+        let resend = format!("{page}/courriels-refuses/{}", refused[0].id);
+        assert!(shown.contains(&resend));
+        let done = manager.submit(&resend, &resend, &[]).await;
+        assert_eq!(done.status, 303, "{}", done.body);
+        let event = last_event(&app, owner.id, "mail_resent").await;
+        assert_eq!(event.actor_id, Some(member.member.id));
+        // An agent sees the refusal, without the button.
+        let mut agent = app.staff("villeneuve", StaffRole::Agent).await;
+        assert_eq!(agent.get(&resend).await.status, 403);
+    }
+
+    async fn the_staff_of_one_town_cannot_reach_another_town_s_resident(backend) {
+        let app = TestApp::spawn(backend).await;
+        let there = app.create_resident("saint-martin", "Michel", "Arpège", "michel@example.org").await;
+        let mut manager = app.staff("villeneuve", StaffRole::Administrateur).await;
+        let page = format!("/admin/usagers/{}", there.identifier);
+        assert_eq!(manager.get(&page).await.status, 404);
+        assert_eq!(manager.get(&format!("{page}/desactivation")).await.status, 404);
+        // With a valid token of this town, the POST finds no one either.
+        let csrf = crate::harness::csrf_of(&manager.get("/admin/usagers/nouveau").await.body);
+        let posted = manager.post(&format!("{page}/desactivation"), &[("csrf", &csrf), ("reason", "intrusion")]).await;
+        assert_eq!(posted.status, 404);
+        let resend = manager.post(&format!("{page}/courriels-refuses/1"), &[("csrf", &csrf)]).await;
+        assert_eq!(resend.status, 404);
+        let untouched = account_of(&app, &there.identifier).await;
+        assert!(untouched.disabled_at.is_none());
+        assert!(!manager.get("/admin/usagers?q=michel").await.text().contains(&there.identifier));
     }
 }

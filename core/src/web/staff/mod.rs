@@ -16,12 +16,13 @@
 mod account;
 mod agents;
 mod overview;
+mod residents;
 pub mod session;
 
 use rocket::{Catcher, Route};
 use serde::Serialize;
 
-use crate::staff::{EnterBackOffice, ManageStaff, Permission, StaffRole};
+use crate::staff::{EnterBackOffice, ManageStaff, Permission, ReadResidents, StaffRole};
 use crate::web::kit::{self, Face, MenuEntry};
 
 pub use crate::web::kit::PageError;
@@ -67,6 +68,11 @@ pub const MENU: &[StaffMenuEntry] = &[
         least: <EnterBackOffice as Permission>::LEAST,
     },
     StaffMenuEntry {
+        href: "/admin/usagers",
+        label: "Usagers",
+        least: <ReadResidents as Permission>::LEAST,
+    },
+    StaffMenuEntry {
         href: "/admin/agents",
         label: "Équipe",
         least: <ManageStaff as Permission>::LEAST,
@@ -82,7 +88,13 @@ pub type Checked<'r, T> = Result<CsrfForm<T>, kit::Refused<'r, T>>;
 
 /// The face's routes, mounted at [`BASE`] (paths here are relative to it).
 pub fn routes() -> Vec<Route> {
-    [account::routes(), overview::routes(), agents::routes()].concat()
+    [
+        account::routes(),
+        overview::routes(),
+        agents::routes(),
+        residents::routes(),
+    ]
+    .concat()
 }
 
 /// The face's catchers, registered at [`BASE`].
