@@ -171,8 +171,8 @@ impl App {
         crate::web::build(self, self.rocket_config())
     }
 
-    /// Binds and serves until a shutdown signal, with the outbox worker and
-    /// the watcher of town changes beside it. `on_ready` is given the port
+    /// Binds and serves until a shutdown signal, with the outbox worker,
+    /// the journal's purge and the watcher of town changes beside it. `on_ready` is given the port
     /// actually bound (useful with port 0) and a handle that stops the
     /// server. Returns once the server and the worker have both stopped: the
     /// worker hands back the mails it holds before the process exits
@@ -196,6 +196,10 @@ impl App {
         type Running = (tokio::task::JoinHandle<WorkerReport>, rocket::Shutdown);
         let running: Arc<std::sync::Mutex<Option<Running>>> = Arc::default();
         let started = running.clone();
+        // The journal's purge, stopped and waited for like the worker.
+        let purge = crate::audit::JournalPurge::new(self.db.clone(), self.tenants.clone());
+        let purging: Arc<std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>> = Arc::default();
+        let purge_started = purging.clone();
         let served = self
             .rocket()
             .attach(rocket::fairing::AdHoc::on_liftoff(
@@ -219,6 +223,17 @@ impl App {
                     })
                 },
             ))
+            .attach(rocket::fairing::AdHoc::on_liftoff(
+                "journal purge",
+                move |rocket| {
+                    Box::pin(async move {
+                        let task = tokio::spawn(purge.run(rocket.shutdown()));
+                        if let Ok(mut slot) = purge_started.lock() {
+                            *slot = Some(task);
+                        }
+                    })
+                },
+            ))
             .attach(rocket::fairing::AdHoc::on_liftoff("ready", move |rocket| {
                 Box::pin(async move {
                     if let Some(on_ready) = on_ready.lock().ok().and_then(|mut slot| slot.take()) {
@@ -234,6 +249,17 @@ impl App {
             shutdown.notify();
             if let Err(error) = task.await {
                 tracing::error!(%error, "the mail worker failed");
+            }
+        }
+        // Already stopped by the shutdown signal; aborted if the server
+        // failed without one (a batch under way rolls back: purge.rs).
+        let purging = purging.lock().ok().and_then(|mut slot| slot.take());
+        if let Some(task) = purging {
+            task.abort();
+            if let Err(error) = task.await
+                && !error.is_cancelled()
+            {
+                tracing::error!(%error, "the journal purge failed");
             }
         }
         served.map(|_| ()).map_err(Box::new)

@@ -466,7 +466,7 @@ on_both_databases! {
         assert_eq!(page.status, 200, "{}", page.body);
         let text = page.text();
         assert!(text.contains("h.dupre@example.org"));
-        assert!(text.contains("Création du compte"), "the journal, with French labels: {text}");
+        assert!(text.contains("Compte créé"), "the journal, with French labels: {text}");
         assert!(text.contains("Marie Durand (gestionnaire)"), "and its actor");
         assert!(!text.contains("/admin/usagers/helene.dupre/desactivation"), "no actions for an agent");
         // Actions are the gestionnaire's.
@@ -532,7 +532,7 @@ on_both_databases! {
         let shown = manager.get(&page).await.text();
         assert!(shown.contains("Le compte est désactivé"), "the flash: {shown}");
         assert!(shown.contains("Désactivé") && shown.contains("Demande de l'usager"));
-        assert!(shown.contains("Désactivation du compte"), "in the journal");
+        assert!(shown.contains("Compte désactivé"), "in the journal");
         assert_eq!(resident.get("/coordonnees").await.status, 303, "the resident's session closed");
 
         let enable = format!("{page}/reactivation");

@@ -67,6 +67,8 @@ const ROUTES: &[(&str, &str, Least)] = &[
         "/admin/usagers/<identifier>/courriels-refuses/<mail>",
         Role(Gestionnaire),
     ),
+    ("GET", "/admin/journal", Role(Agent)),
+    ("GET", "/admin/journal/export", Role(Agent)),
 ];
 
 /// A plausible value for each path parameter: the request must reach the

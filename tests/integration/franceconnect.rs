@@ -371,6 +371,16 @@ on_both_databases! {
         assert_eq!(account.email, "jeanne.martin@example.org");
         assert_eq!(account.status.to_value(), "active");
         assert!(!account.password_is_temporary);
+        // Jeanne created her account herself: the journal says so.
+        let own = guichet::audit::Journal::new(app.app.db.clone())
+            .resident_history(&town, account.id, None, 50)
+            .await
+            .unwrap();
+        let created_by = own.entries.iter().find(|e| e.kind == Some(guichet::audit::AuditKind::AccountCreated)).unwrap();
+        assert_eq!(created_by.actor_label(guichet::audit::Reader::Resident(account.id)), "Vous");
+        assert_eq!(created_by.resident_detail(), Some("via FranceConnect"));
+        let history = browser.get("/mon-compte/historique").await;
+        assert!(history.text().contains("Compte FranceConnect associé"), "{}", history.body);
 
         // Next time, FranceConnect alone.
         browser.logout().await;

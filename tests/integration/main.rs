@@ -20,6 +20,7 @@ mod dashboard;
 mod data_api;
 mod franceconnect;
 mod households;
+mod journal;
 mod mail;
 mod module_releases;
 mod module_storage;

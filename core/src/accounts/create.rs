@@ -297,14 +297,19 @@ impl Accounts {
             // Linked meanwhile (another tab): nothing is created.
             return Ok(Err(NewAccountError::IdentityLinked));
         }
+        // The resident created this account themselves, through
+        // FranceConnect: they are its actor, not the town.
         for kind in [AuditKind::AccountCreated, AuditKind::FranceConnectLinked] {
-            audit::record(
+            audit::record_event(
                 &txn,
                 scope,
-                Some(created.id),
-                kind,
-                origin,
-                Some("franceconnect".to_owned()),
+                Event {
+                    kind,
+                    actor: Actor::Resident(created.id),
+                    subject: Some(created.id),
+                    origin,
+                    detail: Some("franceconnect".to_owned()),
+                },
             )
             .await?;
         }

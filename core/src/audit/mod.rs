@@ -3,13 +3,36 @@
 //! Append-only: nothing in the application updates an event; only the
 //! retention purge deletes the old ones.
 //!
+//! - [`record_event`] (and the [`record`] shorthand of the accounts' own
+//!   operations) appends, in the caller's transaction;
+//! - [`Journal`] (journal.rs) reads a town's events, filtered and paged,
+//!   for the staff's page, its CSV export and the resident's history;
+//! - [`JournalSettings`] (settings.rs) is `[journal]` in `tenant.toml`;
+//! - [`JournalPurge`] (purge.rs) deletes what is older than each town's
+//!   retention, periodically, and records each purge.
+//!
 //! Error policy: recording an event is part of the operation it records; a
-//! failure is a database error of that operation.
+//! failure is a database error of that operation. Reading the journal
+//! answers `DbErr` (the page's 503 or 500); a CSV export that fails midway
+//! ends the download short, logged. The purge logs its failures and tries
+//! again at its next round: it never stops the server.
 
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait as _, ActiveValue::Set, ConnectionTrait, DbErr};
 
 use crate::tenancy::TenantScope;
+
+mod journal;
+mod purge;
+mod settings;
+
+pub use entity::ActorKind;
+pub use journal::{
+    ActorFilter, Cursor, ExportError, Journal, JournalEntry, JournalFilter, JournalPage, MAX_PAGE,
+    Reader, ResidentSummary,
+};
+pub use purge::{JournalPurge, PURGE_BATCH, PurgeReport};
+pub use settings::JournalSettings;
 
 pub mod entity {
     use sea_orm::entity::prelude::*;
@@ -26,6 +49,37 @@ pub mod entity {
         ApiKey,
         #[sea_orm(string_value = "system")]
         System,
+        /// Someone not logged in: a failed login, a public form.
+        #[sea_orm(string_value = "anonymous")]
+        Anonymous,
+    }
+
+    impl ActorKind {
+        /// The kind as stored (and as the staff's filter names it).
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Resident => "resident",
+                Self::Staff => "staff",
+                Self::ApiKey => "api_key",
+                Self::System => "system",
+                Self::Anonymous => "anonymous",
+            }
+        }
+
+        pub fn parse(text: &str) -> Option<Self> {
+            <Self as sea_orm::Iterable>::iter().find(|kind| kind.as_str() == text)
+        }
+
+        /// "Usager", "Agent de la mairie"… for the staff's filter.
+        pub fn label(self) -> &'static str {
+            match self {
+                Self::Resident => "Usager",
+                Self::Staff => "Agent de la mairie",
+                Self::ApiKey => "Logiciel de la mairie (clé d'API)",
+                Self::System => "Guichet (automatique)",
+                Self::Anonymous => "Personne non connectée",
+            }
+        }
     }
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -50,8 +104,10 @@ pub mod entity {
     crate::tenant_owned_entity!();
 }
 
-/// What happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What happened. Stored as [`AuditKind::as_str`]; shown as
+/// [`AuditKind::label`]. `EnumIter` makes [`AuditKind::parse`] and the
+/// staff's filter list every kind without a list to keep in step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, sea_orm::EnumIter)]
 pub enum AuditKind {
     AccountCreated,
     ActivationMailSent,
@@ -80,6 +136,8 @@ pub enum AuditKind {
     /// A mail the SMTP server refused was queued again (its kind and the
     /// server's answer in `detail`).
     MailResent,
+    /// The retention purge deleted old events (detail: how many).
+    JournalPurged,
     /// A staff member was invited (detail: address and role).
     StaffInvited,
     /// An invited member chose their name and password.
@@ -122,6 +180,7 @@ impl AuditKind {
             Self::PasswordChangeForced => "password_change_forced",
             Self::EmailCorrected => "email_corrected",
             Self::MailResent => "mail_resent",
+            Self::JournalPurged => "journal_purged",
             Self::StaffInvited => "staff_invited",
             Self::StaffJoined => "staff_joined",
             Self::StaffTotpEnrolled => "staff_totp_enrolled",
@@ -137,83 +196,54 @@ impl AuditKind {
         }
     }
 
-    /// Every kind, for the stored names (and the journal's filters).
-    pub const ALL: [Self; 32] = [
-        Self::AccountCreated,
-        Self::ActivationMailSent,
-        Self::AccountActivated,
-        Self::LoginSucceeded,
-        Self::LoginFailed,
-        Self::LoginThrottled,
-        Self::Logout,
-        Self::PasswordChanged,
-        Self::PasswordResetRequested,
-        Self::PasswordReset,
-        Self::TermsAccepted,
-        Self::EmailChanged,
-        Self::FranceConnectLinked,
-        Self::FranceConnectUnlinked,
-        Self::LoginRefusedDisabled,
-        Self::AccountDisabled,
-        Self::AccountEnabled,
-        Self::PasswordChangeForced,
-        Self::EmailCorrected,
-        Self::MailResent,
-        Self::StaffInvited,
-        Self::StaffJoined,
-        Self::StaffTotpEnrolled,
-        Self::StaffLoginSucceeded,
-        Self::StaffRecoveryCodeUsed,
-        Self::StaffLoginFailed,
-        Self::StaffSecondFactorFailed,
-        Self::StaffLoginThrottled,
-        Self::StaffLogout,
-        Self::StaffRoleChanged,
-        Self::StaffSuspended,
-        Self::StaffReactivated,
-    ];
-
-    /// The kind of a stored event, if this release knows it.
-    pub fn from_stored(stored: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|kind| kind.as_str() == stored)
+    /// The kind of a stored event; none for a kind this version does not
+    /// know (written by a newer one), which the journal shows as stored.
+    pub fn parse(text: &str) -> Option<Self> {
+        <Self as sea_orm::Iterable>::iter().find(|kind| kind.as_str() == text)
     }
 
-    /// What the journal says of the event, in French.
+    /// What the journal says happened, in French.
     pub fn label(self) -> &'static str {
         match self {
-            Self::AccountCreated => "Création du compte",
-            Self::ActivationMailSent => "Envoi du courriel d'activation",
-            Self::AccountActivated => "Activation du compte",
+            Self::AccountCreated => "Compte créé",
+            Self::ActivationMailSent => "Courriel d'activation envoyé",
+            Self::AccountActivated => "Compte activé",
             Self::LoginSucceeded => "Connexion",
             Self::LoginFailed => "Échec de connexion",
             Self::LoginThrottled => "Connexion retardée après plusieurs échecs",
             Self::Logout => "Déconnexion",
-            Self::PasswordChanged => "Changement du mot de passe",
-            Self::PasswordResetRequested => "Demande de nouveau mot de passe",
-            Self::PasswordReset => "Nouveau mot de passe choisi",
-            Self::TermsAccepted => "Acceptation des conditions d'utilisation",
-            Self::EmailChanged => "Changement de l'adresse électronique",
-            Self::FranceConnectLinked => "Liaison à FranceConnect",
-            Self::FranceConnectUnlinked => "Fin de la liaison à FranceConnect",
+            Self::PasswordChanged => "Mot de passe modifié",
+            Self::PasswordResetRequested => "Réinitialisation du mot de passe demandée",
+            Self::PasswordReset => "Mot de passe réinitialisé",
+            Self::TermsAccepted => "Conditions générales d'utilisation acceptées",
+            Self::EmailChanged => "Adresse électronique modifiée",
+            Self::FranceConnectLinked => "Compte FranceConnect associé",
+            Self::FranceConnectUnlinked => "Compte FranceConnect dissocié",
+            Self::JournalPurged => "Événements anciens supprimés du journal",
             Self::LoginRefusedDisabled => "Connexion refusée : compte désactivé",
-            Self::AccountDisabled => "Désactivation du compte",
-            Self::AccountEnabled => "Réactivation du compte",
+            Self::AccountDisabled => "Compte désactivé",
+            Self::AccountEnabled => "Compte réactivé",
             Self::PasswordChangeForced => "Changement de mot de passe imposé",
-            Self::EmailCorrected => "Correction de l'adresse électronique",
-            Self::MailResent => "Nouvel envoi d'un courriel refusé",
-            Self::StaffInvited => "Invitation d'un agent",
-            Self::StaffJoined => "Arrivée d'un agent invité",
-            Self::StaffTotpEnrolled => "Enrôlement du second facteur d'un agent",
-            Self::StaffLoginSucceeded => "Connexion d'un agent",
-            Self::StaffRecoveryCodeUsed => "Connexion d'un agent avec un code de secours",
-            Self::StaffLoginFailed => "Échec de connexion d'un agent",
-            Self::StaffSecondFactorFailed => "Échec du second facteur d'un agent",
-            Self::StaffLoginThrottled => "Connexion d'un agent retardée après plusieurs échecs",
-            Self::StaffLogout => "Déconnexion d'un agent",
-            Self::StaffRoleChanged => "Changement de rôle d'un agent",
-            Self::StaffSuspended => "Suspension d'un agent",
-            Self::StaffReactivated => "Réactivation d'un agent",
+            Self::EmailCorrected => "Adresse électronique corrigée",
+            Self::MailResent => "Courriel refusé envoyé de nouveau",
+            Self::StaffInvited => "Agent invité",
+            Self::StaffJoined => "Invitation d'agent acceptée",
+            Self::StaffTotpEnrolled => "Second facteur d'agent enregistré",
+            Self::StaffLoginSucceeded => "Connexion d'agent",
+            Self::StaffRecoveryCodeUsed => "Connexion d'agent avec un code de secours",
+            Self::StaffLoginFailed => "Échec de connexion d'agent",
+            Self::StaffSecondFactorFailed => "Code de second facteur d'agent refusé",
+            Self::StaffLoginThrottled => "Connexion d'agent retardée après plusieurs échecs",
+            Self::StaffLogout => "Déconnexion d'agent",
+            Self::StaffRoleChanged => "Rôle d'agent modifié",
+            Self::StaffSuspended => "Agent suspendu",
+            Self::StaffReactivated => "Agent réactivé",
         }
+    }
+
+    /// Every kind, in declaration order (the staff's filter).
+    pub fn all() -> impl Iterator<Item = Self> {
+        <Self as sea_orm::Iterable>::iter()
     }
 }
 
@@ -229,15 +259,20 @@ pub enum Actor {
     ApiKey { name: String },
     /// Guichet itself, or an operator at the command line.
     System,
+    /// Someone not logged in: a failed or delayed login (whoever typed the
+    /// identifier, not necessarily its owner), a public form asking for a
+    /// reset link or a new activation mail.
+    Anonymous,
 }
 
 impl Actor {
-    fn stored(&self) -> (entity::ActorKind, Option<i32>, Option<String>) {
+    fn stored(&self) -> (ActorKind, Option<i32>, Option<String>) {
         match self {
-            Self::Resident(id) => (entity::ActorKind::Resident, Some(*id), None),
-            Self::Staff { id, label } => (entity::ActorKind::Staff, Some(*id), Some(label.clone())),
-            Self::ApiKey { name } => (entity::ActorKind::ApiKey, None, Some(name.clone())),
-            Self::System => (entity::ActorKind::System, None, None),
+            Self::Resident(id) => (ActorKind::Resident, Some(*id), None),
+            Self::Staff { id, label } => (ActorKind::Staff, Some(*id), Some(label.clone())),
+            Self::ApiKey { name } => (ActorKind::ApiKey, None, Some(name.clone())),
+            Self::System => (ActorKind::System, None, None),
+            Self::Anonymous => (ActorKind::Anonymous, None, None),
         }
     }
 }
@@ -269,8 +304,16 @@ impl Origin {
     }
 }
 
-/// Appends one event a resident caused on their own account (`account_id`),
-/// or the system when there is none.
+/// Appends one event of the accounts' own operations on `account_id`, the
+/// actor following from the kind:
+/// - the creation: the system (the CLI, the demo: an account created by a
+///   person or a key records its actor with [`record_event`]);
+/// - failed and delayed logins, reset links and activation mails asked on
+///   the public forms: [`Actor::Anonymous`], since whoever typed the
+///   identifier or address proved nothing yet;
+/// - anything else: the resident, on their own account (a session, or a
+///   link only their mailbox received); the system when there is no
+///   account.
 pub async fn record(
     db: &impl ConnectionTrait,
     scope: TenantScope,
@@ -280,9 +323,16 @@ pub async fn record(
     detail: Option<String>,
 ) -> Result<(), DbErr> {
     let actor = match (kind, account_id) {
-        // The town (or the operator) creates accounts and sends their mail.
-        (AuditKind::AccountCreated | AuditKind::ActivationMailSent, _) | (_, None) => Actor::System,
+        (AuditKind::AccountCreated, _) => Actor::System,
+        (
+            AuditKind::LoginFailed
+            | AuditKind::LoginThrottled
+            | AuditKind::PasswordResetRequested
+            | AuditKind::ActivationMailSent,
+            _,
+        ) => Actor::Anonymous,
         (_, Some(id)) => Actor::Resident(id),
+        (_, None) => Actor::System,
     };
     record_event(
         db,
@@ -321,4 +371,56 @@ pub async fn record_event(
     .insert(db)
     .await
     .map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_is_parsed_back_and_labelled_in_french() {
+        let mut seen = std::collections::HashSet::new();
+        for kind in AuditKind::all() {
+            assert_eq!(AuditKind::parse(kind.as_str()), Some(kind));
+            assert!(seen.insert(kind.as_str()), "{kind:?} stored twice");
+            assert!(!kind.label().is_empty());
+        }
+        assert_eq!(
+            AuditKind::parse("journal_purged"),
+            Some(AuditKind::JournalPurged)
+        );
+        assert_eq!(AuditKind::parse("unknown"), None);
+        for kind in <ActorKind as sea_orm::Iterable>::iter() {
+            assert_eq!(ActorKind::parse(kind.as_str()), Some(kind));
+            // The column holds 16 characters.
+            assert!(kind.as_str().len() <= 16);
+        }
+    }
+
+    #[test]
+    fn actors_are_stored_with_their_frozen_label() {
+        let staff = Actor::Staff {
+            id: 3,
+            label: "Marie Durand (gestionnaire)".to_owned(),
+        };
+        assert_eq!(
+            staff.stored(),
+            (
+                ActorKind::Staff,
+                Some(3),
+                Some("Marie Durand (gestionnaire)".to_owned())
+            )
+        );
+        assert_eq!(
+            Actor::ApiKey {
+                name: "Scolaire".to_owned()
+            }
+            .stored(),
+            (ActorKind::ApiKey, None, Some("Scolaire".to_owned()))
+        );
+        assert_eq!(
+            Actor::Anonymous.stored(),
+            (ActorKind::Anonymous, None, None)
+        );
+    }
 }

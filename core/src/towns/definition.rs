@@ -15,6 +15,7 @@ use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 
 use crate::accounts::{AccountSettings, PasswordPolicy};
+use crate::audit::JournalSettings;
 use crate::content::{NewsItem, TownPage};
 use crate::franceconnect::FranceConnectSettings;
 use crate::households::HouseholdSettings;
@@ -80,13 +81,14 @@ const fn rule<S: Section>() -> SectionRule {
 
 /// The sections `tenant.toml` may hold, each owned by its feature, in the
 /// order they are checked.
-const TOML_SECTIONS: [SectionRule; 6] = [
+const TOML_SECTIONS: [SectionRule; 7] = [
     rule::<Vec<ModuleEnablement>>(),
     rule::<Option<FranceConnectSettings>>(),
     rule::<Vec<RequestType>>(),
     rule::<PasswordPolicy>(),
     rule::<AccountSettings>(),
     rule::<HouseholdSettings>(),
+    rule::<JournalSettings>(),
 ];
 
 /// The sections that come from files beside `tenant.toml`, never from it.

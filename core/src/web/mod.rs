@@ -51,6 +51,7 @@ pub fn build(app: &App, rocket_config: rocket::Config) -> Rocket<Build> {
         .manage(app.staff.clone())
         .manage(crate::db::Readiness::new(app.db.clone()))
         .manage(crate::api::ApiKeys::new(app.db.clone()))
+        .manage(crate::audit::Journal::new(app.db.clone()))
         .manage(crate::modules::ModuleData::new(app.db.clone()))
         .manage(settings)
         .attach(kit::fairings::RequestLog)

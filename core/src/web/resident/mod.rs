@@ -2,10 +2,10 @@
 //!
 //! One file per area: the home page ("Mon accueil"), the way in (login,
 //! activation, passwords), FranceConnect, the terms of use, news and the
-//! town's pages, requests, the household, contact details, feedback, and
-//! the modules' tiles and pages. Guards give the context (session.rs:
-//! [`Resident`], [`AnyResident`], [`Visitor`]), services do the work, the
-//! kit renders. Every POST takes a [`CsrfForm`] (or [`Checked`] to show the
+//! town's pages, requests, the household, contact details, feedback, the
+//! account's history, and the modules' tiles and pages. Guards give the
+//! context (session.rs: [`Resident`], [`AnyResident`], [`Visitor`]),
+//! services do the work, the kit renders. Every POST takes a [`CsrfForm`] (or [`Checked`] to show the
 //! input again when the token is refused).
 
 mod account;
@@ -13,6 +13,7 @@ mod contact;
 mod content;
 mod feedback;
 mod franceconnect;
+mod history;
 mod home;
 mod household;
 mod modules;
@@ -90,6 +91,7 @@ pub fn routes() -> Vec<Route> {
         feedback::routes(),
         contact::routes(),
         franceconnect::routes(),
+        history::routes(),
     ]
     .concat()
 }

@@ -6,7 +6,8 @@
 //!
 //! One file per area, each with `routes()` listed in [`routes`]: `account`
 //! (login, second factor, enrolment, invitations, logout), `overview`
-//! (`/admin`), `agents` (the team). Every page takes a [`Staff<P>`] guard
+//! (`/admin`), `agents` (the team), `journal` (the account journal and its
+//! CSV export). Every page takes a [`Staff<P>`] guard
 //! (session.rs), `P` the permission it needs (`crate::staff::ManageStaff`…):
 //! roles are checked by guards, never in handlers. Each page renders with
 //! [`staff_page`] (the member's name, role and logout in the header, the
@@ -15,6 +16,7 @@
 
 mod account;
 mod agents;
+mod journal;
 mod overview;
 mod residents;
 pub mod session;
@@ -22,7 +24,9 @@ pub mod session;
 use rocket::{Catcher, Route};
 use serde::Serialize;
 
-use crate::staff::{EnterBackOffice, ManageStaff, Permission, ReadResidents, StaffRole};
+use crate::staff::{
+    EnterBackOffice, ManageStaff, Permission, ReadJournal, ReadResidents, StaffRole,
+};
 use crate::web::kit::{self, Face, MenuEntry};
 
 pub use crate::web::kit::PageError;
@@ -73,6 +77,11 @@ pub const MENU: &[StaffMenuEntry] = &[
         least: <ReadResidents as Permission>::LEAST,
     },
     StaffMenuEntry {
+        href: "/admin/journal",
+        label: "Journal",
+        least: <ReadJournal as Permission>::LEAST,
+    },
+    StaffMenuEntry {
         href: "/admin/agents",
         label: "Équipe",
         least: <ManageStaff as Permission>::LEAST,
@@ -93,6 +102,7 @@ pub fn routes() -> Vec<Route> {
         overview::routes(),
         agents::routes(),
         residents::routes(),
+        journal::routes(),
     ]
     .concat()
 }

@@ -503,9 +503,13 @@ async fn resident(
         .ok_or_else(PageError::not_found)
 }
 
+/// Who did it, as the staff reads it on the resident's page (the staff's
+/// journal page names residents by name; here the resident is the page's).
 fn actor_label(event: &crate::audit::entity::Model) -> String {
     match event.actor_kind {
-        ActorKind::Resident => "L'usager".to_owned(),
+        ActorKind::Resident if event.actor_id == event.account_id => "L'usager".to_owned(),
+        ActorKind::Resident => "Un autre usager".to_owned(),
+        ActorKind::Anonymous => "Personne non connectée".to_owned(),
         ActorKind::Staff => event
             .actor_label
             .clone()
@@ -562,7 +566,7 @@ async fn details(
         .into_iter()
         .map(|event| EventView {
             at: when(event.created_at),
-            label: AuditKind::from_stored(&event.kind)
+            label: AuditKind::parse(&event.kind)
                 .map_or_else(|| event.kind.clone(), |kind| kind.label().to_owned()),
             actor: actor_label(&event),
             detail: event.detail.clone().unwrap_or_default(),
