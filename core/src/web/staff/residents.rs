@@ -472,6 +472,7 @@ struct ActionLink {
 struct DetailsView {
     identifier: String,
     name: String,
+    civility: Option<&'static str>,
     state: &'static str,
     tone: &'static str,
     disabled_reason: Option<String>,
@@ -594,11 +595,8 @@ async fn details(
         .collect();
     let view = DetailsView {
         identifier: owner.identifier.clone(),
-        name: format::formal_name(
-            owner.civility.map(Civility::title),
-            &owner.first_name,
-            &owner.last_name,
-        ),
+        name: format::full_name(&owner.first_name, &owner.last_name),
+        civility: owner.civility.map(Civility::title),
         state: state.label(),
         tone: tone(state),
         disabled_reason: owner.disabled_reason.clone(),
