@@ -128,6 +128,7 @@ pub async fn ensure_residents(
         }
         .insert(&app.db)
         .await?;
+        crate::accounts::index_account(&app.db, scope, &michel).await?;
         household_and_invoices(app, &tenant, michel.id).await?;
     }
     Ok(DemoResident {

@@ -127,6 +127,7 @@ impl Accounts {
             .select::<account::Entity>()
             .filter(account::Column::EmailKey.eq(email_key))
             .filter(account::Column::Status.eq(AccountStatus::Pending))
+            .filter(account::Column::DisabledAt.is_null())
             .one(&self.db)
             .await?
         else {
@@ -149,7 +150,34 @@ impl Accounts {
         let password_hash = self.hasher.hash(&temporary_password).await?;
         let now = Utc::now();
         let txn = crate::db::begin_write(&self.db).await?;
-        scope
+        self.renew_activation(
+            &txn,
+            tenant,
+            &owner,
+            &temporary_password,
+            password_hash,
+            now,
+        )
+        .await?;
+        self.commit_with_mail(txn, scope, owner.id, AuditKind::ActivationMailSent, origin)
+            .await?;
+        Ok(())
+    }
+
+    /// Gives a pending account a new temporary password (the old one stops
+    /// working) and queues a new activation mail (whose link replaces the
+    /// old ones), in `txn`.
+    pub(super) async fn renew_activation(
+        &self,
+        txn: &DatabaseTransaction,
+        tenant: &Tenant,
+        owner: &account::Model,
+        temporary_password: &str,
+        password_hash: String,
+        now: DateTime<Utc>,
+    ) -> Result<(), AccountError> {
+        tenant
+            .scope()
             .update::<account::Entity>()
             .col_expr(account::Column::PasswordHash, Expr::value(password_hash))
             .col_expr(account::Column::PasswordIsTemporary, Expr::value(true))
@@ -162,12 +190,9 @@ impl Accounts {
                 )),
             )
             .filter(account::Column::Id.eq(owner.id))
-            .exec(&txn)
+            .exec(txn)
             .await?;
-        self.queue_activation(&txn, tenant, &owner, &temporary_password, now)
-            .await?;
-        self.commit_with_mail(txn, scope, owner.id, AuditKind::ActivationMailSent, origin)
-            .await?;
-        Ok(())
+        self.queue_activation(txn, tenant, owner, temporary_password, now)
+            .await
     }
 }

@@ -9,11 +9,11 @@ use sea_orm::{
 };
 
 use super::entity::account::{self, AccountStatus, Civility};
-use super::error::AccountError;
+use super::error::{AccountError, FieldError};
 use super::identifier;
 use super::secrets::{new_temporary_password, new_token};
 use super::service::Accounts;
-use crate::audit::{self, AuditKind, Origin};
+use crate::audit::{self, Actor, AuditKind, Event, Origin};
 use crate::tenancy::{Tenant, TenantScope, is_plausible_email};
 
 /// Problems with what the town typed when creating an account.
@@ -37,6 +37,70 @@ pub struct NewAccount {
     pub civility: Option<Civility>,
     pub address: Option<String>,
     pub phone: Option<String>,
+}
+
+/// The longest names, address and phone number an account keeps (the
+/// columns' lengths; an e-mail address is at most 254 characters).
+pub const MAX_NAME_CHARS: usize = 100;
+pub const MAX_EMAIL_CHARS: usize = 254;
+pub const MAX_ADDRESS_CHARS: usize = 300;
+pub const MAX_PHONE_CHARS: usize = 40;
+
+impl NewAccount {
+    /// Everything wrong with it, field by field (`email`, `first_name`,
+    /// `last_name`, `address`, `phone`), in French: what a form shows next
+    /// to each field and the data API lists. Empty when it can be created
+    /// (but for an address another account has: known only in the
+    /// transaction).
+    pub fn problems(&self) -> Vec<FieldError> {
+        let mut problems = Vec::new();
+        let mut refuse = |field: &'static str, message: String| {
+            problems.push(FieldError { field, message });
+        };
+        let email = self.email.trim();
+        if email.is_empty() {
+            refuse("email", "Saisissez l'adresse électronique.".to_owned());
+        } else if email.chars().count() > MAX_EMAIL_CHARS || !is_plausible_email(email) {
+            refuse(
+                "email",
+                "Saisissez une adresse électronique valide, par exemple nom@exemple.fr.".to_owned(),
+            );
+        }
+        for (field, value, missing) in [
+            ("first_name", &self.first_name, "Saisissez le prénom."),
+            ("last_name", &self.last_name, "Saisissez le nom."),
+        ] {
+            if value.trim().is_empty() {
+                refuse(field, missing.to_owned());
+            } else if value.trim().chars().count() > MAX_NAME_CHARS {
+                refuse(
+                    field,
+                    format!("{MAX_NAME_CHARS} caractères au plus, s'il vous plaît."),
+                );
+            }
+        }
+        if self
+            .address
+            .as_ref()
+            .is_some_and(|a| a.trim().chars().count() > MAX_ADDRESS_CHARS)
+        {
+            refuse(
+                "address",
+                format!("L'adresse doit faire au plus {MAX_ADDRESS_CHARS} caractères."),
+            );
+        }
+        if self
+            .phone
+            .as_ref()
+            .is_some_and(|p| p.trim().chars().count() > MAX_PHONE_CHARS)
+        {
+            refuse(
+                "phone",
+                format!("Le téléphone doit faire au plus {MAX_PHONE_CHARS} caractères."),
+            );
+        }
+        problems
+    }
 }
 
 /// What an account is created with, besides the names and addresses.
@@ -65,6 +129,18 @@ impl Accounts {
         new: NewAccount,
         origin: &Origin,
     ) -> Result<Result<CreatedAccount, NewAccountError>, AccountError> {
+        self.create_as(tenant, new, Actor::System, origin).await
+    }
+
+    /// [`Accounts::create`], recorded in the journal as `actor`'s doing (a
+    /// staff member, an API key).
+    pub async fn create_as(
+        &self,
+        tenant: &Tenant,
+        new: NewAccount,
+        actor: Actor,
+        origin: &Origin,
+    ) -> Result<Result<CreatedAccount, NewAccountError>, AccountError> {
         let scope = tenant.scope();
         let temporary_password = new_temporary_password();
         let password_hash = self.hasher.hash(&temporary_password).await?;
@@ -86,8 +162,18 @@ impl Accounts {
         };
         self.queue_activation(&txn, tenant, &created, &temporary_password, now)
             .await?;
-        self.commit_with_mail(txn, scope, created.id, AuditKind::AccountCreated, origin)
-            .await?;
+        self.commit_with_mail_by(
+            txn,
+            scope,
+            Event {
+                kind: AuditKind::AccountCreated,
+                actor,
+                subject: Some(created.id),
+                origin,
+                detail: None,
+            },
+        )
+        .await?;
         Ok(Ok(CreatedAccount {
             account_id: created.id,
             identifier: created.identifier,
@@ -145,8 +231,14 @@ impl Accounts {
             civility: Set(new.civility),
             first_name: Set(first_name.to_owned()),
             last_name: Set(last_name.to_owned()),
-            address: Set(new.address.filter(|a| !a.trim().is_empty())),
-            phone: Set(new.phone.filter(|p| !p.trim().is_empty())),
+            address: Set(new
+                .address
+                .map(|a| a.trim().to_owned())
+                .filter(|a| !a.is_empty())),
+            phone: Set(new
+                .phone
+                .map(|p| p.trim().to_owned())
+                .filter(|p| !p.is_empty())),
             password_hash: Set(fields.password_hash),
             password_is_temporary: Set(fields.temporary_until.is_some()),
             temporary_password_expires_at: Set(fields.temporary_until),
@@ -157,6 +249,7 @@ impl Accounts {
         }
         .insert(txn)
         .await?;
+        super::search::index_account(txn, scope, &created).await?;
         Ok(Ok(created))
     }
 
@@ -210,9 +303,9 @@ impl Accounts {
             audit::record_event(
                 &txn,
                 scope,
-                audit::Event {
+                Event {
                     kind,
-                    actor: audit::Actor::Resident(created.id),
+                    actor: Actor::Resident(created.id),
                     subject: Some(created.id),
                     origin,
                     detail: Some("franceconnect".to_owned()),

@@ -196,6 +196,9 @@ impl Accounts {
             .filter(account::Column::Id.eq(account_id))
             .exec(&txn)
             .await?;
+        if let Some(after) = account_by_id(&txn, scope, account_id).await? {
+            super::search::index_account(&txn, scope, &after).await?;
+        }
         let changed =
             commit_link_use(txn, scope, account_id, AuditKind::EmailChanged, origin).await?;
         self.mailer.wake();

@@ -67,6 +67,14 @@ pub mod account {
         pub password_changed_at: Option<DateTimeUtc>,
         pub last_login_at: Option<DateTimeUtc>,
         pub previous_login_at: Option<DateTimeUtc>,
+        /// Set while the town keeps the account closed: no login, no
+        /// session (administration.rs).
+        pub disabled_at: Option<DateTimeUtc>,
+        /// Why, as the staff member wrote it.
+        pub disabled_reason: Option<String>,
+        /// "nom prénom" folded to lowercase ASCII: the staff list's order
+        /// (search.rs).
+        pub sort_key: String,
     }
 
     crate::tenant_owned_entity!();
@@ -127,6 +135,24 @@ pub mod session {
         /// The provider's id_token of a session opened through
         /// FranceConnect: logging out goes through the provider with it.
         pub franceconnect_id_token: Option<String>,
+    }
+
+    crate::tenant_owned_entity!();
+}
+
+pub mod account_search_word {
+    use sea_orm::entity::prelude::*;
+
+    /// One word of an account's names, identifier or e-mail address,
+    /// folded (search.rs): a search is a prefix range on `(tenant_id, word)`.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "account_search_word")]
+    pub struct Model {
+        pub tenant_id: i32,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub account_id: i32,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub word: String,
     }
 
     crate::tenant_owned_entity!();

@@ -32,6 +32,9 @@ pub enum LoginOutcome {
     NotActivated,
     /// Right temporary password, but too old.
     TemporaryPasswordExpired,
+    /// Right password, but the town disabled the account. Told only to
+    /// whoever knows the password, so it tells strangers nothing.
+    Disabled,
 }
 
 impl Accounts {
@@ -145,6 +148,18 @@ impl Accounts {
             throttle::take_back(&self.db, scope, key).await?;
         }
 
+        if owner.disabled_at.is_some() {
+            audit::record(
+                &self.db,
+                scope,
+                Some(owner.id),
+                AuditKind::LoginRefusedDisabled,
+                origin,
+                None,
+            )
+            .await?;
+            return Ok(LoginOutcome::Disabled);
+        }
         match owner.status {
             AccountStatus::Active => {}
             AccountStatus::Pending => return Ok(LoginOutcome::NotActivated),

@@ -92,6 +92,19 @@ impl Accounts {
         self.mailer.wake();
         Ok(())
     }
+
+    /// [`Accounts::commit_with_mail`] for an event with its own actor.
+    pub(super) async fn commit_with_mail_by(
+        &self,
+        txn: DatabaseTransaction,
+        scope: TenantScope,
+        event: audit::Event<'_>,
+    ) -> Result<(), AccountError> {
+        audit::record_event(&txn, scope, event).await?;
+        txn.commit().await?;
+        self.mailer.wake();
+        Ok(())
+    }
 }
 
 /// Whom a mail greets ("Madame Jeanne MARTIN"): the first fields of every

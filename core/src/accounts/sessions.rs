@@ -80,6 +80,12 @@ pub async fn find(
     else {
         return Ok(None);
     };
+    // Disabling closes the account's sessions; one opened in a race with
+    // it is closed here.
+    if owner.disabled_at.is_some() {
+        close_by_id(db, scope, found.id).await?;
+        return Ok(None);
+    }
     if (now - found.last_seen_at).num_seconds() >= TOUCH_EVERY_SECONDS {
         scope
             .update::<session::Entity>()

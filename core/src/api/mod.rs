@@ -15,6 +15,7 @@
 //! `invalid_input` for a value it refused, 500 `internal` (logged) for
 //! anything else. A method a route does not declare gets 405 with `Allow`.
 
+mod accounts;
 pub mod entity;
 mod keys;
 
@@ -30,7 +31,7 @@ use serde::Serialize;
 
 pub use keys::{ApiKeys, CreatedKey, KEY_PREFIX};
 
-use crate::accounts::Accounts;
+use crate::accounts::{Accounts, FieldError};
 use crate::db::{self, DbFailure};
 use crate::households::{
     EARLIEST_BIRTH_YEAR, HouseholdError, Households, MAX_EXTERNAL_REF_CHARS, MAX_MEMBERS,
@@ -58,6 +59,9 @@ pub fn routes() -> Vec<Route> {
         delete_resident,
         get_household,
         put_household,
+        accounts::create_account,
+        accounts::find_accounts,
+        accounts::resend_activation,
     ]
 }
 
@@ -176,6 +180,28 @@ pub enum ApiError {
     Unavailable,
     #[error("une erreur interne est survenue ; elle a été enregistrée")]
     Internal,
+    /// Another account of the town has this e-mail address.
+    #[error(
+        "un compte de cette commune utilise déjà cette adresse électronique (identifiant « {identifier} »)"
+    )]
+    EmailTaken { identifier: String },
+    /// An account the town's software sent, refused field by field.
+    #[error("le compte envoyé est refusé : {}", summary(.0))]
+    InvalidAccount(Vec<FieldError>),
+    #[error("le paramètre « {0} » est requis")]
+    MissingParameter(&'static str),
+    /// An action the account's state does not allow.
+    #[error("{message}")]
+    AccountState { code: &'static str, message: String },
+}
+
+/// "email : …; first_name : …".
+fn summary(fields: &[FieldError]) -> String {
+    fields
+        .iter()
+        .map(|error| format!("{} : {}", error.field, error.message))
+        .collect::<Vec<_>>()
+        .join(" ; ")
 }
 
 impl ApiError {
@@ -187,9 +213,12 @@ impl ApiError {
             | Self::UnknownResident(_)
             | Self::NoSuchKey(_) => Status::NotFound,
             Self::InvalidJson(_) => Status::BadRequest,
-            Self::InvalidMember(_) | Self::InvalidText(_) | Self::InvalidInput => {
-                Status::UnprocessableEntity
-            }
+            Self::InvalidMember(_)
+            | Self::InvalidText(_)
+            | Self::InvalidInput
+            | Self::InvalidAccount(_)
+            | Self::MissingParameter(_) => Status::UnprocessableEntity,
+            Self::EmailTaken { .. } | Self::AccountState { .. } => Status::Conflict,
             Self::Data(DataError::ScopeFull) => Status::Conflict,
             Self::Data(_) => Status::UnprocessableEntity,
             Self::BodyTooLarge(_) => Status::PayloadTooLarge,
@@ -215,6 +244,10 @@ impl ApiError {
             Self::InvalidInput => "invalid_input",
             Self::Unavailable => "unavailable",
             Self::Internal => "internal",
+            Self::EmailTaken { .. } => "email_taken",
+            Self::InvalidAccount(_) => "invalid_account",
+            Self::MissingParameter(_) => "missing_parameter",
+            Self::AccountState { code, .. } => code,
         }
     }
 }
@@ -256,11 +289,32 @@ struct ErrorBody<'a> {
 struct ErrorDetail<'a> {
     code: &'a str,
     message: String,
+    /// The existing account's identifier (`email_taken`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    identifier: Option<String>,
+    /// What is wrong with each field (`invalid_account`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fields: Option<Vec<FieldError>>,
 }
 
 fn json_error(status: Status, code: &str, message: String) -> response::Result<'static> {
+    json_error_with(status, code, message, None, None)
+}
+
+fn json_error_with(
+    status: Status,
+    code: &str,
+    message: String,
+    identifier: Option<String>,
+    fields: Option<Vec<FieldError>>,
+) -> response::Result<'static> {
     let body = serde_json::to_string(&ErrorBody {
-        error: ErrorDetail { code, message },
+        error: ErrorDetail {
+            code,
+            message,
+            identifier,
+            fields,
+        },
     })
     .map_err(|_| Status::InternalServerError)?;
     let mut response = Response::build();
@@ -282,7 +336,16 @@ fn json_error(status: Status, code: &str, message: String) -> response::Result<'
 
 impl<'r> Responder<'r, 'static> for ApiError {
     fn respond_to(self, _: &'r Request<'_>) -> response::Result<'static> {
-        json_error(self.status(), self.code(), self.to_string())
+        let (status, code, message) = (self.status(), self.code(), self.to_string());
+        match self {
+            Self::EmailTaken { identifier } => {
+                json_error_with(status, code, message, Some(identifier), None)
+            }
+            Self::InvalidAccount(fields) => {
+                json_error_with(status, code, message, None, Some(fields))
+            }
+            _ => json_error(status, code, message),
+        }
     }
 }
 
@@ -290,6 +353,17 @@ impl<'r> Responder<'r, 'static> for ApiError {
 #[derive(Debug, Clone)]
 pub struct ApiClient {
     pub tenant: Arc<Tenant>,
+    /// The key's name, as the journal names the actor.
+    pub key_name: String,
+}
+
+impl ApiClient {
+    /// The journal's actor for what this client does.
+    pub fn actor(&self) -> crate::audit::Actor {
+        crate::audit::Actor::ApiKey {
+            name: self.key_name.clone(),
+        }
+    }
 }
 
 #[rocket::async_trait]
@@ -328,7 +402,10 @@ impl<'r> FromRequest<'r> for ApiClient {
             return Outcome::Error((Status::ServiceUnavailable, ApiError::Unavailable));
         }
         match keys.authenticate(&tenant, secret).await {
-            Ok(Some(_)) => Outcome::Success(ApiClient { tenant }),
+            Ok(Some(key)) => Outcome::Success(ApiClient {
+                tenant,
+                key_name: key.name,
+            }),
             Ok(None) => Outcome::Error((Status::Unauthorized, ApiError::Unauthenticated)),
             Err(error) => Outcome::Error((Status::ServiceUnavailable, error.into())),
         }

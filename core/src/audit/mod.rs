@@ -123,6 +123,19 @@ pub enum AuditKind {
     EmailChanged,
     FranceConnectLinked,
     FranceConnectUnlinked,
+    /// The right password of a disabled account.
+    LoginRefusedDisabled,
+    /// The staff closed the account (the reason in `detail`).
+    AccountDisabled,
+    /// The staff opened it again (the reason in `detail`).
+    AccountEnabled,
+    /// The staff asked for a new password at the next login.
+    PasswordChangeForced,
+    /// The staff corrected the e-mail address (old → new in `detail`).
+    EmailCorrected,
+    /// A mail the SMTP server refused was queued again (its kind and the
+    /// server's answer in `detail`).
+    MailResent,
     /// The retention purge deleted old events (detail: how many).
     JournalPurged,
     /// A staff member was invited (detail: address and role).
@@ -161,6 +174,12 @@ impl AuditKind {
             Self::EmailChanged => "email_changed",
             Self::FranceConnectLinked => "franceconnect_linked",
             Self::FranceConnectUnlinked => "franceconnect_unlinked",
+            Self::LoginRefusedDisabled => "login_refused_disabled",
+            Self::AccountDisabled => "account_disabled",
+            Self::AccountEnabled => "account_enabled",
+            Self::PasswordChangeForced => "password_change_forced",
+            Self::EmailCorrected => "email_corrected",
+            Self::MailResent => "mail_resent",
             Self::JournalPurged => "journal_purged",
             Self::StaffInvited => "staff_invited",
             Self::StaffJoined => "staff_joined",
@@ -201,6 +220,12 @@ impl AuditKind {
             Self::FranceConnectLinked => "Compte FranceConnect associé",
             Self::FranceConnectUnlinked => "Compte FranceConnect dissocié",
             Self::JournalPurged => "Événements anciens supprimés du journal",
+            Self::LoginRefusedDisabled => "Connexion refusée : compte désactivé",
+            Self::AccountDisabled => "Compte désactivé",
+            Self::AccountEnabled => "Compte réactivé",
+            Self::PasswordChangeForced => "Changement de mot de passe imposé",
+            Self::EmailCorrected => "Adresse électronique corrigée",
+            Self::MailResent => "Courriel refusé envoyé de nouveau",
             Self::StaffInvited => "Agent invité",
             Self::StaffJoined => "Invitation d'agent acceptée",
             Self::StaffTotpEnrolled => "Second facteur d'agent enregistré",

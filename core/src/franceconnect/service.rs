@@ -222,6 +222,7 @@ impl FranceConnect {
             .select::<account::Entity>()
             .filter(account::Column::Id.eq(link.account_id))
             .filter(account::Column::Status.eq(AccountStatus::Active))
+            .filter(account::Column::DisabledAt.is_null())
             .one(&self.db)
             .await
     }

@@ -49,6 +49,8 @@ pub enum MailKind {
     PasswordReset,
     EmailChange,
     EmailChanged,
+    /// The staff corrected the address: sent to the old and the new one.
+    EmailCorrected,
     /// The link that lets a new staff member join (staff/invitation.rs).
     StaffInvitation,
 }
@@ -61,6 +63,7 @@ impl MailKind {
             Self::PasswordReset => "password_reset",
             Self::EmailChange => "email_change",
             Self::EmailChanged => "email_changed",
+            Self::EmailCorrected => "email_corrected",
             Self::StaffInvitation => "staff_invitation",
         }
     }

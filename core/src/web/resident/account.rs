@@ -181,6 +181,12 @@ pub(super) fn login_refusal(outcome: &LoginOutcome) -> (Status, String, bool) {
                 .to_owned(),
             true,
         ),
+        LoginOutcome::Disabled => (
+            Status::Forbidden,
+            "Votre espace personnel est désactivé. Pour en savoir plus, contactez votre mairie."
+                .to_owned(),
+            false,
+        ),
         LoginOutcome::TemporaryPasswordExpired => (
             Status::Forbidden,
             "Votre mot de passe temporaire a expiré. Choisissez-en un nouveau avec « J'ai oublié \

@@ -18,12 +18,15 @@ mod account;
 mod agents;
 mod journal;
 mod overview;
+mod residents;
 pub mod session;
 
 use rocket::{Catcher, Route};
 use serde::Serialize;
 
-use crate::staff::{EnterBackOffice, ManageStaff, Permission, ReadJournal, StaffRole};
+use crate::staff::{
+    EnterBackOffice, ManageStaff, Permission, ReadJournal, ReadResidents, StaffRole,
+};
 use crate::web::kit::{self, Face, MenuEntry};
 
 pub use crate::web::kit::PageError;
@@ -69,6 +72,11 @@ pub const MENU: &[StaffMenuEntry] = &[
         least: <EnterBackOffice as Permission>::LEAST,
     },
     StaffMenuEntry {
+        href: "/admin/usagers",
+        label: "Usagers",
+        least: <ReadResidents as Permission>::LEAST,
+    },
+    StaffMenuEntry {
         href: "/admin/journal",
         label: "Journal",
         least: <ReadJournal as Permission>::LEAST,
@@ -93,6 +101,7 @@ pub fn routes() -> Vec<Route> {
         account::routes(),
         overview::routes(),
         agents::routes(),
+        residents::routes(),
         journal::routes(),
     ]
     .concat()
