@@ -25,7 +25,7 @@ enum Least {
 }
 
 use Least::{Anyone, Role, StaffSession};
-use StaffRole::{Administrateur, Agent};
+use StaffRole::{Administrateur, Agent, Gestionnaire};
 
 /// Every route of the staff face: method, path as mounted, least needed.
 const ROUTES: &[(&str, &str, Least)] = &[
@@ -43,6 +43,23 @@ const ROUTES: &[(&str, &str, Least)] = &[
     ("POST", "/admin/agents/<id>/role", Role(Administrateur)),
     ("POST", "/admin/agents/<id>/suspendre", Role(Administrateur)),
     ("POST", "/admin/agents/<id>/reactiver", Role(Administrateur)),
+    ("GET", "/admin/actualites", Role(Gestionnaire)),
+    ("GET", "/admin/actualites/nouvelle", Role(Gestionnaire)),
+    ("POST", "/admin/actualites/nouvelle", Role(Gestionnaire)),
+    ("GET", "/admin/actualites/<slug>", Role(Gestionnaire)),
+    ("POST", "/admin/actualites/<slug>", Role(Gestionnaire)),
+    (
+        "POST",
+        "/admin/actualites/<slug>/depublier",
+        Role(Gestionnaire),
+    ),
+    ("GET", "/admin/pages", Role(Gestionnaire)),
+    ("GET", "/admin/pages/<slug>", Role(Gestionnaire)),
+    ("POST", "/admin/pages/<slug>", Role(Gestionnaire)),
+    ("GET", "/admin/cgu", Role(Administrateur)),
+    ("POST", "/admin/cgu/apercu", Role(Administrateur)),
+    ("POST", "/admin/cgu/publier", Role(Administrateur)),
+    ("GET", "/admin/cgu/acceptations.csv", Role(Administrateur)),
 ];
 
 /// A plausible value for each path parameter: the request must reach the
@@ -52,6 +69,7 @@ fn concrete(path: &str) -> String {
         .map(|segment| match segment {
             "<token>" => "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
             "<id>" => "999999",
+            "<slug>" => "inconnue",
             other if other.starts_with('<') => panic!("no value for {other} in {path}"),
             other => other,
         })

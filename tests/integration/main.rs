@@ -12,6 +12,7 @@ mod harness;
 
 mod account_abuse;
 mod accounts;
+mod admin_content;
 mod admin_routes;
 mod cli;
 mod csrf;

@@ -84,6 +84,18 @@ pub enum AuditKind {
     StaffRoleChanged,
     StaffSuspended,
     StaffReactivated,
+    /// News created in the back-office (detail: its address and title).
+    NewsCreated,
+    /// News edited in the back-office (detail: its address and title).
+    NewsEdited,
+    /// News unpublished in the back-office (detail: its address).
+    NewsWithdrawn,
+    /// A town page edited in the back-office (detail: its address).
+    PageEdited,
+    /// Terms published from the back-office (detail: version and kind).
+    TermsPublished,
+    /// The terms' acceptances exported from the back-office.
+    TermsExported,
 }
 
 impl AuditKind {
@@ -115,6 +127,12 @@ impl AuditKind {
             Self::StaffRoleChanged => "staff_role_changed",
             Self::StaffSuspended => "staff_suspended",
             Self::StaffReactivated => "staff_reactivated",
+            Self::NewsCreated => "news_created",
+            Self::NewsEdited => "news_edited",
+            Self::NewsWithdrawn => "news_withdrawn",
+            Self::PageEdited => "page_edited",
+            Self::TermsPublished => "terms_published",
+            Self::TermsExported => "terms_exported",
         }
     }
 }

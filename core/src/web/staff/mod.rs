@@ -15,13 +15,17 @@
 
 mod account;
 mod agents;
+mod content;
 mod overview;
 pub mod session;
+mod terms;
 
 use rocket::{Catcher, Route};
 use serde::Serialize;
 
-use crate::staff::{EnterBackOffice, ManageStaff, Permission, StaffRole};
+use crate::staff::{
+    EnterBackOffice, ManageStaff, ManageTown, Permission, PublishContent, StaffRole,
+};
 use crate::web::kit::{self, Face, MenuEntry};
 
 pub use crate::web::kit::PageError;
@@ -67,6 +71,21 @@ pub const MENU: &[StaffMenuEntry] = &[
         least: <EnterBackOffice as Permission>::LEAST,
     },
     StaffMenuEntry {
+        href: "/admin/actualites",
+        label: "Actualités",
+        least: <PublishContent as Permission>::LEAST,
+    },
+    StaffMenuEntry {
+        href: "/admin/pages",
+        label: "Pages",
+        least: <PublishContent as Permission>::LEAST,
+    },
+    StaffMenuEntry {
+        href: "/admin/cgu",
+        label: "Conditions d'utilisation",
+        least: <ManageTown as Permission>::LEAST,
+    },
+    StaffMenuEntry {
         href: "/admin/agents",
         label: "Équipe",
         least: <ManageStaff as Permission>::LEAST,
@@ -82,7 +101,14 @@ pub type Checked<'r, T> = Result<CsrfForm<T>, kit::Refused<'r, T>>;
 
 /// The face's routes, mounted at [`BASE`] (paths here are relative to it).
 pub fn routes() -> Vec<Route> {
-    [account::routes(), overview::routes(), agents::routes()].concat()
+    [
+        account::routes(),
+        overview::routes(),
+        agents::routes(),
+        content::routes(),
+        terms::routes(),
+    ]
+    .concat()
 }
 
 /// The face's catchers, registered at [`BASE`].
