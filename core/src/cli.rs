@@ -409,7 +409,7 @@ async fn apply(app: &App, towns: &[TownDefinition]) -> anyhow::Result<()> {
             crate::content::LeftAloneReason::EditedInBackOffice => "edited in the back-office",
             crate::content::LeftAloneReason::NotInFolder => "not in this folder",
         };
-        println!("left alone {slug}: {} `{}` ({why})", item.kind, item.slug);
+        println!("left alone {slug}: {} {} ({why})", item.kind, item.slug);
     }
     for (slug, outcome) in applied.terms {
         if let PublishOutcome::Published { number, kind } = outcome {
