@@ -171,6 +171,16 @@ on_both_databases! {
         assert!(body.contains("Mon texte gardé"), "the input is kept: {body}");
         assert!(body.contains(r##"href="#titre""##), "the summary links to the field");
         assert!(body.contains(r#"aria-invalid="true""#));
+        // A stale form (no token, an expired session's…) loses nothing either.
+        let stale = staff
+            .post(
+                "/admin/actualites/nouvelle",
+                &[("title", "Titre gardé"), ("text", "Long texte gardé"), ("published", "2026-05-01"), ("until", "")],
+            )
+            .await;
+        assert_eq!(stale.status, 422);
+        assert!(stale.body.contains("Long texte gardé") && stale.body.contains("Titre gardé"), "{}", stale.body);
+        assert_eq!(news_of(&app, "villeneuve").await, before);
         let ends_first = create_news(&mut staff, "T", "T", &day(5), &day(1)).await;
         assert_eq!(ends_first.status, 422);
         assert!(ends_first.body.contains("La date de fin doit suivre la date de publication."));

@@ -13,7 +13,7 @@ use rocket::response::{Flash, Redirect};
 use rocket::{Route, State, get, post, routes};
 use serde::Serialize;
 
-use super::{AdminPage, Csrf, CsrfForm, FieldError, Staff, staff_page};
+use super::{AdminPage, Checked, Csrf, CsrfForm, FieldError, Staff, staff_page};
 use crate::audit::Origin;
 use crate::content::{
     ContentService, DraftErrors, EditError, NewsDraft, NewsItem, Origin as ItemOrigin, PAGES,
@@ -21,7 +21,8 @@ use crate::content::{
 };
 use crate::staff::PublishContent;
 use crate::tenancy::Tenant;
-use crate::web::kit::{Button, Page, PageError};
+use crate::web::kit::csrf::input_of;
+use crate::web::kit::{Button, Page, PageError, refusal_message};
 
 pub(super) fn routes() -> Vec<Route> {
     routes![
@@ -158,6 +159,8 @@ struct NewsFormView {
     published: String,
     until: String,
     withdrawn: bool,
+    /// A refused form (its token stale or foreign): shown above it.
+    error: Option<String>,
     errors: Vec<FieldError>,
     title_error: Option<String>,
     text_error: Option<String>,
@@ -197,6 +200,7 @@ fn news_form(
     withdrawn: bool,
     errors: Vec<FieldError>,
     preview: Option<PreviewView>,
+    error: Option<String>,
 ) -> Result<Page, PageError> {
     let (heading, action) = match slug {
         Some(slug) => ("Modifier l'actualité", format!("{NEWS}/{slug}")),
@@ -215,6 +219,7 @@ fn news_form(
         published: draft.published,
         until: draft.until,
         withdrawn,
+        error,
         errors,
         preview,
     };
@@ -236,6 +241,7 @@ fn news_new(page: AdminPage, staff: Staff<PublishContent>, csrf: Csrf) -> Result
         draft,
         false,
         Vec::new(),
+        None,
         None,
     )
 }
@@ -274,10 +280,12 @@ fn news_edit(
         item.withdrawn,
         Vec::new(),
         None,
+        None,
     )
 }
 
 /// Saves (or previews) the form of `slug`, none for new news.
+#[allow(clippy::too_many_arguments)]
 async fn news_submit(
     page: AdminPage,
     staff: Staff<PublishContent>,
@@ -286,7 +294,25 @@ async fn news_submit(
     origin: Origin,
     slug: Option<&str>,
     form: &NewsForm<'_>,
+    refused: Option<Status>,
 ) -> Result<Either<Page, Flash<Redirect>>, PageError> {
+    // A stale or foreign token: the input again, nothing saved.
+    if let Some(status) = refused {
+        let error = Some(refusal_message(status).to_owned());
+        return news_form(
+            page,
+            &staff,
+            &csrf,
+            status,
+            slug,
+            form.draft(),
+            false,
+            Vec::new(),
+            None,
+            error,
+        )
+        .map(Either::Left);
+    }
     let withdrawn = slug.is_some_and(|slug| {
         crate::content::news(&staff.tenant)
             .iter()
@@ -314,7 +340,7 @@ async fn news_submit(
             Err(errors) => (Status::UnprocessableEntity, field_errors(errors), None),
         };
         return news_form(
-            page, &staff, &csrf, status, slug, draft, withdrawn, errors, preview,
+            page, &staff, &csrf, status, slug, draft, withdrawn, errors, preview, None,
         )
         .map(Either::Left);
     }
@@ -322,13 +348,12 @@ async fn news_submit(
         .save_news(&staff.tenant, slug, &draft, staff.actor(), &origin)
         .await?
     {
-        Ok(saved) => {
+        Ok(_) => {
             let message = if slug.is_some() {
                 "Actualité enregistrée."
             } else {
                 "Actualité créée."
             };
-            let _ = saved;
             Ok(Either::Right(Flash::success(Redirect::to(NEWS), message)))
         }
         Err(errors) => news_form(
@@ -340,6 +365,7 @@ async fn news_submit(
             draft,
             withdrawn,
             field_errors(errors),
+            None,
             None,
         )
         .map(Either::Left),
@@ -353,9 +379,10 @@ async fn news_create<'r>(
     service: &State<ContentService>,
     csrf: Csrf,
     origin: Origin,
-    form: CsrfForm<NewsForm<'r>>,
+    form: Checked<'r, NewsForm<'r>>,
 ) -> Result<Either<Page, Flash<Redirect>>, PageError> {
-    news_submit(page, staff, service, csrf, origin, None, &form).await
+    let (form, refused) = input_of(form)?;
+    news_submit(page, staff, service, csrf, origin, None, &form, refused).await
 }
 
 #[post("/actualites/<slug>", data = "<form>")]
@@ -366,9 +393,20 @@ async fn news_update<'r>(
     csrf: Csrf,
     origin: Origin,
     slug: &str,
-    form: CsrfForm<NewsForm<'r>>,
+    form: Checked<'r, NewsForm<'r>>,
 ) -> Result<Either<Page, Flash<Redirect>>, PageError> {
-    news_submit(page, staff, service, csrf, origin, Some(slug), &form).await
+    let (form, refused) = input_of(form)?;
+    news_submit(
+        page,
+        staff,
+        service,
+        csrf,
+        origin,
+        Some(slug),
+        &form,
+        refused,
+    )
+    .await
 }
 
 #[post("/actualites/<slug>/depublier", data = "<form>")]
@@ -438,6 +476,8 @@ struct PageFormView {
     action: String,
     title: String,
     text: String,
+    /// A refused form (its token stale or foreign): shown above it.
+    error: Option<String>,
     errors: Vec<FieldError>,
     title_error: Option<String>,
     text_error: Option<String>,
@@ -469,6 +509,7 @@ fn page_form(
     draft: PageDraft,
     errors: Vec<FieldError>,
     preview: Option<PreviewView>,
+    error: Option<String>,
 ) -> Result<Page, PageError> {
     let label = label_of(slug)?;
     let view = PageFormView {
@@ -479,6 +520,7 @@ fn page_form(
         text_error: error_of(&errors, "texte"),
         title: draft.title,
         text: draft.text,
+        error,
         errors,
         preview,
     };
@@ -515,6 +557,7 @@ fn page_edit(
         draft,
         Vec::new(),
         None,
+        None,
     )
 }
 
@@ -526,13 +569,37 @@ async fn page_update<'r>(
     csrf: Csrf,
     origin: Origin,
     slug: &str,
-    form: CsrfForm<PageForm<'r>>,
+    form: Checked<'r, PageForm<'r>>,
 ) -> Result<Either<Page, Flash<Redirect>>, PageError> {
-    label_of(slug)?;
+    let (form, refused) = input_of(form)?;
     let draft = PageDraft {
         title: form.title.to_owned(),
         text: form.text.to_owned(),
     };
+    // A stale or foreign token: the input again, nothing saved.
+    if let Some(status) = refused {
+        let error = Some(refusal_message(status).to_owned());
+        let label = PAGES
+            .iter()
+            .find(|(name, _)| *name == slug)
+            .map_or("Page", |(_, label)| *label);
+        let view = PageFormView {
+            csrf: csrf.token().to_owned(),
+            label,
+            action: format!("{PAGES_PATH}/{slug}"),
+            title: draft.title,
+            text: draft.text,
+            error,
+            errors: Vec::new(),
+            title_error: None,
+            text_error: None,
+            preview: None,
+        };
+        return staff_page(page, &staff, &csrf)
+            .render(status, "admin/page_form", label, view)
+            .map(Either::Left);
+    }
+    label_of(slug)?;
     if form.action == Some(PREVIEW) {
         let (status, errors, preview) = match draft.check(slug) {
             Ok(written) => (
@@ -546,8 +613,10 @@ async fn page_update<'r>(
             ),
             Err(errors) => (Status::UnprocessableEntity, field_errors(errors), None),
         };
-        return page_form(page, &staff, &csrf, status, slug, draft, errors, preview)
-            .map(Either::Left);
+        return page_form(
+            page, &staff, &csrf, status, slug, draft, errors, preview, None,
+        )
+        .map(Either::Left);
     }
     match service
         .save_page(&staff.tenant, slug, &draft, staff.actor(), &origin)
@@ -565,6 +634,7 @@ async fn page_update<'r>(
             slug,
             draft,
             field_errors(errors),
+            None,
             None,
         )
         .map(Either::Left),

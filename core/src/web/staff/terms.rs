@@ -214,11 +214,9 @@ async fn render(
             kind: kind_label(&version.kind),
             published: crate::format::date_time(&version.published_at.with_timezone(&timezone)),
             accepted: *accepted,
-            share: if active == 0 {
-                "—".to_owned()
-            } else {
-                format!("{} %", accepted * 100 / active)
-            },
+            share: (accepted * 100)
+                .checked_div(active)
+                .map_or_else(|| "—".to_owned(), |share| format!("{share} %")),
         })
         .collect();
     let input = input.unwrap_or(Input {
