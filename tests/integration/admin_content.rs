@@ -362,6 +362,10 @@ on_both_databases! {
             || bad.body.contains("Saisissez le texte des conditions d'utilisation."));
         assert!(bad.body.contains("Choisissez la nature de la version"));
 
+        let stale = admin.post("/admin/cgu/apercu", &[("text", "Texte gardé"), ("kind", "majeure")]).await;
+        assert_eq!(stale.status, 422);
+        assert!(stale.body.contains("Texte gardé"), "the text is kept: {}", stale.body);
+
         // The export, from the browser: the CLI's CSV.
         let csv = admin.get("/admin/cgu/acceptations.csv").await;
         assert_eq!(csv.status, 200);

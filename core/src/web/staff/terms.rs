@@ -13,11 +13,12 @@ use rocket::response::{Flash, Redirect};
 use rocket::{Responder, Route, State, get, post, routes};
 use serde::Serialize;
 
-use super::{AdminPage, Csrf, CsrfForm, FieldError, Staff, staff_page};
+use super::{AdminPage, Checked, Csrf, CsrfForm, FieldError, Staff, staff_page};
 use crate::audit::Origin;
 use crate::staff::ManageTown;
 use crate::terms::{Change, DiffLine, PublishOutcome, Terms, TermsKind, diff_lines};
-use crate::web::kit::{Page, PageError};
+use crate::web::kit::csrf::input_of;
+use crate::web::kit::{Page, PageError, refusal_message};
 
 pub(super) fn routes() -> Vec<Route> {
     routes![terms_page, terms_preview, terms_publish, terms_export]
@@ -115,6 +116,8 @@ struct TermsView {
     text: String,
     kinds: Vec<KindChoice>,
     kind: String,
+    /// A refused form (its token stale or foreign): shown above it.
+    error: Option<String>,
     errors: Vec<FieldError>,
     text_error: Option<String>,
     kind_error: Option<String>,
@@ -180,6 +183,7 @@ fn diff_view(lines: Vec<DiffLine>) -> DiffView {
 struct Input {
     text: String,
     kind: String,
+    error: Option<String>,
     errors: Vec<FieldError>,
     preview: Option<PreviewView>,
 }
@@ -222,6 +226,7 @@ async fn render(
     let input = input.unwrap_or(Input {
         text: current_source,
         kind: "majeure".to_owned(),
+        error: None,
         errors: Vec::new(),
         preview: None,
     });
@@ -242,6 +247,7 @@ async fn render(
         kind_error: error_of("nature"),
         text: input.text,
         kind: input.kind,
+        error: input.error,
         errors: input.errors,
         preview: input.preview,
     };
@@ -304,8 +310,20 @@ async fn terms_preview<'r>(
     staff: Staff<ManageTown>,
     terms: &State<Terms>,
     csrf: Csrf,
-    form: CsrfForm<TermsForm<'r>>,
+    form: Checked<'r, TermsForm<'r>>,
 ) -> Result<Page, PageError> {
+    let (form, refused) = input_of(form)?;
+    // A stale or foreign token: the text again, nothing previewed.
+    if let Some(status) = refused {
+        let input = Input {
+            text: normalised(form.text),
+            kind: form.kind.to_owned(),
+            error: Some(refusal_message(status).to_owned()),
+            errors: Vec::new(),
+            preview: None,
+        };
+        return render(page, &staff, terms, &csrf, status, Some(input)).await;
+    }
     let (text, kind, errors) = check(&form);
     let preview = match kind {
         Some(kind) if errors.is_empty() => {
@@ -329,6 +347,7 @@ async fn terms_preview<'r>(
     let input = Input {
         text,
         kind: form.kind.to_owned(),
+        error: None,
         errors,
         preview,
     };
@@ -349,6 +368,7 @@ async fn terms_publish<'r>(
         let input = Input {
             text,
             kind: form.kind.to_owned(),
+            error: None,
             errors,
             preview: None,
         };
@@ -388,6 +408,7 @@ async fn terms_publish<'r>(
             let input = Input {
                 text,
                 kind: form.kind.to_owned(),
+                error: None,
                 errors,
                 preview: None,
             };
