@@ -60,6 +60,8 @@ pub struct App {
     pub requests: crate::requests::Requests,
     pub feedback: crate::feedback::Feedback,
     pub staff: crate::staff::StaffService,
+    /// The back-office's edits of news and pages.
+    pub content: crate::content::ContentService,
     /// Where the outbox worker delivers; none keeps mail in the outbox.
     pub delivery: Option<Delivery>,
     /// Keys the CSRF tokens.
@@ -118,6 +120,7 @@ impl App {
         let feedback = crate::feedback::Feedback::new(db.clone());
         let franceconnect =
             crate::franceconnect::FranceConnect::new(db.clone(), PublicLinks::new(&config))?;
+        let content = crate::content::ContentService::new(db.clone(), tenants.clone());
         Ok(Self {
             config,
             mode,
@@ -133,6 +136,7 @@ impl App {
             requests,
             feedback,
             staff,
+            content,
             delivery,
             secret_key,
         })

@@ -403,6 +403,14 @@ async fn apply(app: &App, towns: &[TownDefinition]) -> anyhow::Result<()> {
             );
         }
     }
+    // What the database owns is kept: say so, item by item.
+    for (slug, item) in applied.left_alone {
+        let why = match item.reason {
+            crate::content::LeftAloneReason::EditedInBackOffice => "edited in the back-office",
+            crate::content::LeftAloneReason::NotInFolder => "not in this folder",
+        };
+        println!("left alone {slug}: {} {} ({why})", item.kind, item.slug);
+    }
     for (slug, outcome) in applied.terms {
         if let PublishOutcome::Published { number, kind } = outcome {
             println!(

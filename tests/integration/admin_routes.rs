@@ -69,6 +69,23 @@ const ROUTES: &[(&str, &str, Least)] = &[
     ),
     ("GET", "/admin/journal", Role(Agent)),
     ("GET", "/admin/journal/export", Role(Agent)),
+    ("GET", "/admin/actualites", Role(Gestionnaire)),
+    ("GET", "/admin/actualites/nouvelle", Role(Gestionnaire)),
+    ("POST", "/admin/actualites/nouvelle", Role(Gestionnaire)),
+    ("GET", "/admin/actualites/<slug>", Role(Gestionnaire)),
+    ("POST", "/admin/actualites/<slug>", Role(Gestionnaire)),
+    (
+        "POST",
+        "/admin/actualites/<slug>/depublier",
+        Role(Gestionnaire),
+    ),
+    ("GET", "/admin/pages", Role(Gestionnaire)),
+    ("GET", "/admin/pages/<slug>", Role(Gestionnaire)),
+    ("POST", "/admin/pages/<slug>", Role(Gestionnaire)),
+    ("GET", "/admin/cgu", Role(Administrateur)),
+    ("POST", "/admin/cgu/apercu", Role(Administrateur)),
+    ("POST", "/admin/cgu/publier", Role(Administrateur)),
+    ("GET", "/admin/cgu/acceptations.csv", Role(Administrateur)),
 ];
 
 /// A plausible value for each path parameter: the request must reach the
@@ -83,6 +100,7 @@ fn concrete(path: &str) -> String {
             "<identifier>" => "michel.arpege",
             "<code>" => "desactivation",
             "<mail>" => "999999",
+            "<slug>" => "inconnue",
             other if other.starts_with('<') => panic!("no value for {other} in {path}"),
             other => other,
         })

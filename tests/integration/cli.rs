@@ -561,3 +561,41 @@ fn an_unreachable_database_is_named_in_plain_words() {
         );
     }
 }
+
+on_both_databases! {
+    // The reported bug: news applied from another folder vanished when the
+    // demo applied `tenants/` again. An apply never removes news, and says
+    // what it kept.
+    async fn tenant_apply_keeps_news_its_folder_lacks_and_says_so(backend) {
+        let database = TestDatabase::create(backend).await;
+        let dir = tempfile::tempdir().unwrap();
+        let env = [("GUICHET_DATABASE_URL", database.url.as_str())];
+        assert!(guichet(dir.path(), &["migrate"], &env).status.success());
+        let from = repo_root().join("tenants/villeneuve");
+        let other = dir.path().join("other/villeneuve");
+        for sub in ["", "news", "pages", "terms"] {
+            std::fs::create_dir_all(other.join(sub)).unwrap();
+            for entry in std::fs::read_dir(from.join(sub)).unwrap() {
+                let entry = entry.unwrap();
+                if entry.file_type().unwrap().is_file() {
+                    std::fs::copy(entry.path(), other.join(sub).join(entry.file_name())).unwrap();
+                }
+            }
+        }
+        std::fs::write(
+            other.join("news/2026-01-01-extra.md"),
+            "+++\ntitle = \"Venue d'ailleurs\"\npublished = 2020-01-01\n+++\nTexte.\n",
+        )
+        .unwrap();
+        let first = guichet(dir.path(), &["tenant", "apply", "other"], &env);
+        assert!(first.status.success(), "{}", stderr(&first));
+        let tenants = repo_root().join("tenants");
+        let again = guichet(dir.path(), &["tenant", "apply", tenants.to_str().unwrap()], &env);
+        assert!(again.status.success(), "{}", stderr(&again));
+        assert!(
+            stdout(&again).contains("left alone villeneuve: news 2026-01-01-extra (not in this folder)"),
+            "{}",
+            stdout(&again)
+        );
+    }
+}

@@ -21,6 +21,7 @@ fn concrete(path: &str) -> String {
             "<identifier>" => "michel.arpege",
             "<code>" => "desactivation",
             "<mail>" => "1",
+            "<slug>" => "activites",
             "<token>" => "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
             other if other.starts_with('<') => panic!("no value for {other} in {path}"),
             other => other,

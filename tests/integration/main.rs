@@ -13,6 +13,7 @@ mod harness;
 mod account_abuse;
 mod accounts;
 mod admin_residents;
+mod admin_content;
 mod admin_routes;
 mod cli;
 mod csrf;

@@ -155,6 +155,18 @@ pub enum AuditKind {
     StaffRoleChanged,
     StaffSuspended,
     StaffReactivated,
+    /// News created in the back-office (detail: its address and title).
+    NewsCreated,
+    /// News edited in the back-office (detail: its address and title).
+    NewsEdited,
+    /// News unpublished in the back-office (detail: its address).
+    NewsWithdrawn,
+    /// A town page edited in the back-office (detail: its address).
+    PageEdited,
+    /// Terms published from the back-office (detail: version and kind).
+    TermsPublished,
+    /// The terms' acceptances exported from the back-office.
+    TermsExported,
 }
 
 impl AuditKind {
@@ -193,6 +205,12 @@ impl AuditKind {
             Self::StaffRoleChanged => "staff_role_changed",
             Self::StaffSuspended => "staff_suspended",
             Self::StaffReactivated => "staff_reactivated",
+            Self::NewsCreated => "news_created",
+            Self::NewsEdited => "news_edited",
+            Self::NewsWithdrawn => "news_withdrawn",
+            Self::PageEdited => "page_edited",
+            Self::TermsPublished => "terms_published",
+            Self::TermsExported => "terms_exported",
         }
     }
 
@@ -238,6 +256,12 @@ impl AuditKind {
             Self::StaffRoleChanged => "Rôle d'agent modifié",
             Self::StaffSuspended => "Agent suspendu",
             Self::StaffReactivated => "Agent réactivé",
+            Self::NewsCreated => "Actualité créée",
+            Self::NewsEdited => "Actualité modifiée",
+            Self::NewsWithdrawn => "Actualité dépubliée",
+            Self::PageEdited => "Page modifiée",
+            Self::TermsPublished => "Conditions d'utilisation publiées",
+            Self::TermsExported => "Acceptations des conditions d'utilisation exportées",
         }
     }
 

@@ -16,8 +16,24 @@
 //! Cet espace privé a pour objectif…
 //! ```
 //!
+//! Who owns what (see ARCHITECTURE.md, "Invariants"): the folder seeds a
+//! town and carries its later changes, but an item edited in the back-office
+//! (`/admin/actualites`, `/admin/pages`) belongs to the database from then
+//! on: its [`Origin`] becomes [`Origin::BackOffice`] and `tenant apply`
+//! leaves it alone, saying so ([`merge`]). Nor does an apply remove an item
+//! its folder lacks (one applied from another folder, or created in the
+//! back-office): withdrawing news is the back-office's "Dépublier".
+//!
 //! Error policy: a file that does not parse is a [`ContentError`] naming the
-//! file; nothing of the town is applied.
+//! file; nothing of the town is applied. The back-office's edits
+//! ([`ContentService`]) answer a refused input as [`DraftErrors`] (French,
+//! per field) and database failures as [`EditError`].
+
+mod edit;
+mod merge;
+
+pub use edit::{ContentService, DraftErrors, EditError, NewsDraft, PageDraft};
+pub use merge::{LeftAlone, LeftAloneReason, merge};
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -31,6 +47,22 @@ pub const PAGES: [(&str, &str); 3] = [
     ("documents", "Edition de documents"),
 ];
 
+/// Who owns an item: its town's folder, or the back-office once edited
+/// there (then `tenant apply` leaves it alone).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    #[default]
+    Folder,
+    BackOffice,
+}
+
+impl Origin {
+    fn is_folder(&self) -> bool {
+        *self == Self::Folder
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewsItem {
     /// The file name without `.md`: the news' address.
@@ -42,11 +74,20 @@ pub struct NewsItem {
     pub summary: String,
     /// The whole text, rendered (raw HTML dropped, safe links only).
     pub html: String,
+    /// The Markdown it was rendered from, for the back-office's form
+    /// (absent from towns applied before the back-office existed).
+    #[serde(default)]
+    pub source: String,
+    #[serde(default, skip_serializing_if = "Origin::is_folder")]
+    pub origin: Origin,
+    /// Unpublished in the back-office: kept, shown to no resident.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub withdrawn: bool,
 }
 
 impl NewsItem {
     pub fn is_current(&self, today: NaiveDate) -> bool {
-        self.published <= today && self.until.is_none_or(|until| today <= until)
+        !self.withdrawn && self.published <= today && self.until.is_none_or(|until| today <= until)
     }
 }
 
@@ -55,6 +96,11 @@ pub struct TownPage {
     pub slug: String,
     pub title: String,
     pub html: String,
+    /// The Markdown it was rendered from (see [`NewsItem::source`]).
+    #[serde(default)]
+    pub source: String,
+    #[serde(default, skip_serializing_if = "Origin::is_folder")]
+    pub origin: Origin,
 }
 
 /// The town's news, from `news/*.md`, in file name order.
@@ -141,18 +187,16 @@ pub fn parse_news(text: &str, slug: &str, origin: &str) -> Result<NewsItem, Cont
             message: "until is before published".to_owned(),
         });
     }
-    let summary = body
-        .split("\n\n")
-        .next()
-        .unwrap_or_default()
-        .replace('\n', " ");
     Ok(NewsItem {
         slug: slug.to_owned(),
         title: header.title.trim().to_owned(),
         published,
         until,
-        summary: plain_text(&summary),
+        summary: summary_of(body),
         html: crate::terms::render_markdown(body),
+        source: body.to_owned(),
+        origin: Origin::Folder,
+        withdrawn: false,
     })
 }
 
@@ -174,7 +218,20 @@ pub fn parse_page(text: &str, slug: &str, origin: &str) -> Result<TownPage, Cont
         slug: slug.to_owned(),
         title: header.title.trim().to_owned(),
         html: crate::terms::render_markdown(body),
+        source: body.to_owned(),
+        origin: Origin::Folder,
     })
+}
+
+/// The summary of a Markdown text: its first paragraph, as plain text.
+pub fn summary_of(markdown: &str) -> String {
+    let first = markdown
+        .trim()
+        .split("\n\n")
+        .next()
+        .unwrap_or_default()
+        .replace('\n', " ");
+    plain_text(&first)
 }
 
 /// Markdown without its marks, for a summary.

@@ -46,7 +46,7 @@ pub use provision::ReadyMember;
 pub use recovery::RECOVERY_CODES;
 pub use role::{
     EnterBackOffice, ImportResidents, ManageResidents, ManageStaff, ManageTown, Permission,
-    ReadJournal, ReadResidents, StaffRole,
+    PublishContent, ReadJournal, ReadResidents, StaffRole,
 };
 pub use service::{SessionLimits, StaffService};
 pub use sessions::StaffSession;

@@ -105,6 +105,9 @@ pub struct ReadJournal;
 /// The town's settings: terms of use, modules.
 #[derive(Debug)]
 pub struct ManageTown;
+/// Write what residents read: news and the town's pages.
+#[derive(Debug)]
+pub struct PublishContent;
 
 impl Permission for EnterBackOffice {
     const LEAST: StaffRole = StaffRole::Agent;
@@ -126,6 +129,9 @@ impl Permission for ReadJournal {
 }
 impl Permission for ManageTown {
     const LEAST: StaffRole = StaffRole::Administrateur;
+}
+impl Permission for PublishContent {
+    const LEAST: StaffRole = StaffRole::Gestionnaire;
 }
 
 impl StaffRole {

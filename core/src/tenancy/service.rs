@@ -231,6 +231,24 @@ impl TenantDirectory {
             .transpose()
     }
 
+    /// The town `slug` as stored, read in the caller's write transaction and
+    /// locked until it ends (PostgreSQL `FOR UPDATE`; SQLite's write
+    /// transaction already holds the lock): what a change of its definition
+    /// reads before [`Self::apply_in`] writes it, so that two changes at
+    /// once do not lose one another.
+    pub async fn stored_in(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        slug: &str,
+    ) -> Result<Option<Tenant>, TenancyError> {
+        use sea_orm::{ConnectionTrait as _, DbBackend, QuerySelect as _};
+        let mut query = tenant::Entity::find().filter(tenant::Column::Slug.eq(slug));
+        if txn.get_database_backend() == DbBackend::Postgres {
+            query = query.lock_exclusive();
+        }
+        query.one(txn).await?.map(Tenant::from_row).transpose()
+    }
+
     /// Every town with its custom domains, by slug. A platform-wide view for
     /// operators: the one place that reads host names across towns.
     pub async fn list(&self) -> Result<Vec<TenantSummary>, TenancyError> {

@@ -11,11 +11,15 @@
 //! acceptance (a version that is not the town's current one) is a value,
 //! [`AcceptError`], shown to the resident.
 
+mod diff;
 pub mod entity;
 mod file;
 mod markdown;
 mod service;
 
+pub use diff::{Change, DiffLine, diff_lines};
 pub use file::{TermsFile, TermsFileError, parse_terms_file};
 pub use markdown::render as render_markdown;
-pub use service::{AcceptError, ExportError, PublishOutcome, Terms, TermsKind, TermsStatus};
+pub use service::{
+    AcceptError, ExportError, PublishOutcome, Terms, TermsFigures, TermsKind, TermsStatus,
+};

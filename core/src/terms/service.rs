@@ -89,6 +89,41 @@ impl Terms {
         Ok(outcome)
     }
 
+    /// [`Self::publish`] by a staff member from the back-office: the same
+    /// publication as `guichet terms publish`, with its journal entry in the
+    /// same transaction.
+    pub async fn publish_as(
+        &self,
+        tenant: &Tenant,
+        source: &str,
+        kind: TermsKind,
+        actor: audit::Actor,
+        origin: &Origin,
+    ) -> Result<PublishOutcome, DbErr> {
+        let txn = crate::db::begin_write(&self.db).await?;
+        let outcome = Self::publish_in(&txn, tenant, source, kind).await?;
+        if let PublishOutcome::Published { number, kind } = outcome {
+            let kind = match kind {
+                TermsKind::Major => "majeure",
+                TermsKind::Minor => "mineure",
+            };
+            audit::record_event(
+                &txn,
+                tenant.scope(),
+                audit::Event {
+                    kind: AuditKind::TermsPublished,
+                    actor,
+                    subject: None,
+                    origin,
+                    detail: Some(format!("version {number} ({kind})")),
+                },
+            )
+            .await?;
+        }
+        txn.commit().await?;
+        Ok(outcome)
+    }
+
     /// [`Self::publish`] in the caller's write transaction (`tenant apply`
     /// publishes a town's terms files with the rest of the town).
     pub async fn publish_in(
@@ -323,6 +358,57 @@ impl Terms {
         Ok(history)
     }
 
+    /// Acceptance figures per version (see [`TermsFigures`]): residents
+    /// counted once per version, and only those active today, so that a
+    /// version's share is never above 100 %.
+    pub async fn figures(&self, tenant: &Tenant) -> Result<TermsFigures, DbErr> {
+        use sea_orm::sea_query::{Expr, Query};
+        use sea_orm::{PaginatorTrait as _, QuerySelect as _};
+
+        use crate::accounts::entity::account::{self, AccountStatus};
+
+        let scope = tenant.scope();
+        let active_residents = scope
+            .select::<account::Entity>()
+            .filter(account::Column::Status.eq(AccountStatus::Active))
+            .count(&self.db)
+            .await?;
+        let active_ids = Query::select()
+            .column(account::Column::Id)
+            .from(account::Entity)
+            .and_where(account::Column::TenantId.eq(scope.tenant_id().get()))
+            .and_where(account::Column::Status.eq(AccountStatus::Active))
+            .to_owned();
+        let counts: Vec<(i32, i64)> = scope
+            .select::<terms_acceptance::Entity>()
+            .filter(terms_acceptance::Column::Action.eq(terms_acceptance::ACCEPTED))
+            .filter(terms_acceptance::Column::AccountId.in_subquery(active_ids))
+            .select_only()
+            .column(terms_acceptance::Column::TermsVersionId)
+            .column_as(Expr::cust("COUNT(DISTINCT account_id)"), "accepted")
+            .group_by(terms_acceptance::Column::TermsVersionId)
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        let mut versions: Vec<(terms_version::Model, u64)> = self
+            .versions(tenant)
+            .await?
+            .into_iter()
+            .map(|version| {
+                let accepted = counts
+                    .iter()
+                    .find(|(id, _)| *id == version.id)
+                    .map_or(0, |(_, n)| u64::try_from(*n).unwrap_or(0));
+                (version, accepted)
+            })
+            .collect();
+        versions.reverse();
+        Ok(TermsFigures {
+            versions,
+            active_residents,
+        })
+    }
+
     /// Every acceptance of the town, as CSV: identifier, e-mail, version,
     /// kind, hash of the text, time (UTC, RFC 3339), address, browser.
     pub async fn export_csv(
@@ -370,6 +456,43 @@ impl Terms {
         }
         writer.flush()?;
         Ok(acceptances.len())
+    }
+}
+
+/// How many residents accepted each version, against the town's active
+/// residents today.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TermsFigures {
+    /// Every version, newest first, with how many of today's active
+    /// residents accepted it.
+    pub versions: Vec<(terms_version::Model, u64)>,
+    pub active_residents: u64,
+}
+
+impl Terms {
+    /// [`Self::export_csv`] from the back-office: the export is recorded in
+    /// the journal (it carries residents' addresses).
+    pub async fn export_csv_as(
+        &self,
+        tenant: &Tenant,
+        out: impl std::io::Write,
+        actor: audit::Actor,
+        origin: &Origin,
+    ) -> Result<usize, ExportError> {
+        let count = self.export_csv(tenant, out).await?;
+        audit::record_event(
+            &self.db,
+            tenant.scope(),
+            audit::Event {
+                kind: AuditKind::TermsExported,
+                actor,
+                subject: None,
+                origin,
+                detail: Some(format!("{count} acceptation(s)")),
+            },
+        )
+        .await?;
+        Ok(count)
     }
 }
 

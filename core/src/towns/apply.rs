@@ -5,6 +5,7 @@ use sea_orm::DatabaseConnection;
 
 use super::TownDefinition;
 use super::definition::check_sections;
+use crate::content::LeftAlone;
 use crate::modules::{ModuleEnablement, Modules, PublishError, ResolvedModule, Upgrade};
 use crate::tenancy::{ApplyOutcome, TenancyError, TenantDirectory};
 use crate::terms::{PublishOutcome, Terms};
@@ -18,6 +19,9 @@ pub struct Applied {
     pub terms: Vec<(String, PublishOutcome)>,
     /// Towns whose enabled modules changed, with the releases they now use.
     pub modules: Vec<(String, Vec<ResolvedModule>)>,
+    /// Per town slug, the news and pages kept as stored rather than taken
+    /// from the folder (see `crate::content`, "Who owns what").
+    pub left_alone: Vec<(String, LeftAlone)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -49,7 +53,8 @@ pub enum ApplyError {
 
 /// Creates or updates `towns`: each town's row and host names, its enabled
 /// modules, its terms versions (files not yet published), its news and
-/// pages, in one transaction. Everything that can be checked is checked
+/// pages (less what the database owns: see `crate::content`), in one
+/// transaction. Everything that can be checked is checked
 /// before it begins (themes, sections, host names, modules resolved and
 /// their configurations validated); a failure inside it rolls it all back.
 /// Applying the same towns again changes nothing. Towns not given are left
@@ -101,12 +106,28 @@ pub async fn apply(
         towns: Vec::with_capacity(towns.len()),
         terms: Vec::new(),
         modules: Vec::new(),
+        left_alone: Vec::new(),
     };
     let txn = crate::db::begin_write(db).await?;
     for (town, town_modules) in towns.iter().zip(resolved) {
         let slug = &town.definition.slug;
-        // The row first: news and pages travel in its definition.
-        let (outcome, tenant) = tenants.apply_in(&txn, &town.definition).await?;
+        // The row first: news and pages travel in its definition, less
+        // what the database owns (edited in the back-office, or not in
+        // this folder), read under the row's lock.
+        let mut definition = town.definition.clone();
+        if let Some(stored) = tenants.stored_in(&txn, slug).await? {
+            let kept =
+                crate::content::merge(&mut definition, &stored.definition).map_err(|error| {
+                    ApplyError::Invalid {
+                        town: slug.clone(),
+                        message: format!("news and pages: {error}"),
+                    }
+                })?;
+            applied
+                .left_alone
+                .extend(kept.into_iter().map(|item| (slug.clone(), item)));
+        }
+        let (outcome, tenant) = tenants.apply_in(&txn, &definition).await?;
         applied.towns.push(outcome);
         if Modules::set_town_modules(&txn, &tenant, &town_modules).await? {
             applied.modules.push((slug.clone(), town_modules));

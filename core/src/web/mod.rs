@@ -49,6 +49,7 @@ pub fn build(app: &App, rocket_config: rocket::Config) -> Rocket<Build> {
         .manage(app.requests.clone())
         .manage(app.feedback.clone())
         .manage(app.staff.clone())
+        .manage(app.content.clone())
         .manage(crate::db::Readiness::new(app.db.clone()))
         .manage(crate::api::ApiKeys::new(app.db.clone()))
         .manage(crate::audit::Journal::new(app.db.clone()))

@@ -16,16 +16,19 @@
 
 mod account;
 mod agents;
+mod content;
 mod journal;
 mod overview;
 mod residents;
 pub mod session;
+mod terms;
 
 use rocket::{Catcher, Route};
 use serde::Serialize;
 
 use crate::staff::{
-    EnterBackOffice, ManageStaff, Permission, ReadJournal, ReadResidents, StaffRole,
+    EnterBackOffice, ManageStaff, ManageTown, Permission, PublishContent, ReadJournal,
+    ReadResidents, StaffRole,
 };
 use crate::web::kit::{self, Face, MenuEntry};
 
@@ -82,6 +85,21 @@ pub const MENU: &[StaffMenuEntry] = &[
         least: <ReadJournal as Permission>::LEAST,
     },
     StaffMenuEntry {
+        href: "/admin/actualites",
+        label: "Actualités",
+        least: <PublishContent as Permission>::LEAST,
+    },
+    StaffMenuEntry {
+        href: "/admin/pages",
+        label: "Pages",
+        least: <PublishContent as Permission>::LEAST,
+    },
+    StaffMenuEntry {
+        href: "/admin/cgu",
+        label: "Conditions d'utilisation",
+        least: <ManageTown as Permission>::LEAST,
+    },
+    StaffMenuEntry {
         href: "/admin/agents",
         label: "Équipe",
         least: <ManageStaff as Permission>::LEAST,
@@ -103,6 +121,8 @@ pub fn routes() -> Vec<Route> {
         agents::routes(),
         residents::routes(),
         journal::routes(),
+        content::routes(),
+        terms::routes(),
     ]
     .concat()
 }
