@@ -43,6 +43,10 @@ const ROUTES: &[(&str, &str, Least)] = &[
     ("POST", "/admin/agents/<id>/role", Role(Administrateur)),
     ("POST", "/admin/agents/<id>/suspendre", Role(Administrateur)),
     ("POST", "/admin/agents/<id>/reactiver", Role(Administrateur)),
+    ("GET", "/admin/modules", Role(Administrateur)),
+    ("GET", "/admin/modules/<module>/configuration", Role(Administrateur)),
+    ("POST", "/admin/modules/<module>/configuration", Role(Administrateur)),
+    ("POST", "/admin/modules/<module>/desactiver", Role(Administrateur)),
 ];
 
 /// A plausible value for each path parameter: the request must reach the
@@ -52,6 +56,7 @@ fn concrete(path: &str) -> String {
         .map(|segment| match segment {
             "<token>" => "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
             "<id>" => "999999",
+            "<module>" => "tariffs",
             other if other.starts_with('<') => panic!("no value for {other} in {path}"),
             other => other,
         })

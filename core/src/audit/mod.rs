@@ -84,6 +84,16 @@ pub enum AuditKind {
     StaffRoleChanged,
     StaffSuspended,
     StaffReactivated,
+    /// A module enabled from the back-office. Detail: JSON `{module,
+    /// before: null, after: {version, config}}`.
+    ModuleEnabled,
+    /// Detail: JSON `{module, before: {version, config}, after: null}`.
+    ModuleDisabled,
+    /// A module moved to another release (its configuration may change
+    /// with it). Detail: JSON `{module, before, after}`.
+    ModuleReleaseChanged,
+    /// Detail: JSON `{module, before: {version, config}, after: {…}}`.
+    ModuleConfigured,
 }
 
 impl AuditKind {
@@ -115,6 +125,10 @@ impl AuditKind {
             Self::StaffRoleChanged => "staff_role_changed",
             Self::StaffSuspended => "staff_suspended",
             Self::StaffReactivated => "staff_reactivated",
+            Self::ModuleEnabled => "module_enabled",
+            Self::ModuleDisabled => "module_disabled",
+            Self::ModuleReleaseChanged => "module_release_changed",
+            Self::ModuleConfigured => "module_configured",
         }
     }
 }

@@ -6,7 +6,8 @@
 //! Guichet's own ids only with the binary's own bytes) → **enable**
 //! (`tenant.toml` `[[modules]]`, resolved, validated and pinned at `tenant
 //! apply`; moved to a newer release only by `guichet module upgrade`, see
-//! [`towns`]) → **instantiate** (one `InstancePre` per release, shared by
+//! [`towns`]; or from the back-office, `/admin/modules`, see [`town_admin`]:
+//! what it edits belongs to the database from then on) → **instantiate** (one `InstancePre` per release, shared by
 //! every town; a fresh store per call) → **render / act** (the host builds
 //! the context; the module answers data the theme renders).
 //!
@@ -20,6 +21,7 @@
 //! returned as `DbErr`.
 
 mod cache;
+pub mod config_form;
 pub mod entity;
 mod host;
 mod metrics;
@@ -27,6 +29,7 @@ pub mod registry;
 mod sandbox;
 mod slots;
 pub mod storage;
+pub mod town_admin;
 pub mod towns;
 mod views;
 pub mod wit;
@@ -517,6 +520,15 @@ impl Modules {
         let pinned = towns::pinned(connection, Some(tenant)).await?;
         let resolved = towns::resolve(towns::enablements(tenant), &releases, &pinned, upgrade)
             .map_err(resolve_error)?;
+        // What the back-office edited stays as it is (see town_admin.rs).
+        let (resolved, _) = town_admin::keep_edited(
+            connection,
+            Some(tenant),
+            towns::enablements(tenant),
+            resolved,
+            &releases,
+        )
+        .await?;
         let changes = towns::changes(&pinned, &resolved, &releases).map_err(resolve_error)?;
         Ok((resolved, changes))
     }

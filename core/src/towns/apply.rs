@@ -18,6 +18,10 @@ pub struct Applied {
     pub terms: Vec<(String, PublishOutcome)>,
     /// Towns whose enabled modules changed, with the releases they now use.
     pub modules: Vec<(String, Vec<ResolvedModule>)>,
+    /// Per town slug, the modules whose folder entry was left alone: edited
+    /// in the back-office, they belong to the database (see
+    /// `modules::town_admin::keep_edited`).
+    pub modules_kept: Vec<(String, Vec<String>)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -94,20 +98,32 @@ pub async fn apply(
                     message,
                 },
             )?;
-        resolved.push(town_modules);
+        let (town_modules, kept) = crate::modules::town_admin::keep_edited(
+            db,
+            tenant.as_ref(),
+            enabled,
+            town_modules,
+            &releases,
+        )
+        .await?;
+        resolved.push((town_modules, kept));
     }
 
     let mut applied = Applied {
         towns: Vec::with_capacity(towns.len()),
         terms: Vec::new(),
         modules: Vec::new(),
+        modules_kept: Vec::new(),
     };
     let txn = crate::db::begin_write(db).await?;
-    for (town, town_modules) in towns.iter().zip(resolved) {
+    for (town, (town_modules, kept)) in towns.iter().zip(resolved) {
         let slug = &town.definition.slug;
         // The row first: news and pages travel in its definition.
         let (outcome, tenant) = tenants.apply_in(&txn, &town.definition).await?;
         applied.towns.push(outcome);
+        if !kept.is_empty() {
+            applied.modules_kept.push((slug.clone(), kept));
+        }
         if Modules::set_town_modules(&txn, &tenant, &town_modules).await? {
             applied.modules.push((slug.clone(), town_modules));
         }

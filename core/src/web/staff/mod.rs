@@ -6,7 +6,8 @@
 //!
 //! One file per area, each with `routes()` listed in [`routes`]: `account`
 //! (login, second factor, enrolment, invitations, logout), `overview`
-//! (`/admin`), `agents` (the team). Every page takes a [`Staff<P>`] guard
+//! (`/admin`), `agents` (the team), `modules` (the town's modules and
+//! their configuration forms). Every page takes a [`Staff<P>`] guard
 //! (session.rs), `P` the permission it needs (`crate::staff::ManageStaff`…):
 //! roles are checked by guards, never in handlers. Each page renders with
 //! [`staff_page`] (the member's name, role and logout in the header, the
@@ -15,13 +16,14 @@
 
 mod account;
 mod agents;
+mod modules;
 mod overview;
 pub mod session;
 
 use rocket::{Catcher, Route};
 use serde::Serialize;
 
-use crate::staff::{EnterBackOffice, ManageStaff, Permission, StaffRole};
+use crate::staff::{EnterBackOffice, ManageStaff, ManageTown, Permission, StaffRole};
 use crate::web::kit::{self, Face, MenuEntry};
 
 pub use crate::web::kit::PageError;
@@ -71,6 +73,11 @@ pub const MENU: &[StaffMenuEntry] = &[
         label: "Équipe",
         least: <ManageStaff as Permission>::LEAST,
     },
+    StaffMenuEntry {
+        href: "/admin/modules",
+        label: "Modules",
+        least: <ManageTown as Permission>::LEAST,
+    },
 ];
 
 /// The kit's types, for this face.
@@ -82,7 +89,13 @@ pub type Checked<'r, T> = Result<CsrfForm<T>, kit::Refused<'r, T>>;
 
 /// The face's routes, mounted at [`BASE`] (paths here are relative to it).
 pub fn routes() -> Vec<Route> {
-    [account::routes(), overview::routes(), agents::routes()].concat()
+    [
+        account::routes(),
+        overview::routes(),
+        agents::routes(),
+        modules::routes(),
+    ]
+    .concat()
 }
 
 /// The face's catchers, registered at [`BASE`].
