@@ -5,8 +5,8 @@
 //! the residents' next page, and the rule that the back-office's edits
 //! survive `tenant apply`.
 
-use guichet::modules::entity::{module_release, town_module};
 use guichet::modules::Manifest;
+use guichet::modules::entity::{module_release, town_module};
 use guichet::modules::wit::v0_1::types::Capability;
 use guichet::staff::StaffRole;
 use guichet::towns::{TownDefinition, load_definitions};
@@ -49,7 +49,9 @@ fn attribute(tag: &str, name: &str) -> Option<String> {
 /// What the page's configuration form sends as it stands: its inputs
 /// (checked boxes only), selects and text areas — what a browser posts.
 fn form_state(html: &str) -> Vec<(String, String)> {
-    let start = html.find("<form class=\"form config-form\"").expect("a configuration form");
+    let start = html
+        .find("<form class=\"form config-form\"")
+        .expect("a configuration form");
     let end = start + html[start..].find("</form>").unwrap();
     let form = &html[start..end];
     let mut fields = Vec::new();
@@ -127,7 +129,13 @@ async fn canteen_price(resident: &mut Visitor, quotient: &str) -> String {
         .submit(
             "/services/tariffs/simulation",
             "/services/tariffs/actions/simuler",
-            &[("activite", "cantine"), ("quotient", quotient), ("revenus", ""), ("parts", ""), ("jours", "10")],
+            &[
+                ("activite", "cantine"),
+                ("quotient", quotient),
+                ("revenus", ""),
+                ("parts", ""),
+                ("jours", "10"),
+            ],
         )
         .await;
     assert_eq!(done.status, 303, "{}", done.body);
@@ -142,7 +150,12 @@ async fn town_config(app: &TestApp, slug: &str, module: &str) -> Option<(i32, Va
         .one(&app.app.db)
         .await
         .unwrap()
-        .map(|row| (row.module_release_id, serde_json::from_str(&row.config).unwrap()))
+        .map(|row| {
+            (
+                row.module_release_id,
+                serde_json::from_str(&row.config).unwrap(),
+            )
+        })
 }
 
 /// The journal's module events of a town: (kind, detail as JSON).
@@ -157,8 +170,15 @@ async fn module_events(app: &TestApp, slug: &str) -> Vec<(String, Value)> {
         .unwrap()
         .into_iter()
         .map(|event| {
-            assert_eq!(event.actor_kind, ActorKind::Staff, "the administrator is the actor");
-            (event.kind, serde_json::from_str(&event.detail.unwrap()).unwrap())
+            assert_eq!(
+                event.actor_kind,
+                ActorKind::Staff,
+                "the administrator is the actor"
+            );
+            (
+                event.kind,
+                serde_json::from_str(&event.detail.unwrap()).unwrap(),
+            )
         })
         .collect()
 }

@@ -44,9 +44,21 @@ const ROUTES: &[(&str, &str, Least)] = &[
     ("POST", "/admin/agents/<id>/suspendre", Role(Administrateur)),
     ("POST", "/admin/agents/<id>/reactiver", Role(Administrateur)),
     ("GET", "/admin/modules", Role(Administrateur)),
-    ("GET", "/admin/modules/<module>/configuration", Role(Administrateur)),
-    ("POST", "/admin/modules/<module>/configuration", Role(Administrateur)),
-    ("POST", "/admin/modules/<module>/desactiver", Role(Administrateur)),
+    (
+        "GET",
+        "/admin/modules/<module>/configuration",
+        Role(Administrateur),
+    ),
+    (
+        "POST",
+        "/admin/modules/<module>/configuration",
+        Role(Administrateur),
+    ),
+    (
+        "POST",
+        "/admin/modules/<module>/desactiver",
+        Role(Administrateur),
+    ),
 ];
 
 /// A plausible value for each path parameter: the request must reach the

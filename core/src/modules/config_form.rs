@@ -166,7 +166,10 @@ fn child(name: &str, segment: impl std::fmt::Display) -> String {
 }
 
 fn pointer_child(pointer: &str, segment: &str) -> String {
-    format!("{pointer}/{}", segment.replace('~', "~0").replace('/', "~1"))
+    format!(
+        "{pointer}/{}",
+        segment.replace('~', "~0").replace('/', "~1")
+    )
 }
 
 /// A value as a form field shows it.
@@ -261,7 +264,8 @@ impl FormInput {
     /// One more (empty) line in the list `name`.
     pub fn add_line(&mut self, name: &str) {
         let next = self.lines(name).last().map_or(0, |last| last + 1);
-        self.0.insert(child(&child(name, next), LINE), String::new());
+        self.0
+            .insert(child(&child(name, next), LINE), String::new());
     }
 
     /// Without the line `name` (e.g. `c.brackets.1`) and what it holds.
@@ -376,9 +380,10 @@ impl FormInput {
                         continue;
                     }
                     if object.contains_key(&key) {
-                        built
-                            .errors
-                            .insert(key_name, "Ce nom figure déjà sur une autre ligne.".to_owned());
+                        built.errors.insert(
+                            key_name,
+                            "Ce nom figure déjà sur une autre ligne.".to_owned(),
+                        );
                         continue;
                     }
                     let value_pointer = pointer_child(pointer, &key);
@@ -401,7 +406,8 @@ impl FormInput {
                 let mut lines = Vec::new();
                 for index in self.lines(name) {
                     let line_pointer = pointer_child(pointer, &lines.len().to_string());
-                    if let Some(value) = self.build(items, &child(name, index), &line_pointer, built)
+                    if let Some(value) =
+                        self.build(items, &child(name, index), &line_pointer, built)
                     {
                         lines.push(value);
                     }
@@ -581,7 +587,10 @@ impl FormInput {
             }
         }
         let described: Vec<String> = [
-            field.description.as_ref().map(|_| format!("{}-aide", field.id)),
+            field
+                .description
+                .as_ref()
+                .map(|_| format!("{}-aide", field.id)),
             field.error.as_ref().map(|_| format!("{}-erreur", field.id)),
         ]
         .into_iter()
@@ -751,11 +760,16 @@ mod tests {
         );
         input.0.insert("c.default_days".into(), "40".into());
         input.0.insert("c.brackets.0.up_to".into(), "douze".into());
-        input.0.insert("c.brackets.0.prices.0.value".into(), "-3".into());
+        input
+            .0
+            .insert("c.brackets.0.prices.0.value".into(), "-3".into());
         let errors = input.check(&tariffs()).unwrap_err();
         assert_eq!(errors["c.default_days"], "La valeur maximale est 31.");
         assert!(errors["c.brackets.0.up_to"].contains("nombre entier"));
-        assert_eq!(errors["c.brackets.0.prices.0.value"], "La valeur minimale est 0.");
+        assert_eq!(
+            errors["c.brackets.0.prices.0.value"],
+            "La valeur minimale est 0."
+        );
     }
 
     #[test]

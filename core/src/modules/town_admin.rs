@@ -165,7 +165,9 @@ impl Modules {
         for row in &rows {
             // A release the town uses is shown even when it would not be
             // offered any more.
-            let release = match offered.iter().find(|release| release.id == row.module_release_id)
+            let release = match offered
+                .iter()
+                .find(|release| release.id == row.module_release_id)
             {
                 Some(release) => release.clone(),
                 None => {

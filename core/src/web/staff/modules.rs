@@ -118,7 +118,10 @@ async fn modules(
             .enabled
             .iter()
             .any(|module| module.module_id == release.module_id);
-        if offers.last().is_none_or(|offer| offer.module_id != release.module_id) {
+        if offers
+            .last()
+            .is_none_or(|offer| offer.module_id != release.module_id)
+        {
             offers.push(OfferView {
                 module_id: release.module_id.clone(),
                 name: release.manifest.name.clone(),
@@ -261,9 +264,7 @@ async fn configuration(
     if !is_valid_module_id(module) {
         return Err(PageError::not_found());
     }
-    let Some((release, current)) = service
-        .town_release(&staff.tenant, module, version)
-        .await?
+    let Some((release, current)) = service.town_release(&staff.tenant, module, version).await?
     else {
         return Err(PageError::not_found());
     };
@@ -309,9 +310,7 @@ impl<'r> FromForm<'r> for ConfigForm {
         match name {
             "release" => ctxt.release = field.value.trim().parse().ok(),
             FormAction::FIELD => ctxt.action = Some(field.value.to_owned()),
-            _ => ctxt
-                .fields
-                .push((name.to_owned(), field.value.to_owned())),
+            _ => ctxt.fields.push((name.to_owned(), field.value.to_owned())),
         }
     }
 
@@ -350,10 +349,7 @@ async fn save<'r>(
         return Err(PageError::not_found());
     };
     let mut input = FormInput::from_pairs(form.fields);
-    let show = |status: Status,
-                input: &FormInput,
-                errors: &FieldErrors,
-                error: Option<String>| {
+    let show = |status: Status, input: &FormInput, errors: &FieldErrors, error: Option<String>| {
         render(
             page,
             &staff,
