@@ -266,10 +266,14 @@ on_both_databases! {
         let form = admin.get(TARIFFS).await;
         assert_eq!(form.status, 200, "{}", form.body);
         // Arrays of objects are repeatable groups; free keys, name/value lines.
-        assert!(form.body.contains("Brackets — ligne 4"), "{}", form.body);
+        assert!(form.body.contains("Tranches de quotient familial — ligne 4"), "{}", form.body);
         assert!(form.body.contains("name=\"c.brackets.1.prices.0.key\" type=\"text\" value=\"cantine\""));
         assert!(form.body.contains("name=\"c.brackets.1.prices.0.value\" type=\"text\" value=\"250\" inputmode=\"numeric\""));
         assert!(form.body.contains("value=\"add:c.brackets\""), "Ajouter une ligne");
+        // Titles and descriptions come from the schema.
+        assert!(form.body.contains("for=\"c-brackets-1-up_to\">Quotient maximal (en euros)</label>"));
+        assert!(form.body.contains("Laissez vide pour la dernière tranche."));
+        assert!(form.body.contains("for=\"c-brackets-1-prices-0-value\">Prix (en centimes)"));
         assert!(form.body.contains("value=\"remove:c.brackets.3\""), "Supprimer");
 
         let saved = post_form(&mut admin, &form.body, "save", &[("c.brackets.1.prices.0.value", Some("275"))]).await;
@@ -460,7 +464,7 @@ on_both_databases! {
         // One more bracket: the form comes back with it, nothing saved.
         let added = send_form(&mut admin, TARIFFS, "add:c.brackets", &[]).await;
         assert_eq!(added.status, 200, "{}", added.body);
-        assert!(added.body.contains("Brackets — ligne 5"));
+        assert!(added.body.contains("Tranches de quotient familial — ligne 5"));
         assert!(added.body.contains("name=\"c.brackets.4._\""));
         assert_eq!(town_config(&app, "villeneuve", "tariffs").await.unwrap().1, before);
         // Saved empty, it is refused: a bracket needs its prices.
@@ -485,7 +489,7 @@ on_both_databases! {
         let removed = send_form(&mut admin, TARIFFS, "remove:c.brackets.0", &[]).await;
         assert_eq!(removed.status, 200);
         assert!(!removed.body.contains("name=\"c.brackets.0._\""));
-        assert!(removed.body.contains("Brackets — ligne 4") && !removed.body.contains("Brackets — ligne 5"));
+        assert!(removed.body.contains("Tranches de quotient familial — ligne 4") && !removed.body.contains("Tranches de quotient familial — ligne 5"));
         let saved = post_form(&mut admin, &removed.body, "save", &[]).await;
         assert_eq!(saved.status, 303, "{}", saved.body);
         assert!(canteen_price(&mut resident, "400").await.contains("2,50\u{a0}€"));
