@@ -547,6 +547,11 @@ on_both_databases! {
         assert_eq!(town_config(&app, "saint-martin", "bloc-notes").await.unwrap().0, next);
         let changes = app.app.modules.upgrade(&app.town("saint-martin").await, None, false).await.unwrap();
         assert!(changes.is_empty(), "`module upgrade` leaves it too: {changes:?}");
+        let refused = app.app.modules.upgrade(&app.town("saint-martin").await, Some("bloc-notes"), false).await;
+        assert!(
+            matches!(refused, Err(guichet::modules::UpgradeError::EditedInBackOffice { .. })),
+            "upgrading it by name says why it does not: {refused:?}"
+        );
 
         // A release of another module, or an unknown one, is no form.
         assert_eq!(admin.get(&format!("/admin/modules/tariffs/configuration?version={next}")).await.status, 404);

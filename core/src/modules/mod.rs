@@ -113,6 +113,10 @@ pub enum ActError {
 pub enum UpgradeError {
     #[error("the town `{town}` does not enable the module `{module}` (see its tenant.toml)")]
     NotEnabled { town: String, module: String },
+    #[error(
+        "the module `{module}` of town `{town}` was changed in the back-office: it belongs to the database now; change its release at /admin/modules"
+    )]
+    EditedInBackOffice { town: String, module: String },
     #[error("town `{town}`: {message}")]
     Resolve { town: String, message: String },
     #[error("database error: {0}")]
@@ -479,6 +483,12 @@ impl Modules {
         let upgrade = match only {
             Some(module) if !towns::enablements(tenant).iter().any(|m| m.id == module) => {
                 return Err(UpgradeError::NotEnabled {
+                    town: tenant.slug.clone(),
+                    module: module.to_owned(),
+                });
+            }
+            Some(module) if town_admin::is_edited(&self.db, tenant, module).await? => {
+                return Err(UpgradeError::EditedInBackOffice {
                     town: tenant.slug.clone(),
                     module: module.to_owned(),
                 });

@@ -420,6 +420,22 @@ async fn mark_edited(
     Ok(())
 }
 
+/// Whether the back-office changed this module of the town (it then
+/// belongs to the database).
+pub async fn is_edited(
+    connection: &impl ConnectionTrait,
+    tenant: &Tenant,
+    module_id: &str,
+) -> Result<bool, DbErr> {
+    Ok(tenant
+        .scope()
+        .select::<town_module_edit::Entity>()
+        .filter(town_module_edit::Column::ModuleId.eq(module_id))
+        .one(connection)
+        .await?
+        .is_some())
+}
+
 /// What the folder resolved to, with the modules the back-office edited
 /// kept as the database has them (enabled at their release and
 /// configuration, or disabled): the back-office's edits belong to the
