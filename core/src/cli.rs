@@ -391,6 +391,14 @@ async fn apply(app: &App, towns: &[TownDefinition]) -> anyhow::Result<()> {
         };
         println!("modules   {slug}: {list}");
     }
+    // Edited in the back-office: the database's now (ARCHITECTURE.md, "Who
+    // owns what").
+    for (slug, kept) in applied.modules_kept {
+        println!(
+            "kept      {slug}: modules {} as edited in the back-office (tenant.toml left alone for them)",
+            kept.join(", ")
+        );
+    }
     // Towns keep their releases: say where a newer one waits for them.
     for town in towns.iter().map(|town| &town.definition) {
         let Some(tenant) = app.tenants.find_by_slug(&town.slug).await? else {

@@ -21,6 +21,7 @@ mod m20261126_000010_mail_delivery;
 mod m20261126_000011_journal;
 mod m20261126_000012_staff;
 mod m20261126_000013_account_administration;
+mod m20261126_000015_module_edits;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000011_journal::Migration),
             Box::new(m20261126_000012_staff::Migration),
             Box::new(m20261126_000013_account_administration::Migration),
+            Box::new(m20261126_000015_module_edits::Migration),
         ]
     }
 }

@@ -86,6 +86,22 @@ const ROUTES: &[(&str, &str, Least)] = &[
     ("POST", "/admin/cgu/apercu", Role(Administrateur)),
     ("POST", "/admin/cgu/publier", Role(Administrateur)),
     ("GET", "/admin/cgu/acceptations.csv", Role(Administrateur)),
+    ("GET", "/admin/modules", Role(Administrateur)),
+    (
+        "GET",
+        "/admin/modules/<module>/configuration",
+        Role(Administrateur),
+    ),
+    (
+        "POST",
+        "/admin/modules/<module>/configuration",
+        Role(Administrateur),
+    ),
+    (
+        "POST",
+        "/admin/modules/<module>/desactiver",
+        Role(Administrateur),
+    ),
 ];
 
 /// A plausible value for each path parameter: the request must reach the
@@ -101,6 +117,7 @@ fn concrete(path: &str) -> String {
             "<code>" => "desactivation",
             "<mail>" => "999999",
             "<slug>" => "inconnue",
+            "<module>" => "tariffs",
             other if other.starts_with('<') => panic!("no value for {other} in {path}"),
             other => other,
         })

@@ -22,6 +22,7 @@ fn concrete(path: &str) -> String {
             "<code>" => "desactivation",
             "<mail>" => "1",
             "<slug>" => "activites",
+            "<module>" => "tariffs",
             "<token>" => "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
             other if other.starts_with('<') => panic!("no value for {other} in {path}"),
             other => other,

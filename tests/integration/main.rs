@@ -14,6 +14,7 @@ mod account_abuse;
 mod accounts;
 mod admin_residents;
 mod admin_content;
+mod admin_modules;
 mod admin_routes;
 mod cli;
 mod csrf;

@@ -167,6 +167,16 @@ pub enum AuditKind {
     TermsPublished,
     /// The terms' acceptances exported from the back-office.
     TermsExported,
+    /// A module enabled from the back-office. Detail: JSON `{module,
+    /// before: null, after: {version, config}}`.
+    ModuleEnabled,
+    /// Detail: JSON `{module, before: {version, config}, after: null}`.
+    ModuleDisabled,
+    /// A module moved to another release (its configuration may change
+    /// with it). Detail: JSON `{module, before, after}`.
+    ModuleReleaseChanged,
+    /// Detail: JSON `{module, before: {version, config}, after: {…}}`.
+    ModuleConfigured,
 }
 
 impl AuditKind {
@@ -211,6 +221,10 @@ impl AuditKind {
             Self::PageEdited => "page_edited",
             Self::TermsPublished => "terms_published",
             Self::TermsExported => "terms_exported",
+            Self::ModuleEnabled => "module_enabled",
+            Self::ModuleDisabled => "module_disabled",
+            Self::ModuleReleaseChanged => "module_release_changed",
+            Self::ModuleConfigured => "module_configured",
         }
     }
 
@@ -262,6 +276,10 @@ impl AuditKind {
             Self::PageEdited => "Page modifiée",
             Self::TermsPublished => "Conditions d'utilisation publiées",
             Self::TermsExported => "Acceptations des conditions d'utilisation exportées",
+            Self::ModuleEnabled => "Module activé",
+            Self::ModuleDisabled => "Module désactivé",
+            Self::ModuleReleaseChanged => "Module passé à une autre version",
+            Self::ModuleConfigured => "Configuration d'un module modifiée",
         }
     }
 

@@ -113,3 +113,22 @@ pub mod module_resident_usage {
 
     crate::tenant_owned_entity!();
 }
+
+/// A module of a town that its administrators changed in the back-office:
+/// from then on its `town_module` row (or its absence, once disabled)
+/// belongs to the database, and `tenant apply` leaves it alone.
+pub mod town_module_edit {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "town_module_edit")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i32,
+        pub tenant_id: i32,
+        pub module_id: String,
+        pub edited_at: DateTimeUtc,
+    }
+
+    crate::tenant_owned_entity!();
+}

@@ -6,7 +6,8 @@
 //! Guichet's own ids only with the binary's own bytes) → **enable**
 //! (`tenant.toml` `[[modules]]`, resolved, validated and pinned at `tenant
 //! apply`; moved to a newer release only by `guichet module upgrade`, see
-//! [`towns`]) → **instantiate** (one `InstancePre` per release, shared by
+//! [`towns`]; or from the back-office, `/admin/modules`, see [`town_admin`]:
+//! what it edits belongs to the database from then on) → **instantiate** (one `InstancePre` per release, shared by
 //! every town; a fresh store per call) → **render / act** (the host builds
 //! the context; the module answers data the theme renders).
 //!
@@ -20,6 +21,7 @@
 //! returned as `DbErr`.
 
 mod cache;
+pub mod config_form;
 pub mod entity;
 mod host;
 mod metrics;
@@ -27,6 +29,7 @@ pub mod registry;
 mod sandbox;
 mod slots;
 pub mod storage;
+pub mod town_admin;
 pub mod towns;
 mod views;
 pub mod wit;
@@ -110,6 +113,10 @@ pub enum ActError {
 pub enum UpgradeError {
     #[error("the town `{town}` does not enable the module `{module}` (see its tenant.toml)")]
     NotEnabled { town: String, module: String },
+    #[error(
+        "the module `{module}` of town `{town}` was changed in the back-office: it belongs to the database now; change its release at /admin/modules"
+    )]
+    EditedInBackOffice { town: String, module: String },
     #[error("town `{town}`: {message}")]
     Resolve { town: String, message: String },
     #[error("database error: {0}")]
@@ -480,6 +487,12 @@ impl Modules {
                     module: module.to_owned(),
                 });
             }
+            Some(module) if town_admin::is_edited(&self.db, tenant, module).await? => {
+                return Err(UpgradeError::EditedInBackOffice {
+                    town: tenant.slug.clone(),
+                    module: module.to_owned(),
+                });
+            }
             Some(module) => Upgrade::Only(module.to_owned()),
             None => Upgrade::All,
         };
@@ -517,6 +530,15 @@ impl Modules {
         let pinned = towns::pinned(connection, Some(tenant)).await?;
         let resolved = towns::resolve(towns::enablements(tenant), &releases, &pinned, upgrade)
             .map_err(resolve_error)?;
+        // What the back-office edited stays as it is (see town_admin.rs).
+        let (resolved, _) = town_admin::keep_edited(
+            connection,
+            Some(tenant),
+            towns::enablements(tenant),
+            resolved,
+            &releases,
+        )
+        .await?;
         let changes = towns::changes(&pinned, &resolved, &releases).map_err(resolve_error)?;
         Ok((resolved, changes))
     }

@@ -22,6 +22,10 @@ pub struct Applied {
     /// Per town slug, the news and pages kept as stored rather than taken
     /// from the folder (see `crate::content`, "Who owns what").
     pub left_alone: Vec<(String, LeftAlone)>,
+    /// Per town slug, the modules whose folder entry was left alone: edited
+    /// in the back-office, they belong to the database (see
+    /// `modules::town_admin::keep_edited`).
+    pub modules_kept: Vec<(String, Vec<String>)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -99,7 +103,15 @@ pub async fn apply(
                     message,
                 },
             )?;
-        resolved.push(town_modules);
+        let (town_modules, kept) = crate::modules::town_admin::keep_edited(
+            db,
+            tenant.as_ref(),
+            enabled,
+            town_modules,
+            &releases,
+        )
+        .await?;
+        resolved.push((town_modules, kept));
     }
 
     let mut applied = Applied {
@@ -107,9 +119,10 @@ pub async fn apply(
         terms: Vec::new(),
         modules: Vec::new(),
         left_alone: Vec::new(),
+        modules_kept: Vec::new(),
     };
     let txn = crate::db::begin_write(db).await?;
-    for (town, town_modules) in towns.iter().zip(resolved) {
+    for (town, (town_modules, kept)) in towns.iter().zip(resolved) {
         let slug = &town.definition.slug;
         // The row first: news and pages travel in its definition, less
         // what the database owns (edited in the back-office, or not in
@@ -129,6 +142,9 @@ pub async fn apply(
         }
         let (outcome, tenant) = tenants.apply_in(&txn, &definition).await?;
         applied.towns.push(outcome);
+        if !kept.is_empty() {
+            applied.modules_kept.push((slug.clone(), kept));
+        }
         if Modules::set_town_modules(&txn, &tenant, &town_modules).await? {
             applied.modules.push((slug.clone(), town_modules));
         }

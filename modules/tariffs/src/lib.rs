@@ -11,12 +11,14 @@ const CONFIG_SCHEMA: &str = r#"{
   "properties": {
     "activities": {
       "type": "array", "minItems": 1,
+      "title": "Activités",
+      "description": "Les activités dont le prix dépend du quotient familial.",
       "items": {
         "type": "object",
         "properties": {
-          "id": { "type": "string", "pattern": "^[a-z0-9-]+$" },
-          "label": { "type": "string", "minLength": 1 },
-          "unit": { "type": "string", "minLength": 1 }
+          "id": { "type": "string", "pattern": "^[a-z0-9-]+$", "title": "Identifiant", "description": "Lettres minuscules, chiffres et tirets, par exemple « cantine » : il nomme l'activité dans les prix des tranches." },
+          "label": { "type": "string", "minLength": 1, "title": "Nom affiché" },
+          "unit": { "type": "string", "minLength": 1, "title": "Unité", "description": "Ce que paie un prix, par exemple « repas » ou « heure »." }
         },
         "required": ["id", "label", "unit"],
         "additionalProperties": false
@@ -24,17 +26,19 @@ const CONFIG_SCHEMA: &str = r#"{
     },
     "brackets": {
       "type": "array", "minItems": 1,
+      "title": "Tranches de quotient familial",
+      "description": "Dans l'ordre croissant ; la dernière, sans plafond, vaut pour tous les quotients au-delà.",
       "items": {
         "type": "object",
         "properties": {
-          "up_to": { "type": "integer", "minimum": 0 },
-          "prices": { "type": "object", "additionalProperties": { "type": "integer", "minimum": 0 } }
+          "up_to": { "type": "integer", "minimum": 0, "title": "Quotient maximal (en euros)", "description": "Laissez vide pour la dernière tranche." },
+          "prices": { "type": "object", "additionalProperties": { "type": "integer", "minimum": 0, "title": "Prix (en centimes)" }, "title": "Prix par activité", "description": "Le nom est l'identifiant de l'activité ; le prix est en centimes d'euro (250 pour 2,50 €)." }
         },
         "required": ["prices"],
         "additionalProperties": false
       }
     },
-    "default_days": { "type": "integer", "minimum": 1, "maximum": 31 }
+    "default_days": { "type": "integer", "minimum": 1, "maximum": 31, "title": "Jours par mois proposés", "description": "Le nombre de jours par mois que propose la simulation, de 1 à 31." }
   },
   "required": ["activities", "brackets"],
   "additionalProperties": false

@@ -6,8 +6,10 @@
 //!
 //! One file per area, each with `routes()` listed in [`routes`]: `account`
 //! (login, second factor, enrolment, invitations, logout), `overview`
-//! (`/admin`), `agents` (the team), `journal` (the account journal and its
-//! CSV export). Every page takes a [`Staff<P>`] guard
+//! (`/admin`), `agents` (the team), `residents` (residents' accounts),
+//! `journal` (the account journal and its CSV export), `content` and
+//! `terms` (news, pages, terms of use), `modules` (the town's modules and
+//! their configuration forms). Every page takes a [`Staff<P>`] guard
 //! (session.rs), `P` the permission it needs (`crate::staff::ManageStaff`…):
 //! roles are checked by guards, never in handlers. Each page renders with
 //! [`staff_page`] (the member's name, role and logout in the header, the
@@ -18,6 +20,7 @@ mod account;
 mod agents;
 mod content;
 mod journal;
+mod modules;
 mod overview;
 mod residents;
 pub mod session;
@@ -104,6 +107,11 @@ pub const MENU: &[StaffMenuEntry] = &[
         label: "Équipe",
         least: <ManageStaff as Permission>::LEAST,
     },
+    StaffMenuEntry {
+        href: "/admin/modules",
+        label: "Modules",
+        least: <ManageTown as Permission>::LEAST,
+    },
 ];
 
 /// The kit's types, for this face.
@@ -123,6 +131,7 @@ pub fn routes() -> Vec<Route> {
         journal::routes(),
         content::routes(),
         terms::routes(),
+        modules::routes(),
     ]
     .concat()
 }
