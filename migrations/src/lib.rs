@@ -20,6 +20,7 @@ mod m20261126_000009_module_quotas_and_publishers;
 mod m20261126_000010_mail_delivery;
 mod m20261126_000011_journal;
 mod m20261126_000012_staff;
+mod m20261126_000016_request_handling;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000010_mail_delivery::Migration),
             Box::new(m20261126_000011_journal::Migration),
             Box::new(m20261126_000012_staff::Migration),
+            Box::new(m20261126_000016_request_handling::Migration),
         ]
     }
 }

@@ -25,7 +25,7 @@ enum Least {
 }
 
 use Least::{Anyone, Role, StaffSession};
-use StaffRole::{Administrateur, Agent};
+use StaffRole::{Administrateur, Agent, Gestionnaire};
 
 /// Every route of the staff face: method, path as mounted, least needed.
 const ROUTES: &[(&str, &str, Least)] = &[
@@ -43,6 +43,20 @@ const ROUTES: &[(&str, &str, Least)] = &[
     ("POST", "/admin/agents/<id>/role", Role(Administrateur)),
     ("POST", "/admin/agents/<id>/suspendre", Role(Administrateur)),
     ("POST", "/admin/agents/<id>/reactiver", Role(Administrateur)),
+    ("GET", "/admin/demandes", Role(Agent)),
+    ("GET", "/admin/demandes/<reference>", Role(Agent)),
+    ("POST", "/admin/demandes/<reference>/prendre", Role(Agent)),
+    (
+        "POST",
+        "/admin/demandes/<reference>/attribuer",
+        Role(Gestionnaire),
+    ),
+    ("POST", "/admin/demandes/<reference>/statut", Role(Agent)),
+    ("POST", "/admin/demandes/<reference>/note", Role(Agent)),
+    ("GET", "/admin/avis", Role(Agent)),
+    ("POST", "/admin/avis/<id>/lu", Role(Agent)),
+    ("POST", "/admin/avis/<id>/traite", Role(Agent)),
+    ("POST", "/admin/avis/<id>/repondre", Role(Agent)),
 ];
 
 /// A plausible value for each path parameter: the request must reach the
@@ -52,6 +66,7 @@ fn concrete(path: &str) -> String {
         .map(|segment| match segment {
             "<token>" => "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
             "<id>" => "999999",
+            "<reference>" => "D-2026-999999",
             other if other.starts_with('<') => panic!("no value for {other} in {path}"),
             other => other,
         })

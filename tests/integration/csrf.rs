@@ -18,6 +18,7 @@ fn concrete(path: &str) -> String {
             "<type_id>" => "attestation-residence",
             "<member_id>" => "1",
             "<id>" => "1",
+            "<reference>" => "D-2026-000001",
             "<token>" => "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
             other if other.starts_with('<') => panic!("no value for {other} in {path}"),
             other => other,

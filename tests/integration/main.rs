@@ -12,6 +12,7 @@ mod harness;
 
 mod account_abuse;
 mod accounts;
+mod admin_requests;
 mod admin_routes;
 mod cli;
 mod csrf;

@@ -84,6 +84,18 @@ pub enum AuditKind {
     StaffRoleChanged,
     StaffSuspended,
     StaffReactivated,
+    /// A request was taken or assigned (detail: reference and member).
+    RequestAssigned,
+    /// Detail: the reference, the old and the new status.
+    RequestStatusChanged,
+    /// An internal note was written (never its text).
+    RequestNoteAdded,
+    /// The resident answered a request waiting for information.
+    RequestAnswered,
+    FeedbackRead,
+    FeedbackHandled,
+    /// The staff answered a feedback message by mail.
+    FeedbackReplied,
 }
 
 impl AuditKind {
@@ -115,6 +127,13 @@ impl AuditKind {
             Self::StaffRoleChanged => "staff_role_changed",
             Self::StaffSuspended => "staff_suspended",
             Self::StaffReactivated => "staff_reactivated",
+            Self::RequestAssigned => "request_assigned",
+            Self::RequestStatusChanged => "request_status_changed",
+            Self::RequestNoteAdded => "request_note_added",
+            Self::RequestAnswered => "request_answered",
+            Self::FeedbackRead => "feedback_read",
+            Self::FeedbackHandled => "feedback_handled",
+            Self::FeedbackReplied => "feedback_replied",
         }
     }
 }

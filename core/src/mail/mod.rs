@@ -51,6 +51,12 @@ pub enum MailKind {
     EmailChanged,
     /// The link that lets a new staff member join (staff/invitation.rs).
     StaffInvitation,
+    /// A request's new status, with the staff's message (requests/status.rs).
+    RequestUpdated,
+    /// To the agent: the resident answered (requests/answer.rs).
+    RequestAnswered,
+    /// The staff's answer to a feedback message (feedback/inbox.rs).
+    FeedbackReply,
 }
 
 impl MailKind {
@@ -62,6 +68,9 @@ impl MailKind {
             Self::EmailChange => "email_change",
             Self::EmailChanged => "email_changed",
             Self::StaffInvitation => "staff_invitation",
+            Self::RequestUpdated => "request_updated",
+            Self::RequestAnswered => "request_answered",
+            Self::FeedbackReply => "feedback_reply",
         }
     }
 }

@@ -105,6 +105,18 @@ pub struct ReadJournal;
 /// The town's settings: terms of use, modules.
 #[derive(Debug)]
 pub struct ManageTown;
+/// The requests' inbox: read a request, take it, change its status with a
+/// message to the resident, write internal notes. Agents' daily work.
+#[derive(Debug)]
+pub struct HandleRequests;
+/// Assign a request to another member of the team: who does what is the
+/// gestionnaire's call.
+#[derive(Debug)]
+pub struct AssignRequests;
+/// The feedback inbox ("Votre avis nous intéresse"): read, mark handled,
+/// answer by mail.
+#[derive(Debug)]
+pub struct HandleFeedback;
 
 impl Permission for EnterBackOffice {
     const LEAST: StaffRole = StaffRole::Agent;
@@ -126,6 +138,15 @@ impl Permission for ReadJournal {
 }
 impl Permission for ManageTown {
     const LEAST: StaffRole = StaffRole::Administrateur;
+}
+impl Permission for HandleRequests {
+    const LEAST: StaffRole = StaffRole::Agent;
+}
+impl Permission for AssignRequests {
+    const LEAST: StaffRole = StaffRole::Gestionnaire;
+}
+impl Permission for HandleFeedback {
+    const LEAST: StaffRole = StaffRole::Agent;
 }
 
 impl StaffRole {

@@ -6,7 +6,8 @@
 //!
 //! One file per area, each with `routes()` listed in [`routes`]: `account`
 //! (login, second factor, enrolment, invitations, logout), `overview`
-//! (`/admin`), `agents` (the team). Every page takes a [`Staff<P>`] guard
+//! (`/admin`), `agents` (the team), `requests` (`/admin/demandes`: the
+//! requests' inbox and pages), `feedback` (`/admin/avis`). Every page takes a [`Staff<P>`] guard
 //! (session.rs), `P` the permission it needs (`crate::staff::ManageStaff`…):
 //! roles are checked by guards, never in handlers. Each page renders with
 //! [`staff_page`] (the member's name, role and logout in the header, the
@@ -15,13 +16,17 @@
 
 mod account;
 mod agents;
+mod feedback;
 mod overview;
+mod requests;
 pub mod session;
 
 use rocket::{Catcher, Route};
 use serde::Serialize;
 
-use crate::staff::{EnterBackOffice, ManageStaff, Permission, StaffRole};
+use crate::staff::{
+    EnterBackOffice, HandleFeedback, HandleRequests, ManageStaff, Permission, StaffRole,
+};
 use crate::web::kit::{self, Face, MenuEntry};
 
 pub use crate::web::kit::PageError;
@@ -67,6 +72,16 @@ pub const MENU: &[StaffMenuEntry] = &[
         least: <EnterBackOffice as Permission>::LEAST,
     },
     StaffMenuEntry {
+        href: "/admin/demandes",
+        label: "Demandes",
+        least: <HandleRequests as Permission>::LEAST,
+    },
+    StaffMenuEntry {
+        href: "/admin/avis",
+        label: "Avis",
+        least: <HandleFeedback as Permission>::LEAST,
+    },
+    StaffMenuEntry {
         href: "/admin/agents",
         label: "Équipe",
         least: <ManageStaff as Permission>::LEAST,
@@ -82,7 +97,14 @@ pub type Checked<'r, T> = Result<CsrfForm<T>, kit::Refused<'r, T>>;
 
 /// The face's routes, mounted at [`BASE`] (paths here are relative to it).
 pub fn routes() -> Vec<Route> {
-    [account::routes(), overview::routes(), agents::routes()].concat()
+    [
+        account::routes(),
+        overview::routes(),
+        agents::routes(),
+        requests::routes(),
+        feedback::routes(),
+    ]
+    .concat()
 }
 
 /// The face's catchers, registered at [`BASE`].
