@@ -439,6 +439,7 @@ struct CaseView {
     errors: Vec<FieldError>,
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn render_case<P: Permission>(
     page: AdminPage,
     staff: &Staff<P>,
