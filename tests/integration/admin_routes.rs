@@ -39,7 +39,7 @@ const ROUTES: &[(&str, &str, Least)] = &[
     ("POST", "/admin/invitation/<token>", Anyone),
     ("GET", "/admin", Role(Agent)),
     ("GET", "/admin/agents", Role(Administrateur)),
-    ("POST", "/admin/agents/inviter", Role(Administrateur)),
+    ("POST", "/admin/agents", Role(Administrateur)),
     ("POST", "/admin/agents/<id>/role", Role(Administrateur)),
     ("POST", "/admin/agents/<id>/suspendre", Role(Administrateur)),
     ("POST", "/admin/agents/<id>/reactiver", Role(Administrateur)),

@@ -40,7 +40,7 @@ async fn invite(app: &TestApp, admin: &mut Visitor, email: &str) -> String {
     let sent = post_from(
         admin,
         "/admin/agents",
-        "/admin/agents/inviter",
+        "/admin/agents",
         &[("email", email), ("role", "agent")],
     )
     .await;

@@ -138,7 +138,7 @@ struct InviteForm<'r> {
     role: &'r str,
 }
 
-#[post("/agents/inviter", data = "<form>")]
+#[post("/agents", data = "<form>")]
 async fn invite<'r>(
     page: AdminPage,
     staff: Staff<ManageStaff>,
