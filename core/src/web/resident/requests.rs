@@ -189,7 +189,13 @@ async fn detail_page(
         answer_error,
         request: RequestView::of(tenant, &request),
     };
-    let title = format!("Demande {}", request.reference);
+    // A refused form is shown at its action's address: its own title, which
+    // says so (RGAA 8.6), not the page's.
+    let title = if status == Status::Ok {
+        format!("Demande {}", request.reference)
+    } else {
+        format!("Erreur – Demande {}", request.reference)
+    };
     resident_page(page, resident, csrf)
         .render(status, "pages/request", &title, view)
         .map(Some)

@@ -167,7 +167,13 @@ async fn render(
             .collect(),
         errors,
     };
-    staff_page(page, staff, csrf).render(status, "admin/feedback", "Avis des usagers", view)
+    // A refused answer is shown at the form's action: its own title.
+    let title = if status == Status::Ok {
+        "Avis des usagers"
+    } else {
+        "Erreur – Avis des usagers"
+    };
+    staff_page(page, staff, csrf).render(status, "admin/feedback", title, view)
 }
 
 #[get("/avis?<etat>")]

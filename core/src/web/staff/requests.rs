@@ -544,7 +544,13 @@ async fn render_case<P: Permission>(
         input,
         errors,
     };
-    let title = format!("Demande {}", request.reference);
+    // A refused form is shown at its action's address: its own title, which
+    // says so (RGAA 8.6), not the page's.
+    let title = if status == Status::Ok {
+        format!("Demande {}", request.reference)
+    } else {
+        format!("Erreur – Demande {}", request.reference)
+    };
     staff_page(page, staff, csrf)
         .render(status, "admin/request", &title, view)
         .map(Some)
