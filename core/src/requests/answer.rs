@@ -4,10 +4,7 @@
 //! back-office), all in one transaction.
 
 use chrono::Utc;
-use sea_orm::{
-    ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, IntoActiveModel as _,
-    QueryFilter as _,
-};
+use sea_orm::{ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, QueryFilter as _};
 use serde::Serialize;
 
 use super::desk::message_of;
@@ -54,10 +51,22 @@ impl RequestDesk {
             return Err(DeskError::Refused(Refusal::NotWaiting));
         }
         let now = Utc::now();
-        let mut row = request.clone().into_active_model();
-        row.status = Set(RequestStatus::InProgress);
-        row.updated_at = Set(now);
-        row.update(&txn).await?;
+        // Only while it still waits: a second answer sent at the same time
+        // (or a status the agent gave meanwhile) is refused.
+        let updated = scope
+            .update::<request::Entity>()
+            .set(request::ActiveModel {
+                status: Set(RequestStatus::InProgress),
+                updated_at: Set(now),
+                ..Default::default()
+            })
+            .filter(request::Column::Id.eq(request.id))
+            .filter(request::Column::Status.eq(RequestStatus::WaitingForInformation))
+            .exec(&txn)
+            .await?;
+        if updated.rows_affected != 1 {
+            return Err(DeskError::Refused(Refusal::NotWaiting));
+        }
         request_event::ActiveModel {
             request_id: Set(request.id),
             status: Set(RequestStatus::InProgress),

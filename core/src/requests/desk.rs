@@ -51,6 +51,8 @@ pub enum Refusal {
     NotWaiting,
     /// The member to assign is not an active member of the town's staff.
     UnknownAgent,
+    /// Someone changed the request's status while this change was made.
+    Changed,
 }
 
 impl Refusal {
@@ -72,13 +74,14 @@ impl Refusal {
             Self::EmptyAnswer => "Écrivez votre réponse.".to_owned(),
             Self::NotWaiting => "Cette demande n'attend pas de réponse de votre part.".to_owned(),
             Self::UnknownAgent => "Choisissez un membre actif de l'équipe.".to_owned(),
+            Self::Changed => "La demande vient d'être modifiée par quelqu'un d'autre : vérifiez son état et recommencez.".to_owned(),
         }
     }
 
     /// The form field the refusal is about.
     pub fn field(&self) -> &'static str {
         match self {
-            Self::Transition { .. } => "statut",
+            Self::Transition { .. } | Self::Changed => "statut",
             Self::UnknownAgent => "agent",
             Self::EmptyNote => "note",
             Self::MessageRequired(_) | Self::TooLong | Self::EmptyAnswer | Self::NotWaiting => {

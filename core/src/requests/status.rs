@@ -4,14 +4,12 @@
 //! resident gets them by mail, queued in the same transaction.
 
 use chrono::Utc;
-use sea_orm::{
-    ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, IntoActiveModel as _,
-    QueryFilter as _,
-};
+use sea_orm::{ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, QueryFilter as _};
 use serde::Serialize;
 
 use super::case::allowed_statuses;
 use super::desk::{by_reference, journal, message_of};
+use super::entity::request;
 use super::entity::request_event::{self, EventAuthor};
 use super::{DeskError, Refusal, RequestDesk, RequestStatus, transition_allowed};
 use crate::accounts::entity::account;
@@ -69,16 +67,29 @@ impl RequestDesk {
             .await?
             .ok_or(DeskError::NotFound)?;
         let now = Utc::now();
-        let mut row = request.clone().into_active_model();
-        row.status = Set(to);
-        row.updated_at = Set(now);
+        let mut row = request::ActiveModel {
+            status: Set(to),
+            updated_at: Set(now),
+            ..Default::default()
+        };
         if !to.is_open() && request.closed_at.is_none() {
             row.closed_at = Set(Some(now));
         }
         if request.assignee_id.is_none() {
             row.assignee_id = Set(Some(by.id));
         }
-        row.update(&txn).await?;
+        // Only from the status this transition was checked against: two
+        // members acting at once (READ COMMITTED) cannot both move it.
+        let updated = scope
+            .update::<request::Entity>()
+            .set(row)
+            .filter(request::Column::Id.eq(request.id))
+            .filter(request::Column::Status.eq(from))
+            .exec(&txn)
+            .await?;
+        if updated.rows_affected != 1 {
+            return Err(DeskError::Refused(Refusal::Changed));
+        }
         request_event::ActiveModel {
             request_id: Set(request.id),
             status: Set(to),
