@@ -329,6 +329,41 @@ on_both_databases! {
         assert_eq!(accepted.status, 303, "{}", accepted.body);
     }
 
+    async fn two_members_moving_a_request_at_once_move_it_once(backend) {
+        let app = TestApp::spawn(backend).await;
+        let (_, reference) = filed_request(&app, "course@example.org").await;
+        let town = std::sync::Arc::new(app.town(TOWN).await);
+        let first = app.ready_staff(TOWN, Agent).await.member;
+        let second = app.ready_staff(TOWN, Agent).await.member;
+        let tasks: Vec<_> = [first, second]
+            .into_iter()
+            .map(|member| {
+                let (desk, town, reference) = (app.app.request_desk.clone(), town.clone(), reference.clone());
+                tokio::spawn(async move {
+                    desk.change_status(&town, &member, &reference, guichet::requests::RequestStatus::InProgress, "", &guichet::audit::Origin::default())
+                        .await
+                })
+            })
+            .collect();
+        let mut done = 0;
+        for task in tasks {
+            match task.await.unwrap() {
+                Ok(()) => done += 1,
+                Err(guichet::requests::DeskError::Refused(_)) => {}
+                Err(error) => panic!("{error}"),
+            }
+        }
+        assert_eq!(done, 1, "exactly one of them moved it");
+        let row = stored(&app, &reference).await;
+        let events = request_event::Entity::find()
+            .filter(request_event::Column::RequestId.eq(row.id))
+            .count(&app.app.db)
+            .await
+            .unwrap();
+        assert_eq!(events, 2, "filed, then in progress once");
+        assert_eq!(journal(&app, "request_status_changed").await.len(), 1);
+    }
+
     async fn another_town_s_staff_cannot_reach_a_request(backend) {
         let app = TestApp::spawn(backend).await;
         let (_, reference) = filed_request(&app, "isolee@example.org").await;
