@@ -58,6 +58,8 @@ pub struct App {
     pub households: crate::households::Households,
     pub franceconnect: crate::franceconnect::FranceConnect,
     pub requests: crate::requests::Requests,
+    /// The staff's side of requests (and the resident's answers).
+    pub request_desk: crate::requests::RequestDesk,
     pub feedback: crate::feedback::Feedback,
     pub staff: crate::staff::StaffService,
     /// The back-office's edits of news and pages.
@@ -117,7 +119,8 @@ impl App {
         let modules = crate::modules::Modules::new(db.clone(), host);
         let households = crate::households::Households::new(db.clone());
         let requests = crate::requests::Requests::new(db.clone());
-        let feedback = crate::feedback::Feedback::new(db.clone());
+        let request_desk = crate::requests::RequestDesk::new(db.clone(), mailer.clone());
+        let feedback = crate::feedback::Feedback::new(db.clone(), mailer.clone());
         let franceconnect =
             crate::franceconnect::FranceConnect::new(db.clone(), PublicLinks::new(&config))?;
         let content = crate::content::ContentService::new(db.clone(), tenants.clone());
@@ -134,6 +137,7 @@ impl App {
             households,
             franceconnect,
             requests,
+            request_desk,
             feedback,
             staff,
             content,

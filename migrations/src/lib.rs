@@ -22,6 +22,7 @@ mod m20261126_000011_journal;
 mod m20261126_000012_staff;
 mod m20261126_000013_account_administration;
 mod m20261126_000015_module_edits;
+mod m20261126_000016_request_handling;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000012_staff::Migration),
             Box::new(m20261126_000013_account_administration::Migration),
             Box::new(m20261126_000015_module_edits::Migration),
+            Box::new(m20261126_000016_request_handling::Migration),
         ]
     }
 }

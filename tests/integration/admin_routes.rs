@@ -102,6 +102,20 @@ const ROUTES: &[(&str, &str, Least)] = &[
         "/admin/modules/<module>/desactiver",
         Role(Administrateur),
     ),
+    ("GET", "/admin/demandes", Role(Agent)),
+    ("GET", "/admin/demandes/<reference>", Role(Agent)),
+    ("POST", "/admin/demandes/<reference>/prendre", Role(Agent)),
+    (
+        "POST",
+        "/admin/demandes/<reference>/attribuer",
+        Role(Gestionnaire),
+    ),
+    ("POST", "/admin/demandes/<reference>/statut", Role(Agent)),
+    ("POST", "/admin/demandes/<reference>/note", Role(Agent)),
+    ("GET", "/admin/avis", Role(Agent)),
+    ("POST", "/admin/avis/<id>/lu", Role(Agent)),
+    ("POST", "/admin/avis/<id>/traite", Role(Agent)),
+    ("POST", "/admin/avis/<id>/repondre", Role(Agent)),
 ];
 
 /// A plausible value for each path parameter: the request must reach the
@@ -118,6 +132,7 @@ fn concrete(path: &str) -> String {
             "<mail>" => "999999",
             "<slug>" => "inconnue",
             "<module>" => "tariffs",
+            "<reference>" => "D-2026-999999",
             other if other.starts_with('<') => panic!("no value for {other} in {path}"),
             other => other,
         })

@@ -23,6 +23,7 @@ fn concrete(path: &str) -> String {
             "<mail>" => "1",
             "<slug>" => "activites",
             "<module>" => "tariffs",
+            "<reference>" => "D-2026-000001",
             "<token>" => "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
             other if other.starts_with('<') => panic!("no value for {other} in {path}"),
             other => other,

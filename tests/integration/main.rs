@@ -15,6 +15,7 @@ mod accounts;
 mod admin_residents;
 mod admin_content;
 mod admin_modules;
+mod admin_requests;
 mod admin_routes;
 mod cli;
 mod csrf;

@@ -177,6 +177,18 @@ pub enum AuditKind {
     ModuleReleaseChanged,
     /// Detail: JSON `{module, before: {version, config}, after: {…}}`.
     ModuleConfigured,
+    /// A request was taken or assigned (detail: reference and member).
+    RequestAssigned,
+    /// Detail: the reference, the old and the new status.
+    RequestStatusChanged,
+    /// An internal note was written (never its text).
+    RequestNoteAdded,
+    /// The resident answered a request waiting for information.
+    RequestAnswered,
+    FeedbackRead,
+    FeedbackHandled,
+    /// The staff answered a feedback message by mail.
+    FeedbackReplied,
 }
 
 impl AuditKind {
@@ -225,6 +237,13 @@ impl AuditKind {
             Self::ModuleDisabled => "module_disabled",
             Self::ModuleReleaseChanged => "module_release_changed",
             Self::ModuleConfigured => "module_configured",
+            Self::RequestAssigned => "request_assigned",
+            Self::RequestStatusChanged => "request_status_changed",
+            Self::RequestNoteAdded => "request_note_added",
+            Self::RequestAnswered => "request_answered",
+            Self::FeedbackRead => "feedback_read",
+            Self::FeedbackHandled => "feedback_handled",
+            Self::FeedbackReplied => "feedback_replied",
         }
     }
 
@@ -280,6 +299,13 @@ impl AuditKind {
             Self::ModuleDisabled => "Module désactivé",
             Self::ModuleReleaseChanged => "Module passé à une autre version",
             Self::ModuleConfigured => "Configuration d'un module modifiée",
+            Self::RequestAssigned => "Demande attribuée",
+            Self::RequestStatusChanged => "État d'une demande modifié",
+            Self::RequestNoteAdded => "Note interne ajoutée à une demande",
+            Self::RequestAnswered => "Réponse de l'usager à une demande",
+            Self::FeedbackRead => "Avis lu",
+            Self::FeedbackHandled => "Avis traité",
+            Self::FeedbackReplied => "Réponse envoyée à un avis",
         }
     }
 

@@ -1,11 +1,20 @@
 //! "Votre avis nous intéresse": what residents tell their town about the
-//! service, kept for the town.
+//! service, kept for the town. The staff read them at `/admin/avis`
+//! (inbox.rs): new, read, handled, with an optional answer mailed to the
+//! resident; each of those steps is recorded in the journal.
 //!
-//! Error policy: database errors are returned as they are (`DbErr`).
+//! Error policy: [`Feedback::submit`] returns database errors as they are
+//! (`DbErr`); the inbox's actions return a [`FeedbackError`], whose
+//! `Refused` variant carries the French sentence the page shows.
+
+mod inbox;
 
 use sea_orm::{ActiveModelTrait as _, ActiveValue::Set, DatabaseConnection, DbErr};
 
+use crate::mail::Mailer;
 use crate::tenancy::TenantScope;
+
+pub use inbox::{FeedbackError, FeedbackFilter, FeedbackItem, FeedbackState};
 
 /// Topics, with their French label.
 pub const TOPICS: [(&str, &str); 4] = [
@@ -31,6 +40,12 @@ pub mod entity {
             #[sea_orm(column_type = "Text")]
             pub message: String,
             pub created_at: DateTimeUtc,
+            pub read_at: Option<DateTimeUtc>,
+            pub handled_at: Option<DateTimeUtc>,
+            /// The answer mailed to the resident, if one was.
+            #[sea_orm(column_type = "Text", nullable)]
+            pub reply: Option<String>,
+            pub replied_at: Option<DateTimeUtc>,
         }
 
         crate::tenant_owned_entity!();
@@ -41,11 +56,12 @@ pub mod entity {
 #[derive(Debug, Clone)]
 pub struct Feedback {
     db: DatabaseConnection,
+    mailer: Mailer,
 }
 
 impl Feedback {
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    pub fn new(db: DatabaseConnection, mailer: Mailer) -> Self {
+        Self { db, mailer }
     }
 
     /// Keeps a resident's message for their town.
@@ -62,6 +78,10 @@ impl Feedback {
             topic: Set(topic.to_owned()),
             message: Set(message.to_owned()),
             created_at: Set(chrono::Utc::now()),
+            read_at: Set(None),
+            handled_at: Set(None),
+            reply: Set(None),
+            replied_at: Set(None),
             ..Default::default()
         }
         .insert(&self.db)

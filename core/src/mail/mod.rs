@@ -53,6 +53,12 @@ pub enum MailKind {
     EmailCorrected,
     /// The link that lets a new staff member join (staff/invitation.rs).
     StaffInvitation,
+    /// A request's new status, with the staff's message (requests/status.rs).
+    RequestUpdated,
+    /// To the agent: the resident answered (requests/answer.rs).
+    RequestAnswered,
+    /// The staff's answer to a feedback message (feedback/inbox.rs).
+    FeedbackReply,
 }
 
 impl MailKind {
@@ -65,6 +71,9 @@ impl MailKind {
             Self::EmailChanged => "email_changed",
             Self::EmailCorrected => "email_corrected",
             Self::StaffInvitation => "staff_invitation",
+            Self::RequestUpdated => "request_updated",
+            Self::RequestAnswered => "request_answered",
+            Self::FeedbackReply => "feedback_reply",
         }
     }
 }

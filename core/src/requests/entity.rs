@@ -22,6 +22,10 @@ pub mod request {
         pub status: RequestStatus,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
+        /// The staff member handling it (`staff_member.id`), if any.
+        pub assignee_id: Option<i32>,
+        /// When it first reached a closed status (for the statistics).
+        pub closed_at: Option<DateTimeUtc>,
     }
 
     crate::tenant_owned_entity!();
@@ -39,8 +43,21 @@ pub mod request_event {
         pub id: i32,
         pub request_id: i32,
         pub status: RequestStatus,
+        /// The message shown to the resident with this step, if any.
         pub note: Option<String>,
         pub at: DateTimeUtc,
+        /// Who wrote it: the staff, the resident, or nobody (Guichet).
+        pub author: Option<EventAuthor>,
+    }
+
+    /// Who wrote a step of a request's history.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+    #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+    pub enum EventAuthor {
+        #[sea_orm(string_value = "staff")]
+        Staff,
+        #[sea_orm(string_value = "resident")]
+        Resident,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -62,4 +79,30 @@ pub mod request_counter {
     }
 
     crate::tenant_owned_entity!();
+}
+
+/// The staff's internal notes on a request. A table of their own: the
+/// resident's pages and data read `request` and `request_event` only, so a
+/// note cannot leak through them.
+pub mod request_note {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "request_note")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i32,
+        pub request_id: i32,
+        pub staff_id: i32,
+        /// The author's name as it was when they wrote it.
+        pub staff_label: String,
+        #[sea_orm(column_type = "Text")]
+        pub body: String,
+        pub at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
 }

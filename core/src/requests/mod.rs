@@ -7,13 +7,34 @@
 //! its `request_counter` row in one atomic statement, so submissions at the
 //! same time (on any number of instances) never get the same one.
 //!
+//! The town's staff handle them through [`RequestDesk`]: the inbox
+//! (inbox.rs), a request's file (case.rs), taking and assigning (assign.rs),
+//! status changes with a message mailed to the resident (status.rs, along
+//! the table of transitions.rs), internal notes (notes.rs), the resident's
+//! answer to a request waiting for information (answer.rs) and the
+//! statistics (stats.rs). Every staff action is recorded in the journal
+//! with the resident as its subject, in the action's transaction, as is
+//! its mail (outbox).
+//!
 //! Error policy: functions that run in the caller's connection or
 //! transaction ([`create`], [`latest`], [`find`]) return database errors as
 //! they are (`DbErr`); [`Requests::submit`] owns its transaction and returns
 //! a [`RequestError`], which callers on the request path turn into their own
-//! layer's error (nothing of it is shown to residents).
+//! layer's error (nothing of it is shown to residents). The desk's actions
+//! return a [`DeskError`]: [`DeskError::Refused`] carries what the page says
+//! in French (a transition the table forbids, a missing message…), nothing
+//! written; the others are failures of the database or of composing a mail.
 
+mod answer;
+mod assign;
+mod case;
+mod desk;
 pub mod entity;
+mod inbox;
+mod notes;
+mod stats;
+mod status;
+mod transitions;
 mod types;
 
 use chrono::{Datelike as _, Utc};
@@ -25,7 +46,14 @@ use sea_orm::{
 };
 
 use crate::tenancy::{Tenant, TenantScope};
+pub use case::RequestCase;
+pub use desk::{DeskError, MAX_MESSAGE_CHARS, Refusal, RequestDesk};
 use entity::{request, request_counter, request_event};
+pub use inbox::{
+    Assignee, INBOX_PAGE_SIZE, InboxFilter, InboxPage, InboxRow, KindFilter, StatusFilter,
+};
+pub use stats::{RequestStats, median};
+pub use transitions::{next_statuses, transition_allowed};
 pub use types::{RequestType, request_types};
 
 /// Where a request stands. The stored values are the historical strings
@@ -37,10 +65,17 @@ pub enum RequestStatus {
     Submitted,
     #[sea_orm(string_value = "en-cours")]
     InProgress,
+    /// The town asked the resident something; their answer puts the
+    /// request back "en cours".
+    #[sea_orm(string_value = "en-attente")]
+    WaitingForInformation,
     #[sea_orm(string_value = "acceptee")]
     Accepted,
     #[sea_orm(string_value = "refusee")]
     Refused,
+    /// Done: the town did what was asked (an attestation sent…).
+    #[sea_orm(string_value = "terminee")]
+    Done,
 }
 
 impl RequestStatus {
@@ -49,16 +84,53 @@ impl RequestStatus {
         match self {
             Self::Submitted => "Déposée",
             Self::InProgress => "En cours de traitement",
+            Self::WaitingForInformation => "En attente d'informations",
             Self::Accepted => "Acceptée",
             Self::Refused => "Refusée",
+            Self::Done => "Terminée",
         }
     }
 
-    /// The theme's tone for its badge: `success`, `error` or `info`.
+    pub const ALL: [RequestStatus; 6] = [
+        Self::Submitted,
+        Self::InProgress,
+        Self::WaitingForInformation,
+        Self::Accepted,
+        Self::Refused,
+        Self::Done,
+    ];
+
+    /// The stored value, also what forms and URLs carry.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Submitted => "deposee",
+            Self::InProgress => "en-cours",
+            Self::WaitingForInformation => "en-attente",
+            Self::Accepted => "acceptee",
+            Self::Refused => "refusee",
+            Self::Done => "terminee",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|status| status.as_str() == text)
+    }
+
+    /// Open: someone still has to act (the town, or the resident asked for
+    /// information). Closed requests keep the date they closed.
+    pub fn is_open(self) -> bool {
+        matches!(
+            self,
+            Self::Submitted | Self::InProgress | Self::WaitingForInformation
+        )
+    }
+
+    /// The theme's tone for its badge: `success`, `warning`, `error` or `info`.
     pub fn tone(self) -> &'static str {
         match self {
-            Self::Accepted => "success",
+            Self::Accepted | Self::Done => "success",
             Self::Refused => "error",
+            Self::WaitingForInformation => "warning",
             Self::Submitted | Self::InProgress => "info",
         }
     }
@@ -76,6 +148,8 @@ pub struct NewRequest {
 pub enum RequestError {
     #[error("database error: {0}")]
     Database(#[from] DbErr),
+    #[error(transparent)]
+    Mail(#[from] crate::mail::MailError),
 }
 
 /// The requests of a town's residents, as the web faces use them: each call
@@ -257,7 +331,21 @@ mod tests {
         let stored: Vec<String> = RequestStatus::iter()
             .map(|status| status.to_value())
             .collect();
-        assert_eq!(stored, ["deposee", "en-cours", "acceptee", "refusee"]);
+        assert_eq!(
+            stored,
+            [
+                "deposee",
+                "en-cours",
+                "en-attente",
+                "acceptee",
+                "refusee",
+                "terminee"
+            ]
+        );
+        for status in RequestStatus::ALL {
+            assert_eq!(status.to_value(), status.as_str());
+            assert_eq!(RequestStatus::parse(status.as_str()), Some(status));
+        }
         assert_eq!(
             RequestStatus::try_from_value(&"en-cours".to_owned()).ok(),
             Some(RequestStatus::InProgress)

@@ -6,10 +6,13 @@
 //! id = "attestation-residence"
 //! label = "Demander une attestation de résidence"
 //! description = "Pour une inscription, un dossier…"
+//! # Optional: the statuses its requests may take (default: all of them).
+//! statuses = ["en-cours", "en-attente", "refusee", "terminee"]
 //! ```
 
 use serde::{Deserialize, Serialize};
 
+use super::RequestStatus;
 use crate::tenancy::{Section, Tenant, is_valid_slug};
 
 /// A request a resident starts with a message ("Nouvelle démarche").
@@ -21,6 +24,23 @@ pub struct RequestType {
     pub label: String,
     #[serde(default)]
     pub description: String,
+    /// The statuses the staff may give its requests (stored values:
+    /// "en-cours", "terminee"…); empty: every status of the table.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub statuses: Vec<String>,
+}
+
+impl RequestType {
+    /// The statuses this type allows, `None` when it restricts nothing.
+    /// Unknown values were refused when the town was loaded.
+    pub fn allowed_statuses(&self) -> Option<Vec<RequestStatus>> {
+        (!self.statuses.is_empty()).then(|| {
+            self.statuses
+                .iter()
+                .filter_map(|status| RequestStatus::parse(status))
+                .collect()
+        })
+    }
 }
 
 impl Section for Vec<RequestType> {
@@ -37,6 +57,16 @@ impl Section for Vec<RequestType> {
             }
             if request_type.label.trim().is_empty() {
                 return Err(format!("request_types: `{}` has no label", request_type.id));
+            }
+            if let Some(unknown) = request_type
+                .statuses
+                .iter()
+                .find(|status| RequestStatus::parse(status).is_none())
+            {
+                return Err(format!(
+                    "request_types: `{}` names an unknown status `{unknown}` (known: deposee, en-cours, en-attente, acceptee, refusee, terminee)",
+                    request_type.id
+                ));
             }
         }
         Ok(())
@@ -57,6 +87,7 @@ mod tests {
             id: id.to_owned(),
             label: label.to_owned(),
             description: String::new(),
+            statuses: Vec::new(),
         }
     }
 
@@ -76,6 +107,13 @@ mod tests {
             (
                 vec![request_type("a", " ")],
                 "request_types: `a` has no label",
+            ),
+            (
+                vec![RequestType {
+                    statuses: vec!["fini".to_owned()],
+                    ..request_type("a", "A")
+                }],
+                "request_types: `a` names an unknown status `fini` (known: deposee, en-cours, en-attente, acceptee, refusee, terminee)",
             ),
         ];
         for (types, expected) in cases {

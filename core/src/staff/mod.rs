@@ -45,8 +45,9 @@ pub use members::ChangeRefused;
 pub use provision::ReadyMember;
 pub use recovery::RECOVERY_CODES;
 pub use role::{
-    EnterBackOffice, ImportResidents, ManageResidents, ManageStaff, ManageTown, Permission,
-    PublishContent, ReadJournal, ReadResidents, StaffRole,
+    AssignRequests, EnterBackOffice, HandleFeedback, HandleRequests, ImportResidents,
+    ManageResidents, ManageStaff, ManageTown, Permission, PublishContent, ReadJournal,
+    ReadResidents, StaffRole,
 };
 pub use service::{SessionLimits, StaffService};
 pub use sessions::StaffSession;

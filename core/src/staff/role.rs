@@ -108,6 +108,18 @@ pub struct ManageTown;
 /// Write what residents read: news and the town's pages.
 #[derive(Debug)]
 pub struct PublishContent;
+/// The requests' inbox: read a request, take it, change its status with a
+/// message to the resident, write internal notes. Agents' daily work.
+#[derive(Debug)]
+pub struct HandleRequests;
+/// Assign a request to another member of the team: who does what is the
+/// gestionnaire's call.
+#[derive(Debug)]
+pub struct AssignRequests;
+/// The feedback inbox ("Votre avis nous intéresse"): read, mark handled,
+/// answer by mail.
+#[derive(Debug)]
+pub struct HandleFeedback;
 
 impl Permission for EnterBackOffice {
     const LEAST: StaffRole = StaffRole::Agent;
@@ -132,6 +144,15 @@ impl Permission for ManageTown {
 }
 impl Permission for PublishContent {
     const LEAST: StaffRole = StaffRole::Gestionnaire;
+}
+impl Permission for HandleRequests {
+    const LEAST: StaffRole = StaffRole::Agent;
+}
+impl Permission for AssignRequests {
+    const LEAST: StaffRole = StaffRole::Gestionnaire;
+}
+impl Permission for HandleFeedback {
+    const LEAST: StaffRole = StaffRole::Agent;
 }
 
 impl StaffRole {

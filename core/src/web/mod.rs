@@ -47,6 +47,7 @@ pub fn build(app: &App, rocket_config: rocket::Config) -> Rocket<Build> {
         .manage(app.households.clone())
         .manage(app.franceconnect.clone())
         .manage(app.requests.clone())
+        .manage(app.request_desk.clone())
         .manage(app.feedback.clone())
         .manage(app.staff.clone())
         .manage(app.content.clone())

@@ -48,6 +48,32 @@ pub enum PageError {
     },
 }
 
+impl From<crate::requests::DeskError> for PageError {
+    /// A refusal the handler did not show next to its field is the form's
+    /// 422; an unknown request, a 404.
+    fn from(error: crate::requests::DeskError) -> Self {
+        match error {
+            crate::requests::DeskError::NotFound => Self::status(Status::NotFound),
+            crate::requests::DeskError::Refused(_) => Self::status(Status::UnprocessableEntity),
+            crate::requests::DeskError::Failed(error) => Self::Requests(error),
+        }
+    }
+}
+
+impl From<crate::feedback::FeedbackError> for PageError {
+    fn from(error: crate::feedback::FeedbackError) -> Self {
+        use crate::feedback::FeedbackError;
+        match error {
+            FeedbackError::NotFound => Self::status(Status::NotFound),
+            FeedbackError::Refused(_) => Self::status(Status::UnprocessableEntity),
+            FeedbackError::Database(error) => Self::Database(error),
+            FeedbackError::Mail(error) => {
+                Self::Requests(crate::requests::RequestError::Mail(error))
+            }
+        }
+    }
+}
+
 impl PageError {
     /// Any status, shown with its page.
     pub fn status(status: Status) -> Self {

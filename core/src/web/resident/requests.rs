@@ -1,5 +1,7 @@
-//! Requests ("démarches"): the resident's list, a request with its history,
-//! and starting one of the town's request types.
+//! Requests ("démarches"): the resident's list, a request with its history
+//! (the town's messages included, never its internal notes: those live in
+//! a table this face does not read), the answer to a request waiting for
+//! information, and starting one of the town's request types.
 
 use rocket::form::FromForm;
 use rocket::http::Status;
@@ -9,8 +11,10 @@ use rocket::{Either, Route, State, get, post, routes};
 use serde::Serialize;
 
 use super::{Checked, Csrf, FieldError, PageError, Resident, TownPage, resident_page};
+use crate::audit::Origin;
 use crate::modules::Modules;
-use crate::requests::{self, NewRequest, Requests};
+use crate::requests::entity::request_event::EventAuthor;
+use crate::requests::{self, DeskError, NewRequest, RequestDesk, RequestStatus, Requests};
 use crate::tenancy::Tenant;
 use crate::web::kit::csrf::input_of;
 use crate::web::kit::{Page, refusal_message};
@@ -22,6 +26,7 @@ pub fn routes() -> Vec<Route> {
         request_new,
         request_type_form,
         request_type_submit,
+        request_answer,
     ]
 }
 
@@ -96,12 +101,20 @@ struct RequestDetailView {
     request: RequestView,
     details: Vec<(String, String)>,
     history: Vec<HistoryView>,
+    /// The request waits for the resident's answer: the form is shown.
+    waiting: bool,
+    csrf: String,
+    answer: String,
+    answer_error: Option<String>,
+    errors: Vec<FieldError>,
 }
 
 #[derive(Serialize)]
 struct HistoryView {
     at: String,
     status: String,
+    /// "La mairie" or "Vous", for a step with a message.
+    author: Option<&'static str>,
     note: Option<String>,
 }
 
@@ -113,6 +126,30 @@ async fn request_detail(
     requests: &State<Requests>,
     reference: &str,
     flash: Option<FlashMessage<'_>>,
+) -> Result<Option<Page>, PageError> {
+    detail_page(
+        page.with_flash(flash),
+        &resident,
+        &csrf,
+        requests,
+        reference,
+        Status::Ok,
+        String::new(),
+        None,
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn detail_page(
+    page: TownPage,
+    resident: &Resident,
+    csrf: &Csrf,
+    requests: &Requests,
+    reference: &str,
+    status: Status,
+    answer: String,
+    answer_error: Option<String>,
 ) -> Result<Option<Page>, PageError> {
     let tenant = &resident.tenant;
     let Some((request, events)) = requests
@@ -131,15 +168,100 @@ async fn request_detail(
             .map(|event| HistoryView {
                 at: crate::format::date_time(&event.at.with_timezone(&tenant.timezone)),
                 status: event.status.label().to_owned(),
+                author: event.note.as_ref().and(match event.author {
+                    Some(EventAuthor::Staff) => Some("La mairie"),
+                    Some(EventAuthor::Resident) => Some("Vous"),
+                    None => None,
+                }),
                 note: event.note.clone(),
             })
             .collect(),
+        waiting: request.status == RequestStatus::WaitingForInformation,
+        csrf: csrf.token().to_owned(),
+        answer,
+        errors: answer_error
+            .iter()
+            .map(|message| FieldError {
+                field: "reponse",
+                message: message.clone(),
+            })
+            .collect(),
+        answer_error,
         request: RequestView::of(tenant, &request),
     };
-    let title = format!("Demande {}", request.reference);
-    resident_page(page.with_flash(flash), &resident, &csrf)
-        .ok("pages/request", &title, view)
+    // A refused form is shown at its action's address: its own title, which
+    // says so (RGAA 8.6), not the page's.
+    let title = if status == Status::Ok {
+        format!("Demande {}", request.reference)
+    } else {
+        format!("Erreur – Demande {}", request.reference)
+    };
+    resident_page(page, resident, csrf)
+        .render(status, "pages/request", &title, view)
         .map(Some)
+}
+
+#[derive(Debug, FromForm)]
+struct AnswerForm<'r> {
+    answer: &'r str,
+}
+
+/// The resident answers the town's question: the request goes back to
+/// "En cours" and its agent is told (requests/answer.rs).
+#[post("/demarches/<reference>/repondre", data = "<form>", rank = 2)]
+#[allow(clippy::too_many_arguments)]
+async fn request_answer<'r>(
+    page: TownPage,
+    resident: Resident,
+    csrf: Csrf,
+    requests: &State<Requests>,
+    desk: &State<RequestDesk>,
+    origin: Origin,
+    reference: &str,
+    form: Checked<'r, AnswerForm<'r>>,
+) -> Result<Option<Either<Page, Flash<Redirect>>>, PageError> {
+    let (form, stale) = input_of(form)?;
+    let refusal = match stale {
+        Some(status) => Some((status, refusal_message(status).to_owned())),
+        None => match desk
+            .answer(
+                &resident.tenant,
+                resident.account.id,
+                reference,
+                form.answer,
+                &origin,
+            )
+            .await
+        {
+            Ok(()) => None,
+            Err(DeskError::NotFound) => return Ok(None),
+            Err(DeskError::Refused(refusal)) => {
+                Some((Status::UnprocessableEntity, refusal.message()))
+            }
+            Err(error) => return Err(error.into()),
+        },
+    };
+    match refusal {
+        None => Ok(Some(Either::Right(Flash::success(
+            Redirect::to(format!("/demarches/{reference}")),
+            "Votre réponse est envoyée à la mairie.".to_owned(),
+        )))),
+        Some((status, message)) => {
+            let answer = form.answer.to_owned();
+            let page = detail_page(
+                page,
+                &resident,
+                &csrf,
+                requests,
+                reference,
+                status,
+                answer,
+                Some(message),
+            )
+            .await?;
+            Ok(page.map(Either::Left))
+        }
+    }
 }
 
 #[derive(Serialize)]

@@ -6,10 +6,12 @@
 //!
 //! One file per area, each with `routes()` listed in [`routes`]: `account`
 //! (login, second factor, enrolment, invitations, logout), `overview`
-//! (`/admin`), `agents` (the team), `residents` (residents' accounts),
-//! `journal` (the account journal and its CSV export), `content` and
-//! `terms` (news, pages, terms of use), `modules` (the town's modules and
-//! their configuration forms). Every page takes a [`Staff<P>`] guard
+//! (`/admin`), `agents` (the team), `requests` (`/admin/demandes`: the
+//! requests' inbox and pages), `residents` (residents' accounts),
+//! `feedback` (`/admin/avis`), `content` and `terms` (news, pages, terms of
+//! use), `modules` (the town's modules and their configuration forms),
+//! `journal` (the account journal and its CSV export). Every page takes a
+//! [`Staff<P>`] guard
 //! (session.rs), `P` the permission it needs (`crate::staff::ManageStaff`…):
 //! roles are checked by guards, never in handlers. Each page renders with
 //! [`staff_page`] (the member's name, role and logout in the header, the
@@ -19,9 +21,11 @@
 mod account;
 mod agents;
 mod content;
+mod feedback;
 mod journal;
 mod modules;
 mod overview;
+mod requests;
 mod residents;
 pub mod session;
 mod terms;
@@ -30,8 +34,8 @@ use rocket::{Catcher, Route};
 use serde::Serialize;
 
 use crate::staff::{
-    EnterBackOffice, ManageStaff, ManageTown, Permission, PublishContent, ReadJournal,
-    ReadResidents, StaffRole,
+    EnterBackOffice, HandleFeedback, HandleRequests, ManageStaff, ManageTown, Permission,
+    PublishContent, ReadJournal, ReadResidents, StaffRole,
 };
 use crate::web::kit::{self, Face, MenuEntry};
 
@@ -78,14 +82,19 @@ pub const MENU: &[StaffMenuEntry] = &[
         least: <EnterBackOffice as Permission>::LEAST,
     },
     StaffMenuEntry {
+        href: "/admin/demandes",
+        label: "Demandes",
+        least: <HandleRequests as Permission>::LEAST,
+    },
+    StaffMenuEntry {
         href: "/admin/usagers",
         label: "Usagers",
         least: <ReadResidents as Permission>::LEAST,
     },
     StaffMenuEntry {
-        href: "/admin/journal",
-        label: "Journal",
-        least: <ReadJournal as Permission>::LEAST,
+        href: "/admin/avis",
+        label: "Avis",
+        least: <HandleFeedback as Permission>::LEAST,
     },
     StaffMenuEntry {
         href: "/admin/actualites",
@@ -103,14 +112,19 @@ pub const MENU: &[StaffMenuEntry] = &[
         least: <ManageTown as Permission>::LEAST,
     },
     StaffMenuEntry {
-        href: "/admin/agents",
-        label: "Équipe",
-        least: <ManageStaff as Permission>::LEAST,
-    },
-    StaffMenuEntry {
         href: "/admin/modules",
         label: "Modules",
         least: <ManageTown as Permission>::LEAST,
+    },
+    StaffMenuEntry {
+        href: "/admin/journal",
+        label: "Journal",
+        least: <ReadJournal as Permission>::LEAST,
+    },
+    StaffMenuEntry {
+        href: "/admin/agents",
+        label: "Équipe",
+        least: <ManageStaff as Permission>::LEAST,
     },
 ];
 
@@ -127,11 +141,13 @@ pub fn routes() -> Vec<Route> {
         account::routes(),
         overview::routes(),
         agents::routes(),
+        requests::routes(),
         residents::routes(),
-        journal::routes(),
+        feedback::routes(),
         content::routes(),
         terms::routes(),
         modules::routes(),
+        journal::routes(),
     ]
     .concat()
 }
