@@ -12,10 +12,10 @@ mod harness;
 
 mod account_abuse;
 mod accounts;
-mod admin_residents;
 mod admin_content;
 mod admin_modules;
 mod admin_requests;
+mod admin_residents;
 mod admin_routes;
 mod cli;
 mod csrf;
