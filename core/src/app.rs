@@ -82,7 +82,7 @@ impl App {
         let db = db::open(&config.database_url, config.database_acquire_timeout()).await?;
         let tenants = TenantDirectory::new(db.clone(), &config.base_domain);
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        let hasher = PasswordHasher::new(cores)?;
+        let hasher = PasswordHasher::new(cores, &secret_key)?;
         let mailer = Mailer::new(themes.clone(), PublicLinks::new(&config));
         let sessions = SessionPolicy {
             idle: chrono::Duration::minutes(i64::from(config.session_idle_minutes)),

@@ -19,6 +19,7 @@ mod m20261126_000008_request_counter;
 mod m20261126_000009_module_quotas_and_publishers;
 mod m20261126_000010_mail_delivery;
 mod m20261126_000011_journal;
+mod m20261126_000014_account_import;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000009_module_quotas_and_publishers::Migration),
             Box::new(m20261126_000010_mail_delivery::Migration),
             Box::new(m20261126_000011_journal::Migration),
+            Box::new(m20261126_000014_account_import::Migration),
         ]
     }
 }

@@ -21,6 +21,7 @@ mod error;
 mod franceconnect;
 mod hashing;
 mod identifier;
+pub mod import;
 mod links;
 mod login;
 mod mail_bound;
@@ -32,7 +33,7 @@ pub mod sessions;
 mod settings;
 mod throttle;
 
-pub use create::{CreatedAccount, NewAccount, NewAccountError};
+pub use create::{CreatedAccount, NewAccount, NewAccountError, is_plausible_phone};
 pub use devices::{DEVICE_COOKIE, DEVICE_TRUST_DAYS};
 pub use email_change::{EmailChangeProblem, EmailConfirmProblem};
 pub use entity::account::{AccountStatus, Civility};
