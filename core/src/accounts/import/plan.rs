@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use sea_orm::{ColumnTrait as _, DatabaseTransaction, DbErr, QueryFilter as _, QuerySelect as _};
+use sea_orm::{DatabaseTransaction, DbErr, FromQueryResult, QuerySelect as _};
 
 use super::parse::{Column, Row};
 use super::report::{ImportReport, LineError, LineOutcome, LineReport};
@@ -19,8 +19,6 @@ const EMAIL_MAX: usize = 254;
 const ADDRESS_MAX: usize = 300;
 /// The identifier column holds 100 characters; numbered homonyms add a few.
 const STEM_MAX: usize = 90;
-/// E-mail addresses looked up per query.
-const KEYS_PER_QUERY: usize = 500;
 
 /// A line's values, checked.
 #[derive(Debug, Clone)]
@@ -159,9 +157,22 @@ fn shown(cell: &str) -> String {
     }
 }
 
+/// A town's account, as far as an import looks at it.
+#[derive(Debug, Clone, FromQueryResult)]
+struct Known {
+    id: i32,
+    identifier: String,
+    email_key: String,
+    civility: Option<Civility>,
+    first_name: String,
+    last_name: String,
+    address: Option<String>,
+    phone: Option<String>,
+}
+
 /// What the file would change on a known account; an empty cell (address,
 /// phone, civility) leaves the stored value.
-fn differs(known: &account::Model, resident: &Resident) -> bool {
+fn differs(known: &Known, resident: &Resident) -> bool {
     known.first_name != resident.first_name
         || known.last_name != resident.last_name
         || resident.civility.is_some_and(|c| known.civility != Some(c))
@@ -225,42 +236,33 @@ pub(super) async fn plan(
         }]);
     }
 
-    // The town's accounts with these addresses.
-    let keys: Vec<&str> = checked
-        .iter()
-        .flatten()
-        .map(|r| r.email_key.as_str())
-        .collect();
-    let mut known: HashMap<String, account::Model> = HashMap::new();
-    for chunk in keys.chunks(KEYS_PER_QUERY) {
-        for found in scope
-            .select::<account::Entity>()
-            .filter(account::Column::EmailKey.is_in(chunk.iter().copied()))
-            .all(txn)
-            .await?
-        {
-            known.insert(found.email_key.clone(), found);
-        }
+    // The town's accounts, in one pass over its rows: matching by e-mail
+    // and finding free identifiers then take no query per line, and no
+    // plan of the database's (a table just filled by an import has no
+    // statistics yet, and PostgreSQL scanned it once per batch of
+    // addresses: seconds per import).
+    let accounts: Vec<Known> = scope
+        .select::<account::Entity>()
+        .select_only()
+        .columns([
+            account::Column::Id,
+            account::Column::Identifier,
+            account::Column::EmailKey,
+            account::Column::Civility,
+            account::Column::FirstName,
+            account::Column::LastName,
+            account::Column::Address,
+            account::Column::Phone,
+        ])
+        .into_model::<Known>()
+        .all(txn)
+        .await?;
+    let mut taken: HashSet<String> = HashSet::with_capacity(accounts.len() + rows.len());
+    let mut known: HashMap<String, Known> = HashMap::with_capacity(accounts.len());
+    for account in accounts {
+        taken.insert(account.identifier.clone());
+        known.insert(account.email_key.clone(), account);
     }
-    // Every identifier of the town: a few hundred kilobytes for the largest
-    // towns, one query instead of one per name.
-    let mut taken: HashSet<String> = if checked
-        .iter()
-        .flatten()
-        .any(|r| !known.contains_key(&r.email_key))
-    {
-        scope
-            .select::<account::Entity>()
-            .select_only()
-            .column(account::Column::Identifier)
-            .into_tuple::<String>()
-            .all(txn)
-            .await?
-            .into_iter()
-            .collect()
-    } else {
-        HashSet::new()
-    };
 
     let mut plan = Plan::default();
     plan.report.update_known = update_known;
