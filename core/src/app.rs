@@ -59,6 +59,7 @@ pub struct App {
     pub franceconnect: crate::franceconnect::FranceConnect,
     pub requests: crate::requests::Requests,
     pub feedback: crate::feedback::Feedback,
+    pub staff: crate::staff::StaffService,
     /// Where the outbox worker delivers; none keeps mail in the outbox.
     pub delivery: Option<Delivery>,
     /// Keys the CSRF tokens.
@@ -88,6 +89,12 @@ impl App {
             idle: chrono::Duration::minutes(i64::from(config.session_idle_minutes)),
             absolute: chrono::Duration::hours(i64::from(config.session_absolute_hours)),
         };
+        let staff = crate::staff::StaffService::new(
+            db.clone(),
+            hasher.clone(),
+            mailer.clone(),
+            secret_key.clone(),
+        );
         let accounts = Accounts::new(
             db.clone(),
             hasher,
@@ -125,6 +132,7 @@ impl App {
             franceconnect,
             requests,
             feedback,
+            staff,
             delivery,
             secret_key,
         })

@@ -62,6 +62,25 @@ enum Command {
     /// Manage the data API keys of a town's back-office systems.
     #[command(subcommand, name = "api-key")]
     ApiKey(ApiKeyCommand),
+    /// Manage a town's staff (the back-office at /admin).
+    #[command(subcommand)]
+    Staff(StaffCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum StaffCommand {
+    /// Invite a member of a town's staff: the mail's link (printed too)
+    /// lets them choose a password and enrol their second factor.
+    Invite {
+        /// The town's slug.
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        email: String,
+        /// agent, gestionnaire or administrateur.
+        #[arg(long)]
+        role: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -202,6 +221,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }) => module_upgrade(&file, &tenant, module.as_deref(), dry_run).await,
         Command::Module(ModuleCommand::Usage { tenant }) => module_usage(&file, &tenant).await,
         Command::ApiKey(command) => api_key(&file, command).await,
+        Command::Staff(StaffCommand::Invite {
+            tenant,
+            email,
+            role,
+        }) => staff_invite(&file, &tenant, &email, &role).await,
         Command::Account(AccountCommand::Create {
             tenant,
             email,
@@ -259,6 +283,7 @@ async fn demo(file: &ConfigFile, port: Option<u16>) -> anyhow::Result<()> {
     let franceconnect = crate::demo::start_franceconnect(&app, &mut definitions).await;
     apply(&app, &definitions).await?;
     let resident = crate::demo::ensure_residents(&app, &definitions).await?;
+    let staff = crate::demo::ensure_staff(&app, &definitions).await?;
 
     let towns: Vec<(String, String)> = definitions
         .iter()
@@ -281,6 +306,19 @@ async fn demo(file: &ConfigFile, port: Option<u16>) -> anyhow::Result<()> {
             "Demo resident (every town): identifiant {}, mot de passe {}",
             resident.identifier, resident.password
         ));
+        banner.push(format!(
+            "Demo staff (http://<town>.{base_domain}:{port}/admin), mot de passe {} ; \
+             codes TOTP du moment : http://<town>.{base_domain}:{port}/demo/codes",
+            crate::demo::DEMO_STAFF_PASSWORD
+        ));
+        for member in &staff {
+            banner.push(format!(
+                "  {:<14} {:<40} secret TOTP {}",
+                member.role.as_str(),
+                member.email,
+                member.secret
+            ));
+        }
         if mailbox {
             banner.push(format!(
                 "Mail is kept in a local mailbox: http://<town>.{base_domain}:{port}/demo/courriels"
@@ -483,6 +521,53 @@ async fn account_create(file: &ConfigFile, slug: &str, new: NewAccount) -> anyho
         println!("No smtp_url is configured: it will be sent once one is, by `guichet serve`.");
     } else {
         println!("`guichet serve` delivers it.");
+    }
+    Ok(())
+}
+
+async fn staff_invite(
+    file: &ConfigFile,
+    slug: &str,
+    email: &str,
+    role: &str,
+) -> anyhow::Result<()> {
+    let role = crate::staff::StaffRole::parse(role)
+        .context("--role must be agent, gestionnaire or administrateur")?;
+    let config = Config::load(file)?;
+    init_logging(&config);
+    let app = App::open(with_ephemeral_key(config), Mode::Serve).await?;
+    let tenant = town(&app, slug).await?;
+    let origin = Origin {
+        ip: None,
+        user_agent: Some("guichet staff invite".to_owned()),
+    };
+    let invited = match app
+        .staff
+        .invite(&tenant, email, role, crate::audit::Actor::System, &origin)
+        .await?
+    {
+        Ok(invited) => invited,
+        Err(crate::staff::InviteRefused::InvalidEmail) => {
+            anyhow::bail!("--email `{email}` is not an e-mail address")
+        }
+        Err(crate::staff::InviteRefused::AlreadyMember) => {
+            anyhow::bail!(
+                "{email} is already a member of the staff of {}",
+                tenant.slug
+            )
+        }
+    };
+    println!(
+        "Invitation queued for {email} ({}) in {}; the link works once, for {} hours:",
+        role.as_str(),
+        tenant.slug,
+        crate::staff::INVITATION_VALIDITY_HOURS
+    );
+    println!("{}", invited.link);
+    if app.delivery.is_none() {
+        println!(
+            "No smtp_url is configured: the mail will be sent once one is, by `guichet serve`."
+        );
     }
     Ok(())
 }

@@ -323,3 +323,68 @@ mod tests {
         }
     }
 }
+
+/// One demo staff member's credentials, printed by `guichet demo`.
+#[derive(Debug, Clone)]
+pub struct DemoStaff {
+    pub town: String,
+    pub role: crate::staff::StaffRole,
+    pub email: String,
+    /// The TOTP secret in base32, for an authenticator app.
+    pub secret: String,
+}
+
+/// The demo staff's password (every town, every role).
+pub const DEMO_STAFF_PASSWORD: &str = "espace-agents-2026";
+
+/// Makes sure every demo town has one staff member per role, logged in
+/// with [`DEMO_STAFF_PASSWORD`] and a TOTP secret that is the same at every
+/// run (derived from the town and role: a demo needs no secrecy, and an
+/// authenticator app set up once keeps working). `/demo/codes` shows their
+/// current codes.
+pub async fn ensure_staff(
+    app: &App,
+    definitions: &[TownDefinition],
+) -> anyhow::Result<Vec<DemoStaff>> {
+    use sha2::{Digest as _, Sha256};
+
+    use crate::staff::StaffRole;
+
+    let people = [
+        (StaffRole::Administrateur, ("Claire", "MARTIN")),
+        (StaffRole::Gestionnaire, ("Paul", "BERNARD")),
+        (StaffRole::Agent, ("Sophie", "PETIT")),
+    ];
+    let mut staff = Vec::new();
+    for town in definitions {
+        let Some(tenant) = app.tenants.find_by_slug(&town.definition.slug).await? else {
+            continue;
+        };
+        for (role, names) in people {
+            let email = format!("{}@{}.example.fr", role.as_str(), tenant.slug);
+            let seed = Sha256::digest(format!(
+                "guichet-demo-totp:{}:{}",
+                tenant.slug,
+                role.as_str()
+            ));
+            let secret = seed[..20].to_vec();
+            app.staff
+                .provision_ready_member(
+                    &tenant,
+                    &email,
+                    names,
+                    role,
+                    DEMO_STAFF_PASSWORD,
+                    Some(secret.clone()),
+                )
+                .await?;
+            staff.push(DemoStaff {
+                town: tenant.slug.clone(),
+                role,
+                email,
+                secret: crate::staff::totp::base32(&secret),
+            });
+        }
+    }
+    Ok(staff)
+}

@@ -20,6 +20,7 @@ pub mod mail;
 pub mod modules;
 pub mod requests;
 pub mod spreadsheet;
+pub mod staff;
 pub mod tenancy;
 pub mod terms;
 pub mod theme;

@@ -19,6 +19,7 @@ mod m20261126_000008_request_counter;
 mod m20261126_000009_module_quotas_and_publishers;
 mod m20261126_000010_mail_delivery;
 mod m20261126_000011_journal;
+mod m20261126_000012_staff;
 mod m20261126_000014_account_import;
 
 #[derive(Debug)]
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000009_module_quotas_and_publishers::Migration),
             Box::new(m20261126_000010_mail_delivery::Migration),
             Box::new(m20261126_000011_journal::Migration),
+            Box::new(m20261126_000012_staff::Migration),
             Box::new(m20261126_000014_account_import::Migration),
         ]
     }

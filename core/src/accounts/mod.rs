@@ -31,7 +31,7 @@ pub mod secrets;
 mod service;
 pub mod sessions;
 mod settings;
-mod throttle;
+pub mod throttle;
 
 pub use create::{CreatedAccount, NewAccount, NewAccountError, is_plausible_phone};
 pub use devices::{DEVICE_COOKIE, DEVICE_TRUST_DAYS};

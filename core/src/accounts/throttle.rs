@@ -41,6 +41,12 @@ pub enum ThrottleKey {
         account: i32,
         device: String,
     },
+    /// Password attempts on a staff member (staff/login.rs).
+    StaffMember(i32),
+    /// A staff address that matches no member.
+    StaffEmail(String),
+    /// Second-factor attempts (TOTP or recovery code) of a staff member.
+    StaffCode(i32),
 }
 
 /// Whether an attempt may go on.
@@ -59,6 +65,9 @@ impl ThrottleKey {
             Self::Name(name) => format!("name:{name}"),
             Self::Ip(ip) => format!("ip:{ip}"),
             Self::Device { account, device } => format!("device:{account}:{device}"),
+            Self::StaffMember(id) => format!("staff:{id}"),
+            Self::StaffEmail(email) => format!("staff-email:{email}"),
+            Self::StaffCode(id) => format!("staff-code:{id}"),
         }
     }
 
@@ -66,7 +75,12 @@ impl ThrottleKey {
     /// whole town hall or school behind one NAT.
     fn free_failures(&self) -> i32 {
         match self {
-            Self::Account(_) | Self::Name(_) | Self::Device { .. } => 4,
+            Self::Account(_)
+            | Self::Name(_)
+            | Self::Device { .. }
+            | Self::StaffMember(_)
+            | Self::StaffEmail(_)
+            | Self::StaffCode(_) => 4,
             Self::Ip(_) => 20,
         }
     }

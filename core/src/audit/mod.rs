@@ -67,6 +67,23 @@ pub enum AuditKind {
     EmailChanged,
     FranceConnectLinked,
     FranceConnectUnlinked,
+    /// A staff member was invited (detail: address and role).
+    StaffInvited,
+    /// An invited member chose their name and password.
+    StaffJoined,
+    StaffTotpEnrolled,
+    /// Both factors given: a staff session opened.
+    StaffLoginSucceeded,
+    /// Logged in with a recovery code in place of a TOTP code.
+    StaffRecoveryCodeUsed,
+    StaffLoginFailed,
+    StaffSecondFactorFailed,
+    StaffLoginThrottled,
+    StaffLogout,
+    /// Detail: the address, the old and the new role.
+    StaffRoleChanged,
+    StaffSuspended,
+    StaffReactivated,
     /// A staff member's import changed a known resident's names,
     /// civility, address or phone.
     AccountUpdatedByImport,
@@ -91,6 +108,18 @@ impl AuditKind {
             Self::EmailChanged => "email_changed",
             Self::FranceConnectLinked => "franceconnect_linked",
             Self::FranceConnectUnlinked => "franceconnect_unlinked",
+            Self::StaffInvited => "staff_invited",
+            Self::StaffJoined => "staff_joined",
+            Self::StaffTotpEnrolled => "staff_totp_enrolled",
+            Self::StaffLoginSucceeded => "staff_login_succeeded",
+            Self::StaffRecoveryCodeUsed => "staff_recovery_code_used",
+            Self::StaffLoginFailed => "staff_login_failed",
+            Self::StaffSecondFactorFailed => "staff_second_factor_failed",
+            Self::StaffLoginThrottled => "staff_login_throttled",
+            Self::StaffLogout => "staff_logout",
+            Self::StaffRoleChanged => "staff_role_changed",
+            Self::StaffSuspended => "staff_suspended",
+            Self::StaffReactivated => "staff_reactivated",
             Self::AccountUpdatedByImport => "account_updated_by_import",
             Self::AccountsImported => "accounts_imported",
         }

@@ -49,6 +49,8 @@ pub enum MailKind {
     PasswordReset,
     EmailChange,
     EmailChanged,
+    /// The link that lets a new staff member join (staff/invitation.rs).
+    StaffInvitation,
 }
 
 impl MailKind {
@@ -59,6 +61,7 @@ impl MailKind {
             Self::PasswordReset => "password_reset",
             Self::EmailChange => "email_change",
             Self::EmailChanged => "email_changed",
+            Self::StaffInvitation => "staff_invitation",
         }
     }
 }

@@ -1,5 +1,7 @@
 //! `guichet demo` only: the town's mail, as a resident's mailbox would show
-//! it, so that the demo can be walked through without an SMTP server.
+//! it, so that the demo can be walked through without an SMTP server; and
+//! the demo staff's current TOTP codes, so that the back-office can be tried
+//! without an authenticator app.
 
 use rocket::{Route, State, get, routes};
 use serde::Serialize;
@@ -7,9 +9,10 @@ use serde::Serialize;
 use super::kit::{Page, PageError};
 use super::resident::TownPage;
 use crate::mail::Outbox;
+use crate::staff::StaffService;
 
 pub fn routes() -> Vec<Route> {
-    routes![mailbox]
+    routes![mailbox, codes]
 }
 
 #[derive(Serialize)]
@@ -49,5 +52,39 @@ async fn mailbox(page: TownPage, outbox: &State<Outbox>) -> Result<Page, PageErr
         "pages/demo_mailbox",
         "Courriels de la démo",
         MailboxView { mails },
+    )
+}
+
+#[derive(Serialize)]
+struct CodeView {
+    name: String,
+    email: String,
+    role: &'static str,
+    code: String,
+}
+
+#[derive(Serialize)]
+struct CodesView {
+    members: Vec<CodeView>,
+}
+
+/// Every enrolled staff member of the town with their code of the moment.
+#[get("/demo/codes")]
+async fn codes(page: TownPage, staff: &State<StaffService>) -> Result<Page, PageError> {
+    let members = staff
+        .current_codes(&page.tenant)
+        .await?
+        .into_iter()
+        .map(|(member, code)| CodeView {
+            name: member.display_name(),
+            email: member.email,
+            role: member.role.label(),
+            code,
+        })
+        .collect();
+    page.ok(
+        "pages/demo_codes",
+        "Codes de la démo",
+        CodesView { members },
     )
 }

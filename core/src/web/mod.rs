@@ -4,6 +4,7 @@
 //!   its theme, errors and catchers, cookies, CSRF-checked forms, fairings,
 //!   static assets.
 //! - [`resident`]: the residents' face, mounted at `/`.
+//! - [`staff`]: the town staff's back-office, mounted at `/admin`.
 //! - `crate::api`: the data API for towns' back-office software, at `/api/v1`.
 //! - `ops`: health, readiness and metrics for operators; `demo_mailbox`: the
 //!   demo's mailbox, mounted only by `guichet demo`.
@@ -23,6 +24,7 @@ mod demo_mailbox;
 pub mod kit;
 mod ops;
 pub mod resident;
+pub mod staff;
 
 use rocket::{Build, Rocket};
 
@@ -46,6 +48,7 @@ pub fn build(app: &App, rocket_config: rocket::Config) -> Rocket<Build> {
         .manage(app.franceconnect.clone())
         .manage(app.requests.clone())
         .manage(app.feedback.clone())
+        .manage(app.staff.clone())
         .manage(crate::db::Readiness::new(app.db.clone()))
         .manage(crate::api::ApiKeys::new(app.db.clone()))
         .manage(crate::modules::ModuleData::new(app.db.clone()))
@@ -53,11 +56,13 @@ pub fn build(app: &App, rocket_config: rocket::Config) -> Rocket<Build> {
         .attach(kit::fairings::RequestLog)
         .attach(kit::fairings::SecurityHeaders)
         .mount("/", resident::routes())
+        .mount(staff::BASE, staff::routes())
         .mount(crate::api::BASE, crate::api::routes())
         .mount(crate::api::BASE, crate::api::undeclared_method_routes())
         .mount("/", ops::routes())
         .mount("/", kit::assets::routes())
         .register("/", resident::catchers())
+        .register(staff::BASE, staff::catchers())
         .register(crate::api::BASE, crate::api::catchers());
     // The demo's mailbox shows every mail of a town, passwords included:
     // it exists only in `guichet demo`, never in `serve`.

@@ -8,12 +8,17 @@ use guichet::accounts::{Civility, CreatedAccount, NewAccount};
 use guichet::app::{App, Mode};
 use guichet::audit::Origin;
 use guichet::config::{Config, PublicScheme};
+use guichet::staff::{ReadyMember, StaffRole};
 use guichet::tenancy::Tenant;
 use guichet::towns::load_definitions;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use super::oidc::{OidcClient, OidcProvider};
 use super::smtp::{SmtpSink, smtp_url};
 use super::{Backend, TestDatabase, Visitor, repo_root};
+
+/// The password of every member of [`TestApp::ready_staff`].
+pub const STAFF_PASSWORD: &str = "bureau-mairie-42";
 
 /// The password every resident of [`TestApp::active_resident`] chose.
 pub const NEW_PASSWORD: &str = "jardin-public-42";
@@ -317,6 +322,44 @@ impl TestApp {
             .apply_towns(&[definition.into()])
             .await
             .expect("the FranceConnect settings apply");
+    }
+
+    /// A member of the staff of `slug` with `role`, ready to log in
+    /// (password [`STAFF_PASSWORD`], TOTP enrolled), not logged in. Each
+    /// call makes a new member (`<role>-<n>@<slug>.test`).
+    pub async fn ready_staff(&self, slug: &str, role: StaffRole) -> ReadyMember {
+        static NEXT: AtomicU32 = AtomicU32::new(1);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let email = format!("{}-{n}@{slug}.test", role.as_str());
+        self.app
+            .staff
+            .provision_ready_member(
+                &self.town(slug).await,
+                &email,
+                ("Camille", &format!("Agent{n}")),
+                role,
+                STAFF_PASSWORD,
+                None,
+            )
+            .await
+            .expect("the staff member is created")
+    }
+
+    /// A browser on `slug` logged in to the back-office (password, then
+    /// TOTP code) as a new member with `role`.
+    pub async fn staff(&self, slug: &str, role: StaffRole) -> Visitor {
+        self.staff_with_member(slug, role).await.0
+    }
+
+    /// [`TestApp::staff`], with the member (id, address, secret).
+    pub async fn staff_with_member(&self, slug: &str, role: StaffRole) -> (Visitor, ReadyMember) {
+        let member = self.ready_staff(slug, role).await;
+        let mut visitor = self.visitor(&format!("{slug}.localhost"));
+        let done = visitor
+            .staff_login(&member.member.email, &member.password, &member.secret)
+            .await;
+        assert_eq!(done.status, 303, "staff login: {}", done.body);
+        (visitor, member)
     }
 
     /// The SMTP sink of this app.

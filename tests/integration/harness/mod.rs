@@ -10,7 +10,7 @@ mod proxy;
 mod smtp;
 mod visitor;
 
-pub use app::{NEW_PASSWORD, OpenApp, Smtp, TestApp, TestAppOptions, TestResponse};
+pub use app::{NEW_PASSWORD, OpenApp, STAFF_PASSWORD, Smtp, TestApp, TestAppOptions, TestResponse};
 pub use database::{Backend, TestDatabase, postgres_admin_url};
 pub use oidc::{OidcProvider, path_of};
 pub use proxy::DbProxy;

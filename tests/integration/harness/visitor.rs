@@ -146,6 +146,53 @@ impl Visitor {
             .await
     }
 
+    /// Logs in to the back-office: the password step, then the TOTP code
+    /// of `secret` ([`Visitor::staff_code`]). The code step's answer.
+    pub async fn staff_login(
+        &mut self,
+        email: &str,
+        password: &str,
+        secret: &[u8],
+    ) -> TestResponse {
+        let first = self
+            .submit(
+                "/admin/connexion",
+                "/admin/connexion",
+                &[("email", email), ("password", password)],
+            )
+            .await;
+        assert_eq!(first.status, 303, "password step: {}", first.body);
+        self.staff_code(secret).await
+    }
+
+    /// Gives the code step the TOTP code of `secret` now — or the next
+    /// step's, when this one was already used (a code is accepted once).
+    pub async fn staff_code(&mut self, secret: &[u8]) -> TestResponse {
+        let now = chrono::Utc::now();
+        let mut answer = None;
+        for ahead in [0, 30] {
+            let code =
+                guichet::staff::totp::code_at(secret, now + chrono::Duration::seconds(ahead));
+            let response = self
+                .submit(
+                    "/admin/connexion/code",
+                    "/admin/connexion/code",
+                    &[("code", &code)],
+                )
+                .await;
+            if response.status != 401 {
+                return response;
+            }
+            answer = Some(response);
+        }
+        answer.expect("two attempts")
+    }
+
+    /// The staff session cookie's value, if any.
+    pub fn staff_cookie(&self) -> Option<String> {
+        self.cookies.get("guichet_staff").cloned()
+    }
+
     /// The session cookie's value, if logged in.
     pub fn session_cookie(&self) -> Option<String> {
         self.cookies.get("guichet_session").cloned()

@@ -37,6 +37,8 @@ pub enum PageError {
     Accounts(#[from] crate::accounts::AccountError),
     #[error(transparent)]
     Requests(#[from] crate::requests::RequestError),
+    #[error(transparent)]
+    Staff(#[from] crate::staff::StaffError),
     /// A client error, shown with the status's own page (or, for a refused
     /// form, with what was wrong with it).
     #[error("{status}")]
@@ -110,13 +112,15 @@ impl PageError {
             | Self::Accounts(
                 AccountError::Database(error) | AccountError::Mail(MailError::Database(error)),
             )
-            | Self::Requests(crate::requests::RequestError::Database(error)) => {
-                match classify(error) {
-                    DbFailure::Unavailable => Status::ServiceUnavailable,
-                    DbFailure::RefusedInput => Status::BadRequest,
-                    DbFailure::Internal => Status::InternalServerError,
-                }
-            }
+            | Self::Requests(crate::requests::RequestError::Database(error))
+            | Self::Staff(
+                crate::staff::StaffError::Database(error)
+                | crate::staff::StaffError::Mail(MailError::Database(error)),
+            ) => match classify(error) {
+                DbFailure::Unavailable => Status::ServiceUnavailable,
+                DbFailure::RefusedInput => Status::BadRequest,
+                DbFailure::Internal => Status::InternalServerError,
+            },
             _ => Status::InternalServerError,
         }
     }
@@ -263,7 +267,7 @@ fn error_page<F: Face>(request: &Request<'_>, status: Status) -> Page {
     ) {
         let theme = themes.get(&tenant.theme);
         let page = TownPage::<F>::new(tenant, theme, request.uri().path().as_str());
-        match page.render(status, "errors/error", heading, view) {
+        match page.render(status, F::ERROR_TEMPLATE, heading, view) {
             Ok(page) => return page,
             Err(error) => tracing::error!(%error, "the error page itself failed to render"),
         }

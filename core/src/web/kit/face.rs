@@ -20,4 +20,6 @@ pub trait Face: Send + Sync + 'static {
     const LOGIN_PATH: &'static str;
     /// The main menu, in order.
     const MENU: &'static [MenuEntry];
+    /// The template of this face's error pages (in its own layout).
+    const ERROR_TEMPLATE: &'static str = "errors/error";
 }

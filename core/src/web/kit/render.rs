@@ -52,6 +52,8 @@ pub struct TownPage<F> {
     session: Option<SessionView>,
     flash: Option<String>,
     terms_notice: Option<TermsNoticeView>,
+    /// The menu, when the page's viewer sees another than `F::MENU`.
+    menu: Option<Vec<MenuEntry>>,
     face: PhantomData<F>,
 }
 
@@ -64,6 +66,7 @@ impl<F> Clone for TownPage<F> {
             session: self.session.clone(),
             flash: self.flash.clone(),
             terms_notice: self.terms_notice.clone(),
+            menu: self.menu.clone(),
             face: PhantomData,
         }
     }
@@ -126,6 +129,7 @@ impl<F: Face> TownPage<F> {
             session: None,
             flash: None,
             terms_notice: None,
+            menu: None,
             face: PhantomData,
         }
     }
@@ -152,6 +156,13 @@ impl<F: Face> TownPage<F> {
             name,
             csrf: csrf.to_owned(),
         });
+        self
+    }
+
+    /// Shows `entries` as the menu, in place of the face's own (the staff
+    /// face shows each role the entries it may open).
+    pub fn with_menu(mut self, entries: Vec<MenuEntry>) -> Self {
+        self.menu = Some(entries);
         self
     }
 
@@ -186,7 +197,10 @@ impl<F: Face> TownPage<F> {
             session: &self.session,
             flash: &self.flash,
             terms_notice: &self.terms_notice,
-            menu: F::MENU
+            menu: self
+                .menu
+                .as_deref()
+                .unwrap_or(F::MENU)
                 .iter()
                 .map(|&MenuEntry { href, label }| MenuItem {
                     href,

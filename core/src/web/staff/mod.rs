@@ -1,0 +1,163 @@
+//! The town staff's face: the back-office at `/admin` on the town's own
+//! host. Its own session cookie (`guichet_staff`), login page, layout
+//! (`themes/default/templates/admin/layout.hbs`), menu and catchers; a
+//! resident session opens nothing here, and a staff session nothing on the
+//! residents' side.
+//!
+//! One file per area, each with `routes()` listed in [`routes`]: `account`
+//! (login, second factor, enrolment, invitations, logout), `overview`
+//! (`/admin`), `agents` (the team). Every page takes a [`Staff<P>`] guard
+//! (session.rs), `P` the permission it needs (`crate::staff::ManageStaff`…):
+//! roles are checked by guards, never in handlers. Each page renders with
+//! [`staff_page`] (the member's name, role and logout in the header, the
+//! menu of their role). Every mounted route has a row in
+//! `tests/integration/admin_routes.rs` (the least role it needs).
+
+mod account;
+mod agents;
+mod overview;
+pub mod session;
+
+use rocket::{Catcher, Route};
+use serde::Serialize;
+
+use crate::staff::{EnterBackOffice, ManageStaff, Permission, StaffRole};
+use crate::web::kit::{self, Face, MenuEntry};
+
+pub use crate::web::kit::PageError;
+pub use session::{AnyStaffSession, Staff};
+
+/// The base every route of the face is mounted at.
+pub const BASE: &str = "/admin";
+
+/// The town's staff.
+#[derive(Debug)]
+pub struct Staffs;
+
+impl Face for Staffs {
+    const SESSION_COOKIE: &'static str = session::SESSION_COOKIE;
+    const LOGIN_PATH: &'static str = "/admin/connexion";
+    /// Outside a session (login, error pages): no menu; a member's pages
+    /// get their role's menu from [`staff_page`].
+    const MENU: &'static [MenuEntry] = &[];
+    const ERROR_TEMPLATE: &'static str = "admin/error";
+}
+
+impl Staffs {
+    /// The login page (the password step).
+    pub const LOGIN: &'static str = "/admin/connexion";
+    /// The second factor's step (or the enrolment, for a new member).
+    pub const CODE: &'static str = "/admin/connexion/code";
+}
+
+/// One entry of the back-office menu, shown to the roles from `least` up.
+#[derive(Debug, Clone, Copy)]
+pub struct StaffMenuEntry {
+    pub href: &'static str,
+    pub label: &'static str,
+    pub least: StaffRole,
+}
+
+/// The back-office menu, in order. A new area adds its row here, with the
+/// least role of the page it links to (`<Permission as Permission>::LEAST`).
+pub const MENU: &[StaffMenuEntry] = &[
+    StaffMenuEntry {
+        href: "/admin",
+        label: "Tableau de bord",
+        least: <EnterBackOffice as Permission>::LEAST,
+    },
+    StaffMenuEntry {
+        href: "/admin/agents",
+        label: "Équipe",
+        least: <ManageStaff as Permission>::LEAST,
+    },
+];
+
+/// The kit's types, for this face.
+pub type AdminPage = kit::TownPage<Staffs>;
+pub type Csrf = kit::Csrf<Staffs>;
+pub type CsrfForm<T> = kit::CsrfForm<T, Staffs>;
+/// A form whose refusal the handler sees, to show the input again.
+pub type Checked<'r, T> = Result<CsrfForm<T>, kit::Refused<'r, T>>;
+
+/// The face's routes, mounted at [`BASE`] (paths here are relative to it).
+pub fn routes() -> Vec<Route> {
+    [account::routes(), overview::routes(), agents::routes()].concat()
+}
+
+/// The face's catchers, registered at [`BASE`].
+pub fn catchers() -> Vec<Catcher> {
+    kit::errors::catchers::<Staffs>()
+}
+
+/// A back-office page: the member's name and role with the logout button in
+/// the header, and the menu of their role.
+pub fn staff_page<P: Permission>(page: AdminPage, staff: &Staff<P>, csrf: &Csrf) -> AdminPage {
+    let role = staff.member.role;
+    page.with_session(
+        format!("{} — {}", staff.member.display_name(), role.label()),
+        csrf.token(),
+    )
+    .with_menu(
+        MENU.iter()
+            .filter(|entry| role >= entry.least)
+            .map(|entry| MenuEntry {
+                href: entry.href,
+                label: entry.label,
+            })
+            .collect(),
+    )
+}
+
+/// A form error, tied to its field for the summary's link.
+#[derive(Debug, Clone, Serialize)]
+struct FieldError {
+    field: &'static str,
+    message: String,
+}
+
+impl From<crate::accounts::FieldError> for FieldError {
+    fn from(error: crate::accounts::FieldError) -> Self {
+        Self {
+            field: error.field,
+            message: error.message,
+        }
+    }
+}
+
+/// One option of a `<select>`.
+#[derive(Debug, Serialize)]
+struct Choice {
+    value: &'static str,
+    label: &'static str,
+    selected: bool,
+}
+
+/// The roles as `<select>` options.
+fn role_choices(selected: Option<StaffRole>) -> Vec<Choice> {
+    StaffRole::ALL
+        .into_iter()
+        .map(|role| Choice {
+            value: role.as_str(),
+            label: role.label(),
+            selected: Some(role) == selected,
+        })
+        .collect()
+}
+
+/// Where to go after logging in: a back-office path, else the overview.
+fn next_page(suite: Option<&str>) -> String {
+    crate::web::resident::session::safe_next(suite)
+        .filter(|next| next == BASE || next.starts_with("/admin/") || next.starts_with("/admin?"))
+        .unwrap_or_else(|| BASE.to_owned())
+}
+
+/// `path?suite=<back>`, or `path` when `back` is the overview.
+fn with_suite(path: &str, back: &str) -> String {
+    if back == BASE {
+        path.to_owned()
+    } else {
+        let encoded: String = url::form_urlencoded::byte_serialize(back.as_bytes()).collect();
+        format!("{path}?suite={encoded}")
+    }
+}
