@@ -163,6 +163,12 @@ impl App {
             ip_header: self.config.ip_header.clone().map(Into::into),
             log_level: rocket::config::LogLevel::Off,
             cli_colors: false,
+            // The CSV import's file (accounts::import::MAX_FILE_BYTES) with
+            // room to spare: past it the page says the limit in French,
+            // not a bare 413.
+            limits: rocket::data::Limits::default()
+                .limit("data-form", rocket::data::ByteUnit::Mebibyte(6))
+                .limit("file", rocket::data::ByteUnit::Mebibyte(6)),
             ..rocket::Config::release_default()
         }
     }

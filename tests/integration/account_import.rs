@@ -345,3 +345,131 @@ on_both_databases! {
         assert_eq!(app.visitor("villeneuve.localhost").login(&identifier, NEW_PASSWORD).await.status, 303);
     }
 }
+
+/// Uploads `bytes` from the import page, as a gestionnaire's browser does.
+async fn upload_page(
+    browser: &mut crate::harness::Visitor,
+    bytes: &[u8],
+    update_known: bool,
+) -> crate::harness::TestResponse {
+    let page = browser.get("/admin/usagers/import").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let csrf = crate::harness::csrf_of(&page.body);
+    let mut fields = vec![("csrf", csrf.as_str())];
+    if update_known {
+        fields.push(("mettre_a_jour", "true"));
+    }
+    browser
+        .post_multipart(
+            "/admin/usagers/import",
+            &fields,
+            ("fichier", "usagers.csv", bytes),
+        )
+        .await
+}
+
+on_both_databases! {
+    async fn a_gestionnaire_simulates_fixes_and_executes_from_the_pages(backend) {
+        let app = TestApp::spawn(backend).await;
+        let mut browser = app.staff(TOWN, guichet::staff::StaffRole::Gestionnaire).await;
+        let home = browser.get("/admin/usagers/import").await;
+        assert!(home.body.contains("5 Mo et 20\u{a0}000 lignes"), "{}", home.body);
+        assert!(home.body.contains(r#"href="/admin/usagers/import""#), "the menu links the page");
+
+        // A file with errors: the report names each, and offers no execution.
+        let wrong = "prenom;nom;courriel\nLéa;Arpège;lea@example.org\n;Dupont;pas-une-adresse\n";
+        let simulated = upload_page(&mut browser, wrong.as_bytes(), false).await;
+        assert_eq!(simulated.status, 303, "{}", simulated.body);
+        let report_path = simulated.header("location").unwrap().to_owned();
+        assert!(report_path.starts_with("/admin/usagers/import/"), "{report_path}");
+        let report = browser.get(&report_path).await;
+        assert_eq!(report.status, 200);
+        let text = report.text();
+        for part in [
+            "Simulation de l'import",
+            "aucun compte n'a été créé",
+            "<th scope=\"row\">3</th>",
+            "prenom",
+            "Le prénom est manquant.",
+            "L'adresse électronique « pas-une-adresse » n'est pas valide",
+        ] {
+            assert!(text.contains(part), "{part}: {text}");
+        }
+        assert!(!report.body.contains("/executer"), "no execution with errors");
+        let (accounts, mails, _) = counts(&app, &app.town(TOWN).await).await;
+        assert_eq!((accounts, mails), (0, 0));
+
+        // Fixed: simulated, then executed.
+        let fixed = "prenom;nom;courriel\nLéa;Arpège;lea@example.org\nJean;Dupont;jean@example.org\n";
+        let simulated = upload_page(&mut browser, fixed.as_bytes(), false).await;
+        let report_path = simulated.header("location").unwrap().to_owned();
+        let report = browser.get(&report_path).await;
+        assert!(report.body.contains("Exécuter l'import"), "{}", report.body);
+        let empreinte = crate::harness::field_value(&report.body, "empreinte");
+        let executed = browser
+            .submit(&report_path, &format!("{report_path}/executer"), &[("empreinte", &empreinte)])
+            .await;
+        assert_eq!(executed.status, 303, "{}", executed.body);
+        let done = browser.get(&report_path).await;
+        let text = done.text();
+        assert!(text.contains("Import exécuté : 2 compte(s) créé(s)"), "{text}");
+        assert!(text.contains("Rapport d'import") && text.contains("jean.dupont"), "{text}");
+        let (accounts, mails, _) = counts(&app, &app.town(TOWN).await).await;
+        assert_eq!((accounts, mails), (2, 2));
+
+        // Again: refused, nothing twice.
+        let again = browser
+            .submit(&report_path, &format!("{report_path}/executer"), &[("empreinte", &empreinte)])
+            .await;
+        // The executed report has no form left: the token comes from the
+        // page all the same, and the service refuses.
+        assert_eq!(again.status, 409, "{}", again.body);
+        assert!(again.text().contains("Cet import a déjà été exécuté."));
+
+        // The kept report: listed and downloadable.
+        let home = browser.get("/admin/usagers/import").await;
+        assert!(home.body.contains(&format!("{report_path}/rapport.csv")), "{}", home.body);
+        let csv = browser.get(&format!("{report_path}/rapport.csv")).await;
+        assert_eq!(csv.status, 200);
+        assert!(csv.header("content-type").unwrap().starts_with("text/csv"));
+        assert!(csv.header("content-disposition").unwrap().starts_with("attachment;"));
+        assert!(csv.body.contains("3,jean@example.org,créé,jean.dupont,,"), "{}", csv.body);
+
+        // Another town's gestionnaire sees none of it.
+        let mut foreign = app.staff("saint-martin", guichet::staff::StaffRole::Gestionnaire).await;
+        assert_eq!(foreign.get(&report_path).await.status, 404);
+        assert_eq!(foreign.get(&format!("{report_path}/rapport.csv")).await.status, 404);
+    }
+
+    async fn the_upload_refuses_in_french(backend) {
+        let app = TestApp::spawn(backend).await;
+        let mut browser = app.staff(TOWN, guichet::staff::StaffRole::Gestionnaire).await;
+        let latin1 = b"prenom;nom;courriel\nL\xE9a;Arp\xE8ge;lea@example.org\n";
+        let refused = upload_page(&mut browser, latin1, true).await;
+        assert_eq!(refused.status, 422);
+        let text = refused.text();
+        assert!(text.contains("n'est pas enregistré en UTF-8 (premier caractère illisible ligne 2)"), "{text}");
+        assert!(refused.body.contains(r#"aria-invalid="true""#) && refused.body.contains(r##"href="#fichier""##));
+        assert!(refused.body.contains(r#"name="mettre_a_jour" type="checkbox" value="true" checked"#), "the box stays ticked");
+
+        let header = upload_page(&mut browser, "Nom;Prénom;Naissance\n".as_bytes(), false).await;
+        assert_eq!(header.status, 422);
+        assert!(header.text().contains("Colonne inconnue : « Naissance »"), "{}", header.text());
+
+        // Past Rocket's own limit: the same French words, not a bare 413.
+        let huge = vec![b'a'; 7 * 1024 * 1024];
+        let refused = upload_page(&mut browser, &huge, false).await;
+        assert_eq!(refused.status, 413);
+        assert!(refused.text().contains("Le fichier dépasse 5 Mo"), "{}", refused.text());
+        // Between the two limits: the service's.
+        let large = vec![b'a'; 5 * 1024 * 1024 + 10];
+        let refused = upload_page(&mut browser, &large, false).await;
+        assert_eq!(refused.status, 413);
+        assert!(refused.text().contains("Le fichier dépasse 5 Mo"));
+
+        let empty = upload_page(&mut browser, b"", false).await;
+        assert_eq!(empty.status, 422);
+        assert!(empty.text().contains("Choisissez le fichier CSV à importer."));
+        assert_eq!(counts(&app, &app.town(TOWN).await).await.0, 0);
+    }
+}

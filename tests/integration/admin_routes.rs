@@ -25,7 +25,7 @@ enum Least {
 }
 
 use Least::{Anyone, Role, StaffSession};
-use StaffRole::{Administrateur, Agent};
+use StaffRole::{Administrateur, Agent, Gestionnaire};
 
 /// Every route of the staff face: method, path as mounted, least needed.
 const ROUTES: &[(&str, &str, Least)] = &[
@@ -38,6 +38,19 @@ const ROUTES: &[(&str, &str, Least)] = &[
     ("GET", "/admin/invitation/<token>", Anyone),
     ("POST", "/admin/invitation/<token>", Anyone),
     ("GET", "/admin", Role(Agent)),
+    ("GET", "/admin/usagers/import", Role(Gestionnaire)),
+    ("POST", "/admin/usagers/import", Role(Gestionnaire)),
+    ("GET", "/admin/usagers/import/<id>", Role(Gestionnaire)),
+    (
+        "GET",
+        "/admin/usagers/import/<id>/rapport.csv",
+        Role(Gestionnaire),
+    ),
+    (
+        "POST",
+        "/admin/usagers/import/<id>/executer",
+        Role(Gestionnaire),
+    ),
     ("GET", "/admin/agents", Role(Administrateur)),
     ("POST", "/admin/agents/inviter", Role(Administrateur)),
     ("POST", "/admin/agents/<id>/role", Role(Administrateur)),

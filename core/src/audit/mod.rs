@@ -225,14 +225,20 @@ pub async fn record_events<'a>(
 ) -> Result<(), DbErr> {
     // Eleven columns a row, within every database's parameter limit.
     const ROWS_PER_STATEMENT: usize = 500;
-    let mut rows = events.into_iter().map(|event| row(scope, event)).peekable();
-    while rows.peek().is_some() {
+    // Made rows first: no closure over the events lives across an await
+    // (the caller's future stays `Send`).
+    let rows: Vec<entity::ActiveModel> =
+        events.into_iter().map(|event| row(scope, event)).collect();
+    let mut rows = rows.into_iter();
+    loop {
         let chunk: Vec<_> = rows.by_ref().take(ROWS_PER_STATEMENT).collect();
+        if chunk.is_empty() {
+            return Ok(());
+        }
         entity::Entity::insert_many(chunk)
             .exec_without_returning(db)
             .await?;
     }
-    Ok(())
 }
 
 fn row(scope: TenantScope, event: Event<'_>) -> entity::ActiveModel {

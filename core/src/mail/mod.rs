@@ -170,14 +170,20 @@ impl Mailer {
         // Sixteen columns a row: far below the parameter limits of SQLite
         // (32,766) and PostgreSQL (65,535).
         const ROWS_PER_STATEMENT: usize = 200;
-        let mut rows = mails.into_iter().map(|mail| mail.0).peekable();
-        while rows.peek().is_some() {
-            let chunk: Vec<_> = rows.by_ref().take(ROWS_PER_STATEMENT).collect();
+        let mut rows = mails.into_iter();
+        loop {
+            let chunk: Vec<_> = rows
+                .by_ref()
+                .take(ROWS_PER_STATEMENT)
+                .map(|mail| mail.0)
+                .collect();
+            if chunk.is_empty() {
+                return Ok(());
+            }
             entity::Entity::insert_many(chunk)
                 .exec_without_returning(db)
                 .await?;
         }
-        Ok(())
     }
 
     /// Composes `kind` for `to` in the town's theme, ready to be queued.

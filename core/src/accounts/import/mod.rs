@@ -34,7 +34,7 @@ use sea_orm::{
 };
 use sha2::{Digest as _, Sha256};
 
-pub use decode::FileRefusal;
+pub use decode::{FileRefusal, HOW_TO_SAVE_AS_UTF8, thousands};
 pub use entity::ImportStatus;
 pub use parse::Column;
 pub use report::{ImportCounts, ImportReport, LineError, LineOutcome, LineReport};

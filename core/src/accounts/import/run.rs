@@ -102,13 +102,18 @@ impl Accounts {
             origin,
             detail: detail.clone(),
         };
-        let events =
-            inserted
-                .iter()
-                .map(|created| event(AuditKind::AccountCreated, Some(created.account.id)))
-                .chain(plan.updates.iter().map(|update| {
-                    event(AuditKind::AccountUpdatedByImport, Some(update.account_id))
-                }));
+        // Collected before the await: an iterator of closures held across
+        // it would make the future not `Send` for every lifetime.
+        let mut events: Vec<Event<'_>> = inserted
+            .iter()
+            .map(|created| event(AuditKind::AccountCreated, Some(created.account.id)))
+            .collect();
+        for update in &plan.updates {
+            events.push(event(
+                AuditKind::AccountUpdatedByImport,
+                Some(update.account_id),
+            ));
+        }
         audit::record_events(txn, scope, events).await?;
         let counts = plan.report.counts();
         audit::record_event(

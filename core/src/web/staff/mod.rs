@@ -6,7 +6,7 @@
 //!
 //! One file per area, each with `routes()` listed in [`routes`]: `account`
 //! (login, second factor, enrolment, invitations, logout), `overview`
-//! (`/admin`), `agents` (the team). Every page takes a [`Staff<P>`] guard
+//! (`/admin`), `agents` (the team), `import` (CSV import of residents). Every page takes a [`Staff<P>`] guard
 //! (session.rs), `P` the permission it needs (`crate::staff::ManageStaff`…):
 //! roles are checked by guards, never in handlers. Each page renders with
 //! [`staff_page`] (the member's name, role and logout in the header, the
@@ -15,13 +15,14 @@
 
 mod account;
 mod agents;
+mod import;
 mod overview;
 pub mod session;
 
 use rocket::{Catcher, Route};
 use serde::Serialize;
 
-use crate::staff::{EnterBackOffice, ManageStaff, Permission, StaffRole};
+use crate::staff::{EnterBackOffice, ImportResidents, ManageStaff, Permission, StaffRole};
 use crate::web::kit::{self, Face, MenuEntry};
 
 pub use crate::web::kit::PageError;
@@ -67,6 +68,11 @@ pub const MENU: &[StaffMenuEntry] = &[
         least: <EnterBackOffice as Permission>::LEAST,
     },
     StaffMenuEntry {
+        href: "/admin/usagers/import",
+        label: "Import d'usagers",
+        least: <ImportResidents as Permission>::LEAST,
+    },
+    StaffMenuEntry {
         href: "/admin/agents",
         label: "Équipe",
         least: <ManageStaff as Permission>::LEAST,
@@ -82,7 +88,13 @@ pub type Checked<'r, T> = Result<CsrfForm<T>, kit::Refused<'r, T>>;
 
 /// The face's routes, mounted at [`BASE`] (paths here are relative to it).
 pub fn routes() -> Vec<Route> {
-    [account::routes(), overview::routes(), agents::routes()].concat()
+    [
+        account::routes(),
+        overview::routes(),
+        agents::routes(),
+        import::routes(),
+    ]
+    .concat()
 }
 
 /// The face's catchers, registered at [`BASE`].
