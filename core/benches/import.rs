@@ -145,6 +145,12 @@ async fn measure(backend: &str, app: &App) {
 }
 
 fn main() {
+    // `GUICHET_BENCH_LOG=guichet=info` shows where each run's time goes.
+    if let Ok(filter) = std::env::var("GUICHET_BENCH_LOG") {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .init();
+    }
     let filter: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with('-'))

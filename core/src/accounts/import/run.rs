@@ -54,7 +54,9 @@ impl Accounts {
         now: DateTime<Utc>,
     ) -> Result<ImportReport, AccountError> {
         let scope = tenant.scope();
+        let started = std::time::Instant::now();
         let mut plan = plan::plan(txn, scope, rows, update_known).await?;
+        let planned = started.elapsed();
         plan.report.executed = import_id.is_some();
         if import_id.is_some() && !plan.report.errors.is_empty() {
             return Ok(plan.report);
@@ -67,7 +69,9 @@ impl Accounts {
         let inserted = self
             .insert_accounts(txn, tenant, &plan.creations, now)
             .await?;
+        let accounts_inserted = started.elapsed();
         self.queue_activations(txn, tenant, &inserted, now).await?;
+        let mails_queued = started.elapsed();
         for update in &plan.updates {
             let resident = &update.resident;
             let mut change = scope
@@ -131,6 +135,17 @@ impl Accounts {
             },
         )
         .await?;
+        // Where an import's time goes (docs/PERFORMANCE.md).
+        tracing::info!(
+            town = %tenant.slug,
+            lines = rows.len(),
+            executed = import_id.is_some(),
+            planned_ms = planned.as_millis(),
+            accounts_inserted_ms = accounts_inserted.as_millis(),
+            mails_queued_ms = mails_queued.as_millis(),
+            total_ms = started.elapsed().as_millis(),
+            "import run"
+        );
         Ok(plan.report)
     }
 
