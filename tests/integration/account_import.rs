@@ -473,3 +473,21 @@ on_both_databases! {
         assert_eq!(counts(&app, &app.town(TOWN).await).await.0, 0);
     }
 }
+
+on_both_databases! {
+    async fn two_executions_at_once_create_once(backend) {
+        let app = TestApp::spawn(backend).await;
+        let town = app.town(TOWN).await;
+        let accounts = &app.app.accounts;
+        let simulation = accounts
+            .simulate_import(&town, &agent(), &Origin::default(), upload(GOOD.as_bytes(), false))
+            .await.unwrap().unwrap();
+        let (actor, origin) = (agent(), Origin::default());
+        let run = || accounts.execute_import(&town, simulation.import_id, &simulation.file_sha256, &actor, &origin);
+        let (first, second) = tokio::join!(run(), run());
+        let outcomes = [first.unwrap(), second.unwrap()];
+        assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 1, "{outcomes:?}");
+        assert!(outcomes.iter().any(|o| matches!(o, Err(ExecuteProblem::AlreadyExecuted))), "{outcomes:?}");
+        assert_eq!(counts(&app, &town).await, (3, 3, 4));
+    }
+}
