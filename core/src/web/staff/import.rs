@@ -25,6 +25,9 @@ use crate::audit::Origin;
 use crate::staff::ImportResidents;
 use crate::web::kit::{Page, PageError, Refused, refusal_message};
 
+/// The routes under `/usagers/import/<id>` have an explicit rank: the
+/// residents' pages (`/usagers/<identifier>/…`) would otherwise collide
+/// with them at launch (a static segment meets a dynamic one each way).
 pub(super) fn routes() -> Vec<Route> {
     routes![home, upload, report, report_csv, execute]
 }
@@ -373,7 +376,7 @@ fn render_report(
     staff_page(page, staff, csrf).render(status, "admin/import_report", title, view)
 }
 
-#[get("/usagers/import/<id>")]
+#[get("/usagers/import/<id>", rank = 1)]
 async fn report(
     page: AdminPage,
     staff: Staff<ImportResidents>,
@@ -397,7 +400,7 @@ struct CsvDownload {
     disposition: Header<'static>,
 }
 
-#[get("/usagers/import/<id>/rapport.csv")]
+#[get("/usagers/import/<id>/rapport.csv", rank = 1)]
 async fn report_csv(
     staff: Staff<ImportResidents>,
     accounts: &State<Accounts>,
@@ -429,7 +432,7 @@ struct ExecuteForm<'r> {
     empreinte: &'r str,
 }
 
-#[post("/usagers/import/<id>/executer", data = "<form>")]
+#[post("/usagers/import/<id>/executer", data = "<form>", rank = 1)]
 async fn execute(
     page: AdminPage,
     staff: Staff<ImportResidents>,
