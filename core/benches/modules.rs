@@ -303,7 +303,7 @@ mod native {
 /// verification. The login bound is cores ÷ this time.
 fn password_hashing(criterion: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let hasher = guichet::accounts::PasswordHasher::new(1).unwrap();
+    let hasher = guichet::accounts::PasswordHasher::new(1, b"bench key").unwrap();
     let stored = runtime
         .block_on(hasher.hash("charge-mot-de-passe-2026"))
         .unwrap();

@@ -87,7 +87,7 @@ impl App {
         let db = db::open(&config.database_url, config.database_acquire_timeout()).await?;
         let tenants = TenantDirectory::new(db.clone(), &config.base_domain);
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        let hasher = PasswordHasher::new(cores)?;
+        let hasher = PasswordHasher::new(cores, &secret_key)?;
         let mailer = Mailer::new(themes.clone(), PublicLinks::new(&config));
         let sessions = SessionPolicy {
             idle: chrono::Duration::minutes(i64::from(config.session_idle_minutes)),
@@ -171,6 +171,12 @@ impl App {
             ip_header: self.config.ip_header.clone().map(Into::into),
             log_level: rocket::config::LogLevel::Off,
             cli_colors: false,
+            // The CSV import's file (accounts::import::MAX_FILE_BYTES) with
+            // room to spare: past it the page says the limit in French,
+            // not a bare 413.
+            limits: rocket::data::Limits::default()
+                .limit("data-form", rocket::data::ByteUnit::Mebibyte(6))
+                .limit("file", rocket::data::ByteUnit::Mebibyte(6)),
             ..rocket::Config::release_default()
         }
     }

@@ -83,7 +83,7 @@ pub async fn ensure_residents(
     use crate::accounts::entity::account::{self, AccountStatus, Civility};
 
     let identifier = "michel.arpege";
-    let hasher = crate::accounts::PasswordHasher::new(1)?;
+    let hasher = crate::accounts::PasswordHasher::new(1, &app.secret_key)?;
     let password_hash = hasher.hash(DEMO_PASSWORD).await?;
     for town in definitions {
         let Some(tenant) = app.tenants.find_by_slug(&town.definition.slug).await? else {

@@ -23,6 +23,7 @@ mod m20261126_000012_staff;
 mod m20261126_000013_account_administration;
 mod m20261126_000015_module_edits;
 mod m20261126_000016_request_handling;
+mod m20261126_000014_account_import;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000013_account_administration::Migration),
             Box::new(m20261126_000015_module_edits::Migration),
             Box::new(m20261126_000016_request_handling::Migration),
+            Box::new(m20261126_000014_account_import::Migration),
         ]
     }
 }

@@ -11,6 +11,7 @@
 mod harness;
 
 mod account_abuse;
+mod account_import;
 mod accounts;
 mod admin_content;
 mod admin_modules;

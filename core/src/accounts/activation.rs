@@ -17,7 +17,7 @@ use super::secrets::new_temporary_password;
 use super::service::{Accounts, Addressee};
 use crate::audit::{AuditKind, Origin};
 use crate::format::long_date;
-use crate::mail::MailKind;
+use crate::mail::{ComposedMail, MailError, MailKind};
 use crate::tenancy::Tenant;
 
 #[derive(Serialize)]
@@ -54,6 +54,20 @@ impl Accounts {
                 expires,
             )
             .await?;
+        let mail = self.compose_activation(tenant, owner, &token, temporary_password, expires)?;
+        self.mailer.queue_many(txn, vec![mail]).await?;
+        Ok(())
+    }
+
+    /// The activation mail of `owner`, with its link's `token`.
+    pub(super) fn compose_activation(
+        &self,
+        tenant: &Tenant,
+        owner: &account::Model,
+        token: &str,
+        temporary_password: &str,
+        expires: DateTime<Utc>,
+    ) -> Result<ComposedMail, MailError> {
         let data = ActivationMail {
             to: Addressee::of(owner),
             link: self
@@ -65,9 +79,7 @@ impl Accounts {
             valid_until: long_date(expires.with_timezone(&tenant.timezone)),
         };
         self.mailer
-            .queue(txn, tenant, MailKind::Activation, &owner.email, data)
-            .await?;
-        Ok(())
+            .compose(tenant, MailKind::Activation, &owner.email, data)
     }
 
     /// Activates the account of an activation link.
@@ -147,7 +159,7 @@ impl Accounts {
             return Ok(());
         }
         let temporary_password = new_temporary_password();
-        let password_hash = self.hasher.hash(&temporary_password).await?;
+        let password_hash = self.hasher.hash_temporary(&temporary_password);
         let now = Utc::now();
         let txn = crate::db::begin_write(&self.db).await?;
         self.renew_activation(

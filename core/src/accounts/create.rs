@@ -29,6 +29,19 @@ pub enum NewAccountError {
     IdentityLinked,
 }
 
+/// A phone number as the town and residents type them: digits, spaces,
+/// dots, hyphens, parentheses and a leading +; 6 to 20 digits.
+pub fn is_plausible_phone(phone: &str) -> bool {
+    let digits = phone.chars().filter(char::is_ascii_digit).count();
+    (6..=20).contains(&digits)
+        && phone.chars().count() <= 40
+        && phone.chars().enumerate().all(|(index, character)| {
+            character.is_ascii_digit()
+                || matches!(character, ' ' | '.' | '-' | '(' | ')')
+                || (character == '+' && index == 0)
+        })
+}
+
 #[derive(Debug, Clone)]
 pub struct NewAccount {
     pub email: String,
@@ -143,7 +156,7 @@ impl Accounts {
     ) -> Result<Result<CreatedAccount, NewAccountError>, AccountError> {
         let scope = tenant.scope();
         let temporary_password = new_temporary_password();
-        let password_hash = self.hasher.hash(&temporary_password).await?;
+        let password_hash = self.hasher.hash_temporary(&temporary_password);
         let now = Utc::now();
 
         let txn = crate::db::begin_write(&self.db).await?;

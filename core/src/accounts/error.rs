@@ -14,6 +14,9 @@ pub enum AccountError {
     Hashing(#[from] HashingError),
     #[error(transparent)]
     Mail(#[from] MailError),
+    /// An import's report could not be written or read back as JSON.
+    #[error("import report: {0}")]
+    ImportReport(#[from] serde_json::Error),
 }
 
 /// A form field with what is wrong with it, in French.

@@ -1,13 +1,33 @@
 //! Password hashing: argon2id with OWASP's parameters (m = 19 MiB, t = 2,
 //! p = 1), on blocking threads, a bounded number at a time so that a login
 //! storm queues instead of starving the async executor or the memory.
+//!
+//! Temporary passwords (the activation mail's) are not chosen by anyone:
+//! 81 random bits ([`super::secrets::new_temporary_password`]). A slow hash
+//! protects guessable passwords; against 2^80 guesses on average it buys
+//! nothing, and it would cost 3 minutes for an import of 10,000 residents.
+//! They are stored as `$hmac-sha256$v=1$<tag>`: HMAC-SHA-256 under a key
+//! derived from the server's secret key, so that a copy of the database
+//! without the key cannot even test a guess. [`PasswordHasher::verify`]
+//! recognises both forms; a chosen password is always argon2id.
 
 use std::sync::Arc;
 
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
 use argon2::{Algorithm, Argon2, Params, Version};
+use base64::Engine as _;
+use hmac::{KeyInit as _, Mac as _};
+use sha2::Sha256;
 use tokio::sync::Semaphore;
+
+type HmacSha256 = hmac::Hmac<Sha256>;
+
+/// The stored form of a temporary password, before its tag.
+const TEMPORARY_PREFIX: &str = "$hmac-sha256$v=1$";
+/// Separates the temporary passwords' key from the other uses of the
+/// server's secret key.
+const TEMPORARY_KEY_LABEL: &[u8] = b"guichet/temporary-password/v1";
 
 /// OWASP Password Storage Cheat Sheet, argon2id, first option.
 const MEMORY_KIB: u32 = 19_456;
@@ -28,6 +48,18 @@ pub struct PasswordHasher {
     /// A real hash of nothing anyone knows: checked against when the
     /// identifier is unknown, so that both cases take the same time.
     decoy: Arc<str>,
+    /// The HMAC of temporary passwords, keyed, ready to clone.
+    temporary_mac: TemporaryMac,
+}
+
+#[derive(Clone)]
+struct TemporaryMac(HmacSha256);
+
+impl std::fmt::Debug for TemporaryMac {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the key.
+        f.write_str("TemporaryMac")
+    }
 }
 
 fn argon2() -> Argon2<'static> {
@@ -37,13 +69,35 @@ fn argon2() -> Argon2<'static> {
 }
 
 impl PasswordHasher {
-    /// `concurrency` hashes at most at once (the number of cores is right).
-    pub fn new(concurrency: usize) -> Result<Self, HashingError> {
+    /// `concurrency` hashes at most at once (the number of cores is right);
+    /// `secret_key` is the server's (temporary passwords are keyed by it).
+    pub fn new(concurrency: usize, secret_key: &[u8]) -> Result<Self, HashingError> {
         let decoy = hash_blocking(&crate::accounts::secrets::new_token())?;
+        let key_error = |error| HashingError::Hash(format!("{error}"));
+        let mut derive = HmacSha256::new_from_slice(secret_key).map_err(key_error)?;
+        derive.update(TEMPORARY_KEY_LABEL);
+        let mac = HmacSha256::new_from_slice(&derive.finalize().into_bytes()).map_err(key_error)?;
         Ok(Self {
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
             decoy: decoy.into(),
+            temporary_mac: TemporaryMac(mac),
         })
+    }
+
+    /// What the database keeps of a temporary password (random, never
+    /// chosen: see the module's comment). A microsecond, no thread needed.
+    pub fn hash_temporary(&self, password: &str) -> String {
+        let tag = self.temporary_mac(password).finalize().into_bytes();
+        format!(
+            "{TEMPORARY_PREFIX}{}",
+            base64::engine::general_purpose::STANDARD_NO_PAD.encode(tag)
+        )
+    }
+
+    fn temporary_mac(&self, password: &str) -> HmacSha256 {
+        let mut mac = self.temporary_mac.0.clone();
+        mac.update(password.as_bytes());
+        mac
     }
 
     pub async fn hash(&self, password: &str) -> Result<String, HashingError> {
@@ -54,6 +108,24 @@ impl PasswordHasher {
     /// True if `password` matches `stored`; `None` checks against the decoy
     /// and always answers false, in the same time.
     pub async fn verify(&self, password: &str, stored: Option<&str>) -> Result<bool, HashingError> {
+        if let Some(tag) = stored.and_then(|stored| stored.strip_prefix(TEMPORARY_PREFIX)) {
+            let matches = base64::engine::general_purpose::STANDARD_NO_PAD
+                .decode(tag)
+                .is_ok_and(|tag| self.temporary_mac(password).verify_slice(&tag).is_ok());
+            // An argon2 verification all the same: an answer in a
+            // microsecond would tell a guesser that this identifier exists
+            // and still waits for its activation.
+            self.verify_argon2(password, None).await?;
+            return Ok(matches);
+        }
+        self.verify_argon2(password, stored).await
+    }
+
+    async fn verify_argon2(
+        &self,
+        password: &str,
+        stored: Option<&str>,
+    ) -> Result<bool, HashingError> {
         let known = stored.is_some();
         let stored = stored.map_or_else(|| self.decoy.to_string(), str::to_owned);
         let password = password.to_owned();
@@ -95,7 +167,7 @@ mod tests {
 
     #[tokio::test]
     async fn hashes_verify_and_carry_the_owasp_parameters() {
-        let hasher = PasswordHasher::new(2).unwrap();
+        let hasher = PasswordHasher::new(2, b"key").unwrap();
         let hash = hasher.hash("correct horse").await.unwrap();
         assert!(
             hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
@@ -105,5 +177,29 @@ mod tests {
         assert!(!hasher.verify("wrong horse", Some(&hash)).await.unwrap());
         assert!(!hasher.verify("correct horse", None).await.unwrap());
         assert!(!hasher.verify("x", Some("not a hash")).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn temporary_passwords_are_keyed_and_take_an_argon2_time() {
+        let hasher = PasswordHasher::new(2, b"key").unwrap();
+        let password = crate::accounts::secrets::new_temporary_password();
+        let stored = hasher.hash_temporary(&password);
+        assert!(stored.starts_with("$hmac-sha256$v=1$"), "{stored}");
+        assert_eq!(stored, hasher.hash_temporary(&password));
+        assert!(hasher.verify(&password, Some(&stored)).await.unwrap());
+        assert!(!hasher.verify("wrong", Some(&stored)).await.unwrap());
+        assert!(
+            !hasher
+                .verify(&password, Some("$hmac-sha256$v=1$@@@"))
+                .await
+                .unwrap()
+        );
+        // Another server's key opens nothing.
+        let other = PasswordHasher::new(2, b"other key").unwrap();
+        assert!(!other.verify(&password, Some(&stored)).await.unwrap());
+
+        let started = std::time::Instant::now();
+        hasher.verify(&password, Some(&stored)).await.unwrap();
+        assert!(started.elapsed() > std::time::Duration::from_millis(3));
     }
 }

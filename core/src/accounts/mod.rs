@@ -28,6 +28,7 @@ mod error;
 mod franceconnect;
 mod hashing;
 mod identifier;
+pub mod import;
 mod links;
 mod login;
 mod mail_bound;
@@ -44,7 +45,7 @@ pub mod throttle;
 pub use administration::{AdministrationProblem, MAX_REASON_CHARS};
 pub use create::{
     CreatedAccount, MAX_ADDRESS_CHARS, MAX_EMAIL_CHARS, MAX_NAME_CHARS, MAX_PHONE_CHARS,
-    NewAccount, NewAccountError,
+    NewAccount, NewAccountError, is_plausible_phone,
 };
 pub use details::{JOURNAL_LIMIT, REFUSED_MAIL_LIMIT};
 pub use devices::{DEVICE_COOKIE, DEVICE_TRUST_DAYS};

@@ -106,6 +106,41 @@ impl Visitor {
         self.send(request).await
     }
 
+    /// POSTs `fields` and one file as `multipart/form-data` (no CSRF token
+    /// added): `file` is the field's name, the file's name and its bytes.
+    pub async fn post_multipart(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        file: (&str, &str, &[u8]),
+    ) -> TestResponse {
+        const BOUNDARY: &str = "----guichet-test-boundary-7MA4YWxkTrZu0gW";
+        let mut body = Vec::new();
+        for (name, value) in fields {
+            body.extend_from_slice(
+                format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                    .as_bytes(),
+            );
+        }
+        let (name, file_name, bytes) = file;
+        body.extend_from_slice(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\nContent-Type: text/csv\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+        let request = self
+            .request(reqwest::Method::POST, path)
+            .header(
+                "Content-Type",
+                format!("multipart/form-data; boundary={BOUNDARY}"),
+            )
+            .body(body);
+        self.send(request).await
+    }
+
     /// Opens `page`, then submits its form to `action` with `fields` and
     /// the page's CSRF token — what a person filling the form does.
     pub async fn submit(

@@ -93,16 +93,7 @@ struct ContactForm<'r> {
     phone: &'r str,
 }
 
-/// Digits, spaces, dots, hyphens, parentheses and a leading +.
-fn is_plausible_phone(phone: &str) -> bool {
-    let digits = phone.chars().filter(char::is_ascii_digit).count();
-    (6..=20).contains(&digits)
-        && phone.chars().enumerate().all(|(index, character)| {
-            character.is_ascii_digit()
-                || matches!(character, ' ' | '.' | '-' | '(' | ')')
-                || (character == '+' && index == 0)
-        })
-}
+use crate::accounts::is_plausible_phone;
 
 #[post("/coordonnees", data = "<form>")]
 async fn contact_save<'r>(

@@ -8,6 +8,7 @@
 //! (login, second factor, enrolment, invitations, logout), `overview`
 //! (`/admin`), `agents` (the team), `requests` (`/admin/demandes`: the
 //! requests' inbox and pages), `residents` (residents' accounts),
+//! `import` (their CSV import),
 //! `feedback` (`/admin/avis`), `content` and `terms` (news, pages, terms of
 //! use), `modules` (the town's modules and their configuration forms),
 //! `journal` (the account journal and its CSV export). Every page takes a
@@ -22,6 +23,7 @@ mod account;
 mod agents;
 mod content;
 mod feedback;
+mod import;
 mod journal;
 mod modules;
 mod overview;
@@ -34,7 +36,7 @@ use rocket::{Catcher, Route};
 use serde::Serialize;
 
 use crate::staff::{
-    EnterBackOffice, HandleFeedback, HandleRequests, ManageStaff, ManageTown, Permission,
+    EnterBackOffice, HandleFeedback, HandleRequests, ImportResidents, ManageStaff, ManageTown, Permission,
     PublishContent, ReadJournal, ReadResidents, StaffRole,
 };
 use crate::web::kit::{self, Face, MenuEntry};
@@ -92,6 +94,11 @@ pub const MENU: &[StaffMenuEntry] = &[
         least: <ReadResidents as Permission>::LEAST,
     },
     StaffMenuEntry {
+        href: "/admin/usagers/import",
+        label: "Import d'usagers",
+        least: <ImportResidents as Permission>::LEAST,
+    },
+    StaffMenuEntry {
         href: "/admin/avis",
         label: "Avis",
         least: <HandleFeedback as Permission>::LEAST,
@@ -143,6 +150,7 @@ pub fn routes() -> Vec<Route> {
         agents::routes(),
         requests::routes(),
         residents::routes(),
+        import::routes(),
         feedback::routes(),
         content::routes(),
         terms::routes(),
