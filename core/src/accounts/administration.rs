@@ -111,7 +111,7 @@ impl Accounts {
         origin: &Origin,
     ) -> Outcome {
         let temporary_password = new_temporary_password();
-        let password_hash = self.hasher.hash(&temporary_password).await?;
+        let password_hash = self.hasher.hash_temporary(&temporary_password);
         let now = Utc::now();
         let txn = crate::db::begin_write(&self.db).await?;
         let owner = match self.locked(&txn, tenant, account_id).await? {
