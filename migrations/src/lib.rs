@@ -21,9 +21,9 @@ mod m20261126_000010_mail_delivery;
 mod m20261126_000011_journal;
 mod m20261126_000012_staff;
 mod m20261126_000013_account_administration;
+mod m20261126_000014_account_import;
 mod m20261126_000015_module_edits;
 mod m20261126_000016_request_handling;
-mod m20261126_000014_account_import;
 
 #[derive(Debug)]
 pub struct Migrator;

@@ -75,7 +75,15 @@ impl SmtpSink {
                 files.extend(entries.filter_map(Result::ok).map(|entry| entry.path()));
             }
         }
-        files.sort();
+        // In arrival order: Maildir names start with the second, then the
+        // microseconds unpadded ("M99999" sorts after "M100000"), so the
+        // name alone misorders two mails of one second.
+        files.sort_by_cached_key(|path| {
+            let modified = std::fs::metadata(path)
+                .and_then(|meta| meta.modified())
+                .ok();
+            (modified, path.clone())
+        });
         files
     }
 

@@ -368,12 +368,19 @@ fn render_report(
     status: Status,
     view: ReportView,
 ) -> Result<Page, PageError> {
-    let title = if view.executed {
-        "Rapport d'import"
-    } else {
-        "Simulation de l'import"
-    };
-    staff_page(page, staff, csrf).render(status, "admin/import_report", title, view)
+    // Each report its own title: the browser's history and a screen
+    // reader's tab list tell two imports apart.
+    let title = format!(
+        "{} n° {} ({})",
+        if view.executed {
+            "Rapport d'import"
+        } else {
+            "Simulation de l'import"
+        },
+        view.id,
+        view.file_name
+    );
+    staff_page(page, staff, csrf).render(status, "admin/import_report", &title, view)
 }
 
 #[get("/usagers/import/<id>", rank = 1)]

@@ -36,8 +36,8 @@ use rocket::{Catcher, Route};
 use serde::Serialize;
 
 use crate::staff::{
-    EnterBackOffice, HandleFeedback, HandleRequests, ImportResidents, ManageStaff, ManageTown, Permission,
-    PublishContent, ReadJournal, ReadResidents, StaffRole,
+    EnterBackOffice, HandleFeedback, HandleRequests, ImportResidents, ManageStaff, ManageTown,
+    Permission, PublishContent, ReadJournal, ReadResidents, StaffRole,
 };
 use crate::web::kit::{self, Face, MenuEntry};
 
