@@ -54,6 +54,15 @@ fn main() {
     ] {
         command.env_remove(variable);
     }
+    // The same sources give the same bytes wherever the checkout and the
+    // cargo home are: a first-party release is identified by its SHA-256,
+    // and a demo or a deployment restarted from another clone must find
+    // the release it published unchanged, not "other content".
+    let mut remaps = vec![format!("--remap-path-prefix={}=/guichet", root.display())];
+    if let Some(cargo_home) = cargo_home() {
+        remaps.push(format!("--remap-path-prefix={}=/cargo", cargo_home.display()));
+    }
+    command.env("CARGO_ENCODED_RUSTFLAGS", remaps.join("\x1f"));
     let status = command.status();
     match status {
         Ok(status) if status.success() => {}
@@ -85,6 +94,13 @@ fn main() {
     if let Err(error) = std::fs::write(&out, embedded) {
         fail(&format!("cannot write {}: {error}", out.display()));
     }
+}
+
+/// Where cargo keeps the crates' sources: `CARGO_HOME`, else `~/.cargo`.
+fn cargo_home() -> Option<PathBuf> {
+    std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")))
 }
 
 fn env(name: &str) -> String {
