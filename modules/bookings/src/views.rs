@@ -1,0 +1,724 @@
+//! The views: the resident's tile, planning and "semaine type", and the
+//! staff's day list and closures. Built from plain data and a
+//! [`Store`], so they are tested natively.
+
+use std::collections::BTreeMap;
+
+use guichet_module_sdk::{
+    Field, FieldGroup, FieldKind, Fields, Form, Link, Tone, Value, View, ViewRequest, param,
+};
+
+use crate::calendar::{Date, Moment, WEEKDAYS, Weekday};
+use crate::config::{ActivityRules, Rules};
+use crate::engine::{
+    Change, Child, Family, MAX_DAYS_PER_SUBMISSION, capacity, day_state, waiting_expired,
+};
+use crate::model::{
+    Booking, DayRecord, EntryState, FamilyEntry, StaffClosure, Waiting, booking_prefix, day_key,
+    family_prefix, waiting_prefix,
+};
+use crate::planning::{Running, horizon, running, week_days};
+use crate::pricing::UnitPrice;
+use crate::store::{Store, StoreError};
+
+pub const TILE: &str = "reservations";
+pub const PLANNING: &str = "planning";
+pub const WEEKLY: &str = "semaine-type";
+pub const STAFF_DAY: &str = "jour";
+pub const STAFF_CLOSURES: &str = "fermetures";
+
+/// The most upcoming lines the tile shows.
+const TILE_LINES: usize = 5;
+/// The most rows of a staff list page.
+pub const STAFF_PAGE: usize = 300;
+
+fn link(label: &str, view: &str, params: &[(&str, &str)]) -> Link {
+    params
+        .iter()
+        .fold(Link::new(label, view), |link, (name, value)| {
+            link.param(name, value)
+        })
+}
+
+/// "Ma famille" tile: what is booked next, what waits, where to book.
+pub fn tile(
+    store: &mut impl Store,
+    rules: &Rules,
+    now: Moment,
+    family: &Family,
+    children: &[Child],
+) -> Result<View, StoreError> {
+    let prefix = family_prefix(&family.resident);
+    let after = format!("{prefix}{}", now.date.add_days(-1));
+    let upcoming = store.list_after(&prefix, &after, 100)?;
+    let mut booked = Vec::new();
+    let mut waiting = Vec::new();
+    for (_, text) in upcoming {
+        let Ok(entry) = serde_json::from_str::<FamilyEntry>(&text) else {
+            continue;
+        };
+        let (Some(date), Some(activity)) =
+            (Date::parse(&entry.date), rules.activity(&entry.activity))
+        else {
+            continue;
+        };
+        let line = format!("{} : {}, {}", entry.child_name, activity.label, date.long());
+        match entry.state {
+            EntryState::Booked if booked.len() < TILE_LINES => booked.push(line),
+            EntryState::Waiting
+                if !waiting_expired(rules, activity, date, now) && waiting.len() < TILE_LINES =>
+            {
+                waiting.push(line)
+            }
+            _ => {}
+        }
+    }
+    let mut view = View::new("Annuler ou réserver…");
+    if children.is_empty() {
+        return Ok(view.paragraph(
+            "Aucun enfant n'est inscrit dans votre foyer : la mairie l'ajoute à votre dossier.",
+        ));
+    }
+    view = if booked.is_empty() {
+        view.paragraph("Aucune réservation à venir.")
+    } else {
+        view.heading("Prochaines réservations").items(booked)
+    };
+    if !waiting.is_empty() {
+        view = view.heading("En liste d'attente").items(waiting);
+    }
+    for child in children.iter().take(4) {
+        view = view.link(link(
+            &format!("Réserver ou annuler pour {}", child.name),
+            PLANNING,
+            &[("enfant", &child.id)],
+        ));
+    }
+    Ok(view.link(link("Appliquer une semaine type", WEEKLY, &[])))
+}
+
+/// The planning of a child for an activity, week by week; without a child
+/// or an activity, the choice of both.
+#[allow(clippy::too_many_arguments)]
+pub fn planning(
+    store: &mut impl Store,
+    rules: &Rules,
+    now: Moment,
+    family: &Family,
+    children: &[Child],
+    request: &ViewRequest,
+    prices: &BTreeMap<String, UnitPrice>,
+) -> Result<View, StoreError> {
+    let child =
+        param(request, "enfant").and_then(|id| children.iter().find(|child| child.id == id));
+    let activity = param(request, "activite").and_then(|id| rules.activity(id));
+    let (Some(child), Some(activity)) = (child, activity) else {
+        return Ok(chooser(rules, children, child));
+    };
+    let this_week = now.date.monday();
+    let monday = param(request, "semaine")
+        .and_then(Date::parse)
+        .map(Date::monday)
+        .unwrap_or(this_week);
+    let last = horizon(rules, now.date).monday();
+    let monday = monday.clamp(this_week, last);
+    let sunday = monday.add_days(6);
+    let mut view = View::new(&format!("{} — {}", activity.label, child.name));
+    if let Some(price) = prices.get(&activity.id) {
+        if let Some(cents) = price.cents {
+            let mut pairs = vec![("Tarif par jour", Value::Amount(cents))];
+            if let Some(bracket) = &price.bracket {
+                pairs.push(("Tranche", Value::text(bracket.clone())));
+            }
+            view = view.key_values(pairs);
+        }
+        if let Some(note) = &price.note {
+            view = view.notice(Tone::Info, note.clone());
+        }
+    }
+    let week_link = |label: &str, week: Date| {
+        link(
+            label,
+            PLANNING,
+            &[
+                ("enfant", &child.id),
+                ("activite", &activity.id),
+                ("semaine", &week.to_string()),
+            ],
+        )
+    };
+    if monday > this_week {
+        view = view.link(week_link("Semaine précédente", monday.add_days(-7)));
+    }
+    if monday < last {
+        view = view.link(week_link("Semaine suivante", monday.add_days(7)));
+    }
+    let days = week_days(rules, activity, monday);
+    let legend = format!("Semaine du {} au {}", monday.long(), sunday.long());
+    if days.is_empty() {
+        return Ok(view
+            .heading(legend)
+            .paragraph("L'activité n'a pas lieu cette semaine."));
+    }
+    let mut group = FieldGroup::new(&legend)
+        .hint("Cochez les jours voulus, décochez ceux à annuler, puis enregistrez.");
+    let mut editable = Vec::new();
+    for date in &days {
+        let state = day_state(store, rules, activity, *date, now, family, child)?;
+        let mut field = Field::checkbox(
+            &format!("jour-{date}"),
+            &date.long_capitalized(),
+            state.checked,
+        )
+        .hint(&state.status);
+        if state.editable {
+            editable.push(date.to_string());
+        } else {
+            field = field.disabled();
+        }
+        group = group.field(field);
+    }
+    if editable.is_empty() {
+        return Ok(view
+            .heading(legend)
+            .items(
+                days.iter()
+                    .map(|date| {
+                        day_state(store, rules, activity, *date, now, family, child)
+                            .map(|state| format!("{} : {}", date.long_capitalized(), state.status))
+                    })
+                    .collect::<Result<_, _>>()?,
+            )
+            .paragraph("Plus aucun jour de cette semaine n'est modifiable."));
+    }
+    let form = Form::new(PLANNING, "Enregistrer la semaine")
+        .field(Field::hidden("enfant", &child.id))
+        .field(Field::hidden("activite", &activity.id))
+        .field(Field::hidden("semaine", &monday.to_string()))
+        .field(Field::hidden("jours", &editable.join(",")))
+        .group(group);
+    Ok(view.form_with(form).link(link(
+        "Appliquer une semaine type",
+        WEEKLY,
+        &[("enfant", &child.id)],
+    )))
+}
+
+fn chooser(rules: &Rules, children: &[Child], child: Option<&Child>) -> View {
+    let mut view = View::new("Annuler ou réserver…");
+    if children.is_empty() {
+        return view.paragraph(
+            "Aucun enfant n'est inscrit dans votre foyer : la mairie l'ajoute à votre dossier.",
+        );
+    }
+    let chosen: Vec<&Child> = match child {
+        Some(child) => vec![child],
+        None => children.iter().collect(),
+    };
+    for child in chosen {
+        view = view.heading(format!("Pour {}", child.name));
+        for activity in &rules.activities {
+            view = view.link(link(
+                &format!("{} — {}", activity.label, child.name),
+                PLANNING,
+                &[("enfant", &child.id), ("activite", &activity.id)],
+            ));
+        }
+    }
+    view
+}
+
+/// The changes a planning form asks for: each editable day shown, checked
+/// (wanted) or not.
+pub fn planning_changes(rules: &Rules, fields: &Fields) -> Option<(String, Vec<Change>)> {
+    let activity = rules.activity(fields.get("activite"))?;
+    let days: Vec<Date> = fields
+        .get("jours")
+        .split(',')
+        .filter_map(Date::parse)
+        .take(7)
+        .collect();
+    let changes = days
+        .into_iter()
+        .map(|date| Change {
+            activity: activity.id.clone(),
+            date,
+            wanted: fields.checked(&format!("jour-{date}")),
+        })
+        .collect();
+    Some((fields.get("enfant").to_owned(), changes))
+}
+
+/// Why a "semaine type" was refused, by field.
+#[derive(Debug, Default)]
+pub struct WeeklyErrors {
+    pub child: Option<String>,
+    pub pattern: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+/// The "semaine type" form: a child, weekdays per activity, a date range,
+/// every week or one in two.
+pub fn weekly(rules: &Rules, children: &[Child], typed: &Fields, errors: &WeeklyErrors) -> View {
+    let mut view = View::new("Semaine type")
+        .paragraph(format!(
+            "Réservez les mêmes jours chaque semaine (ou une semaine sur deux) sur une période : au plus {MAX_DAYS_PER_SUBMISSION} jours par envoi, appliquez-la mois par mois au besoin. Les jours déjà réservés restent réservés ; rien n'est annulé."
+        ));
+    if children.is_empty() {
+        return view.paragraph(
+            "Aucun enfant n'est inscrit dans votre foyer : la mairie l'ajoute à votre dossier.",
+        );
+    }
+    let mut form = Form::new(WEEKLY, "Appliquer la semaine type")
+        .field(
+            Field::new(
+                "enfant",
+                "Enfant",
+                FieldKind::Select(
+                    children
+                        .iter()
+                        .map(|child| guichet_module_sdk::Choice {
+                            value: child.id.clone(),
+                            label: child.name.clone(),
+                        })
+                        .collect(),
+                ),
+            )
+            .required()
+            .value(typed.get("enfant"))
+            .error(errors.child.clone()),
+        )
+        .field(
+            Field::new("du", "Du", FieldKind::Date)
+                .required()
+                .value(typed.get("du"))
+                .error(errors.from.clone()),
+        )
+        .field(
+            Field::new("au", "Au (inclus)", FieldKind::Date)
+                .required()
+                .value(typed.get("au"))
+                .error(errors.to.clone()),
+        )
+        .field(
+            Field::new(
+                "rythme",
+                "Rythme",
+                FieldKind::Select(vec![
+                    guichet_module_sdk::Choice {
+                        value: "1".to_owned(),
+                        label: "Chaque semaine".to_owned(),
+                    },
+                    guichet_module_sdk::Choice {
+                        value: "2".to_owned(),
+                        label: "Une semaine sur deux".to_owned(),
+                    },
+                ]),
+            )
+            .value(typed.get("rythme")),
+        );
+    for (index, activity) in rules.activities.iter().enumerate() {
+        let mut group = FieldGroup::new(&activity.label);
+        if index == 0 {
+            if let Some(error) = &errors.pattern {
+                group = group.hint(error);
+            }
+        }
+        for weekday in WEEKDAYS
+            .iter()
+            .filter(|day| activity.weekdays.contains(day))
+        {
+            let name = format!("{}-{}", activity.id, weekday.name());
+            group = group.field(Field::checkbox(
+                &name,
+                &crate::calendar::capitalize(weekday.name()),
+                typed.checked(&name),
+            ));
+        }
+        form = form.group(group);
+    }
+    if let Some(error) = &errors.pattern {
+        view = view.notice(Tone::Error, error.clone());
+    }
+    view.form_with(form)
+}
+
+/// The days a "semaine type" books, or why it is refused.
+pub fn weekly_changes(
+    rules: &Rules,
+    children: &[Child],
+    fields: &Fields,
+    now: Moment,
+) -> Result<(String, Vec<Change>), WeeklyErrors> {
+    let mut errors = WeeklyErrors::default();
+    let child = children
+        .iter()
+        .find(|child| child.id == fields.get("enfant"));
+    if child.is_none() {
+        errors.child = Some("Choisissez un enfant.".to_owned());
+    }
+    let from = Date::parse(fields.get("du"));
+    let to = Date::parse(fields.get("au"));
+    if from.is_none() {
+        errors.from = Some("Indiquez la date de début, par exemple 2026-09-07.".to_owned());
+    }
+    if to.is_none() {
+        errors.to = Some("Indiquez la date de fin, par exemple 2026-10-16.".to_owned());
+    }
+    if let (Some(from), Some(to)) = (from, to) {
+        if to < from {
+            errors.to = Some("La date de fin suit la date de début.".to_owned());
+        } else if from < now.date {
+            errors.from = Some("La date de début ne peut pas être passée.".to_owned());
+        } else if to > horizon(rules, now.date) {
+            errors.to = Some(format!(
+                "Les réservations sont ouvertes jusqu'au {} seulement.",
+                horizon(rules, now.date).long()
+            ));
+        }
+    }
+    let every = if fields.get("rythme") == "2" { 2 } else { 1 };
+    let pattern: Vec<(&ActivityRules, Weekday)> = rules
+        .activities
+        .iter()
+        .flat_map(|activity| {
+            WEEKDAYS
+                .iter()
+                .filter(|day| fields.checked(&format!("{}-{}", activity.id, day.name())))
+                .map(move |day| (activity, *day))
+        })
+        .collect();
+    if pattern.is_empty() {
+        errors.pattern = Some("Cochez au moins un jour d'une activité.".to_owned());
+    }
+    let (Some(child), Some(from), Some(to), None, None, None, None) = (
+        child,
+        from,
+        to,
+        &errors.child,
+        &errors.from,
+        &errors.to,
+        &errors.pattern,
+    ) else {
+        return Err(errors);
+    };
+    let first_week = from.monday();
+    let mut changes = Vec::new();
+    let mut date = from;
+    while date <= to {
+        let week = (date.monday().days() - first_week.days()) / 7;
+        if week % every == 0 {
+            for (activity, weekday) in &pattern {
+                if date.weekday() == *weekday && running(rules, activity, date) == Running::Runs {
+                    changes.push(Change {
+                        activity: activity.id.clone(),
+                        date,
+                        wanted: true,
+                    });
+                }
+            }
+        }
+        date = date.add_days(1);
+    }
+    if changes.is_empty() {
+        errors.pattern = Some("Aucun jour d'accueil ne correspond sur cette période.".to_owned());
+        return Err(errors);
+    }
+    if changes.len() > MAX_DAYS_PER_SUBMISSION {
+        errors.to = Some(format!(
+            "Cette période compte {} jours : au plus {MAX_DAYS_PER_SUBMISSION} par envoi. Raccourcissez-la.",
+            changes.len()
+        ));
+        return Err(errors);
+    }
+    Ok((child.id.clone(), changes))
+}
+
+/// Staff: a day of an activity — the children booked, the waiting list,
+/// the places, attendance and closure.
+pub fn staff_day(
+    store: &mut impl Store,
+    rules: &Rules,
+    now: Moment,
+    request: &ViewRequest,
+) -> Result<View, StoreError> {
+    let Some(activity) = param(request, "activite")
+        .and_then(|id| rules.activity(id))
+        .or_else(|| rules.activities.first())
+    else {
+        return Ok(View::new("Réservations du jour").paragraph("Aucune activité n'est configurée."));
+    };
+    let date = param(request, "date")
+        .and_then(Date::parse)
+        .unwrap_or(now.date);
+    let after = param(request, "apres").unwrap_or("");
+    let day: DayRecord = store
+        .get_json(&day_key(&activity.id, date))?
+        .unwrap_or_default();
+    let mut view = View::new(&format!("{} — {}", activity.label, date.long_capitalized()));
+    let nav = |label: &str, activity: &str, date: Date| {
+        link(
+            label,
+            STAFF_DAY,
+            &[("activite", activity), ("date", &date.to_string())],
+        )
+    };
+    view = view
+        .link(nav("Jour précédent", &activity.id, date.add_days(-1)))
+        .link(nav("Jour suivant", &activity.id, date.add_days(1)));
+    for other in rules
+        .activities
+        .iter()
+        .filter(|other| other.id != activity.id)
+        .take(6)
+    {
+        view = view.link(nav(&other.label, &other.id, date));
+    }
+    let places = capacity(activity, &day);
+    let mut facts = vec![
+        ("Réservés", Value::Number(i64::from(day.booked))),
+        ("Places", Value::Number(i64::from(places))),
+    ];
+    for group in &activity.age_groups {
+        facts.push((
+            group.label.as_str(),
+            Value::text(format!(
+                "{} sur {}",
+                day.booked_by_group.get(&group.label).copied().unwrap_or(0),
+                group.capacity
+            )),
+        ));
+    }
+    view = view.key_values(facts);
+    match (running(rules, activity, date), day.closed.clone()) {
+        (Running::No, _) => view = view.notice(Tone::Info, "L'activité n'a pas lieu ce jour-là."),
+        (Running::Closed(reason), _) | (_, Some(reason)) => {
+            view = view.notice(Tone::Warning, format!("Fermé : {reason}"));
+        }
+        _ => {}
+    }
+    let bookings = store.list_after(
+        &booking_prefix(&activity.id, date),
+        after,
+        STAFF_PAGE as u32,
+    )?;
+    let shown: Vec<(String, Booking)> = bookings
+        .into_iter()
+        .filter_map(|(key, text)| {
+            serde_json::from_str(&text)
+                .ok()
+                .map(|booking| (key, booking))
+        })
+        .collect();
+    let mut rows = Vec::new();
+    for (_, booking) in &shown {
+        rows.push(vec![
+            Value::text(booking.child_name.clone()),
+            Value::text(booking.family.clone()),
+            Value::text(booking.group.clone().unwrap_or_default()),
+            Value::text(booking.booked_at.replace('T', " ")),
+            booking.price_cents.map_or(Value::text(""), Value::Amount),
+            Value::text(match booking.attendance.as_deref() {
+                Some("present") => "Présent",
+                Some("absent") => "Absent",
+                _ => "",
+            }),
+        ]);
+    }
+    if rows.is_empty() {
+        view = view.paragraph("Aucun enfant n'est réservé ce jour-là.");
+    } else {
+        view = view.table(
+            &format!("Enfants réservés le {}", date.long()),
+            &[
+                "Enfant",
+                "Famille",
+                "Groupe",
+                "Réservé le",
+                "Tarif",
+                "Présence",
+            ],
+            rows,
+        );
+        if shown.len() == STAFF_PAGE {
+            if let Some((last, _)) = shown.last() {
+                view = view.link(link(
+                    "Suite de la liste",
+                    STAFF_DAY,
+                    &[
+                        ("activite", &activity.id),
+                        ("date", &date.to_string()),
+                        ("apres", last),
+                    ],
+                ));
+            }
+        }
+        // Attendance for the children shown.
+        let mut group = FieldGroup::new("Présents")
+            .hint("Cochez les enfants présents ; les autres sont notés absents.");
+        for (index, (_, booking)) in shown.iter().take(150).enumerate() {
+            group = group.field(Field::checkbox(
+                &format!("present-{index}"),
+                &format!("{} ({})", booking.child_name, booking.family),
+                booking.attendance.as_deref() == Some("present"),
+            ));
+        }
+        let keys: Vec<&str> = shown
+            .iter()
+            .take(150)
+            .map(|(key, _)| key.as_str())
+            .collect();
+        view = view.form_with(
+            Form::new("pointage", "Enregistrer les présences")
+                .field(Field::hidden("activite", &activity.id))
+                .field(Field::hidden("date", &date.to_string()))
+                .field(Field::hidden("reservations", &keys.join("|")))
+                .group(group),
+        );
+    }
+    let waiting: Vec<(String, String)> =
+        store.list_after(&waiting_prefix(&activity.id, date), "", 100)?;
+    if !waiting.is_empty() {
+        let expired = waiting_expired(rules, activity, date, now);
+        let rows = waiting
+            .iter()
+            .enumerate()
+            .filter_map(|(index, (_, text))| {
+                serde_json::from_str::<Waiting>(text).ok().map(|entry| {
+                    vec![
+                        Value::Number(index as i64 + 1),
+                        Value::text(entry.child_name),
+                        Value::text(entry.family),
+                        Value::text(entry.since.replace('T', " ")),
+                    ]
+                })
+            })
+            .collect();
+        view = view.table(
+            if expired {
+                "Liste d'attente (expirée : le délai est passé)"
+            } else {
+                "Liste d'attente"
+            },
+            &["Position", "Enfant", "Famille", "Depuis"],
+            rows,
+        );
+    }
+    view = view.form(
+        "capacite",
+        "Enregistrer les places",
+        vec![
+            Field::hidden("activite", &activity.id),
+            Field::hidden("date", &date.to_string()),
+            Field::new("places", "Places ce jour-là", FieldKind::Number)
+                .required()
+                .value(&places.to_string())
+                .hint("Augmenter les places les attribue aussitôt à la liste d'attente, dans l'ordre d'arrivée."),
+        ],
+    );
+    Ok(view.form_with(closure_form(
+        rules,
+        Some(activity),
+        Some(date),
+        "",
+        &ClosureErrors::default(),
+    )))
+}
+
+#[derive(Debug, Default)]
+pub struct ClosureErrors {
+    pub date: Option<String>,
+    pub activity: Option<String>,
+    pub reason: Option<String>,
+}
+
+pub fn closure_form(
+    rules: &Rules,
+    activity: Option<&ActivityRules>,
+    date: Option<Date>,
+    reason: &str,
+    errors: &ClosureErrors,
+) -> Form {
+    let mut choices = vec![guichet_module_sdk::Choice {
+        value: "*".to_owned(),
+        label: "Toutes les activités".to_owned(),
+    }];
+    choices.extend(
+        rules
+            .activities
+            .iter()
+            .map(|activity| guichet_module_sdk::Choice {
+                value: activity.id.clone(),
+                label: activity.label.clone(),
+            }),
+    );
+    Form::new("fermeture", "Fermer et prévenir les familles")
+        .group(
+            FieldGroup::new("Fermer un jour")
+                .hint("Les réservations du jour sont annulées sans frais et les familles prévenues par courriel.")
+                .field(
+                    Field::new("date", "Date", FieldKind::Date)
+                        .required()
+                        .value(&date.map(|date| date.to_string()).unwrap_or_default())
+                        .error(errors.date.clone()),
+                )
+                .field(
+                    Field::new("activite", "Activité", FieldKind::Select(choices))
+                        .required()
+                        .value(activity.map_or("*", |activity| activity.id.as_str()))
+                        .error(errors.activity.clone()),
+                )
+                .field(
+                    Field::new("motif", "Motif", FieldKind::Text)
+                        .required()
+                        .hint("Dit aux familles, par exemple « grève » ou « sortie scolaire ».")
+                        .value(reason)
+                        .error(errors.reason.clone()),
+                ),
+        )
+}
+
+/// Staff: the closures entered, and the form to add one.
+pub fn staff_closures(
+    store: &mut impl Store,
+    rules: &Rules,
+    now: Moment,
+) -> Result<View, StoreError> {
+    let after = format!("closure:{}", now.date.add_days(-31));
+    let closures = store.list_after("closure:", &after, 200)?;
+    let rows: Vec<Vec<Value>> = closures
+        .into_iter()
+        .filter_map(|(_, text)| serde_json::from_str::<StaffClosure>(&text).ok())
+        .map(|closure| {
+            let activity = closure
+                .activity
+                .as_deref()
+                .and_then(|id| rules.activity(id))
+                .map_or("Toutes".to_owned(), |activity| activity.label.clone());
+            vec![
+                Value::Date(closure.date.clone()),
+                Value::text(activity),
+                Value::text(closure.reason),
+                Value::text(closure.by),
+            ]
+        })
+        .collect();
+    let mut view = View::new("Fermetures");
+    view = if rows.is_empty() {
+        view.paragraph("Aucune fermeture saisie depuis un mois.")
+    } else {
+        view.table(
+            "Fermetures saisies",
+            &["Date", "Activité", "Motif", "Saisie par"],
+            rows,
+        )
+    };
+    Ok(view.form_with(closure_form(
+        rules,
+        None,
+        None,
+        "",
+        &ClosureErrors::default(),
+    )))
+}
