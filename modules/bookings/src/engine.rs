@@ -21,6 +21,10 @@ use crate::store::{Store, StoreError};
 /// call may hold 32 locks and make 100 writes.
 pub const MAX_DAYS_PER_SUBMISSION: usize = 30;
 
+/// What one cancelled day may promote (or remove, when the list expired):
+/// a week of cancellations stays within a call's 100 writes.
+const PROMOTIONS_PER_CANCELLATION: usize = 2;
+
 /// The family of the call.
 #[derive(Debug, Clone)]
 pub struct Family {
@@ -248,7 +252,9 @@ pub fn apply(
                     date,
                     &mut day,
                     now,
-                    usize::MAX,
+                    // One place freed: one promotion, or a few expired
+                    // entries removed, within the call's write bound.
+                    PROMOTIONS_PER_CANCELLATION,
                 )?);
                 Some(Effect::Cancelled)
             }
@@ -429,7 +435,8 @@ pub fn waiting_expired(rules: &Rules, activity: &ActivityRules, date: Date, now:
 
 /// Gives free places of a day (already locked by the caller) to waiting
 /// entries in arrival order, at most `limit`; an expired list is removed
-/// instead. Returns the mails telling the promoted families.
+/// instead, at most `limit` entries. Returns the mails telling the
+/// promoted families.
 pub fn promote(
     store: &mut impl Store,
     rules: &Rules,
@@ -448,9 +455,16 @@ pub fn promote(
         return Ok(mails);
     }
     let waiting: Vec<(String, Waiting)> = store.list_json(&waiting_prefix(&activity.id, date))?;
+    let mut removed = 0;
     for (key, entry) in waiting {
         if expired {
-            // Removed lazily: the list is void once the deadline passed.
+            // Removed lazily, a few per call (a call's writes are
+            // bounded): the list is void once the deadline passed, and
+            // read as such until then.
+            if removed >= limit {
+                break;
+            }
+            removed += 1;
             store.delete(&key)?;
             store.delete(&family_key(
                 &entry.resident,

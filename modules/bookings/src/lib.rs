@@ -13,6 +13,8 @@ pub mod deadlines;
 #[cfg(test)]
 mod demo;
 pub mod engine;
+#[cfg(test)]
+mod engine_tests;
 pub mod model;
 pub mod planning;
 pub mod pricing;

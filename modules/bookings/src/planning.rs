@@ -86,18 +86,22 @@ pub fn age_on(birth: Date, day: Date) -> u32 {
     age.max(0) as u32
 }
 
+/// A child fits none of the activity's age groups (or has no birth date).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NoAgeGroup;
+
 /// The age group of a child on a day: its index in the activity's groups;
-/// `Ok(None)` when the activity has none; `Err` when the child fits none.
+/// `Ok(None)` when the activity has none.
 pub fn age_group(
     activity: &ActivityRules,
     birth: Option<Date>,
     day: Date,
-) -> Result<Option<usize>, ()> {
+) -> Result<Option<usize>, NoAgeGroup> {
     if activity.age_groups.is_empty() {
         return Ok(None);
     }
     let Some(birth) = birth else {
-        return Err(());
+        return Err(NoAgeGroup);
     };
     let age = age_on(birth, day);
     activity
@@ -107,7 +111,7 @@ pub fn age_group(
             group.min_age.is_none_or(|min| age >= min) && group.max_age.is_none_or(|max| age <= max)
         })
         .map(Some)
-        .ok_or(())
+        .ok_or(NoAgeGroup)
 }
 
 #[cfg(test)]
@@ -175,7 +179,10 @@ mod tests {
             age_group(mercredi, Some(date("2016-01-01")), date("2026-06-10")),
             Ok(Some(1))
         );
-        assert_eq!(age_group(mercredi, None, date("2026-06-10")), Err(()));
+        assert_eq!(
+            age_group(mercredi, None, date("2026-06-10")),
+            Err(NoAgeGroup)
+        );
         let cantine = rules
             .activity("cantine")
             .unwrap_or_else(|| panic!("cantine"));

@@ -81,6 +81,9 @@ pub struct MemoryStore {
     pub entries: BTreeMap<String, String>,
     pub locked: Vec<String>,
     pub writes: usize,
+    /// Every call made, in order ("lock day:…", "get …", "put …"), to
+    /// check that locks come before the reads they protect.
+    pub calls: Vec<String>,
 }
 
 impl MemoryStore {
@@ -88,22 +91,26 @@ impl MemoryStore {
     pub fn next_call(&mut self) {
         self.locked.clear();
         self.writes = 0;
+        self.calls.clear();
     }
 }
 
 impl Store for MemoryStore {
     fn get(&mut self, key: &str) -> Result<Option<String>, StoreError> {
+        self.calls.push(format!("get {key}"));
         Ok(self.entries.get(key).cloned())
     }
 
     fn put(&mut self, key: &str, value: String) -> Result<(), StoreError> {
         self.writes += 1;
+        self.calls.push(format!("put {key}"));
         self.entries.insert(key.to_owned(), value);
         Ok(())
     }
 
     fn delete(&mut self, key: &str) -> Result<(), StoreError> {
         self.writes += 1;
+        self.calls.push(format!("delete {key}"));
         self.entries.remove(key);
         Ok(())
     }
@@ -114,6 +121,7 @@ impl Store for MemoryStore {
         after: &str,
         limit: u32,
     ) -> Result<Vec<(String, String)>, StoreError> {
+        self.calls.push(format!("list {prefix}"));
         Ok(self
             .entries
             .range(prefix.to_owned()..)
@@ -128,6 +136,7 @@ impl Store for MemoryStore {
         if self.locked.len() >= 32 {
             return Err(StoreError("more than 32 locks".to_owned()));
         }
+        self.calls.push(format!("lock {key}"));
         self.locked.push(key.to_owned());
         Ok(())
     }

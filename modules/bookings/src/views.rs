@@ -320,10 +320,10 @@ pub fn weekly(rules: &Rules, children: &[Child], typed: &Fields, errors: &Weekly
         );
     for (index, activity) in rules.activities.iter().enumerate() {
         let mut group = FieldGroup::new(&activity.label);
-        if index == 0 {
-            if let Some(error) = &errors.pattern {
-                group = group.hint(error);
-            }
+        if index == 0
+            && let Some(error) = &errors.pattern
+        {
+            group = group.hint(error);
         }
         for weekday in WEEKDAYS
             .iter()
@@ -541,18 +541,18 @@ pub fn staff_day(
             ],
             rows,
         );
-        if shown.len() == STAFF_PAGE {
-            if let Some((last, _)) = shown.last() {
-                view = view.link(link(
-                    "Suite de la liste",
-                    STAFF_DAY,
-                    &[
-                        ("activite", &activity.id),
-                        ("date", &date.to_string()),
-                        ("apres", last),
-                    ],
-                ));
-            }
+        if shown.len() == STAFF_PAGE
+            && let Some((last, _)) = shown.last()
+        {
+            view = view.link(link(
+                "Suite de la liste",
+                STAFF_DAY,
+                &[
+                    ("activite", &activity.id),
+                    ("date", &date.to_string()),
+                    ("apres", last),
+                ],
+            ));
         }
         // Attendance for the children shown.
         let mut group = FieldGroup::new("Présents")
@@ -721,4 +721,322 @@ pub fn staff_closures(
         "",
         &ClosureErrors::default(),
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::calendar::Time;
+    use crate::config::Config;
+    use crate::engine::apply;
+    use crate::store::MemoryStore;
+    use guichet_module_sdk::Block;
+
+    fn rules() -> Rules {
+        let config: Config =
+            serde_json::from_str(crate::demo::VILLENEUVE).unwrap_or_else(|error| panic!("{error}"));
+        config.rules().unwrap_or_else(|error| panic!("{error}"))
+    }
+
+    fn date(text: &str) -> Date {
+        Date::parse(text).unwrap_or_else(|| panic!("bad date {text}"))
+    }
+
+    fn now() -> Moment {
+        Moment {
+            date: date("2026-06-03"),
+            time: Time {
+                hour: 10,
+                minute: 0,
+            },
+        }
+    }
+
+    fn family() -> Family {
+        Family {
+            resident: "michel".to_owned(),
+            name: "Monsieur ARPEGE".to_owned(),
+        }
+    }
+
+    fn children() -> Vec<Child> {
+        vec![Child {
+            id: "m2".to_owned(),
+            name: "Léa".to_owned(),
+            birth: Some(date("2018-03-14")),
+        }]
+    }
+
+    fn request(params: &[(&str, &str)]) -> ViewRequest {
+        params
+            .iter()
+            .fold(ViewRequest::new(PLANNING), |request, (name, value)| {
+                request.param(name, value)
+            })
+    }
+
+    fn fields(view: &View) -> Vec<&Field> {
+        view.blocks
+            .iter()
+            .filter_map(|block| match block {
+                Block::Form(form) => Some(form),
+                _ => None,
+            })
+            .flat_map(|form| {
+                form.fields
+                    .iter()
+                    .chain(form.groups.iter().flat_map(|group| group.fields.iter()))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_planning_is_a_week_of_labelled_checkboxes_with_their_deadlines() {
+        let rules = rules();
+        let mut store = MemoryStore::default();
+        let view = planning(
+            &mut store,
+            &rules,
+            now(),
+            &family(),
+            &children(),
+            &request(&[
+                ("enfant", "m2"),
+                ("activite", "cantine"),
+                ("semaine", "2026-06-10"),
+            ]),
+            &BTreeMap::new(),
+        )
+        .unwrap_or_else(|error| panic!("{error:?}"));
+        assert_eq!(view.title, "Restauration scolaire — Léa");
+        let form = view
+            .blocks
+            .iter()
+            .find_map(|block| match block {
+                Block::Form(form) => Some(form),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no form"));
+        assert_eq!(form.groups.len(), 1);
+        assert_eq!(
+            form.groups[0].legend,
+            "Semaine du lundi 8 juin au dimanche 14 juin"
+        );
+        let days: Vec<(&str, &str)> = form.groups[0]
+            .fields
+            .iter()
+            .map(|field| (field.label.as_str(), field.hint.as_deref().unwrap_or("")))
+            .collect();
+        assert_eq!(
+            days,
+            vec![
+                (
+                    "Lundi 8 juin",
+                    "Places disponibles — modifiable jusqu'au vendredi 05/06 à 9h00"
+                ),
+                (
+                    "Mardi 9 juin",
+                    "Places disponibles — modifiable jusqu'au lundi 08/06 à 9h00"
+                ),
+                (
+                    "Jeudi 11 juin",
+                    "Places disponibles — modifiable jusqu'au mardi 09/06 à 9h00"
+                ),
+                (
+                    "Vendredi 12 juin",
+                    "Places disponibles — modifiable jusqu'au jeudi 11/06 à 9h00"
+                ),
+            ]
+        );
+        let hidden: Vec<(&str, &str)> = form
+            .fields
+            .iter()
+            .map(|field| (field.name.as_str(), field.value.as_str()))
+            .collect();
+        assert!(hidden.contains(&("jours", "2026-06-08,2026-06-09,2026-06-11,2026-06-12")));
+        assert!(fields(&view).len() <= 20);
+        // The form's answer, as submitted: Monday and Thursday checked.
+        let submitted = Fields(vec![
+            ("enfant".to_owned(), "m2".to_owned()),
+            ("activite".to_owned(), "cantine".to_owned()),
+            ("semaine".to_owned(), "2026-06-08".to_owned()),
+            (
+                "jours".to_owned(),
+                "2026-06-08,2026-06-09,2026-06-11,2026-06-12".to_owned(),
+            ),
+            ("jour-2026-06-08".to_owned(), "on".to_owned()),
+            ("jour-2026-06-11".to_owned(), "on".to_owned()),
+        ]);
+        let (child, changes) =
+            planning_changes(&rules, &submitted).unwrap_or_else(|| panic!("no changes"));
+        assert_eq!(child, "m2");
+        let wanted: Vec<bool> = changes.iter().map(|change| change.wanted).collect();
+        assert_eq!(wanted, vec![true, false, true, false]);
+        apply(
+            &mut store,
+            &rules,
+            now(),
+            &family(),
+            &children()[0],
+            &changes,
+            &BTreeMap::new(),
+        )
+        .unwrap_or_else(|error| panic!("{error:?}"));
+        let tile = tile(&mut store, &rules, now(), &family(), &children())
+            .unwrap_or_else(|error| panic!("{error:?}"));
+        assert!(tile.blocks.contains(&Block::Items(vec![
+            "Léa : Restauration scolaire, lundi 8 juin".to_owned(),
+            "Léa : Restauration scolaire, jeudi 11 juin".to_owned(),
+        ])));
+    }
+
+    #[test]
+    fn a_closed_week_says_so_and_the_chooser_lists_activities() {
+        let rules = rules();
+        let mut store = MemoryStore::default();
+        let chooser = planning(
+            &mut store,
+            &rules,
+            now(),
+            &family(),
+            &children(),
+            &request(&[]),
+            &BTreeMap::new(),
+        )
+        .unwrap_or_else(|error| panic!("{error:?}"));
+        assert_eq!(chooser.blocks.len(), 1 + rules.activities.len());
+        // This week: every day past its deadline or closed, the canteen's
+        // late bookings aside — the evening club has none.
+        let view = planning(
+            &mut store,
+            &rules,
+            now(),
+            &family(),
+            &children(),
+            &request(&[("enfant", "m2"), ("activite", "soir")]),
+            &BTreeMap::new(),
+        )
+        .unwrap_or_else(|error| panic!("{error:?}"));
+        assert!(view.blocks.contains(&Block::Paragraph(
+            "Plus aucun jour de cette semaine n'est modifiable.".to_owned()
+        )));
+    }
+
+    #[test]
+    fn a_weekly_pattern_every_week_or_one_in_two() {
+        let rules = rules();
+        let typed = |rhythm: &str, to: &str| {
+            Fields(vec![
+                ("enfant".to_owned(), "m2".to_owned()),
+                ("du".to_owned(), "2026-06-08".to_owned()),
+                ("au".to_owned(), to.to_owned()),
+                ("rythme".to_owned(), rhythm.to_owned()),
+                ("cantine-lundi".to_owned(), "on".to_owned()),
+                ("cantine-jeudi".to_owned(), "on".to_owned()),
+            ])
+        };
+        let (_, every) = weekly_changes(&rules, &children(), &typed("1", "2026-06-28"), now())
+            .unwrap_or_else(|_| panic!("refused"));
+        let days: Vec<String> = every.iter().map(|change| change.date.to_string()).collect();
+        assert_eq!(
+            days,
+            vec![
+                "2026-06-08",
+                "2026-06-11",
+                "2026-06-15",
+                "2026-06-18",
+                "2026-06-22",
+                "2026-06-25"
+            ]
+        );
+        let (_, alternate) = weekly_changes(&rules, &children(), &typed("2", "2026-06-28"), now())
+            .unwrap_or_else(|_| panic!("refused"));
+        let days: Vec<String> = alternate
+            .iter()
+            .map(|change| change.date.to_string())
+            .collect();
+        assert_eq!(
+            days,
+            vec!["2026-06-08", "2026-06-11", "2026-06-22", "2026-06-25"]
+        );
+        // Too many days at once.
+        let mut many = typed("1", "2026-08-30");
+        for day in ["mardi", "vendredi"] {
+            many.0.push((format!("cantine-{day}"), "on".to_owned()));
+        }
+        for day in ["lundi", "mardi", "jeudi", "vendredi"] {
+            many.0.push((format!("soir-{day}"), "on".to_owned()));
+        }
+        let errors = weekly_changes(&rules, &children(), &many, now())
+            .err()
+            .unwrap_or_else(|| panic!("accepted"));
+        assert!(
+            errors
+                .to
+                .is_some_and(|error| error.contains("au plus 30 par envoi"))
+        );
+        // Nothing chosen.
+        let errors = weekly_changes(&rules, &children(), &Fields::default(), now())
+            .err()
+            .unwrap_or_else(|| panic!("accepted"));
+        assert!(errors.child.is_some() && errors.from.is_some() && errors.pattern.is_some());
+        let view = weekly(&rules, &children(), &Fields::default(), &errors);
+        assert!(fields(&view).len() <= 40);
+    }
+
+    #[test]
+    fn the_staff_day_lists_children_and_the_waiting_list() {
+        let mut rules = rules();
+        rules.activities[0].capacity = 1;
+        let mut store = MemoryStore::default();
+        for number in 1..=3 {
+            let family = Family {
+                resident: format!("r{number}"),
+                name: format!("Famille {number}"),
+            };
+            apply(
+                &mut store,
+                &rules,
+                now(),
+                &family,
+                &children()[0],
+                &[Change {
+                    activity: "cantine".to_owned(),
+                    date: date("2026-06-08"),
+                    wanted: true,
+                }],
+                &BTreeMap::new(),
+            )
+            .unwrap_or_else(|error| panic!("{error:?}"));
+        }
+        let view = staff_day(
+            &mut store,
+            &rules,
+            now(),
+            &ViewRequest::new(STAFF_DAY)
+                .param("activite", "cantine")
+                .param("date", "2026-06-08"),
+        )
+        .unwrap_or_else(|error| panic!("{error:?}"));
+        let tables: Vec<(&str, usize)> = view
+            .blocks
+            .iter()
+            .filter_map(|block| match block {
+                Block::Table(table) => Some((table.caption.as_str(), table.rows.len())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            tables,
+            vec![
+                ("Enfants réservés le lundi 8 juin", 1),
+                ("Liste d'attente", 2)
+            ]
+        );
+        let closures =
+            staff_closures(&mut store, &rules, now()).unwrap_or_else(|error| panic!("{error:?}"));
+        assert!(closures.blocks.contains(&Block::Paragraph(
+            "Aucune fermeture saisie depuis un mois.".to_owned()
+        )));
+    }
 }

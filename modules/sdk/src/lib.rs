@@ -50,6 +50,8 @@ pub mod bindings {
         world: "guichet:module/module@0.2.0",
         pub_export_macro: true,
         default_bindings_module: "guichet_module_sdk::bindings",
+        // Views and outcomes compare in a module's own tests.
+        additional_derives: [PartialEq],
     });
 }
 
