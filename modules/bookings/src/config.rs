@@ -19,6 +19,14 @@ const DEADLINE_PROPERTIES: &str = r#"
   "time": { "type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$", "title": "Heure limite", "description": "Au format HH:MM, par exemple 09:00." }
 "#;
 
+/// What each deadline rule needs besides its name: a time, and a weekday
+/// for the two weekday rules.
+const DEADLINE_NEEDS: &str = r#"[
+  { "if": { "properties": { "rule": { "const": "jours_avant" } } }, "then": { "required": ["days", "time"] } },
+  { "if": { "properties": { "rule": { "const": "jour_precedent" } } }, "then": { "required": ["weekday", "time"] } },
+  { "if": { "properties": { "rule": { "const": "semaine_precedente" } } }, "then": { "required": ["weekday", "time"] } }
+]"#;
+
 /// The configuration's JSON Schema, built once from its parts.
 pub fn schema() -> String {
     let weekdays = r#"{ "type": "array", "items": { "type": "string", "enum": ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"], "title": "Jour" }"#;
@@ -52,9 +60,9 @@ pub fn schema() -> String {
               "capacity": {{ "type": "integer", "minimum": 0, "maximum": 10000, "title": "Places" }}
             }}, "required": ["label", "capacity"], "additionalProperties": false }}
           }},
-          "booking_deadline": {{ "type": "object", "title": "Délai de réservation", "properties": {{ {DEADLINE_PROPERTIES} }}, "required": ["rule"], "additionalProperties": false }},
+          "booking_deadline": {{ "type": "object", "title": "Délai de réservation", "properties": {{ {DEADLINE_PROPERTIES} }}, "required": ["rule"], "allOf": {DEADLINE_NEEDS}, "additionalProperties": false }},
           "cancel_deadline": {{ "type": "object", "title": "Délai d'annulation", "description": "Règle « identique » : le délai de réservation.",
-            "properties": {{ {CANCEL_PROPERTIES} }}, "required": ["rule"], "additionalProperties": false }},
+            "properties": {{ {CANCEL_PROPERTIES} }}, "required": ["rule"], "allOf": {DEADLINE_NEEDS}, "additionalProperties": false }},
           "late_surcharge_percent": {{ "type": "integer", "minimum": 0, "maximum": 500, "title": "Majoration d'une réservation tardive (%)", "description": "Vide : une réservation après le délai est refusée. Un nombre, par exemple 50 : elle est acceptée jusqu'au jour même, majorée d'autant." }},
           "waiting_list": {{ "type": "boolean", "title": "Liste d'attente", "description": "Quand le jour est complet, la demande attend une place, dans l'ordre d'arrivée ; la famille est prévenue par courriel." }}
         }},

@@ -72,7 +72,13 @@ pub const SAINT_MARTIN: &str = r#"{
   "school_holidays": [
     { "from": "2026-07-04", "to": "2026-08-31", "label": "Vacances d'été" },
     { "from": "2026-10-17", "to": "2026-11-01", "label": "Vacances de la Toussaint" },
-    { "from": "2026-12-19", "to": "2027-01-03", "label": "Vacances de Noël" }
+    { "from": "2026-12-19", "to": "2027-01-03", "label": "Vacances de Noël" },
+    { "from": "2027-02-20", "to": "2027-03-07", "label": "Vacances d'hiver" },
+    { "from": "2027-04-17", "to": "2027-05-02", "label": "Vacances de printemps" },
+    { "from": "2027-07-03", "to": "2027-08-31", "label": "Vacances d'été" }
+  ],
+  "closures": [
+    { "from": "2027-01-15", "to": "2027-01-15", "label": "Formation du personnel", "activity": "garderie" }
   ],
   "alsace_moselle": true,
   "few_places": 3,

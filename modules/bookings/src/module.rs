@@ -94,7 +94,15 @@ fn children() -> Result<Vec<Child>, ModuleError> {
 /// The family's price per day of each activity, from the `tariffs` grid and
 /// the quotient the town's software pushed.
 fn prices(rules: &Rules) -> Result<BTreeMap<String, UnitPrice>, ModuleError> {
-    let grid: Option<Grid> = module_config("tariffs")?;
+    // A grid that cannot be read leaves the prices unstated rather than
+    // the bookings unavailable.
+    let grid: Option<Grid> = module_config("tariffs").unwrap_or_else(|error| {
+        log(
+            Level::Warn,
+            &format!("the tariff grid cannot be read: {error:?}"),
+        );
+        None
+    });
     let quotient = storage::get(Scope::Resident, "quotient")?
         .as_deref()
         .and_then(pricing::parse_quotient);
@@ -115,7 +123,15 @@ fn send(mails: Vec<Mail>) -> Result<(), ModuleError> {
         let mut notification = Notification::new(mail.subject);
         notification.paragraphs = mail.paragraphs;
         notification = notification.link(Link::new("Voir mes réservations", PLANNING));
-        notify::resident(&mail.to, &notification)?;
+        match notify::resident(&mail.to, &notification) {
+            // A family whose account is gone keeps its booking; the
+            // change must not fail for a mail nobody can receive.
+            Err(HostError::Invalid(reason)) => log(
+                Level::Warn,
+                &format!("no mail to a family no longer in the town: {reason}"),
+            ),
+            other => other?,
+        }
     }
     Ok(())
 }
@@ -439,7 +455,7 @@ impl Module for Bookings {
                     .get("reservations")
                     .split('|')
                     .filter(|key| !key.is_empty())
-                    .take(150)
+                    .take(views::STAFF_PAGE)
                     .map(str::to_owned)
                     .collect();
                 let present: BTreeSet<String> = shown

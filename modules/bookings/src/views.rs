@@ -30,7 +30,22 @@ pub const STAFF_CLOSURES: &str = "fermetures";
 /// The most upcoming lines the tile shows.
 const TILE_LINES: usize = 5;
 /// The most rows of a staff list page.
-pub const STAFF_PAGE: usize = 300;
+pub const STAFF_PAGE: usize = 150;
+
+/// "2026-06-03T10:00" as "03/06/2026 à 10h00".
+fn stamp_french(stamp: &str) -> String {
+    let (date, time) = stamp.split_once('T').unwrap_or((stamp, ""));
+    match (Date::parse(date), crate::calendar::Time::parse(time)) {
+        (Some(date), Some(time)) => format!(
+            "{:02}/{:02}/{} à {}",
+            date.day,
+            date.month,
+            date.year,
+            time.french()
+        ),
+        _ => stamp.to_owned(),
+    }
+}
 
 fn link(label: &str, view: &str, params: &[(&str, &str)]) -> Link {
     params
@@ -156,9 +171,22 @@ pub fn planning(
     let days = week_days(rules, activity, monday);
     let legend = format!("Semaine du {} au {}", monday.long(), sunday.long());
     if days.is_empty() {
-        return Ok(view
+        view = view
             .heading(legend)
-            .paragraph("L'activité n'a pas lieu cette semaine."));
+            .paragraph("L'activité n'a pas lieu cette semaine.");
+        // Holidays-only activities are weeks away: straight to the next
+        // week that has days.
+        let mut week = monday.add_days(7);
+        while week <= last {
+            if !week_days(rules, activity, week).is_empty() {
+                return Ok(view.link(week_link(
+                    &format!("Prochaine semaine d'accueil : du {}", week.long()),
+                    week,
+                )));
+            }
+            week = week.add_days(7);
+        }
+        return Ok(view);
     }
     let mut group = FieldGroup::new(&legend)
         .hint("Cochez les jours voulus, décochez ceux à annuler, puis enregistrez.");
@@ -517,7 +545,7 @@ pub fn staff_day(
             Value::text(booking.child_name.clone()),
             Value::text(booking.family.clone()),
             Value::text(booking.group.clone().unwrap_or_default()),
-            Value::text(booking.booked_at.replace('T', " ")),
+            Value::text(stamp_french(&booking.booked_at)),
             booking.price_cents.map_or(Value::text(""), Value::Amount),
             Value::text(match booking.attendance.as_deref() {
                 Some("present") => "Présent",
@@ -557,7 +585,7 @@ pub fn staff_day(
         // Attendance for the children shown.
         let mut group = FieldGroup::new("Présents")
             .hint("Cochez les enfants présents ; les autres sont notés absents.");
-        for (index, (_, booking)) in shown.iter().take(150).enumerate() {
+        for (index, (_, booking)) in shown.iter().enumerate() {
             group = group.field(Field::checkbox(
                 &format!("present-{index}"),
                 &format!("{} ({})", booking.child_name, booking.family),
@@ -566,7 +594,7 @@ pub fn staff_day(
         }
         let keys: Vec<&str> = shown
             .iter()
-            .take(150)
+            .take(STAFF_PAGE)
             .map(|(key, _)| key.as_str())
             .collect();
         view = view.form_with(
@@ -590,7 +618,7 @@ pub fn staff_day(
                         Value::Number(index as i64 + 1),
                         Value::text(entry.child_name),
                         Value::text(entry.family),
-                        Value::text(entry.since.replace('T', " ")),
+                        Value::text(stamp_french(&entry.since)),
                     ]
                 })
             })
