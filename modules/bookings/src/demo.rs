@@ -24,7 +24,7 @@ pub const VILLENEUVE: &str = r#"{
       "capacity": 60,
       "age_groups": [
         { "label": "3 à 5 ans", "min_age": 3, "max_age": 5, "capacity": 24 },
-        { "label": "6 à 11 ans", "min_age": 6, "max_age": 11, "capacity": 36 } ],
+        { "label": "6 à 14 ans", "min_age": 6, "max_age": 14, "capacity": 36 } ],
       "booking_deadline": { "rule": "jour_precedent", "weekday": "vendredi", "time": "09:00" },
       "waiting_list": true },
     { "id": "vacances", "label": "Centre de loisirs (vacances)",

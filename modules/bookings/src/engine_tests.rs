@@ -712,7 +712,7 @@ fn age_groups_have_their_own_places() {
     );
     let record = day(&mut store, "mercredi", "2026-06-10");
     assert_eq!(record.booked_by_group.get("3 à 5 ans"), Some(&1));
-    assert_eq!(record.booked_by_group.get("6 à 11 ans"), Some(&1));
+    assert_eq!(record.booked_by_group.get("6 à 14 ans"), Some(&1));
 }
 
 #[test]
