@@ -21,6 +21,9 @@ use crate::store::{Store, StoreError};
 /// call may hold 32 locks and make 100 writes.
 pub const MAX_DAYS_PER_SUBMISSION: usize = 30;
 
+/// How many waiting entries a promotion reads at a time.
+const PROMOTION_PAGE: u32 = 50;
+
 /// What one cancelled day may promote (or remove, when the list expired):
 /// a week of cancellations stays within a call's 100 writes.
 const PROMOTIONS_PER_CANCELLATION: usize = 2;
@@ -409,7 +412,10 @@ fn book(
             sequence: Some(sequence),
         },
     )?;
-    let position = waiting_position(store, &activity.id, date, sequence)?;
+    // The newest entry is the last (its sequence is the day's highest,
+    // given under the lock): its position is the list's length, counted
+    // without reading it (a rush of 2,000 families stays linear).
+    let position = store.count(&waiting_prefix(&activity.id, date))? as usize;
     Ok(Effect::Waiting { position })
 }
 
@@ -421,11 +427,24 @@ pub fn waiting_position(
     sequence: u64,
 ) -> Result<usize, StoreError> {
     let mine = waiting_key(activity, date, sequence);
-    Ok(store
-        .list_all(&waiting_prefix(activity, date))?
-        .iter()
-        .filter(|(key, _)| *key <= mine)
-        .count())
+    let prefix = waiting_prefix(activity, date);
+    // Reads the entries before this one only, a page at a time.
+    let mut position = 0;
+    let mut after = String::new();
+    loop {
+        let page = store.list_after(&prefix, &after, 500)?;
+        let full = page.len() == 500;
+        for (key, _) in page {
+            if key > mine {
+                return Ok(position);
+            }
+            position += 1;
+            after = key;
+        }
+        if !full {
+            return Ok(position);
+        }
+    }
 }
 
 /// Whether a day's waiting list has expired: its booking deadline passed.
@@ -454,9 +473,30 @@ pub fn promote(
     if !expired && day.booked >= capacity(activity, day) {
         return Ok(mails);
     }
-    let waiting: Vec<(String, Waiting)> = store.list_json(&waiting_prefix(&activity.id, date))?;
+    // The first entries only, in arrival order: a place or two freed never
+    // reads a long list whole. Entries of an age group without a place are
+    // passed over, so the head of the list may need a few pages.
+    let prefix = waiting_prefix(&activity.id, date);
     let mut removed = 0;
-    for (key, entry) in waiting {
+    let mut after = String::new();
+    let mut waiting: Vec<(String, Waiting)> = Vec::new();
+    let mut exhausted = false;
+    loop {
+        if waiting.is_empty() {
+            if exhausted {
+                break;
+            }
+            waiting = store.first_json(&prefix, &after, PROMOTION_PAGE)?;
+            exhausted = waiting.len() < PROMOTION_PAGE as usize;
+            waiting.reverse();
+            if waiting.is_empty() {
+                break;
+            }
+        }
+        let Some((key, entry)) = waiting.pop() else {
+            break;
+        };
+        after.clone_from(&key);
         if expired {
             // Removed lazily, a few per call (a call's writes are
             // bounded): the list is void once the deadline passed, and
@@ -604,16 +644,20 @@ pub fn close_day(
         if day.closed.is_none() {
             day.closed = Some(reason.to_owned());
         }
-        let bookings: Vec<(String, Booking)> =
-            store.list_json(&booking_prefix(&activity.id, date))?;
-        let waiting: Vec<(String, Waiting)> =
-            store.list_json(&waiting_prefix(&activity.id, date))?;
+        // This batch's share only; what is left is counted, not read.
+        let bookings: Vec<(String, Booking)> = if budget > 0 {
+            store.first_json(&booking_prefix(&activity.id, date), "", budget as u32)?
+        } else {
+            Vec::new()
+        };
+        budget -= bookings.len();
+        let waiting: Vec<(String, Waiting)> = if budget > 0 {
+            store.first_json(&waiting_prefix(&activity.id, date), "", budget as u32)?
+        } else {
+            Vec::new()
+        };
+        budget -= waiting.len();
         for (key, booking) in bookings {
-            if budget == 0 {
-                done.remaining += 1;
-                continue;
-            }
-            budget -= 1;
             store.delete(&key)?;
             store.delete(&family_key(
                 &booking.resident,
@@ -629,11 +673,6 @@ pub fn close_day(
             ));
         }
         for (key, entry) in waiting {
-            if budget == 0 {
-                done.remaining += 1;
-                continue;
-            }
-            budget -= 1;
             store.delete(&key)?;
             store.delete(&family_key(
                 &entry.resident,
@@ -650,6 +689,8 @@ pub fn close_day(
         if day != before {
             store.put_json(&day_key, &day)?;
         }
+        done.remaining += store.count(&booking_prefix(&activity.id, date))? as usize
+            + store.count(&waiting_prefix(&activity.id, date))? as usize;
     }
     for (resident, what) in families {
         let mut paragraphs = vec![format!(

@@ -864,3 +864,62 @@ fn the_planning_states_say_the_deadline_before_acting() {
     let past = state(&mut store, 5, "2026-06-02");
     assert_eq!((past.status.as_str(), past.editable), ("Jour passé", false));
 }
+
+#[test]
+fn a_freed_place_goes_to_the_first_waiting_child_it_fits_past_a_page() {
+    let mut rules = rules();
+    for activity in &mut rules.activities {
+        if activity.id == "mercredi" {
+            activity.capacity = 2;
+            activity.age_groups[0].capacity = 1;
+            activity.age_groups[1].capacity = 1;
+        }
+    }
+    let mut store = MemoryStore::default();
+    let wednesday = wanted("mercredi", &["2026-06-10"], true);
+    let little = |number: usize| Child {
+        id: format!("petit-{number}"),
+        name: format!("Petit {number}"),
+        birth: Some(date("2022-01-01")),
+    };
+    let book = |store: &mut MemoryStore, number: usize, child: &Child, changes: &[Change]| {
+        store.next_call();
+        apply(
+            store,
+            &rules,
+            now(),
+            &family(number),
+            child,
+            changes,
+            &prices(),
+        )
+        .unwrap_or_else(|error| panic!("{error:?}"))
+    };
+    book(&mut store, 0, &little(0), &wednesday);
+    book(&mut store, 1, &lea(), &wednesday);
+    for number in 2..62 {
+        let applied = book(&mut store, number, &little(number), &wednesday);
+        assert_eq!(
+            applied.lines[0].result,
+            Effect::Waiting {
+                position: number - 1
+            }
+        );
+    }
+    let applied = book(&mut store, 62, &lea(), &wednesday);
+    assert_eq!(applied.lines[0].result, Effect::Waiting { position: 61 });
+    // Léa of family 1 leaves: the only older child waiting, 61st, gets the
+    // older group's place; the 60 little ones before still wait.
+    let cancelled = book(
+        &mut store,
+        1,
+        &lea(),
+        &wanted("mercredi", &["2026-06-10"], false),
+    );
+    assert_eq!(cancelled.mails.len(), 1);
+    assert_eq!(cancelled.mails[0].to, "resident-62");
+    assert!(store.writes <= 100);
+    assert_eq!(store.count("waiting:mercredi:2026-06-10:").ok(), Some(60));
+    let record = day(&mut store, "mercredi", "2026-06-10");
+    assert_eq!(record.booked, 2);
+}

@@ -48,6 +48,9 @@ impl Store for HostStore {
             })
             .map_err(storage_error)
     }
+    fn count(&mut self, prefix: &str) -> Result<u32, StoreError> {
+        storage::count(Scope::Town, prefix).map_err(storage_error)
+    }
     fn lock(&mut self, key: &str) -> Result<(), StoreError> {
         storage::lock(Scope::Town, key).map_err(storage_error)
     }

@@ -26,6 +26,26 @@ pub trait Store {
     /// Locks a key until the call's writes are committed (host `lock`).
     fn lock(&mut self, key: &str) -> Result<(), StoreError>;
 
+    /// How many entries are under `prefix`, the call's own writes
+    /// included (host `count`: no value is read).
+    fn count(&mut self, prefix: &str) -> Result<u32, StoreError>;
+
+    /// The first `limit` entries under `prefix` decoded, in key order.
+    fn first_json<T: DeserializeOwned>(
+        &mut self,
+        prefix: &str,
+        after: &str,
+        limit: u32,
+    ) -> Result<Vec<(String, T)>, StoreError>
+    where
+        Self: Sized,
+    {
+        self.list_after(prefix, after, limit)?
+            .into_iter()
+            .map(|(key, text)| decode(&key, &text).map(|value| (key, value)))
+            .collect()
+    }
+
     /// Every entry under `prefix`, page after page.
     fn list_all(&mut self, prefix: &str) -> Result<Vec<(String, String)>, StoreError> {
         let mut all: Vec<(String, String)> = Vec::new();
@@ -130,6 +150,15 @@ impl Store for MemoryStore {
             .take(limit.min(500) as usize)
             .map(|(key, value)| (key.clone(), value.clone()))
             .collect())
+    }
+
+    fn count(&mut self, prefix: &str) -> Result<u32, StoreError> {
+        self.calls.push(format!("count {prefix}"));
+        Ok(self
+            .entries
+            .range(prefix.to_owned()..)
+            .take_while(|(key, _)| key.starts_with(prefix))
+            .count() as u32)
     }
 
     fn lock(&mut self, key: &str) -> Result<(), StoreError> {
