@@ -287,8 +287,16 @@ impl Module for Bookings {
         if booked + waiting + cancelled > 0 {
             let mut notification =
                 Notification::new(format!("Vos réservations pour {}", child.name));
+            // A mail holds at most 20 paragraphs: a long semaine type is
+            // summed up past the 18th day.
             notification.paragraphs = std::iter::once(format!("{summary} Le détail :"))
-                .chain(details.iter().take(19).cloned())
+                .chain(details.iter().take(18).cloned())
+                .chain((details.len() > 18).then(|| {
+                    format!(
+                        "Et {} autre(s) jour(s) : voyez votre planning.",
+                        details.len() - 18
+                    )
+                }))
                 .collect();
             notify::resident_of_call(
                 &notification.link(Link::new("Voir mes réservations", PLANNING)),
@@ -308,7 +316,9 @@ impl Module for Bookings {
         let rules = rules(&context)?;
         let now = now_of(&context)?;
         match request.view.as_str() {
-            STAFF_DAY => views::staff_day(&mut HostStore, &rules, now, &request).map_err(failed),
+            STAFF_DAY => {
+                views::staff_day(&mut HostStore, &rules, now, &request, None).map_err(failed)
+            }
             STAFF_CLOSURES => views::staff_closures(&mut HostStore, &rules, now).map_err(failed),
             other => Err(ModuleError::NotFound(other.to_owned())),
         }
@@ -407,30 +417,28 @@ impl Module for Bookings {
                 ) else {
                     return Err(ModuleError::NotFound("jour".to_owned()));
                 };
-                let Ok(places) = fields.get("places").parse::<u32>() else {
+                let places = fields
+                    .get("places")
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|places| *places <= 10_000);
+                let Some(places) = places else {
                     let view = views::staff_day(
                         &mut HostStore,
                         &rules,
                         now,
                         &day_view(&activity.id, date),
+                        Some((
+                            fields.get("places"),
+                            "Le nombre de places est un nombre entier de 0 à 10 000, par exemple 40.",
+                        )),
                     )
-                    .map_err(failed)?
-                    .notice(
-                        Tone::Error,
-                        "Le nombre de places est un nombre entier, par exemple 40.",
-                    );
+                    .map_err(failed)?;
                     return Ok(Outcome::Invalid(view));
                 };
-                let mails = engine::set_capacity(
-                    &mut HostStore,
-                    &rules,
-                    now,
-                    activity,
-                    date,
-                    places.min(10_000),
-                    25,
-                )
-                .map_err(failed)?;
+                let mails =
+                    engine::set_capacity(&mut HostStore, &rules, now, activity, date, places, 25)
+                        .map_err(failed)?;
                 let promoted = mails.len();
                 send(mails)?;
                 let message = if promoted > 0 {

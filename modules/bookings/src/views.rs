@@ -470,6 +470,7 @@ pub fn staff_day(
     rules: &Rules,
     now: Moment,
     request: &ViewRequest,
+    places_refused: Option<(&str, &str)>,
 ) -> Result<View, StoreError> {
     let Some(activity) = param(request, "activite")
         .and_then(|id| rules.activity(id))
@@ -641,7 +642,8 @@ pub fn staff_day(
             Field::hidden("date", &date.to_string()),
             Field::new("places", "Places ce jour-là", FieldKind::Number)
                 .required()
-                .value(&places.to_string())
+                .value(&places_refused.map_or_else(|| places.to_string(), |(typed, _)| typed.to_owned()))
+                .error(places_refused.map(|(_, error)| error.to_owned()))
                 .hint("Augmenter les places les attribue aussitôt à la liste d'attente, dans l'ordre d'arrivée."),
         ],
     );
@@ -1044,6 +1046,7 @@ mod tests {
             &ViewRequest::new(STAFF_DAY)
                 .param("activite", "cantine")
                 .param("date", "2026-06-08"),
+            None,
         )
         .unwrap_or_else(|error| panic!("{error:?}"));
         let tables: Vec<(&str, usize)> = view
@@ -1066,5 +1069,87 @@ mod tests {
         assert!(closures.blocks.contains(&Block::Paragraph(
             "Aucune fermeture saisie depuis un mois.".to_owned()
         )));
+    }
+
+    /// The host's bounds (modules/README.md "What a view may hold"), measured
+    /// the way it counts them, on a full day: 200 booked, 300 waiting.
+    #[test]
+    fn a_full_staff_day_stays_within_the_view_bounds() {
+        let mut rules = rules();
+        rules.activities[0].capacity = 200;
+        let mut store = MemoryStore::default();
+        for number in 0..500 {
+            let family = Family {
+                resident: format!("resident-{number:04}"),
+                name: format!("Madame FAMILLE-{number}"),
+            };
+            store.next_call();
+            apply(
+                &mut store,
+                &rules,
+                now(),
+                &family,
+                &children()[0],
+                &[Change {
+                    activity: "cantine".to_owned(),
+                    date: date("2026-06-08"),
+                    wanted: true,
+                }],
+                &BTreeMap::from([("cantine".to_owned(), Some(250))]),
+            )
+            .unwrap_or_else(|error| panic!("{error:?}"));
+        }
+        let view = staff_day(
+            &mut store,
+            &rules,
+            now(),
+            &ViewRequest::new(STAFF_DAY)
+                .param("activite", "cantine")
+                .param("date", "2026-06-08"),
+            None,
+        )
+        .unwrap_or_else(|error| panic!("{error:?}"));
+        let mut rows = 0;
+        let mut cells = 0;
+        let mut text = view.title.len();
+        for block in &view.blocks {
+            match block {
+                Block::Table(table) => {
+                    rows += table.rows.len();
+                    cells += table.headers.len() + table.rows.iter().map(Vec::len).sum::<usize>();
+                    text += table
+                        .rows
+                        .iter()
+                        .flatten()
+                        .map(|value| match value {
+                            Value::Text(text) => text.len(),
+                            _ => 16,
+                        })
+                        .sum::<usize>();
+                }
+                Block::KeyValues(pairs) => rows += pairs.len(),
+                Block::Form(form) => {
+                    text += form
+                        .fields
+                        .iter()
+                        .chain(form.groups.iter().flat_map(|group| group.fields.iter()))
+                        .map(|field| field.label.len() + field.value.len() + field.name.len())
+                        .sum::<usize>();
+                }
+                _ => {}
+            }
+        }
+        let fields = fields(&view).len();
+        assert!(view.blocks.len() <= 20, "{} blocks", view.blocks.len());
+        assert!(rows <= 300, "{rows} rows");
+        assert!(cells <= 2_000, "{cells} cells");
+        assert!(fields <= 170, "{fields} fields");
+        assert!(text <= 64 * 1024, "{text} bytes of text");
+        // The first page holds 150 children, with the link to the rest.
+        assert!(
+            view.blocks.iter().any(
+                |block| matches!(block, Block::Link(link) if link.label == "Suite de la liste")
+            )
+        );
     }
 }
