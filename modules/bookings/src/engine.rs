@@ -710,6 +710,56 @@ pub fn close_day(
     Ok(done)
 }
 
+/// Reopens a day closed by staff, for one activity or all: bookings the
+/// closure cancelled stay cancelled (families book again). Returns how many
+/// activity-days were closed and are open again.
+pub fn reopen_day(
+    store: &mut impl Store,
+    rules: &Rules,
+    date: Date,
+    only: Option<&str>,
+) -> Result<usize, StoreError> {
+    let activities: Vec<&ActivityRules> = rules
+        .activities
+        .iter()
+        .filter(|activity| only.is_none_or(|id| id == activity.id))
+        .collect();
+    let keys: BTreeSet<String> = activities
+        .iter()
+        .map(|activity| day_key(&activity.id, date))
+        .collect();
+    for key in &keys {
+        store.lock(key)?;
+    }
+    let mut reopened = 0;
+    for key in &keys {
+        let Some(mut day) = store.get_json::<DayRecord>(key)? else {
+            continue;
+        };
+        if day.closed.take().is_some() {
+            store.put_json(key, &day)?;
+            reopened += 1;
+        }
+    }
+    // The closures entered for what reopens go from the list; one entered
+    // for every activity stays when a single activity reopens (it still
+    // holds for the others).
+    let mut entered = vec![closure_key(date, only)];
+    if only.is_none() {
+        entered.extend(
+            activities
+                .iter()
+                .map(|activity| closure_key(date, Some(&activity.id))),
+        );
+    }
+    for closure in entered {
+        if store.get(&closure)?.is_some() {
+            store.delete(&closure)?;
+        }
+    }
+    Ok(reopened)
+}
+
 /// Sets a day's places (staff), then gives the freed places to the waiting
 /// list, at most `limit` promotions in this call.
 pub fn set_capacity(

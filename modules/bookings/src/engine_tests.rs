@@ -923,3 +923,57 @@ fn a_freed_place_goes_to_the_first_waiting_child_it_fits_past_a_page() {
     let record = day(&mut store, "mercredi", "2026-06-10");
     assert_eq!(record.booked, 2);
 }
+
+#[test]
+fn a_closed_day_reopens_without_bringing_bookings_back() {
+    let rules = rules();
+    let mut store = MemoryStore::default();
+    run(
+        &mut store,
+        &rules,
+        now(),
+        &family(1),
+        &wanted("cantine", &["2026-06-08"], true),
+    );
+    store.next_call();
+    close_day(
+        &mut store,
+        &rules,
+        now(),
+        date("2026-06-08"),
+        None,
+        "grève",
+        "Claire MARTIN",
+    )
+    .unwrap_or_else(|error| panic!("{error:?}"));
+    // One activity reopens: the closure for all stays listed.
+    store.next_call();
+    let reopened = reopen_day(&mut store, &rules, date("2026-06-08"), Some("cantine"))
+        .unwrap_or_else(|error| panic!("{error:?}"));
+    assert_eq!(reopened, 1);
+    assert_eq!(store.calls[0], "lock day:cantine:2026-06-08");
+    assert!(store.entries.contains_key("closure:2026-06-08:*"));
+    assert_eq!(day(&mut store, "cantine", "2026-06-08").closed, None);
+    assert_eq!(
+        day(&mut store, "soir", "2026-06-08").closed.as_deref(),
+        Some("grève")
+    );
+    assert!(!store.entries.keys().any(|key| key.starts_with("booking:")));
+    let applied = run(
+        &mut store,
+        &rules,
+        now(),
+        &family(1),
+        &wanted("cantine", &["2026-06-08"], true),
+    );
+    assert_eq!(
+        applied.count(|effect| matches!(effect, Effect::Booked { .. })),
+        1
+    );
+    // Every activity reopens: the closure leaves the list.
+    store.next_call();
+    reopen_day(&mut store, &rules, date("2026-06-08"), None)
+        .unwrap_or_else(|error| panic!("{error:?}"));
+    assert!(!store.entries.keys().any(|key| key.starts_with("closure:")));
+    assert_eq!(day(&mut store, "soir", "2026-06-08").closed, None);
+}

@@ -157,9 +157,11 @@ impl Module for Bookings {
             .action(WEEKLY, "Appliquer une semaine type", WEEKLY)
             .staff_view(STAFF_DAY, "Réservations du jour", StaffRole::Agent)
             .staff_view(STAFF_CLOSURES, "Fermetures", StaffRole::Gestionnaire)
+            .staff_action("afficher", "Afficher un jour", StaffRole::Agent)
             .staff_action("pointage", "Enregistrer les présences", StaffRole::Agent)
             .staff_action("capacite", "Changer les places d'un jour", StaffRole::Gestionnaire)
             .staff_action("fermeture", "Fermer un jour", StaffRole::Gestionnaire)
+            .staff_action("reouverture", "Rouvrir un jour", StaffRole::Gestionnaire)
             .config_schema(&config::schema())
             .capability(Capability::TownStorage)
             .capability(Capability::ResidentStorage)
@@ -408,6 +410,60 @@ impl Module for Bookings {
                     tone,
                     message,
                     day_view(activity, date),
+                )))
+            }
+            "afficher" | "reouverture" => {
+                let date = Date::parse(fields.get("date"));
+                let only = match fields.get("activite") {
+                    "*" if action == "reouverture" => None,
+                    id => Some(id),
+                };
+                let mut errors = ClosureErrors::default();
+                if date.is_none() {
+                    errors.date = Some("Indiquez la date, par exemple 2026-06-08.".to_owned());
+                }
+                if only.is_some_and(|id| rules.activity(id).is_none()) {
+                    errors.activity = Some("Choisissez une activité de la liste.".to_owned());
+                }
+                let (Some(date), None, None) = (date, &errors.date, &errors.activity) else {
+                    let (title, submit) = if action == "afficher" {
+                        ("Réservations du jour", "Afficher")
+                    } else {
+                        ("Fermetures", "Rouvrir")
+                    };
+                    return Ok(Outcome::Invalid(View::new(title).form_with(
+                        views::day_form(&rules, &action, submit, None, only, date, &errors),
+                    )));
+                };
+                let shown = only
+                    .or_else(|| {
+                        rules
+                            .activities
+                            .first()
+                            .map(|activity| activity.id.as_str())
+                    })
+                    .unwrap_or("");
+                if action == "afficher" {
+                    return Ok(Outcome::Done(Done::new(
+                        Tone::Info,
+                        format!("Le {}.", date.long()),
+                        day_view(shown, date),
+                    )));
+                }
+                let reopened =
+                    engine::reopen_day(&mut HostStore, &rules, date, only).map_err(failed)?;
+                let message = if reopened > 0 {
+                    format!(
+                        "Le {} est rouvert : les familles peuvent réserver à nouveau.",
+                        date.long()
+                    )
+                } else {
+                    format!("Le {} n'était pas fermé.", date.long())
+                };
+                Ok(Outcome::Done(Done::new(
+                    Tone::Success,
+                    message,
+                    day_view(shown, date),
                 )))
             }
             "capacite" => {

@@ -504,6 +504,15 @@ pub fn staff_day(
     {
         view = view.link(nav(&other.label, &other.id, date));
     }
+    view = view.form_with(day_form(
+        rules,
+        "afficher",
+        "Afficher",
+        None,
+        Some(&activity.id),
+        Some(date),
+        &ClosureErrors::default(),
+    ));
     let places = capacity(activity, &day);
     let mut facts = vec![
         ("Réservés", Value::Number(i64::from(day.booked))),
@@ -744,13 +753,76 @@ pub fn staff_closures(
             rows,
         )
     };
-    Ok(view.form_with(closure_form(
-        rules,
-        None,
-        None,
-        "",
-        &ClosureErrors::default(),
-    )))
+    Ok(view
+        .form_with(closure_form(
+            rules,
+            None,
+            None,
+            "",
+            &ClosureErrors::default(),
+        ))
+        .form_with(day_form(
+            rules,
+            "reouverture",
+            "Rouvrir",
+            Some("Rouvrir un jour fermé : les réservations annulées ne reviennent pas, les familles réservent à nouveau."),
+            None,
+            None,
+            &ClosureErrors::default(),
+        )))
+}
+
+/// A date and an activity ("*": all, when `all` is allowed): the form to
+/// show a day, or to reopen one.
+pub fn day_form(
+    rules: &Rules,
+    action: &str,
+    submit: &str,
+    legend_hint: Option<&str>,
+    activity: Option<&str>,
+    date: Option<Date>,
+    errors: &ClosureErrors,
+) -> Form {
+    let reopening = action == "reouverture";
+    let mut choices = Vec::new();
+    if reopening {
+        choices.push(guichet_module_sdk::Choice {
+            value: "*".to_owned(),
+            label: "Toutes les activités".to_owned(),
+        });
+    }
+    choices.extend(
+        rules
+            .activities
+            .iter()
+            .map(|activity| guichet_module_sdk::Choice {
+                value: activity.id.clone(),
+                label: activity.label.clone(),
+            }),
+    );
+    let mut group = FieldGroup::new(if reopening {
+        "Rouvrir un jour"
+    } else {
+        "Afficher un jour"
+    });
+    if let Some(hint) = legend_hint {
+        group = group.hint(hint);
+    }
+    Form::new(action, submit).group(
+        group
+            .field(
+                Field::new("date", "Date", FieldKind::Date)
+                    .required()
+                    .value(&date.map(|date| date.to_string()).unwrap_or_default())
+                    .error(errors.date.clone()),
+            )
+            .field(
+                Field::new("activite", "Activité", FieldKind::Select(choices))
+                    .required()
+                    .value(activity.unwrap_or(if reopening { "*" } else { "" }))
+                    .error(errors.activity.clone()),
+            ),
+    )
 }
 
 #[cfg(test)]
