@@ -133,3 +133,42 @@ impl Form {
         self
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checkboxes_are_checked_when_submitted() {
+        let fields = Fields(vec![
+            ("jour-2026-06-08".to_owned(), "on".to_owned()),
+            ("nom".to_owned(), "  Léa ".to_owned()),
+            ("jour".to_owned(), "a".to_owned()),
+            ("jour".to_owned(), "b".to_owned()),
+        ]);
+        assert!(fields.checked("jour-2026-06-08"));
+        assert!(!fields.checked("jour-2026-06-09"));
+        assert_eq!(fields.get("nom"), "Léa");
+        assert_eq!(fields.all("jour").collect::<Vec<_>>(), vec!["a", "b"]);
+    }
+
+    #[test]
+    fn field_builders() {
+        let checked = Field::checkbox("jour", "Lundi 8 juin", true).disabled();
+        assert_eq!((checked.value.as_str(), checked.disabled), ("on", true));
+        assert_eq!(Field::checkbox("jour", "Lundi", false).value, "");
+        let hidden = Field::hidden("semaine", "2026-06-08");
+        assert_eq!(
+            (hidden.kind.clone(), hidden.value.as_str()),
+            (FieldKind::Hidden, "2026-06-08")
+        );
+        let form = Form::new("planning", "Enregistrer").field(hidden).group(
+            FieldGroup::new("Semaine du lundi 8 juin")
+                .hint("Cochez")
+                .field(checked),
+        );
+        assert_eq!(form.fields.len(), 1);
+        assert_eq!(form.groups[0].legend, "Semaine du lundi 8 juin");
+        assert_eq!(form.groups[0].fields.len(), 1);
+    }
+}

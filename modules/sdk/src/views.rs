@@ -273,3 +273,54 @@ impl From<Done> for Outcome {
         Self::Done(done)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manifests_declare_staff_views_actions_and_documents() {
+        let manifest = Manifest::new("bookings", "Réservations", "0.2.0")
+            .staff_view("jour", "Réservations du jour", StaffRole::Agent)
+            .staff_action("fermeture", "Fermer un jour", StaffRole::Gestionnaire)
+            .document(
+                "attestation",
+                "Attestation de présence",
+                "Par année",
+                Vec::new(),
+            )
+            .capability(Capability::ModuleConfig("tariffs".to_owned()));
+        assert_eq!(manifest.staff_views[0].role, StaffRole::Agent);
+        assert_eq!(manifest.staff_actions[0].id, "fermeture");
+        assert_eq!(manifest.documents[0].title, "Attestation de présence");
+        assert_eq!(
+            manifest.capabilities,
+            vec![Capability::ModuleConfig("tariffs".to_owned())]
+        );
+    }
+
+    #[test]
+    fn outcomes_list_what_was_done() {
+        let done = Done::new(
+            Tone::Warning,
+            "1 jour réservé, 1 refusé.",
+            ViewRequest::new("planning").param("semaine", "2026-06-08"),
+        )
+        .detail("Lundi 8 juin : réservé")
+        .details(vec!["Mardi 9 juin : refusé".to_owned()]);
+        assert_eq!(done.details.len(), 2);
+        assert_eq!(
+            done.then.params,
+            vec![("semaine".to_owned(), "2026-06-08".to_owned())]
+        );
+        assert_eq!(Outcome::from(done.clone()), Outcome::Done(done));
+        let view = View::new("Planning")
+            .items(vec!["a".to_owned()])
+            .payable("F42", "Facture", 1250);
+        assert_eq!(view.blocks.len(), 2);
+        let document = Document::new("Attestation")
+            .paragraph("Léa")
+            .heading("Présences");
+        assert_eq!(document.blocks.len(), 2);
+    }
+}
