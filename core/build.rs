@@ -16,6 +16,7 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("absences", "guichet_module_absences"),
     ("tariffs", "guichet_module_tariffs"),
     ("bloc-notes", "guichet_module_template"),
+    ("bookings", "guichet_module_bookings"),
 ];
 
 fn main() {

@@ -4,6 +4,7 @@
 //! monthly estimate for a number of days, with the bracket used.
 
 use guichet_module_sdk::*;
+use guichet_tariff_grid::{Activity, Bracket};
 use serde::Deserialize;
 
 const CONFIG_SCHEMA: &str = r#"{
@@ -57,45 +58,10 @@ fn default_days() -> u32 {
     16
 }
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct Activity {
-    pub id: String,
-    pub label: String,
-    /// What one price buys, e.g. "repas".
-    pub unit: String,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct Bracket {
-    /// Highest quotient familial of the bracket, in euros; absent for the
-    /// last bracket, which has no bound.
-    #[serde(default)]
-    pub up_to: Option<u32>,
-    /// Price per unit in cents, by activity id.
-    pub prices: std::collections::BTreeMap<String, i64>,
-}
-
-impl Bracket {
-    fn label(&self, previous: Option<u32>) -> String {
-        match (previous, self.up_to) {
-            (None, Some(up_to)) => format!("QF jusqu'à {up_to} €"),
-            (Some(low), Some(up_to)) => format!("QF de {} à {up_to} €", low + 1),
-            (Some(low), None) => format!("QF au-delà de {low} €"),
-            (None, None) => "Tous quotients".to_owned(),
-        }
-    }
-}
-
-/// The bracket of a quotient familial, with its label.
+/// The bracket of a quotient familial, with its label (the grid's logic,
+/// shared with the bookings module).
 pub fn bracket_of(config: &Config, quotient: u32) -> Option<(&Bracket, String)> {
-    let mut previous = None;
-    for bracket in &config.brackets {
-        if bracket.up_to.is_none_or(|up_to| quotient <= up_to) {
-            return Some((bracket, bracket.label(previous)));
-        }
-        previous = bracket.up_to;
-    }
-    None
+    guichet_tariff_grid::bracket_of(&config.brackets, quotient)
 }
 
 /// Quotient familial: monthly revenue divided by the number of parts.

@@ -1,5 +1,5 @@
 //! Bloc-notes: the resident keeps short notes; the town words the
-//! introduction. A module to copy when writing a new one.
+//! introduction. A module to copy when writing a new one (interface 0.2.0).
 
 use guichet_module_sdk::storage::{self, Scope};
 use guichet_module_sdk::*;
