@@ -147,8 +147,8 @@ on_both_databases! {
         assert_eq!(
             stdout(&applied),
             "created   saint-martin\ncreated   villeneuve\n\
-             modules   saint-martin: invoices 0.1.0, absences 0.1.0, tariffs 0.1.1, bloc-notes 0.1.0\n\
-             modules   villeneuve: invoices 0.1.0, absences 0.1.0, tariffs 0.1.1\n\
+             modules   saint-martin: invoices 0.1.1, bookings 0.2.0, absences 0.1.1, tariffs 0.1.2, bloc-notes 0.1.1\n\
+             modules   villeneuve: invoices 0.1.1, bookings 0.2.0, absences 0.1.1, tariffs 0.1.2\n\
              published saint-martin terms version 1 (major)\n\
              published villeneuve terms version 1 (major)\n"
         );

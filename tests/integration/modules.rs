@@ -335,7 +335,7 @@ async fn two_versions_of_a_module_serve_two_towns_at_once() {
         "{metrics}"
     );
     assert!(
-        metrics.contains(r#"town="saint-martin",module="bloc-notes",version="0.1.0",outcome="ok""#),
+        metrics.contains(r#"town="saint-martin",module="bloc-notes",version="0.1.1",outcome="ok""#),
         "{metrics}"
     );
 }
@@ -695,7 +695,7 @@ async fn metrics_count_module_calls_for_local_scrapers() {
     let metrics = app.get("127.0.0.1", "/metrics").await;
     assert_eq!(metrics.status, 200);
     assert!(
-        metrics.body.contains(r#"guichet_module_calls_total{town="villeneuve",module="invoices",version="0.1.0",outcome="ok"} 1"#),
+        metrics.body.contains(r#"guichet_module_calls_total{town="villeneuve",module="invoices",version="0.1.1",outcome="ok"} 1"#),
         "{}",
         metrics.body
     );
