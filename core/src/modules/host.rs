@@ -154,6 +154,15 @@ pub enum Prepared {
     V0_2(v0_2::ModulePre<Sandbox>),
 }
 
+impl std::fmt::Debug for Prepared {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_tuple("Prepared")
+            .field(&self.interface())
+            .finish()
+    }
+}
+
 impl Prepared {
     pub fn interface(&self) -> Interface {
         match self {

@@ -195,10 +195,10 @@ impl HeldLocks {
         // The wait is bounded by the server itself: a statement cancelled
         // from here would leave the connection in an unknown state.
         transaction
-            .execute(statement(format!("SET LOCAL lock_timeout = {left}")))
+            .execute_raw(statement(format!("SET LOCAL lock_timeout = {left}")))
             .await?;
         let locked = transaction
-            .execute(Statement::from_sql_and_values(
+            .execute_raw(Statement::from_sql_and_values(
                 DatabaseBackend::Postgres,
                 "SELECT pg_advisory_xact_lock($1)",
                 [key.advisory_id().into()],
@@ -215,7 +215,7 @@ impl HeldLocks {
             });
         }
         transaction
-            .execute(statement("SET LOCAL lock_timeout TO DEFAULT".to_owned()))
+            .execute_raw(statement("SET LOCAL lock_timeout TO DEFAULT".to_owned()))
             .await?;
         Ok(())
     }

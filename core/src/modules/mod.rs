@@ -558,10 +558,10 @@ impl Modules {
             Some(transaction) => transaction,
             None => crate::db::begin_write(&self.db).await?,
         };
-        let town_scope = storage::DataScope::town(tenant, &module.module_id)
+        let town_scope = DataScope::town(tenant, &module.module_id)
             .with_max_entries(module.storage.town_entries);
         let resident_scope = account_id
-            .map(|account_id| storage::DataScope::resident(tenant, &module.module_id, account_id));
+            .map(|account_id| DataScope::resident(tenant, &module.module_id, account_id));
         let committed = storage::commit(
             &transaction,
             &town_scope,

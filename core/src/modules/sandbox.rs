@@ -434,7 +434,9 @@ impl Sandbox {
     }
 
     /// The account a recipient names, in the call's town.
-    async fn recipient(&self, to: &Recipient) -> Result<i32, HostError> {
+    // `&mut`: a future holding `&Sandbox` would need it `Sync` (WASI's
+    // context is not).
+    async fn recipient(&mut self, to: &Recipient) -> Result<i32, HostError> {
         let call = self.scope.as_ref().ok_or(HostError::NotAllowed)?;
         match to {
             Recipient::ResidentOfCall => call.account_id.ok_or(HostError::NotAllowed),
