@@ -190,7 +190,7 @@ fn tiles(criterion: &mut Criterion) {
 /// types, reading the same storage.
 mod native {
     use guichet::modules::storage::{self, DataScope};
-    use guichet::modules::wit::v0_1::types::{KeyValue, Link, Table};
+    use guichet::modules::wit::v0_2::types::{KeyValue, Link, Table};
     use guichet::modules::{Block, Notice, Tone, Value, View};
     use serde::Deserialize;
 

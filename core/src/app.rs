@@ -116,7 +116,7 @@ impl App {
             crate::modules::ModuleLimits::from_config(&config),
             cache,
         )?;
-        let modules = crate::modules::Modules::new(db.clone(), host);
+        let modules = crate::modules::Modules::new(db.clone(), host, mailer.clone());
         let households = crate::households::Households::new(db.clone());
         let requests = crate::requests::Requests::new(db.clone());
         let request_desk = crate::requests::RequestDesk::new(db.clone(), mailer.clone());

@@ -616,7 +616,7 @@ async fn module_publish(file: &ConfigFile, path: &std::path::Path) -> anyhow::Re
         .map(|tile| tile.title.as_str())
         .collect();
     println!("  tiles: {}", tiles.join(", "));
-    let capabilities: Vec<&str> = manifest
+    let capabilities: Vec<String> = manifest
         .capabilities
         .iter()
         .map(crate::modules::capability_name)
@@ -698,7 +698,7 @@ async fn module_upgrade(
             _ => change.to.publisher.as_str().to_owned(),
         };
         println!("  publisher: {publisher}");
-        let list = |capabilities: Vec<&str>| {
+        let list = |capabilities: Vec<String>| {
             if capabilities.is_empty() {
                 "none".to_owned()
             } else {

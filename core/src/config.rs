@@ -83,6 +83,11 @@ pub struct Config {
     pub module_timeout_ms: u32,
     /// Module calls running at once; more wait briefly, then get "indisponible".
     pub module_concurrency: u32,
+    /// How long a submitted form (a module's `act`, a resident's or the
+    /// staff's) waits for a free module slot before "indisponible": a rush
+    /// of residents queues rather than loses what they submitted. Renders
+    /// wait one second.
+    pub module_act_wait_ms: u32,
     /// What a module may store for one resident of a town, unless the town's
     /// `tenant.toml` says otherwise.
     pub module_storage_resident_kib: u32,
@@ -148,6 +153,7 @@ impl Default for Config {
             module_cpu_ms: 100,
             module_timeout_ms: 2000,
             module_concurrency: 32,
+            module_act_wait_ms: 30_000,
             module_storage_resident_kib: crate::modules::StorageQuota::DEFAULT_RESIDENT_KIB,
             module_storage_town_kib: crate::modules::StorageQuota::DEFAULT_TOWN_KIB,
             module_concurrency_town_percent: 50,
@@ -334,6 +340,7 @@ impl Config {
             ("module_cpu_ms", self.module_cpu_ms, 1..=60_000),
             ("module_timeout_ms", self.module_timeout_ms, 1..=600_000),
             ("module_concurrency", self.module_concurrency, 1..=10_000),
+            ("module_act_wait_ms", self.module_act_wait_ms, 0..=600_000),
             (
                 "module_storage_resident_kib",
                 self.module_storage_resident_kib,
@@ -591,6 +598,7 @@ mod example_file {
             "module_cpu_ms",
             "module_timeout_ms",
             "module_concurrency",
+            "module_act_wait_ms",
             "module_storage_resident_kib",
             "module_storage_town_kib",
             "module_concurrency_town_percent",
@@ -622,6 +630,7 @@ mod example_file {
             module_cpu_ms: _,
             module_timeout_ms: _,
             module_concurrency: _,
+            module_act_wait_ms: _,
             module_storage_resident_kib: _,
             module_storage_town_kib: _,
             module_concurrency_town_percent: _,

@@ -70,15 +70,26 @@ where
 pub fn amount(cents: i64) -> String {
     let sign = if cents < 0 { "-" } else { "" };
     let cents = cents.unsigned_abs();
-    let euros = (cents / 100).to_string();
+    format!("{sign}{},{:02}\u{a0}€", grouped(cents / 100), cents % 100)
+}
+
+/// "1\u{202f}234\u{202f}567": a whole number with French digit grouping
+/// (narrow no-break spaces).
+pub fn number(value: i64) -> String {
+    let sign = if value < 0 { "-" } else { "" };
+    format!("{sign}{}", grouped(value.unsigned_abs()))
+}
+
+fn grouped(value: u64) -> String {
+    let digits = value.to_string();
     let mut grouped = String::new();
-    for (index, digit) in euros.chars().enumerate() {
-        if index > 0 && (euros.len() - index).is_multiple_of(3) {
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
             grouped.push('\u{202f}');
         }
         grouped.push(digit);
     }
-    format!("{sign}{grouped},{:02}\u{a0}€", cents % 100)
+    grouped
 }
 
 /// "Michel ARPEGE": the last name in capitals, as French administrations
@@ -121,6 +132,10 @@ mod tests {
         assert_eq!(amount(1250), "12,50\u{a0}€");
         assert_eq!(amount(123_456_789), "1\u{202f}234\u{202f}567,89\u{a0}€");
         assert_eq!(amount(-505), "-5,05\u{a0}€");
+        assert_eq!(number(0), "0");
+        assert_eq!(number(1234), "1\u{202f}234");
+        assert_eq!(number(-1_000_000), "-1\u{202f}000\u{202f}000");
+        assert_eq!(number(i64::MIN), "-9\u{202f}223\u{202f}372\u{202f}036\u{202f}854\u{202f}775\u{202f}808");
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! the residents' next page, and the rule that the back-office's edits
 //! survive `tenant apply`.
 
-use guichet::modules::Manifest;
+// Stored as a 0.1.0 manifest, as releases published before 0.2.0 were.
+use guichet::modules::wit::v0_1::types::Manifest;
 use guichet::modules::entity::{module_release, town_module};
 use guichet::modules::wit::v0_1::types::Capability;
 use guichet::staff::StaffRole;

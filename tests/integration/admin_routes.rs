@@ -115,6 +115,12 @@ const ROUTES: &[(&str, &str, Least)] = &[
         "/admin/modules/<module>/desactiver",
         Role(Administrateur),
     ),
+    // The modules' staff views and actions: any member reaches the guard;
+    // each view and action then needs the role its module declared
+    // (tests/integration/modules_v2.rs).
+    ("GET", "/admin/services", Role(Agent)),
+    ("GET", "/admin/services/<module_id>/<view>", Role(Agent)),
+    ("POST", "/admin/services/<module_id>/<action>", Role(Agent)),
     ("GET", "/admin/demandes", Role(Agent)),
     ("GET", "/admin/demandes/<reference>", Role(Agent)),
     ("POST", "/admin/demandes/<reference>/prendre", Role(Agent)),
@@ -145,6 +151,9 @@ fn concrete(path: &str) -> String {
             "<mail>" => "999999",
             "<slug>" => "inconnue",
             "<module>" => "tariffs",
+            "<module_id>" => "tariffs",
+            "<view>" => "inscrits",
+            "<action>" => "capacite",
             "<reference>" => "D-2026-999999",
             other if other.starts_with('<') => panic!("no value for {other} in {path}"),
             other => other,

@@ -29,6 +29,7 @@ mod mail;
 mod module_releases;
 mod module_storage;
 mod modules;
+mod modules_v2;
 mod outages;
 mod requests;
 mod staff;

@@ -194,6 +194,9 @@ pub enum AuditKind {
     AccountUpdatedByImport,
     /// A CSV import of accounts was executed (its counts in the detail).
     AccountsImported,
+    /// A staff member submitted a module's staff action that wrote
+    /// something (detail: the module, the action).
+    ModuleStaffAction,
 }
 
 impl AuditKind {
@@ -251,6 +254,7 @@ impl AuditKind {
             Self::FeedbackReplied => "feedback_replied",
             Self::AccountUpdatedByImport => "account_updated_by_import",
             Self::AccountsImported => "accounts_imported",
+            Self::ModuleStaffAction => "module_staff_action",
         }
     }
 
@@ -315,6 +319,7 @@ impl AuditKind {
             Self::FeedbackReplied => "Réponse envoyée à un avis",
             Self::AccountUpdatedByImport => "Compte mis à jour par un import",
             Self::AccountsImported => "Import de comptes exécuté",
+            Self::ModuleStaffAction => "Action d'un service (module)",
         }
     }
 

@@ -59,6 +59,8 @@ pub enum MailKind {
     RequestAnswered,
     /// The staff's answer to a feedback message (feedback/inbox.rs).
     FeedbackReply,
+    /// A module's `notify` (modules/notify.rs).
+    ModuleNotification,
 }
 
 impl MailKind {
@@ -74,6 +76,7 @@ impl MailKind {
             Self::RequestUpdated => "request_updated",
             Self::RequestAnswered => "request_answered",
             Self::FeedbackReply => "feedback_reply",
+            Self::ModuleNotification => "module_notification",
         }
     }
 }

@@ -15,18 +15,23 @@ use wasmtime::{
 };
 
 use super::cache::ArtifactCache;
+use super::compat;
+use super::lock::{HeldLocks, LockTable};
 use super::metrics::ModuleMetrics;
-use super::sandbox::{CallScope, MemoryLimitExceeded, Phase, Sandbox};
+use super::sandbox::{CallScope, MemoryLimitExceeded, Phase, Sandbox, SandboxShared};
 use super::slots::{SlotLevel, SlotOwner, SlotShares, Slots};
 use super::storage::{StorageLimits, StorageQuota};
 use super::views::{ViewLimits, ViewPart};
-use super::wit::v0_1::types::{Context, Manifest, ModuleError, Outcome, View, ViewRequest};
-use super::wit::v0_1::{Module, ModulePre};
+use super::wit::v0_2::types::{Context, Manifest, ModuleError, Outcome, View, ViewRequest};
+use super::wit::{Interface, v0_1, v0_2};
 use crate::config::Config;
 
 /// How often the engine's epoch advances: the granularity of CPU deadlines.
 const EPOCH_TICK: Duration = Duration::from_millis(5);
-/// How long a call waits for a free slot before giving up.
+/// How long a render waits for a free slot before giving up (a tile shows
+/// "indisponible" rather than hold the page); an `act` waits
+/// [`ModuleLimits::act_wait`]: a resident submitting a form waits rather
+/// than loses it.
 const SLOT_WAIT: Duration = Duration::from_secs(1);
 /// Size of the text a module may answer (every string of a view, summed);
 /// what the view would become once rendered is bounded by [`ViewLimits`].
@@ -47,6 +52,8 @@ pub struct ModuleLimits {
     /// Writes per `act` call, and the default quotas (a town's `tenant.toml`
     /// may set its own).
     pub storage: StorageLimits,
+    /// How long an `act` (resident's or staff's) waits for a free slot.
+    pub act_wait: Duration,
 }
 
 impl ModuleLimits {
@@ -68,6 +75,7 @@ impl ModuleLimits {
                 ),
                 ..StorageLimits::default()
             },
+            act_wait: Duration::from_millis(u64::from(config.module_act_wait_ms)),
         }
     }
 }
@@ -119,11 +127,15 @@ impl CallFailure {
     }
 }
 
-/// What a successful `act` left to write.
+/// What a successful `act` left to write, and the locks to release once
+/// it is written.
 #[derive(Debug)]
 pub struct ActResult {
     pub outcome: Outcome,
     pub writes: super::sandbox::PendingWrites,
+    /// Held until the writes are committed (in their transaction, on
+    /// PostgreSQL): drop it after the commit.
+    pub locks: HeldLocks,
 }
 
 /// The component of a release, as the host runs it.
@@ -132,6 +144,41 @@ pub struct LoadedRelease {
     pub sha256: String,
     pub module_id: String,
     pub version: String,
+    pub interface: Interface,
+}
+
+/// A compiled component, ready to instantiate, by the world it implements.
+#[derive(Clone)]
+pub enum Prepared {
+    V0_1(v0_1::ModulePre<Sandbox>),
+    V0_2(v0_2::ModulePre<Sandbox>),
+}
+
+impl std::fmt::Debug for Prepared {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_tuple("Prepared")
+            .field(&self.interface())
+            .finish()
+    }
+}
+
+impl Prepared {
+    pub fn interface(&self) -> Interface {
+        match self {
+            Self::V0_1(_) => Interface::V0_1,
+            Self::V0_2(_) => Interface::V0_2,
+        }
+    }
+}
+
+/// Which export a call runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// `render` / `act`.
+    Resident,
+    /// `render-staff` / `act-staff` (0.2.0 only).
+    Staff,
 }
 
 #[derive(Clone)]
@@ -146,9 +193,8 @@ struct Inner {
     epoch_deadline_ticks: u64,
     slots: Arc<Slots>,
     cache: ArtifactCache,
-    prepared: Mutex<HashMap<String, ModulePre<Sandbox>>>,
-    db: DatabaseConnection,
-    metrics: ModuleMetrics,
+    prepared: Mutex<HashMap<String, Prepared>>,
+    shared: SandboxShared,
     pooling: bool,
 }
 
@@ -179,8 +225,16 @@ impl ModuleHost {
         let (engine, pooling) = build_engine(&limits)?;
         let mut linker = Linker::new(&engine);
         link_wasi(&mut linker).map_err(|error| HostSetupError::Engine(format!("{error:#}")))?;
-        Module::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |sandbox| sandbox)
-            .map_err(|error| HostSetupError::Engine(format!("{error:#}")))?;
+        v0_1::Module::add_to_linker::<_, wasmtime::component::HasSelf<_>>(
+            &mut linker,
+            |sandbox| sandbox,
+        )
+        .map_err(|error| HostSetupError::Engine(format!("{error:#}")))?;
+        v0_2::Module::add_to_linker::<_, wasmtime::component::HasSelf<_>>(
+            &mut linker,
+            |sandbox| sandbox,
+        )
+        .map_err(|error| HostSetupError::Engine(format!("{error:#}")))?;
         spawn_epoch_ticker(&engine);
         tracing::debug!(
             pooling,
@@ -205,15 +259,18 @@ impl ModuleHost {
                 slots: slots.clone(),
                 limits,
                 prepared: Mutex::new(HashMap::new()),
-                db,
-                metrics: ModuleMetrics::with_slots(slots),
+                shared: SandboxShared {
+                    db,
+                    metrics: ModuleMetrics::with_slots(slots),
+                    lock_table: Arc::new(LockTable::default()),
+                },
                 pooling,
             }),
         })
     }
 
     pub fn metrics(&self) -> &ModuleMetrics {
-        &self.inner.metrics
+        &self.inner.shared.metrics
     }
 
     /// The module calls of a town running now.
@@ -226,28 +283,31 @@ impl ModuleHost {
     }
 
     /// Compiles a component (or loads it from the artifact cache) and checks
-    /// that it implements a supported world. Used at publication and on
-    /// first use of a release.
-    pub async fn prepare(&self, sha256: &str, bytes: &[u8]) -> Result<ModulePre<Sandbox>, String> {
+    /// that it implements a supported world: 0.2.0 first, then 0.1.0. Used
+    /// at publication and on first use of a release.
+    pub async fn prepare(&self, sha256: &str, bytes: &[u8]) -> Result<Prepared, String> {
         if let Some(pre) = self.cached(sha256) {
             return Ok(pre);
         }
         let component: Component = self.inner.cache.load_or_compile(sha256, bytes).await?;
         let instance_pre = self.inner.linker.instantiate_pre(&component).map_err(|error| {
-            format!("the component needs imports Guichet does not give (supported interface: guichet:module@0.1.0, WASI 0.2 without files, network or environment): {error:#}")
+            format!("the component needs imports Guichet does not give (supported interfaces: guichet:module@0.2.0 and @0.1.0, WASI 0.2 without files, network or environment): {error:#}")
         })?;
-        let pre = ModulePre::new(instance_pre).map_err(|error| {
-            format!(
-                "the component does not export the world guichet:module/module@0.1.0: {error:#}"
-            )
-        })?;
+        let pre = match v0_2::ModulePre::new(instance_pre.clone()) {
+            Ok(pre) => Prepared::V0_2(pre),
+            Err(newest) => Prepared::V0_1(v0_1::ModulePre::new(instance_pre).map_err(|error| {
+                format!(
+                    "the component exports neither the world guichet:module/module@0.2.0 ({newest:#}) nor guichet:module/module@0.1.0 ({error:#})"
+                )
+            })?),
+        };
         if let Ok(mut prepared) = self.inner.prepared.lock() {
             prepared.insert(sha256.to_owned(), pre.clone());
         }
         Ok(pre)
     }
 
-    fn cached(&self, sha256: &str) -> Option<ModulePre<Sandbox>> {
+    fn cached(&self, sha256: &str) -> Option<Prepared> {
         self.inner
             .prepared
             .lock()
@@ -256,14 +316,11 @@ impl ModuleHost {
     }
 
     /// The prepared component of a release, loading its bytes on first use.
-    pub async fn prepared(
-        &self,
-        release: &LoadedRelease,
-    ) -> Result<ModulePre<Sandbox>, CallFailure> {
+    pub async fn prepared(&self, release: &LoadedRelease) -> Result<Prepared, CallFailure> {
         if let Some(pre) = self.cached(&release.sha256) {
             return Ok(pre);
         }
-        let bytes = super::registry::component_bytes(&self.inner.db, &release.sha256)
+        let bytes = super::registry::component_bytes(&self.inner.shared.db, &release.sha256)
             .await
             .map_err(|error| CallFailure::Load(error.to_string()))?;
         self.prepare(&release.sha256, &bytes)
@@ -271,39 +328,63 @@ impl ModuleHost {
             .map_err(CallFailure::Load)
     }
 
-    /// Reads the manifest of a component being published.
-    pub async fn describe(&self, pre: &ModulePre<Sandbox>) -> Result<Manifest, CallFailure> {
+    /// Reads the manifest of a component being published, as 0.2.0.
+    pub async fn describe(&self, pre: &Prepared) -> Result<Manifest, CallFailure> {
         let sandbox = self.sandbox(Phase::Describe, None);
-        let (manifest, _) = self
-            .run(sandbox, async |store: &mut Store<Sandbox>| {
-                let instance = pre.instantiate_async(&mut *store).await?;
-                instance.call_describe(&mut *store).await
-            })
-            .await?;
+        let (manifest, _) = match pre {
+            Prepared::V0_1(pre) => {
+                self.run(sandbox, SLOT_WAIT, async |store: &mut Store<Sandbox>| {
+                    let instance = pre.instantiate_async(&mut *store).await?;
+                    Ok(compat::manifest(instance.call_describe(&mut *store).await?))
+                })
+                .await?
+            }
+            Prepared::V0_2(pre) => {
+                self.run(sandbox, SLOT_WAIT, async |store: &mut Store<Sandbox>| {
+                    let instance = pre.instantiate_async(&mut *store).await?;
+                    instance.call_describe(&mut *store).await
+                })
+                .await?
+            }
+        };
         Ok(manifest)
     }
 
     /// Instantiates a release in a fresh store, within every limit, and
     /// calls nothing: what each call pays before the guest runs (measured by
     /// the `modules` benchmark).
-    pub async fn instantiate(&self, pre: &ModulePre<Sandbox>) -> Result<(), CallFailure> {
+    pub async fn instantiate(&self, pre: &Prepared) -> Result<(), CallFailure> {
         let sandbox = self.sandbox(Phase::Describe, None);
-        self.run(sandbox, async |store: &mut Store<Sandbox>| {
-            pre.instantiate_async(&mut *store).await.map(|_| ())
-        })
-        .await?;
+        match pre {
+            Prepared::V0_1(pre) => {
+                self.run(sandbox, SLOT_WAIT, async |store: &mut Store<Sandbox>| {
+                    pre.instantiate_async(&mut *store).await.map(|_| ())
+                })
+                .await?
+            }
+            Prepared::V0_2(pre) => {
+                self.run(sandbox, SLOT_WAIT, async |store: &mut Store<Sandbox>| {
+                    pre.instantiate_async(&mut *store).await.map(|_| ())
+                })
+                .await?
+            }
+        };
         Ok(())
     }
 
-    /// Renders a view (a tile or a page of the module).
+    /// Renders a view: a resident's (a tile or a page of the module), or a
+    /// staff view (`context.staff` set; 0.2.0 modules only).
     pub async fn render(
         &self,
         release: &LoadedRelease,
         scope: CallScope,
         context: &Context,
         request: &ViewRequest,
+        audience: Audience,
     ) -> Result<View, CallFailure> {
-        let outcome = self.render_inner(release, scope, context, request).await;
+        let outcome = self
+            .render_inner(release, scope, context, request, audience)
+            .await;
         self.record(release, context, &outcome);
         outcome
     }
@@ -314,22 +395,56 @@ impl ModuleHost {
         scope: CallScope,
         context: &Context,
         request: &ViewRequest,
+        audience: Audience,
     ) -> Result<View, CallFailure> {
         check_input(context, request.params.iter())?;
         let pre = self.prepared(release).await?;
-        let sandbox = self.sandbox(Phase::Render, Some(scope));
-        let (answer, _) = self
-            .run(sandbox, async |store: &mut Store<Sandbox>| {
-                let instance = pre.instantiate_async(&mut *store).await?;
-                instance.call_render(&mut *store, context, request).await
-            })
-            .await?;
+        let phase = match audience {
+            Audience::Resident => Phase::Render,
+            Audience::Staff => Phase::RenderStaff,
+        };
+        let sandbox = self.sandbox(phase, Some(scope));
+        let (answer, _) = match (&pre, audience) {
+            (Prepared::V0_1(pre), Audience::Resident) => {
+                let context = compat::context(context);
+                let request = compat::request(request);
+                self.run(sandbox, SLOT_WAIT, async |store: &mut Store<Sandbox>| {
+                    let instance = pre.instantiate_async(&mut *store).await?;
+                    Ok(instance
+                        .call_render(&mut *store, &context, &request)
+                        .await?
+                        .map(compat::view)
+                        .map_err(compat::error))
+                })
+                .await?
+            }
+            (Prepared::V0_1(_), Audience::Staff) => {
+                return Err(CallFailure::NotFound(request.view.clone()));
+            }
+            (Prepared::V0_2(pre), audience) => {
+                self.run(sandbox, SLOT_WAIT, async |store: &mut Store<Sandbox>| {
+                    let instance = pre.instantiate_async(&mut *store).await?;
+                    match audience {
+                        Audience::Resident => {
+                            instance.call_render(&mut *store, context, request).await
+                        }
+                        Audience::Staff => {
+                            instance
+                                .call_render_staff(&mut *store, context, request)
+                                .await
+                        }
+                    }
+                })
+                .await?
+            }
+        };
         let view = answer.map_err(module_failure)?;
         self.inner.limits.view.check(&view, &release.module_id)?;
         Ok(view)
     }
 
-    /// Handles a submitted form; the caller writes [`ActResult::writes`].
+    /// Handles a submitted form (a resident's, or a staff action); the
+    /// caller writes [`ActResult::writes`], then drops its locks.
     pub async fn act(
         &self,
         release: &LoadedRelease,
@@ -337,9 +452,10 @@ impl ModuleHost {
         context: &Context,
         action: &str,
         fields: &[(String, String)],
+        audience: Audience,
     ) -> Result<ActResult, CallFailure> {
         let outcome = self
-            .act_inner(release, scope, context, action, fields)
+            .act_inner(release, scope, context, action, fields, audience)
             .await;
         self.record(release, context, &outcome);
         outcome
@@ -352,30 +468,74 @@ impl ModuleHost {
         context: &Context,
         action: &str,
         fields: &[(String, String)],
+        audience: Audience,
     ) -> Result<ActResult, CallFailure> {
         check_input(context, fields.iter())?;
         let pre = self.prepared(release).await?;
-        let sandbox = self.sandbox(Phase::Act, Some(scope));
-        let (answer, sandbox) = self
-            .run(sandbox, async |store: &mut Store<Sandbox>| {
-                let instance = pre.instantiate_async(&mut *store).await?;
-                instance
-                    .call_act(&mut *store, context, action, fields)
-                    .await
-            })
-            .await?;
+        let phase = match audience {
+            Audience::Resident => Phase::Act,
+            Audience::Staff => Phase::ActStaff,
+        };
+        let sandbox = self.sandbox(phase, Some(scope));
+        let wait = self.inner.limits.act_wait;
+        let (answer, sandbox) = match (&pre, audience) {
+            (Prepared::V0_1(pre), Audience::Resident) => {
+                let context = compat::context(context);
+                self.run(sandbox, wait, async |store: &mut Store<Sandbox>| {
+                    let instance = pre.instantiate_async(&mut *store).await?;
+                    Ok(instance
+                        .call_act(&mut *store, &context, action, fields)
+                        .await?
+                        .map(compat::outcome)
+                        .map_err(compat::error))
+                })
+                .await?
+            }
+            (Prepared::V0_1(_), Audience::Staff) => {
+                return Err(CallFailure::NotFound(action.to_owned()));
+            }
+            (Prepared::V0_2(pre), audience) => {
+                self.run(sandbox, wait, async |store: &mut Store<Sandbox>| {
+                    let instance = pre.instantiate_async(&mut *store).await?;
+                    match audience {
+                        Audience::Resident => {
+                            instance
+                                .call_act(&mut *store, context, action, fields)
+                                .await
+                        }
+                        Audience::Staff => {
+                            instance
+                                .call_act_staff(&mut *store, context, action, fields)
+                                .await
+                        }
+                    }
+                })
+                .await?
+            }
+        };
         let outcome = answer.map_err(module_failure)?;
         match &outcome {
-            Outcome::Done((notice, request)) => check_output(
-                notice.text.len() + request.view.len() + params_size(request.params.iter()),
+            Outcome::Done(done) => check_output(
+                done.notice.text.len()
+                    + done.details.iter().map(String::len).sum::<usize>()
+                    + done.then.view.len()
+                    + params_size(done.then.params.iter()),
             )?,
             Outcome::Invalid(view) => {
                 self.inner.limits.view.check(view, &release.module_id)?;
             }
         }
+        if let Outcome::Done(done) = &outcome
+            && done.details.len() > MAX_DETAILS
+        {
+            return Err(CallFailure::ViewTooLarge {
+                what: ViewPart::Rows,
+            });
+        }
         Ok(ActResult {
             outcome,
             writes: sandbox.writes,
+            locks: sandbox.locks,
         })
     }
 
@@ -400,7 +560,7 @@ impl ModuleHost {
                 failure.kind()
             }
         };
-        self.inner.metrics.count(
+        self.inner.shared.metrics.count(
             &context.town.slug,
             &release.module_id,
             &release.version,
@@ -410,18 +570,19 @@ impl ModuleHost {
 
     fn sandbox(&self, phase: Phase, scope: Option<CallScope>) -> Sandbox {
         Sandbox::new(
-            self.inner.db.clone(),
-            self.inner.metrics.clone(),
+            &self.inner.shared,
             self.inner.limits.memory_bytes,
             phase,
             scope,
         )
     }
 
-    /// Runs one export in a fresh store, within every limit.
+    /// Runs one export in a fresh store, within every limit; `slot_wait` is
+    /// how long it may wait for a slot.
     async fn run<T>(
         &self,
         sandbox: Sandbox,
+        slot_wait: Duration,
         call: impl AsyncFnOnce(&mut Store<Sandbox>) -> wasmtime::Result<T>,
     ) -> Result<(T, Sandbox), CallFailure> {
         let owner = sandbox.scope.as_ref().map(|scope| SlotOwner {
@@ -432,16 +593,17 @@ impl ModuleHost {
         let slot = self
             .inner
             .slots
-            .acquire(owner, SLOT_WAIT)
+            .acquire(owner, slot_wait)
             .await
             .map_err(CallFailure::Busy)?;
+        let clock = sandbox.clock.clone();
         let mut store = Store::new(&self.inner.engine, sandbox);
         store.limiter(|sandbox| &mut sandbox.memory);
         // The CPU budget counts the epoch ticks the guest was running
         // through, not wall time: at each tick it yields to the executor
         // (the other tiles of the page go on meanwhile) and is charged one
-        // tick; time spent waiting (for the database, for a thread) is not
-        // charged. A guest past its budget is interrupted.
+        // tick; time spent waiting (for the database, for a thread, for a
+        // lock) is not charged. A guest past its budget is interrupted.
         let budget = self.inner.epoch_deadline_ticks;
         let mut charged: u64 = 0;
         store.set_epoch_deadline(1);
@@ -456,10 +618,33 @@ impl ModuleHost {
                 ))
             }
         });
-        let answer = tokio::time::timeout(self.inner.limits.timeout, call(&mut store))
-            .await
-            .map_err(|_| CallFailure::Timeout)?
-            .map_err(classify)?;
+        // The wall-clock limit, minus the time spent waiting for locks
+        // (bounded on its own: lock.rs).
+        let timeout = self.inner.limits.timeout;
+        let started = tokio::time::Instant::now();
+        let answer = {
+            let running = call(&mut store);
+            tokio::pin!(running);
+            loop {
+                let (waited, waiting) = clock.waited();
+                let deadline = started + timeout + waited;
+                let now = tokio::time::Instant::now();
+                if !waiting && now >= deadline {
+                    return Err(CallFailure::Timeout);
+                }
+                // While a lock is awaited, look again a little later.
+                let next = if waiting {
+                    now + timeout.min(Duration::from_millis(100))
+                } else {
+                    deadline
+                };
+                tokio::select! {
+                    answer = &mut running => break answer,
+                    () = tokio::time::sleep_until(next) => {}
+                }
+            }
+        }
+        .map_err(classify)?;
         // The slot is given back once the store (and its pooled instance)
         // is gone, before the caller checks and renders the answer: the
         // host's own work holds no module capacity.
@@ -468,6 +653,9 @@ impl ModuleHost {
         Ok((answer, sandbox))
     }
 }
+
+/// Items of a `done` outcome's details, at most.
+const MAX_DETAILS: usize = 200;
 
 fn classify(error: wasmtime::Error) -> CallFailure {
     if error.downcast_ref::<MemoryLimitExceeded>().is_some() {

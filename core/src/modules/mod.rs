@@ -21,10 +21,13 @@
 //! returned as `DbErr`.
 
 mod cache;
+mod compat;
 pub mod config_form;
 pub mod entity;
 mod host;
+pub mod lock;
 mod metrics;
+mod notify;
 pub mod registry;
 mod sandbox;
 mod slots;
@@ -44,21 +47,23 @@ use sea_orm::{
 
 pub use cache::{ArtifactCache, CacheError};
 pub use host::{
-    ActResult, CallFailure, HostSetupError, LoadedRelease, MAX_INPUT_BYTES, MAX_OUTPUT_BYTES,
-    ModuleHost, ModuleLimits,
+    ActResult, Audience, CallFailure, HostSetupError, LoadedRelease, MAX_INPUT_BYTES,
+    MAX_OUTPUT_BYTES, ModuleHost, ModuleLimits, Prepared,
 };
 pub use metrics::{ModuleMetrics, StorageFigure, render_storage};
 pub use registry::{PublishError, Published, Publisher, ReleaseSummary};
-pub use sandbox::{CallScope, Capabilities};
+pub use sandbox::{CallScope, Capabilities, PendingNotification};
 pub use slots::{SlotLevel, SlotShares};
 pub use storage::{
-    ModuleData, QuotaExceeded, QuotaScope, StorageLimits, StorageQuota, StorageRefusal,
+    DataScope, ModuleData, QuotaExceeded, QuotaScope, StorageLimits, StorageQuota, StorageRefusal,
 };
 pub use towns::{ModuleEnablement, ReleaseChange, ResolvedModule, StorageSetting, Upgrade};
 pub use views::{ViewLimits, ViewMeasure, ViewPart};
-pub use wit::v0_1::types::{
-    Block, Context, DateTime, Field, FieldKind, Manifest, Notice, Outcome, Resident, Slot, Tone,
-    Town, Value, View, ViewRequest,
+pub use wit::Interface;
+pub use wit::v0_2::types::{
+    Block, Capability, Context, DateTime, Done, Field, FieldGroup, FieldKind, Form, Manifest,
+    Notice, Outcome, Payable, Resident, Slot, StaffActionDeclaration, StaffMember,
+    StaffRole as DeclaredRole, StaffViewDeclaration, Tone, Town, Value, View, ViewRequest,
 };
 
 use crate::accounts::{Civility, entity::account};
@@ -85,10 +90,11 @@ type KnownRelease = (LoadedRelease, Arc<Manifest>);
 /// What a successful `act` did.
 #[derive(Debug)]
 pub enum ActOutcome {
-    /// Written: the notice (with the references of created requests) and
-    /// where to show it.
+    /// Written: the notice (with the references of created requests), what
+    /// was done item by item, and where to show it.
     Done {
         notice: Notice,
+        details: Vec<String>,
         next: ViewRequest,
         references: Vec<String>,
     },
@@ -105,6 +111,11 @@ pub enum ActError {
     /// The writes would break the module's quota: none was recorded.
     #[error(transparent)]
     Quota(QuotaExceeded),
+    /// The call's lock transaction cannot commit: nothing was recorded.
+    #[error(transparent)]
+    Lock(#[from] lock::LockError),
+    #[error("cannot queue the module's notifications: {0}")]
+    Mail(#[from] crate::mail::MailError),
     #[error("database error: {0}")]
     Database(#[from] DbErr),
 }
@@ -141,15 +152,18 @@ pub struct ModuleStorage {
 pub struct Modules {
     db: DatabaseConnection,
     host: ModuleHost,
+    /// Composes the modules' notifications (`notify`).
+    mailer: crate::mail::Mailer,
     /// Releases by id (hash and manifest).
     releases: Arc<Mutex<HashMap<i32, KnownRelease>>>,
 }
 
 impl Modules {
-    pub fn new(db: DatabaseConnection, host: ModuleHost) -> Self {
+    pub fn new(db: DatabaseConnection, host: ModuleHost, mailer: crate::mail::Mailer) -> Self {
         Self {
             db,
             host,
+            mailer,
             releases: Arc::default(),
         }
     }
@@ -276,8 +290,12 @@ impl Modules {
 
     async fn enabled_row(&self, row: town_module::Model) -> Result<EnabledModule, DbErr> {
         let (release, manifest) = self.release(row.module_release_id).await?;
+        let mut storage = self.storage_limits(&row);
+        if release.interface >= Interface::V0_2 {
+            storage.town_entries = storage::MAX_ENTRIES_PER_TOWN_SCOPE;
+        }
         Ok(EnabledModule {
-            storage: self.storage_limits(&row),
+            storage,
             module_id: row.module_id,
             config: row.config,
             capabilities: capabilities(&manifest),
@@ -314,13 +332,14 @@ impl Modules {
         let summary = registry::summary(&self.db, release_id)
             .await?
             .ok_or_else(|| DbErr::RecordNotFound(format!("module release {release_id}")))?;
-        let manifest: Manifest = serde_json::from_str(&summary.manifest)
-            .map_err(|error| DbErr::Custom(format!("stored manifest: {error}")))?;
+        let manifest = summary.manifest().map_err(DbErr::Custom)?;
+        let interface = summary.interface().map_err(DbErr::Custom)?;
         let release = (
             LoadedRelease {
                 sha256: summary.sha256,
                 module_id: summary.module_id,
                 version: summary.version,
+                interface,
             },
             Arc::new(manifest),
         );
@@ -356,6 +375,29 @@ impl Modules {
         module: &EnabledModule,
         resident: Option<&account::Model>,
     ) -> (Context, CallScope) {
+        Self::call_as(tenant, module, resident, None)
+    }
+
+    /// The context and scope of a staff call: `context.staff` set, no
+    /// resident.
+    pub fn staff_call(
+        tenant: &Arc<Tenant>,
+        module: &EnabledModule,
+        staff: &crate::staff::entity::staff_member::Model,
+    ) -> (Context, CallScope) {
+        let member = StaffMember {
+            display_name: staff.display_name(),
+            role: declared_role(staff.role),
+        };
+        Self::call_as(tenant, module, None, Some(member))
+    }
+
+    fn call_as(
+        tenant: &Arc<Tenant>,
+        module: &EnabledModule,
+        resident: Option<&account::Model>,
+        staff: Option<StaffMember>,
+    ) -> (Context, CallScope) {
         let now = chrono::Utc::now()
             .with_timezone(&tenant.timezone)
             .naive_local();
@@ -365,6 +407,7 @@ impl Modules {
                 name: tenant.display_name.clone(),
             },
             resident: resident.map(|account| Resident {
+                reference: resident_reference(account),
                 display_name: crate::format::formal_name(
                     account.civility.map(Civility::title),
                     &account.first_name,
@@ -373,6 +416,7 @@ impl Modules {
                 first_name: account.first_name.clone(),
                 last_name: account.last_name.clone(),
             }),
+            staff,
             config: module.config.clone(),
             now: DateTime {
                 date: now.format("%Y-%m-%d").to_string(),
@@ -383,7 +427,7 @@ impl Modules {
             tenant: tenant.clone(),
             module_id: module.module_id.clone(),
             version: module.release.version.clone(),
-            capabilities: module.capabilities,
+            capabilities: module.capabilities.clone(),
             account_id: resident.map(|account| account.id),
             storage: module.storage,
         };
@@ -399,12 +443,33 @@ impl Modules {
     ) -> Result<View, CallFailure> {
         let (context, scope) = Self::call(tenant, module, resident);
         self.host
-            .render(&module.release, scope, &context, request)
+            .render(&module.release, scope, &context, request, Audience::Resident)
+            .await
+    }
+
+    /// Renders one of the module's staff views for a member of the town's
+    /// staff. [`CallFailure::NotFound`] when the manifest declares no such
+    /// view; the caller checks the member's role first
+    /// ([`EnabledModule::staff_view`]).
+    pub async fn render_staff(
+        &self,
+        tenant: &Arc<Tenant>,
+        module: &EnabledModule,
+        staff: &crate::staff::entity::staff_member::Model,
+        request: &ViewRequest,
+    ) -> Result<View, CallFailure> {
+        if module.staff_view(&request.view).is_none() {
+            return Err(CallFailure::NotFound(request.view.clone()));
+        }
+        let (context, scope) = Self::staff_call(tenant, module, staff);
+        self.host
+            .render(&module.release, scope, &context, request, Audience::Staff)
             .await
     }
 
     /// Runs an action and, when the module accepts it, writes its storage
-    /// changes and requests in one transaction.
+    /// changes, requests and notifications in one transaction (the call's
+    /// lock transaction, if its locks opened one), then releases its locks.
     pub async fn act(
         &self,
         tenant: &Arc<Tenant>,
@@ -416,22 +481,92 @@ impl Modules {
         let (context, scope) = Self::call(tenant, module, Some(resident));
         let result = self
             .host
-            .act(&module.release, scope, &context, action, fields)
+            .act(
+                &module.release,
+                scope,
+                &context,
+                action,
+                fields,
+                Audience::Resident,
+            )
             .await?;
-        let (notice, next) = match result.outcome {
-            Outcome::Invalid(view) => return Ok(ActOutcome::Invalid(view)),
-            Outcome::Done((notice, next)) => (notice, next),
+        self.commit(tenant, module, Some(resident.id), result, None)
+            .await
+    }
+
+    /// Runs one of the module's staff actions for a member of the town's
+    /// staff (the caller checked the member's role:
+    /// [`EnabledModule::staff_action`]); what it writes is journaled as the
+    /// member's, in the same transaction.
+    pub async fn act_staff(
+        &self,
+        tenant: &Arc<Tenant>,
+        module: &EnabledModule,
+        staff: &crate::staff::entity::staff_member::Model,
+        action: &str,
+        fields: &[(String, String)],
+        origin: &crate::audit::Origin,
+    ) -> Result<ActOutcome, ActError> {
+        if module.staff_action(action).is_none() {
+            return Err(CallFailure::NotFound(action.to_owned()).into());
+        }
+        let (context, scope) = Self::staff_call(tenant, module, staff);
+        let result = self
+            .host
+            .act(
+                &module.release,
+                scope,
+                &context,
+                action,
+                fields,
+                Audience::Staff,
+            )
+            .await?;
+        let label = module
+            .staff_action(action)
+            .map_or_else(|| action.to_owned(), |declared| declared.label.clone());
+        let journal = StaffJournal {
+            actor: crate::staff::actor(staff),
+            origin: origin.clone(),
+            action: action.to_owned(),
+            label,
         };
-        let transaction = crate::db::begin_write(&self.db).await?;
+        self.commit(tenant, module, None, result, Some(journal))
+            .await
+    }
+
+    async fn commit(
+        &self,
+        tenant: &Arc<Tenant>,
+        module: &EnabledModule,
+        account_id: Option<i32>,
+        result: ActResult,
+        journal: Option<StaffJournal>,
+    ) -> Result<ActOutcome, ActError> {
+        let ActResult {
+            outcome,
+            writes,
+            mut locks,
+        } = result;
+        let done = match outcome {
+            // Nothing is written: dropping the locks rolls their
+            // transaction back.
+            Outcome::Invalid(view) => return Ok(ActOutcome::Invalid(view)),
+            Outcome::Done(done) => done,
+        };
+        let transaction = match locks.take_transaction()? {
+            Some(transaction) => transaction,
+            None => crate::db::begin_write(&self.db).await?,
+        };
+        let town_scope = DataScope::town(tenant, &module.module_id)
+            .with_max_entries(module.storage.town_entries);
+        let resident_scope = account_id
+            .map(|account_id| DataScope::resident(tenant, &module.module_id, account_id));
         let committed = storage::commit(
             &transaction,
-            &storage::DataScope::town(tenant, &module.module_id),
-            Some(&storage::DataScope::resident(
-                tenant,
-                &module.module_id,
-                resident.id,
-            )),
-            &result.writes.data,
+            &town_scope,
+            resident_scope.as_ref(),
+            &writes.data,
             module.storage.quota,
         )
         .await;
@@ -456,17 +591,140 @@ impl Modules {
             Err(storage::CommitError::Write(error)) => return Err(error.into()),
         }
         let mut references = Vec::new();
-        for request in &result.writes.requests {
-            references.push(
-                crate::requests::create(&transaction, tenant.scope(), resident.id, request).await?,
-            );
+        if let Some(account_id) = account_id {
+            for request in &writes.requests {
+                references.push(
+                    crate::requests::create(&transaction, tenant.scope(), account_id, request)
+                        .await?,
+                );
+            }
+        }
+        let mails = notify::queue(
+            &self.mailer,
+            &transaction,
+            tenant,
+            module,
+            &writes.notifications,
+        )
+        .await?;
+        if let Some(journal) = journal
+            && (!writes.data.is_empty() || !writes.notifications.is_empty())
+        {
+            crate::audit::record_event(
+                &transaction,
+                tenant.scope(),
+                crate::audit::Event {
+                    kind: crate::audit::AuditKind::ModuleStaffAction,
+                    actor: journal.actor,
+                    subject: None,
+                    origin: &journal.origin,
+                    detail: Some(format!(
+                        "{} : {} ({})",
+                        module.manifest.name, journal.label, journal.action
+                    )),
+                },
+            )
+            .await?;
         }
         transaction.commit().await?;
+        // Committed: the next call waiting for one of these keys reads what
+        // this one wrote.
+        drop(locks);
+        if mails > 0 {
+            self.mailer.wake();
+        }
         Ok(ActOutcome::Done {
-            notice,
-            next,
+            notice: done.notice,
+            details: done.details,
+            next: done.then,
             references,
         })
+    }
+}
+
+/// Who to journal a staff action for.
+#[derive(Debug)]
+struct StaffJournal {
+    actor: crate::audit::Actor,
+    origin: crate::audit::Origin,
+    action: String,
+    label: String,
+}
+
+/// `/services/<module>/<view>?<params>` (a resident's view), when both
+/// names are plain: a module's links only ever reach its own views.
+pub fn view_path(module_id: &str, view: &str, params: &[(String, String)]) -> Option<String> {
+    prefixed_view_path("/services", module_id, view, params)
+}
+
+/// `/admin/services/<module>/<view>?<params>`: a staff view.
+pub fn staff_view_path(module_id: &str, view: &str, params: &[(String, String)]) -> Option<String> {
+    prefixed_view_path("/admin/services", module_id, view, params)
+}
+
+fn prefixed_view_path(
+    base: &str,
+    module_id: &str,
+    view: &str,
+    params: &[(String, String)],
+) -> Option<String> {
+    if !registry::is_valid_module_id(module_id) || !registry::is_valid_module_id(view) {
+        return None;
+    }
+    let mut href = format!("{base}/{module_id}/{view}");
+    if !params.is_empty() {
+        let query: String = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(params)
+            .finish();
+        href.push('?');
+        href.push_str(&query);
+    }
+    Some(href)
+}
+
+/// What a module knows a resident by (`resident.reference`): the account's
+/// public identifier, the one the data API names residents by — stable,
+/// unique in the town, never the e-mail address.
+pub fn resident_reference(account: &account::Model) -> String {
+    account.identifier.clone()
+}
+
+/// The WIT's staff role of a member's role.
+pub fn declared_role(role: crate::staff::StaffRole) -> DeclaredRole {
+    match role {
+        crate::staff::StaffRole::Agent => DeclaredRole::Agent,
+        crate::staff::StaffRole::Gestionnaire => DeclaredRole::Gestionnaire,
+        crate::staff::StaffRole::Administrateur => DeclaredRole::Administrateur,
+    }
+}
+
+/// The least role a module declared for a staff view or action.
+pub fn least_role(role: DeclaredRole) -> crate::staff::StaffRole {
+    match role {
+        DeclaredRole::Agent => crate::staff::StaffRole::Agent,
+        DeclaredRole::Gestionnaire => crate::staff::StaffRole::Gestionnaire,
+        DeclaredRole::Administrateur => crate::staff::StaffRole::Administrateur,
+    }
+}
+
+impl EnabledModule {
+    /// A staff view the manifest declares.
+    pub fn staff_view(&self, id: &str) -> Option<&StaffViewDeclaration> {
+        self.manifest.staff_views.iter().find(|view| view.id == id)
+    }
+
+    /// A staff action the manifest declares.
+    pub fn staff_action(&self, id: &str) -> Option<&StaffActionDeclaration> {
+        self.manifest
+            .staff_actions
+            .iter()
+            .find(|action| action.id == id)
+    }
+
+    /// Whether a member of the staff with `role` may use a view or action
+    /// declared for `least`.
+    pub fn staff_may(role: crate::staff::StaffRole, least: DeclaredRole) -> bool {
+        role >= least_role(least)
     }
 }
 
@@ -639,19 +897,20 @@ fn non_negative(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(0)
 }
 
-/// A capability as the WIT interface spells it.
-pub fn capability_name(capability: &wit::v0_1::types::Capability) -> &'static str {
-    use wit::v0_1::types::Capability;
+/// A capability as the WIT interface spells it, e.g. "resident-storage",
+/// "module-config(tariffs)".
+pub fn capability_name(capability: &Capability) -> String {
     match capability {
-        Capability::TownStorage => "town-storage",
-        Capability::ResidentStorage => "resident-storage",
-        Capability::Household => "household",
-        Capability::Requests => "requests",
+        Capability::TownStorage => "town-storage".to_owned(),
+        Capability::ResidentStorage => "resident-storage".to_owned(),
+        Capability::Household => "household".to_owned(),
+        Capability::Requests => "requests".to_owned(),
+        Capability::Notifications => "notifications".to_owned(),
+        Capability::ModuleConfig(module) => format!("module-config({module})"),
     }
 }
 
 fn capabilities(manifest: &Manifest) -> Capabilities {
-    use wit::v0_1::types::Capability;
     let mut capabilities = Capabilities::default();
     for capability in &manifest.capabilities {
         match capability {
@@ -659,6 +918,8 @@ fn capabilities(manifest: &Manifest) -> Capabilities {
             Capability::ResidentStorage => capabilities.resident_storage = true,
             Capability::Household => capabilities.household = true,
             Capability::Requests => capabilities.requests = true,
+            Capability::Notifications => capabilities.notifications = true,
+            Capability::ModuleConfig(module) => capabilities.module_configs.push(module.clone()),
         }
     }
     capabilities

@@ -17,7 +17,8 @@ use sha2::Digest as _;
 
 use super::entity::module_release;
 use super::host::ModuleHost;
-use super::wit::v0_1::{INTERFACE, types::Manifest};
+use super::wit::Interface;
+use super::wit::v0_2::types::Manifest;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
@@ -93,6 +94,32 @@ impl ReleaseSummary {
     pub fn publisher(&self) -> Publisher {
         Publisher::from_stored(&self.publisher)
     }
+
+    /// The interface version the release implements.
+    pub fn interface(&self) -> Result<Interface, String> {
+        Interface::parse(&self.interface).ok_or_else(|| {
+            format!(
+                "module `{}` {}: interface {} is not served by this version of Guichet",
+                self.module_id, self.version, self.interface
+            )
+        })
+    }
+
+    /// Its manifest, as the host's model (0.2.0) sees it.
+    pub fn manifest(&self) -> Result<Manifest, String> {
+        parse_manifest(&self.manifest)
+            .map_err(|error| format!("module `{}`: stored manifest unreadable: {error}", self.module_id))
+    }
+}
+
+/// A stored manifest: 0.2.0 JSON, or 0.1.0 JSON (releases published before
+/// 0.2.0 existed, stored as their own interface's manifest).
+pub fn parse_manifest(json: &str) -> Result<Manifest, serde_json::Error> {
+    serde_json::from_str::<Manifest>(json).or_else(|newest| {
+        serde_json::from_str::<super::wit::v0_1::types::Manifest>(json)
+            .map(super::compat::manifest)
+            .map_err(|_| newest)
+    })
 }
 
 /// Whether these bytes are one of the modules built into this binary.
@@ -149,8 +176,7 @@ pub async fn publish(
         .one(db)
         .await?;
     if let Some(stored) = stored {
-        let manifest = serde_json::from_str(&stored.manifest)
-            .map_err(|error| PublishError::Manifest(format!("stored manifest: {error}")))?;
+        let manifest = stored.manifest().map_err(PublishError::Manifest)?;
         if publisher == Publisher::ThirdParty
             && stored.publisher() == Publisher::ThirdParty
             && is_first_party_id(db, &stored.module_id).await?
@@ -228,7 +254,7 @@ pub async fn publish(
     module_release::ActiveModel {
         module_id: Set(manifest.id.clone()),
         version: Set(manifest.version.clone()),
-        interface: Set(INTERFACE.to_owned()),
+        interface: Set(pre.interface().as_str().to_owned()),
         sha256: Set(sha256.clone()),
         manifest: Set(manifest_json),
         component: Set(bytes.to_vec()),
@@ -356,6 +382,31 @@ fn check_manifest(manifest: &Manifest) -> Result<(), String> {
         }
         if !is_valid_view_id(&action.view) || action.label.trim().is_empty() {
             return Err(format!("action `{}` needs a label and a view", action.id));
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for view in &manifest.staff_views {
+        if !is_valid_view_id(&view.id) || !seen.insert(view.id.as_str()) {
+            return Err(format!("staff view `{}`: invalid or repeated id", view.id));
+        }
+        if view.title.trim().is_empty() {
+            return Err(format!("staff view `{}` has no title", view.id));
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for action in &manifest.staff_actions {
+        if !is_valid_view_id(&action.id) || !seen.insert(action.id.as_str()) {
+            return Err(format!("staff action `{}`: invalid or repeated id", action.id));
+        }
+        if action.label.trim().is_empty() {
+            return Err(format!("staff action `{}` has no label", action.id));
+        }
+    }
+    for capability in &manifest.capabilities {
+        if let super::wit::v0_2::types::Capability::ModuleConfig(module) = capability
+            && !is_valid_module_id(module)
+        {
+            return Err(format!("capability module-config(`{module}`): not a module id"));
         }
     }
     let schema: serde_json::Value = serde_json::from_str(&manifest.config_schema)

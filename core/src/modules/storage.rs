@@ -27,8 +27,12 @@ use crate::tenancy::{Tenant, TenantScope};
 
 pub const MAX_KEY_BYTES: usize = 200;
 pub const MAX_VALUE_BYTES: usize = 64 * 1024;
-/// Entries one scope may hold.
+/// Entries one scope may hold (the town scope of a 0.2.0 module:
+/// [`MAX_ENTRIES_PER_TOWN_SCOPE`]).
 pub const MAX_ENTRIES_PER_SCOPE: u64 = 10_000;
+/// Entries the town scope of a module built against interface 0.2.0 may
+/// hold (every booking of a town's year); its quota in bytes still applies.
+pub const MAX_ENTRIES_PER_TOWN_SCOPE: u64 = 1_000_000;
 /// Entries one `list` answers at most.
 pub const MAX_LISTED: u64 = 500;
 /// What one stored entry counts for against a quota, beside its key and
@@ -44,6 +48,8 @@ pub struct StorageLimits {
     /// Bytes one `act` may put (keys and values).
     pub bytes_per_call: u64,
     pub quota: StorageQuota,
+    /// Entries the module's town scope may hold (more for 0.2.0 modules).
+    pub town_entries: u64,
 }
 
 impl StorageLimits {
@@ -57,6 +63,7 @@ impl Default for StorageLimits {
             writes_per_call: Self::WRITES_PER_CALL,
             bytes_per_call: Self::BYTES_PER_CALL,
             quota: StorageQuota::default(),
+            town_entries: MAX_ENTRIES_PER_SCOPE,
         }
     }
 }
@@ -189,6 +196,8 @@ pub struct DataScope {
     tenant: TenantScope,
     module_id: String,
     account_id: Option<i32>,
+    /// Entries it may hold.
+    max_entries: u64,
 }
 
 impl DataScope {
@@ -197,7 +206,14 @@ impl DataScope {
             tenant: tenant.scope(),
             module_id: module_id.to_owned(),
             account_id: None,
+            max_entries: MAX_ENTRIES_PER_SCOPE,
         }
+    }
+
+    /// The same scope, holding up to `max_entries` entries.
+    pub fn with_max_entries(mut self, max_entries: u64) -> Self {
+        self.max_entries = max_entries;
+        self
     }
 
     pub fn resident(tenant: &Tenant, module_id: &str, account_id: i32) -> Self {
@@ -205,6 +221,7 @@ impl DataScope {
             tenant: tenant.scope(),
             module_id: module_id.to_owned(),
             account_id: Some(account_id),
+            max_entries: MAX_ENTRIES_PER_SCOPE,
         }
     }
 
@@ -226,7 +243,7 @@ pub enum DataError {
     InvalidKey,
     #[error("la valeur dépasse {MAX_VALUE_BYTES} octets")]
     ValueTooLarge,
-    #[error("cet espace de stockage contient déjà {MAX_ENTRIES_PER_SCOPE} entrées")]
+    #[error("cet espace de stockage contient déjà le nombre d'entrées maximal")]
     ScopeFull,
 }
 
@@ -311,6 +328,57 @@ pub async fn list(
         .filter(|row| row.key.starts_with(prefix))
         .map(|row| (row.key, row.value))
         .collect())
+}
+
+/// Keys starting exactly with `prefix` (SQLite's LIKE ignores ASCII case:
+/// the second condition keeps exact prefixes, both databases count
+/// characters alike).
+fn prefixed(select: sea_orm::Select<module_data::Entity>, prefix: &str) -> sea_orm::Select<module_data::Entity> {
+    if prefix.is_empty() {
+        return select;
+    }
+    let pattern = format!("{}%", escape_like(prefix));
+    // `integer`: what PostgreSQL's `substr` takes (a key is at most 200
+    // bytes).
+    let length = i32::try_from(prefix.chars().count()).unwrap_or(i32::MAX);
+    select
+        .filter(Expr::col(module_data::Column::Key).like(LikeExpr::new(pattern).escape('\\')))
+        .filter(Expr::cust_with_values(
+            "substr(\"key\", 1, ?) = ?",
+            [sea_orm::Value::from(length), sea_orm::Value::from(prefix.to_owned())],
+        ))
+}
+
+/// Entries whose key starts with `prefix` and comes after `after`, in key
+/// order, at most `limit`.
+pub async fn list_after(
+    connection: &impl ConnectionTrait,
+    scope: &DataScope,
+    prefix: &str,
+    after: &str,
+    limit: u64,
+) -> Result<Vec<(String, String)>, DbErr> {
+    let mut select = prefixed(scope.select(), prefix);
+    if !after.is_empty() {
+        select = select.filter(module_data::Column::Key.gt(after));
+    }
+    Ok(select
+        .order_by_asc(module_data::Column::Key)
+        .limit(limit)
+        .all(connection)
+        .await?
+        .into_iter()
+        .map(|row| (row.key, row.value))
+        .collect())
+}
+
+/// How many entries have a key starting with `prefix`.
+pub async fn count(
+    connection: &impl ConnectionTrait,
+    scope: &DataScope,
+    prefix: &str,
+) -> Result<u64, DbErr> {
+    prefixed(scope.select(), prefix).count(connection).await
 }
 
 /// Writes (`Some`) or deletes (`None`) one value, in the caller's
@@ -444,7 +512,7 @@ async fn write_entry(
         row.update(connection).await?;
         return Ok(Delta::between(before, after));
     }
-    if scope.select().count(connection).await? >= MAX_ENTRIES_PER_SCOPE {
+    if scope.select().count(connection).await? >= scope.max_entries {
         return Err(DataError::ScopeFull.into());
     }
     module_data::ActiveModel {

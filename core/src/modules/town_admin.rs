@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use super::entity::{town_module, town_module_edit};
 use super::registry::{self, Publisher, ReleaseSummary};
 use super::towns::{self, ResolvedModule};
-use super::wit::v0_1::types::{Capability, Manifest};
+use super::wit::v0_2::types::{Capability, Manifest};
 use super::{ModuleEnablement, Modules};
 use crate::audit::{self, Actor, AuditKind, Origin};
 use crate::tenancy::Tenant;
@@ -27,19 +27,25 @@ use crate::tenancy::Tenant;
 impl Capability {
     /// What the capability lets a module reach, in French, for the
     /// administrators who choose a release.
-    pub fn reach(&self) -> &'static str {
+    pub fn reach(&self) -> String {
         match self {
+            Self::Notifications => {
+                "Envoyer des courriels aux usagers de la commune (celui qui utilise le service, ou un usager dont il gère une réservation ou un dossier), au nom de la commune.".to_owned()
+            }
+            Self::ModuleConfig(module) => format!(
+                "Lire la configuration du module « {module} » dans la commune (par exemple sa grille de tarifs)."
+            ),
             Self::TownStorage => {
-                "Lire et écrire des données partagées par toute la commune (par exemple une grille de tarifs), dans la limite de son quota."
+                "Lire et écrire des données partagées par toute la commune (par exemple une grille de tarifs), dans la limite de son quota.".to_owned()
             }
             Self::ResidentStorage => {
-                "Lire et écrire des données propres à l'usager connecté (par exemple ses factures), dans la limite de son quota ; jamais celles d'un autre usager."
+                "Lire et écrire des données propres à l'usager connecté (par exemple ses factures), dans la limite de son quota ; jamais celles d'un autre usager.".to_owned()
             }
             Self::Household => {
-                "Lire la composition du foyer de l'usager connecté : les membres, leur date de naissance et leur lien avec lui."
+                "Lire la composition du foyer de l'usager connecté : les membres, leur date de naissance et leur lien avec lui.".to_owned()
             }
             Self::Requests => {
-                "Déposer des demandes au nom de l'usager connecté ; elles arrivent dans les demandes que traite la mairie."
+                "Déposer des demandes au nom de l'usager connecté ; elles arrivent dans les demandes que traite la mairie.".to_owned()
             }
         }
     }
@@ -104,7 +110,7 @@ pub enum Changed {
 }
 
 fn parse_manifest(release: &ReleaseSummary) -> Option<Manifest> {
-    serde_json::from_str(&release.manifest).ok()
+    release.manifest().ok()
 }
 
 /// The releases a town may use: every readable one, except the releases of

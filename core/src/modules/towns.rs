@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use super::registry::{self, Publisher, ReleaseSummary, is_valid_module_id};
 use super::storage::StorageQuota;
-use super::wit::v0_1::types::Manifest;
+use super::wit::v0_2::types::Manifest;
 use crate::tenancy::{Section, Tenant};
 
 /// One `[[modules]]` entry of `tenant.toml`.
@@ -269,12 +269,7 @@ pub fn resolve(
 }
 
 fn manifest_of(release: &ReleaseSummary) -> Result<Manifest, String> {
-    serde_json::from_str(&release.manifest).map_err(|error| {
-        format!(
-            "module `{}`: stored manifest unreadable: {error}",
-            release.module_id
-        )
-    })
+    release.manifest()
 }
 
 /// A release as a town operator weighs it.
@@ -283,7 +278,7 @@ pub struct ReleaseFacts {
     pub version: String,
     pub publisher: Publisher,
     /// As the WIT interface spells them, e.g. "resident-storage".
-    pub capabilities: Vec<&'static str>,
+    pub capabilities: Vec<String>,
 }
 
 impl ReleaseFacts {
@@ -311,7 +306,7 @@ pub struct ReleaseChange {
 
 impl ReleaseChange {
     /// Capabilities the new release asks for that the old one did not.
-    pub fn capabilities_added(&self) -> Vec<&'static str> {
+    pub fn capabilities_added(&self) -> Vec<String> {
         let before = self
             .from
             .as_ref()
@@ -320,17 +315,17 @@ impl ReleaseChange {
             .capabilities
             .iter()
             .filter(|capability| !before.contains(capability))
-            .copied()
+            .cloned()
             .collect()
     }
 
     /// Capabilities the old release had that the new one gives up.
-    pub fn capabilities_removed(&self) -> Vec<&'static str> {
+    pub fn capabilities_removed(&self) -> Vec<String> {
         self.from.as_ref().map_or_else(Vec::new, |from| {
             from.capabilities
                 .iter()
                 .filter(|capability| !self.to.capabilities.contains(capability))
-                .copied()
+                .cloned()
                 .collect()
         })
     }
@@ -429,7 +424,8 @@ pub async fn releases(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::modules::wit::v0_1::types::Capability;
+    // Stored as 0.1.0 manifests, as releases published before 0.2.0 were.
+    use crate::modules::wit::v0_1::types::{Capability, Manifest};
 
     fn release(id: i32, module: &str, version: &str, publisher: Publisher) -> ReleaseSummary {
         let manifest = Manifest {

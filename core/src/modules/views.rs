@@ -13,7 +13,7 @@
 //! costs little more than its size in bounds.
 
 use super::host::{CallFailure, MAX_OUTPUT_BYTES};
-use super::wit::v0_1::types::{Block, Field, FieldKind, Form, Link, Table, Value, View};
+use super::wit::v0_2::types::{Block, Field, FieldKind, Form, Link, Table, Value, View};
 
 /// Bounds on one view (a tile, a page, or the view of an `invalid`
 /// outcome). A view past any of them is refused: the call fails with
@@ -22,11 +22,11 @@ use super::wit::v0_1::types::{Block, Field, FieldKind, Form, Link, Table, Value,
 pub struct ViewLimits {
     /// Blocks (headings, paragraphs, lists, tables, notices, links, forms).
     pub blocks: usize,
-    /// Table rows and key/value pairs, all blocks together.
+    /// Table rows, key/value pairs and list items, all blocks together.
     pub rows: usize,
     /// Table cells and column headers, all tables together.
     pub cells: usize,
-    /// Form fields, all forms together.
+    /// Form fields (and field groups), all forms together.
     pub fields: usize,
     /// Choices of select fields, all fields together.
     pub choices: usize,
@@ -127,6 +127,17 @@ const FIELD: usize = 420;
 const ID_USES: usize = 6;
 /// A line of the error summary.
 const ERROR_LINK: usize = 40;
+/// `<fieldset aria-describedby=""><legend></legend><p id=""></p></fieldset>`,
+/// its id counted apart.
+const FIELDSET: usize = 140;
+/// `<ul class="module__items"></ul>`.
+const ITEMS: usize = 32;
+/// `<li></li>`.
+const ITEM: usize = 10;
+/// The frame of an amount to pay, its label and "Montant à payer".
+const PAYABLE: usize = 160;
+/// "-9 223 372 036 854 775 808".
+const NUMBER: usize = 40;
 /// `<option value="" selected></option>`.
 const CHOICE: usize = 40;
 
@@ -243,6 +254,19 @@ impl Walk<'_> {
             }
             Block::Table(table) => self.table(table),
             Block::Form(form) => self.form(form),
+            Block::Items(items) => {
+                self.count(ViewPart::Rows, items.len())?;
+                self.markup(ITEMS.saturating_add(ITEM.saturating_mul(items.len())))?;
+                for item in items {
+                    self.text(item, 1)?;
+                }
+                Ok(())
+            }
+            Block::Payable(payable) => {
+                self.markup(PAYABLE.saturating_add(AMOUNT))?;
+                self.text(&payable.reference, 0)?;
+                self.text(&payable.label, 1)
+            }
         }
     }
 
@@ -273,6 +297,7 @@ impl Walk<'_> {
         match value {
             Value::Text(text) => self.text(text, 1),
             Value::Amount(_) => self.markup(AMOUNT),
+            Value::Number(_) => self.markup(NUMBER),
             Value::Date(text) => {
                 // Shown as "15/06/2020", or as given when it is no date.
                 self.markup(DATE)?;
@@ -312,6 +337,8 @@ impl Walk<'_> {
 
     fn form(&mut self, form: &Form) -> Result<(), CallFailure> {
         self.count(ViewPart::Fields, form.fields.len())?;
+        // A group counts as a field (its fieldset), its fields each too.
+        self.count(ViewPart::Fields, form.groups.len())?;
         self.markup(FORM)?;
         self.href(&form.action)?;
         self.text(&form.submit_label, 1)?;
@@ -322,6 +349,18 @@ impl Walk<'_> {
             .saturating_add(2);
         for field in &form.fields {
             self.field(field, id_base)?;
+        }
+        for group in &form.groups {
+            self.count(ViewPart::Fields, group.fields.len())?;
+            // The group's id: `<module>-<action>-groupe-<n>`, three times.
+            self.markup(FIELDSET.saturating_add(id_base.saturating_add(12).saturating_mul(3)))?;
+            self.text(&group.legend, 1)?;
+            if let Some(hint) = &group.hint {
+                self.text(hint, 1)?;
+            }
+            for field in &group.fields {
+                self.field(field, id_base)?;
+            }
         }
         Ok(())
     }
@@ -359,7 +398,7 @@ impl Walk<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::modules::wit::v0_1::types::{Choice, KeyValue, Notice, Tone};
+    use crate::modules::wit::v0_2::types::{Choice, FieldGroup, KeyValue, Notice, Tone};
 
     fn view(blocks: Vec<Block>) -> View {
         View {
@@ -383,6 +422,7 @@ mod tests {
             kind,
             value: String::new(),
             required: false,
+            disabled: false,
             hint: None,
             error: None,
         }
@@ -393,6 +433,7 @@ mod tests {
             action: "envoyer".to_owned(),
             submit_label: "Envoyer".to_owned(),
             fields,
+            groups: Vec::new(),
         })
     }
 
@@ -432,6 +473,37 @@ mod tests {
         ];
         let select = form(vec![field("x", FieldKind::Select(choices))]);
         assert_eq!(refused(&view(vec![select])), too_many(ViewPart::Choices));
+        let items = Block::Items(vec![String::new(); 1_001]);
+        assert_eq!(refused(&view(vec![items])), too_many(ViewPart::Rows));
+        // Fields inside groups count with the others, and so do the groups.
+        let grouped = Block::Form(Form {
+            action: "reserver".to_owned(),
+            submit_label: "Réserver".to_owned(),
+            fields: Vec::new(),
+            groups: vec![
+                FieldGroup {
+                    legend: "Semaine".to_owned(),
+                    hint: None,
+                    fields: vec![field("jour", FieldKind::Checkbox); 40],
+                };
+                5
+            ],
+        });
+        assert_eq!(refused(&view(vec![grouped])), too_many(ViewPart::Fields));
+        let groups_only = Block::Form(Form {
+            action: "reserver".to_owned(),
+            submit_label: "Réserver".to_owned(),
+            fields: Vec::new(),
+            groups: vec![
+                FieldGroup {
+                    legend: String::new(),
+                    hint: None,
+                    fields: Vec::new(),
+                };
+                201
+            ],
+        });
+        assert_eq!(refused(&view(vec![groups_only])), too_many(ViewPart::Fields));
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod errors;
 pub mod face;
 pub mod fairings;
 mod origin;
+pub mod module_view;
 pub mod render;
 
 use std::sync::Arc;
@@ -24,7 +25,7 @@ pub use csrf::{
 pub use errors::PageError;
 pub use face::{Face, MenuEntry};
 pub use fairings::RequestId;
-pub use render::{Page, TownPage};
+pub use render::{Page, TownPage, flash_with_details};
 
 /// The themes, as managed Rocket state.
 #[derive(Debug, Clone)]

@@ -42,6 +42,25 @@ impl<'r> Responder<'r, 'static> for Page {
     }
 }
 
+/// A flash message with a list under it: the message, then each item on
+/// a line of its own (line breaks inside become spaces). Kept within what a
+/// cookie holds: past about 3 KiB, the rest is summed up in one line.
+pub fn flash_with_details(message: &str, details: &[String]) -> String {
+    const BUDGET: usize = 3 * 1024;
+    let one_line = |text: &str| text.replace(['\r', '\n'], " ");
+    let mut flash = one_line(message);
+    for (index, detail) in details.iter().enumerate() {
+        let line = one_line(detail);
+        if flash.len() + line.len() + 1 > BUDGET {
+            flash.push_str(&format!("\n… et {} autre(s).", details.len() - index));
+            break;
+        }
+        flash.push('\n');
+        flash.push_str(&line);
+    }
+    flash
+}
+
 /// What every page of a town needs: the town, its theme, the current path,
 /// and face `F`'s menu.
 #[derive(Debug)]
@@ -95,7 +114,10 @@ struct Layout<'a, T: Serialize> {
     menu: Vec<MenuItem>,
     session: &'a Option<SessionView>,
     /// A one-time confirmation ("Vous êtes déconnecté(e).").
-    flash: &'a Option<String>,
+    flash: Option<&'a str>,
+    /// What it did, item by item (a module's `done.details`): the lines
+    /// after the first of the flash message (see [`flash_with_details`]).
+    flash_details: Vec<&'a str>,
     terms_notice: &'a Option<TermsNoticeView>,
     #[serde(flatten)]
     data: T,
@@ -195,7 +217,12 @@ impl<F: Face> TownPage<F> {
             },
             page: PageView { title },
             session: &self.session,
-            flash: &self.flash,
+            flash: self.flash.as_deref().and_then(|flash| flash.lines().next()),
+            flash_details: self
+                .flash
+                .as_deref()
+                .map(|flash| flash.lines().skip(1).collect())
+                .unwrap_or_default(),
             terms_notice: &self.terms_notice,
             menu: self
                 .menu

@@ -9,7 +9,6 @@
 
 use std::sync::Arc;
 
-use rocket::form::{self, DataField, FromForm, ValueField};
 use rocket::http::Status;
 use rocket::http::uri::Origin as RequestUri;
 use rocket::request::FlashMessage;
@@ -20,11 +19,11 @@ use serde::Serialize;
 use super::{Checked, Csrf, PageError, Resident, TownPage, resident_page};
 use crate::accounts::entity::account;
 use crate::modules::{
-    ActError, ActOutcome, Block, CallFailure, EnabledModule, FieldKind, Modules, Slot, Tone, Value,
-    View, ViewRequest,
+    ActError, ActOutcome, CallFailure, EnabledModule, Modules, Slot, View, ViewRequest,
 };
 use crate::tenancy::Tenant;
-use crate::web::kit::{Page, refusal_message};
+use crate::web::kit::module_view::{ModuleFields, ViewFace, ViewHtml, with_values};
+use crate::web::kit::{Page, flash_with_details, refusal_message};
 
 pub fn routes() -> Vec<Route> {
     routes![service_page, service_action]
@@ -76,7 +75,15 @@ pub async fn home_tiles(
     for ((module, tile), outcome) in wanted.into_iter().zip(rendered) {
         let view = outcome
             .ok()
-            .map(|view| ViewHtml::of(&view, &module.module_id, csrf.token(), true));
+            .map(|view| {
+                ViewHtml::of(
+                    &view,
+                    &module.module_id,
+                    csrf.token(),
+                    true,
+                    ViewFace::Resident,
+                )
+            });
         let tile_view = TileView {
             title: tile.title.clone(),
             href: view_href(&module.module_id, &tile.id, &[]).unwrap_or_default(),
@@ -92,249 +99,7 @@ pub async fn home_tiles(
 
 /// `/services/<module>/<view>?<params>`, when both names are plain.
 fn view_href(module_id: &str, view: &str, params: &[(String, String)]) -> Option<String> {
-    if !is_plain_name(module_id) || !is_plain_name(view) {
-        return None;
-    }
-    let mut href = format!("/services/{module_id}/{view}");
-    if !params.is_empty() {
-        let query: String = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(params)
-            .finish();
-        href.push('?');
-        href.push_str(&query);
-    }
-    Some(href)
-}
-
-fn is_plain_name(name: &str) -> bool {
-    crate::modules::registry::is_valid_module_id(name)
-}
-
-#[derive(Debug, Serialize)]
-pub struct ViewHtml {
-    title: String,
-    /// Inside a tile of the home page (headings one level lower).
-    in_tile: bool,
-    blocks: Vec<BlockHtml>,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(tag = "type", rename_all = "kebab-case")]
-enum BlockHtml {
-    Heading {
-        text: String,
-    },
-    Paragraph {
-        text: String,
-    },
-    KeyValues {
-        pairs: Vec<PairHtml>,
-    },
-    Table {
-        caption: String,
-        headers: Vec<String>,
-        rows: Vec<Vec<ValueHtml>>,
-    },
-    Notice {
-        tone: &'static str,
-        text: String,
-    },
-    Link {
-        label: String,
-        href: Option<String>,
-    },
-    Form {
-        href: Option<String>,
-        submit_label: String,
-        csrf: String,
-        fields: Vec<FieldHtml>,
-        errors: Vec<ErrorLink>,
-    },
-}
-
-#[derive(Debug, Serialize)]
-struct PairHtml {
-    key: String,
-    value: ValueHtml,
-}
-
-#[derive(Debug, Serialize)]
-struct ValueHtml {
-    text: String,
-    href: Option<String>,
-    tone: Option<&'static str>,
-    numeric: bool,
-    /// Kept on one line (dates).
-    date: bool,
-}
-
-#[derive(Debug, Serialize)]
-struct ChoiceHtml {
-    value: String,
-    label: String,
-    selected: bool,
-}
-
-#[derive(Debug, Serialize)]
-struct FieldHtml {
-    id: String,
-    name: String,
-    label: String,
-    kind: &'static str,
-    value: String,
-    required: bool,
-    hint: Option<String>,
-    error: Option<String>,
-    choices: Vec<ChoiceHtml>,
-}
-
-#[derive(Debug, Serialize)]
-struct ErrorLink {
-    id: String,
-    label: String,
-    error: String,
-}
-
-fn tone_name(tone: Tone) -> &'static str {
-    match tone {
-        Tone::Info => "info",
-        Tone::Success => "success",
-        Tone::Warning => "warning",
-        Tone::Error => "error",
-    }
-}
-
-impl ValueHtml {
-    fn of(value: &Value, module_id: &str) -> Self {
-        let plain = |text: String| Self {
-            text,
-            href: None,
-            tone: None,
-            numeric: false,
-            date: false,
-        };
-        match value {
-            Value::Text(text) => plain(text.clone()),
-            Value::Amount(cents) => Self {
-                numeric: true,
-                ..plain(crate::format::amount(*cents))
-            },
-            Value::Date(iso) => Self {
-                date: true,
-                ..plain(crate::format::iso_date(iso))
-            },
-            Value::Link(link) => Self {
-                href: view_href(module_id, &link.view, &link.params),
-                ..plain(link.label.clone())
-            },
-            Value::Status(notice) => Self {
-                tone: Some(tone_name(notice.tone)),
-                ..plain(notice.text.clone())
-            },
-        }
-    }
-}
-
-impl ViewHtml {
-    pub fn of(view: &View, module_id: &str, csrf: &str, in_tile: bool) -> Self {
-        let blocks = view
-            .blocks
-            .iter()
-            .map(|block| match block {
-                Block::Heading(text) => BlockHtml::Heading { text: text.clone() },
-                Block::Paragraph(text) => BlockHtml::Paragraph { text: text.clone() },
-                Block::KeyValues(pairs) => BlockHtml::KeyValues {
-                    pairs: pairs
-                        .iter()
-                        .map(|pair| PairHtml {
-                            key: pair.key.clone(),
-                            value: ValueHtml::of(&pair.value, module_id),
-                        })
-                        .collect(),
-                },
-                Block::Table(table) => BlockHtml::Table {
-                    caption: table.caption.clone(),
-                    headers: table.headers.clone(),
-                    rows: table
-                        .rows
-                        .iter()
-                        .map(|row| {
-                            row.iter()
-                                .map(|value| ValueHtml::of(value, module_id))
-                                .collect()
-                        })
-                        .collect(),
-                },
-                Block::Notice(notice) => BlockHtml::Notice {
-                    tone: tone_name(notice.tone),
-                    text: notice.text.clone(),
-                },
-                Block::Link(link) => BlockHtml::Link {
-                    label: link.label.clone(),
-                    href: view_href(module_id, &link.view, &link.params),
-                },
-                Block::Form(form) => {
-                    let fields: Vec<FieldHtml> = form
-                        .fields
-                        .iter()
-                        .map(|field| {
-                            let (kind, choices) = match &field.kind {
-                                FieldKind::Text => ("text", Vec::new()),
-                                FieldKind::LongText => ("textarea", Vec::new()),
-                                FieldKind::Number => ("number", Vec::new()),
-                                FieldKind::Date => ("date", Vec::new()),
-                                FieldKind::Select(choices) => (
-                                    "select",
-                                    choices
-                                        .iter()
-                                        .map(|choice| ChoiceHtml {
-                                            selected: choice.value == field.value,
-                                            value: choice.value.clone(),
-                                            label: choice.label.clone(),
-                                        })
-                                        .collect(),
-                                ),
-                            };
-                            FieldHtml {
-                                id: format!("{module_id}-{}-{}", form.action, field.name),
-                                name: field.name.clone(),
-                                label: field.label.clone(),
-                                kind,
-                                value: field.value.clone(),
-                                required: field.required,
-                                hint: field.hint.clone(),
-                                error: field.error.clone(),
-                                choices,
-                            }
-                        })
-                        .collect();
-                    let errors = fields
-                        .iter()
-                        .filter_map(|field| {
-                            field.error.as_ref().map(|error| ErrorLink {
-                                id: field.id.clone(),
-                                label: field.label.clone(),
-                                error: error.clone(),
-                            })
-                        })
-                        .collect();
-                    BlockHtml::Form {
-                        href: is_plain_name(&form.action)
-                            .then(|| format!("/services/{module_id}/actions/{}", form.action)),
-                        submit_label: form.submit_label.clone(),
-                        csrf: csrf.to_owned(),
-                        fields,
-                        errors,
-                    }
-                }
-            })
-            .collect();
-        Self {
-            title: view.title.clone(),
-            in_tile,
-            blocks,
-        }
-    }
+    crate::modules::view_path(module_id, view, params)
 }
 
 #[derive(Debug, Serialize)]
@@ -435,49 +200,16 @@ fn show_view(
         &title,
         ServiceView {
             module_name: module.manifest.name.clone(),
-            view: Some(ViewHtml::of(view, &module.module_id, csrf, false)),
+            view: Some(ViewHtml::of(
+                view,
+                &module.module_id,
+                csrf,
+                false,
+                ViewFace::Resident,
+            )),
             submitted: Vec::new(),
         },
     )
-}
-
-/// A module's form: its fields as posted, in order (a module declares its
-/// own field names, so the host cannot name them in a struct).
-#[derive(Debug, Default)]
-struct ModuleFields(Vec<(String, String)>);
-
-#[rocket::async_trait]
-impl<'r> FromForm<'r> for ModuleFields {
-    type Context = (Self, form::Errors<'r>);
-
-    fn init(_: form::Options) -> Self::Context {
-        (ModuleFields(Vec::new()), form::Errors::new())
-    }
-
-    fn push_value(ctxt: &mut Self::Context, field: ValueField<'r>) {
-        ctxt.0.0.push((
-            field.name.source().as_str().to_owned(),
-            field.value.to_owned(),
-        ));
-    }
-
-    async fn push_data(ctxt: &mut Self::Context, field: DataField<'r, '_>) {
-        // Modules' forms are never multipart: a file is refused.
-        ctxt.1
-            .push(form::Error::from(form::error::ErrorKind::Unexpected).with_name(field.name));
-    }
-
-    fn push_error(ctxt: &mut Self::Context, error: form::Error<'r>) {
-        ctxt.1.push(error);
-    }
-
-    fn finalize((fields, errors): Self::Context) -> form::Result<'r, Self> {
-        if errors.is_empty() {
-            Ok(fields)
-        } else {
-            Err(errors)
-        }
-    }
 }
 
 #[post("/services/<module_id>/actions/<action>", data = "<form>")]
@@ -539,6 +271,7 @@ async fn service_action(
     {
         Ok(ActOutcome::Done {
             notice,
+            details,
             next,
             references,
         }) => {
@@ -546,6 +279,7 @@ async fn service_action(
             for reference in references {
                 message.push_str(&format!(" Référence de votre demande : {reference}."));
             }
+            let message = flash_with_details(&message, &details);
             let target = view_href(&module.module_id, &next.view, &next.params)
                 .unwrap_or_else(|| "/".to_owned());
             Ok(Some(Either::Right(Flash::success(
@@ -568,20 +302,6 @@ async fn service_action(
             )?)))
         }
     }
-}
-
-/// The view's forms with the values the resident submitted.
-fn with_values(mut view: View, fields: &[(String, String)]) -> View {
-    for block in &mut view.blocks {
-        if let Block::Form(form) = block {
-            for field in &mut form.fields {
-                if let Some((_, value)) = fields.iter().find(|(name, _)| *name == field.name) {
-                    field.value = value.clone();
-                }
-            }
-        }
-    }
-    view
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@
 //! `import` (their CSV import),
 //! `feedback` (`/admin/avis`), `content` and `terms` (news, pages, terms of
 //! use), `modules` (the town's modules and their configuration forms),
+//! `services` (the modules' staff views and actions, `/admin/services`),
 //! `journal` (the account journal and its CSV export). Every page takes a
 //! [`Staff<P>`] guard
 //! (session.rs), `P` the permission it needs (`crate::staff::ManageStaff`…):
@@ -29,6 +30,7 @@ mod modules;
 mod overview;
 mod requests;
 mod residents;
+mod services;
 pub mod session;
 mod terms;
 
@@ -87,6 +89,11 @@ pub const MENU: &[StaffMenuEntry] = &[
         href: "/admin/demandes",
         label: "Demandes",
         least: <HandleRequests as Permission>::LEAST,
+    },
+    StaffMenuEntry {
+        href: "/admin/services",
+        label: "Services",
+        least: <EnterBackOffice as Permission>::LEAST,
     },
     StaffMenuEntry {
         href: "/admin/usagers",
@@ -155,6 +162,7 @@ pub fn routes() -> Vec<Route> {
         content::routes(),
         terms::routes(),
         modules::routes(),
+        services::routes(),
         journal::routes(),
     ]
     .concat()

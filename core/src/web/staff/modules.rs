@@ -39,7 +39,7 @@ fn publisher_label(publisher: Publisher) -> &'static str {
 
 #[derive(Serialize)]
 struct CapabilityView {
-    reach: &'static str,
+    reach: String,
 }
 
 fn capabilities(release: &OfferedRelease) -> Vec<CapabilityView> {
