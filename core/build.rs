@@ -61,7 +61,10 @@ fn main() {
     // the release it published unchanged, not "other content".
     let mut remaps = vec![format!("--remap-path-prefix={}=/guichet", root.display())];
     if let Some(cargo_home) = cargo_home() {
-        remaps.push(format!("--remap-path-prefix={}=/cargo", cargo_home.display()));
+        remaps.push(format!(
+            "--remap-path-prefix={}=/cargo",
+            cargo_home.display()
+        ));
     }
     command.env("CARGO_ENCODED_RUSTFLAGS", remaps.join("\x1f"));
     let status = command.status();

@@ -180,6 +180,20 @@ async fn household_and_invoices(
             .await?;
         }
     }
+    // Michel's quotient familial, as the town's software pushes it: the
+    // bookings' prices come from his bracket of the tariff grid.
+    if crate::modules::towns::enablements(tenant)
+        .iter()
+        .any(|module| module.id == "bookings")
+    {
+        storage::write(
+            &transaction,
+            &DataScope::resident(tenant, "bookings", account_id),
+            "quotient",
+            Some(r#"{"quotient": 650}"#),
+        )
+        .await?;
+    }
     crate::requests::create(
         &transaction,
         scope,

@@ -135,7 +135,10 @@ mod tests {
         assert_eq!(number(0), "0");
         assert_eq!(number(1234), "1\u{202f}234");
         assert_eq!(number(-1_000_000), "-1\u{202f}000\u{202f}000");
-        assert_eq!(number(i64::MIN), "-9\u{202f}223\u{202f}372\u{202f}036\u{202f}854\u{202f}775\u{202f}808");
+        assert_eq!(
+            number(i64::MIN),
+            "-9\u{202f}223\u{202f}372\u{202f}036\u{202f}854\u{202f}775\u{202f}808"
+        );
     }
 
     #[test]

@@ -23,6 +23,21 @@ impl<W: Write> CsvWriter<W> {
         }
     }
 
+    /// A writer whose rows may have different lengths (several tables in
+    /// one file, each with its caption).
+    pub fn flexible(out: W) -> Self {
+        Self {
+            inner: csv::WriterBuilder::new().flexible(true).from_writer(out),
+        }
+    }
+
+    /// The output, every row written.
+    pub fn into_inner(self) -> Result<W, csv::Error> {
+        self.inner
+            .into_inner()
+            .map_err(|error| csv::Error::from(error.into_error()))
+    }
+
     /// Writes one row, each cell neutralised.
     pub fn write_row<I, S>(&mut self, cells: I) -> Result<(), csv::Error>
     where

@@ -6,9 +6,9 @@
 //! survive `tenant apply`.
 
 // Stored as a 0.1.0 manifest, as releases published before 0.2.0 were.
-use guichet::modules::wit::v0_1::types::Manifest;
 use guichet::modules::entity::{module_release, town_module};
 use guichet::modules::wit::v0_1::types::Capability;
+use guichet::modules::wit::v0_1::types::Manifest;
 use guichet::staff::StaffRole;
 use guichet::towns::{TownDefinition, load_definitions};
 use sea_orm::{

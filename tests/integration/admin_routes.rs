@@ -120,6 +120,7 @@ const ROUTES: &[(&str, &str, Least)] = &[
     // (tests/integration/modules_v2.rs).
     ("GET", "/admin/services", Role(Agent)),
     ("GET", "/admin/services/<module_id>/<view>", Role(Agent)),
+    ("GET", "/admin/services/<module_id>/<view>/csv", Role(Agent)),
     ("POST", "/admin/services/<module_id>/<action>", Role(Agent)),
     ("GET", "/admin/demandes", Role(Agent)),
     ("GET", "/admin/demandes/<reference>", Role(Agent)),

@@ -154,7 +154,8 @@ def insert_residents(url, count):
     rows = psql_rows(url, """
     SELECT a.id, a.identifier, m.id FROM account a JOIN household_member m ON m.account_id = a.id
     ORDER BY a.id""")
-    by_identifier = {identifier: (int(account), identifier, member)
+    # The host names household members to modules as `m<id>`.
+    by_identifier = {identifier: (int(account), identifier, f"m{member}")
                      for account, identifier, member in rows}
     return [by_identifier[f"parent.{n + 1}"] + (f"guichet_session={tokens[n]}",)
             for n in range(count)]

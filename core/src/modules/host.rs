@@ -225,15 +225,13 @@ impl ModuleHost {
         let (engine, pooling) = build_engine(&limits)?;
         let mut linker = Linker::new(&engine);
         link_wasi(&mut linker).map_err(|error| HostSetupError::Engine(format!("{error:#}")))?;
-        v0_1::Module::add_to_linker::<_, wasmtime::component::HasSelf<_>>(
-            &mut linker,
-            |sandbox| sandbox,
-        )
+        v0_1::Module::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |sandbox| {
+            sandbox
+        })
         .map_err(|error| HostSetupError::Engine(format!("{error:#}")))?;
-        v0_2::Module::add_to_linker::<_, wasmtime::component::HasSelf<_>>(
-            &mut linker,
-            |sandbox| sandbox,
-        )
+        v0_2::Module::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |sandbox| {
+            sandbox
+        })
         .map_err(|error| HostSetupError::Engine(format!("{error:#}")))?;
         spawn_epoch_ticker(&engine);
         tracing::debug!(

@@ -206,13 +206,14 @@ impl HeldLocks {
             .await;
         if let Err(error) = locked {
             // 55P03: lock_not_available, the lock_timeout passed.
-            return Err(if error.to_string().contains("55P03")
-                || error.to_string().contains("lock timeout")
-            {
-                LockError::TimedOut
-            } else {
-                LockError::Database(error)
-            });
+            return Err(
+                if error.to_string().contains("55P03") || error.to_string().contains("lock timeout")
+                {
+                    LockError::TimedOut
+                } else {
+                    LockError::Database(error)
+                },
+            );
         }
         transaction
             .execute_raw(statement("SET LOCAL lock_timeout TO DEFAULT".to_owned()))
@@ -274,7 +275,10 @@ mod tests {
     #[test]
     fn advisory_ids_tell_scopes_and_keys_apart() {
         assert_eq!(key(None, "a").advisory_id(), key(None, "a").advisory_id());
-        assert_ne!(key(None, "a").advisory_id(), key(Some(1), "a").advisory_id());
+        assert_ne!(
+            key(None, "a").advisory_id(),
+            key(Some(1), "a").advisory_id()
+        );
         assert_ne!(key(None, "a").advisory_id(), key(None, "b").advisory_id());
     }
 

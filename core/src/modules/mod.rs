@@ -443,7 +443,13 @@ impl Modules {
     ) -> Result<View, CallFailure> {
         let (context, scope) = Self::call(tenant, module, resident);
         self.host
-            .render(&module.release, scope, &context, request, Audience::Resident)
+            .render(
+                &module.release,
+                scope,
+                &context,
+                request,
+                Audience::Resident,
+            )
             .await
     }
 
@@ -560,8 +566,8 @@ impl Modules {
         };
         let town_scope = DataScope::town(tenant, &module.module_id)
             .with_max_entries(module.storage.town_entries);
-        let resident_scope = account_id
-            .map(|account_id| DataScope::resident(tenant, &module.module_id, account_id));
+        let resident_scope =
+            account_id.map(|account_id| DataScope::resident(tenant, &module.module_id, account_id));
         let committed = storage::commit(
             &transaction,
             &town_scope,

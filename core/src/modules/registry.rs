@@ -107,8 +107,12 @@ impl ReleaseSummary {
 
     /// Its manifest, as the host's model (0.2.0) sees it.
     pub fn manifest(&self) -> Result<Manifest, String> {
-        parse_manifest(&self.manifest)
-            .map_err(|error| format!("module `{}`: stored manifest unreadable: {error}", self.module_id))
+        parse_manifest(&self.manifest).map_err(|error| {
+            format!(
+                "module `{}`: stored manifest unreadable: {error}",
+                self.module_id
+            )
+        })
     }
 }
 
@@ -396,7 +400,10 @@ fn check_manifest(manifest: &Manifest) -> Result<(), String> {
     let mut seen = std::collections::BTreeSet::new();
     for action in &manifest.staff_actions {
         if !is_valid_view_id(&action.id) || !seen.insert(action.id.as_str()) {
-            return Err(format!("staff action `{}`: invalid or repeated id", action.id));
+            return Err(format!(
+                "staff action `{}`: invalid or repeated id",
+                action.id
+            ));
         }
         if action.label.trim().is_empty() {
             return Err(format!("staff action `{}` has no label", action.id));
@@ -406,7 +413,9 @@ fn check_manifest(manifest: &Manifest) -> Result<(), String> {
         if let super::wit::v0_2::types::Capability::ModuleConfig(module) = capability
             && !is_valid_module_id(module)
         {
-            return Err(format!("capability module-config(`{module}`): not a module id"));
+            return Err(format!(
+                "capability module-config(`{module}`): not a module id"
+            ));
         }
     }
     let schema: serde_json::Value = serde_json::from_str(&manifest.config_schema)

@@ -456,7 +456,9 @@ impl Sandbox {
                     HostError::Unavailable
                 })?;
                 found.ok_or_else(|| {
-                    HostError::Invalid(format!("no resident of this town has the reference `{reference}`"))
+                    HostError::Invalid(format!(
+                        "no resident of this town has the reference `{reference}`"
+                    ))
                 })
             }
         }
@@ -518,11 +520,16 @@ impl host::Host for Sandbox {
         if let Some(pending) = self.writes.data.get(&(resident, key.clone())) {
             return Ok(pending.clone());
         }
-        on_connection!(self, |connection| storage::get(connection, &data_scope, &key).await)
-            .map_err(|error| {
-                self.log_unavailable("get", &error);
-                StorageError::Unavailable
-            })
+        on_connection!(self, |connection| storage::get(
+            connection,
+            &data_scope,
+            &key
+        )
+        .await)
+        .map_err(|error| {
+            self.log_unavailable("get", &error);
+            StorageError::Unavailable
+        })
     }
 
     async fn put(&mut self, scope: Scope, key: String, value: String) -> Result<(), StorageError> {
@@ -683,11 +690,7 @@ impl host::Host for Sandbox {
         Ok(())
     }
 
-    async fn notify(
-        &mut self,
-        to: Recipient,
-        notification: Notification,
-    ) -> Result<(), HostError> {
+    async fn notify(&mut self, to: Recipient, notification: Notification) -> Result<(), HostError> {
         let call = self.scope.as_ref().ok_or(HostError::NotAllowed)?;
         if !call.capabilities.notifications || !self.phase.writes() {
             return Err(HostError::NotAllowed);
@@ -794,7 +797,11 @@ mod v0_1_host {
                 .map_err(storage_error)
         }
 
-        async fn delete(&mut self, on: host1::Scope, key: String) -> Result<(), host1::StorageError> {
+        async fn delete(
+            &mut self,
+            on: host1::Scope,
+            key: String,
+        ) -> Result<(), host1::StorageError> {
             host::Host::delete(self, scope(on), key)
                 .await
                 .map_err(storage_error)

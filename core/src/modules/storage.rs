@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 
 use chrono::Utc;
-use sea_orm::sea_query::{Alias, Expr, ExprTrait as _, LikeExpr, OnConflict};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait as _, Func, LikeExpr, OnConflict};
 use sea_orm::{
     ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, ConnectionTrait, DatabaseConnection,
     DbErr, EntityTrait as _, PaginatorTrait as _, QueryFilter as _, QueryOrder as _,
@@ -333,7 +333,10 @@ pub async fn list(
 /// Keys starting exactly with `prefix` (SQLite's LIKE ignores ASCII case:
 /// the second condition keeps exact prefixes, both databases count
 /// characters alike).
-fn prefixed(select: sea_orm::Select<module_data::Entity>, prefix: &str) -> sea_orm::Select<module_data::Entity> {
+fn prefixed(
+    select: sea_orm::Select<module_data::Entity>,
+    prefix: &str,
+) -> sea_orm::Select<module_data::Entity> {
     if prefix.is_empty() {
         return select;
     }
@@ -343,10 +346,15 @@ fn prefixed(select: sea_orm::Select<module_data::Entity>, prefix: &str) -> sea_o
     let length = i32::try_from(prefix.chars().count()).unwrap_or(i32::MAX);
     select
         .filter(Expr::col(module_data::Column::Key).like(LikeExpr::new(pattern).escape('\\')))
-        .filter(Expr::cust_with_values(
-            "substr(\"key\", 1, ?) = ?",
-            [sea_orm::Value::from(length), sea_orm::Value::from(prefix.to_owned())],
-        ))
+        .filter(
+            Expr::expr(
+                Func::cust(Alias::new("substr"))
+                    .arg(Expr::col(module_data::Column::Key))
+                    .arg(Expr::val(1))
+                    .arg(Expr::val(length)),
+            )
+            .eq(prefix.to_owned()),
+        )
 }
 
 /// Entries whose key starts with `prefix` and comes after `after`, in key
@@ -378,7 +386,15 @@ pub async fn count(
     scope: &DataScope,
     prefix: &str,
 ) -> Result<u64, DbErr> {
-    prefixed(scope.select(), prefix).count(connection).await
+    // `COUNT(*)` on the query itself: sea-orm's `count()` wraps it in a
+    // subquery whose custom expression PostgreSQL cannot parse.
+    let counted: Option<i64> = prefixed(scope.select(), prefix)
+        .select_only()
+        .column_as(Expr::col(module_data::Column::Key).count(), "entries")
+        .into_tuple()
+        .one(connection)
+        .await?;
+    Ok(counted.map_or(0, |entries| u64::try_from(entries).unwrap_or(0)))
 }
 
 /// Writes (`Some`) or deletes (`None`) one value, in the caller's

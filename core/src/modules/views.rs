@@ -503,7 +503,10 @@ mod tests {
                 201
             ],
         });
-        assert_eq!(refused(&view(vec![groups_only])), too_many(ViewPart::Fields));
+        assert_eq!(
+            refused(&view(vec![groups_only])),
+            too_many(ViewPart::Fields)
+        );
     }
 
     #[test]

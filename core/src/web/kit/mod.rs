@@ -10,8 +10,8 @@ pub mod csrf;
 pub mod errors;
 pub mod face;
 pub mod fairings;
-mod origin;
 pub mod module_view;
+mod origin;
 pub mod render;
 
 use std::sync::Arc;

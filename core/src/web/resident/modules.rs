@@ -73,17 +73,15 @@ pub async fn home_tiles(
     .await;
     let mut tiles = Tiles::default();
     for ((module, tile), outcome) in wanted.into_iter().zip(rendered) {
-        let view = outcome
-            .ok()
-            .map(|view| {
-                ViewHtml::of(
-                    &view,
-                    &module.module_id,
-                    csrf.token(),
-                    true,
-                    ViewFace::Resident,
-                )
-            });
+        let view = outcome.ok().map(|view| {
+            ViewHtml::of(
+                &view,
+                &module.module_id,
+                csrf.token(),
+                true,
+                ViewFace::Resident,
+            )
+        });
         let tile_view = TileView {
             title: tile.title.clone(),
             href: view_href(&module.module_id, &tile.id, &[]).unwrap_or_default(),

@@ -9,8 +9,8 @@
 //! journaled as the member's (modules::Modules::act_staff).
 
 use rocket::Either;
-use rocket::http::Status;
 use rocket::http::uri::Origin as RequestUri;
+use rocket::http::{ContentType, Header, Status};
 use rocket::request::FlashMessage;
 use rocket::response::{Flash, Redirect};
 use rocket::{Route, State, get, post, routes};
@@ -27,7 +27,7 @@ use crate::web::kit::module_view::{ModuleFields, ViewFace, ViewHtml, with_values
 use crate::web::kit::{Page, PageError, flash_with_details, refusal_message};
 
 pub(super) fn routes() -> Vec<Route> {
-    routes![services, staff_view, staff_action]
+    routes![services, staff_view, staff_view_csv, staff_action]
 }
 
 #[derive(Debug, Serialize)]
@@ -92,6 +92,8 @@ async fn services(
 struct StaffServiceView {
     module_name: String,
     view: Option<ViewHtml>,
+    /// The view's tables as CSV, when it has any.
+    csv_href: Option<String>,
     /// What the member submitted, shown back when the module could not
     /// take it.
     submitted: Vec<(String, String)>,
@@ -145,6 +147,32 @@ fn show_view(
     view: &View,
     status: Status,
 ) -> Result<Page, PageError> {
+    show_view_with(page, staff, csrf, module, view_id, view, status, &[])
+}
+
+/// [`show_view`], with the view's parameters for its CSV link.
+#[allow(clippy::too_many_arguments)]
+fn show_view_with(
+    page: AdminPage,
+    staff: &Staff<EnterBackOffice>,
+    csrf: &Csrf,
+    module: &EnabledModule,
+    view_id: &str,
+    view: &View,
+    status: Status,
+    params: &[(String, String)],
+) -> Result<Page, PageError> {
+    let has_table = view
+        .blocks
+        .iter()
+        .any(|block| matches!(block, crate::modules::Block::Table(_)));
+    let csv_href = has_table
+        .then(|| crate::modules::staff_view_path(&module.module_id, view_id, params))
+        .flatten()
+        .map(|path| match path.split_once('?') {
+            Some((path, query)) => format!("{path}/csv?{query}"),
+            None => format!("{path}/csv"),
+        });
     let title = if view.title.trim().is_empty() {
         module.manifest.name.clone()
     } else {
@@ -164,6 +192,7 @@ fn show_view(
                 ViewFace::Staff { view: view_id },
             )),
             submitted: Vec::new(),
+            csv_href,
         },
     )
 }
@@ -183,6 +212,7 @@ fn unavailable(
             module_name: module.manifest.name.clone(),
             view: None,
             submitted,
+            csv_href: None,
         },
     )
 }
@@ -210,10 +240,85 @@ async fn staff_view(
         .render_staff(&staff.tenant, &module, &staff.member, &request)
         .await
     {
-        Ok(rendered) => show_view(page, &staff, &csrf, &module, view, &rendered, Status::Ok),
+        Ok(rendered) => show_view_with(
+            page,
+            &staff,
+            &csrf,
+            &module,
+            view,
+            &rendered,
+            Status::Ok,
+            &request.params,
+        ),
         Err(CallFailure::NotFound(_)) => Err(PageError::not_found()),
         Err(_) => unavailable(page, &staff, &csrf, &module, Vec::new()),
     }
+}
+
+/// A staff view's tables as a CSV file (e.g. the children booked on a day):
+/// the same view, the same role, the same parameters.
+#[get("/services/<module_id>/<view>/csv")]
+async fn staff_view_csv(
+    module_id: &str,
+    view: &str,
+    uri: &RequestUri<'_>,
+    staff: Staff<EnterBackOffice>,
+    modules: &State<Modules>,
+) -> Result<CsvDownload, PageError> {
+    let module = enabled(modules, &staff, module_id).await?;
+    check_view(&module, &staff, view)?;
+    let request = ViewRequest {
+        view: view.to_owned(),
+        params: query_params(uri),
+    };
+    let rendered = match modules
+        .render_staff(&staff.tenant, &module, &staff.member, &request)
+        .await
+    {
+        Ok(rendered) => rendered,
+        Err(CallFailure::NotFound(_)) => return Err(PageError::not_found()),
+        Err(_) => return Err(PageError::status(Status::ServiceUnavailable)),
+    };
+    let body = crate::web::kit::module_view::tables_csv(&rendered)
+        .map_err(|_| PageError::status(Status::InternalServerError))?
+        .ok_or_else(PageError::not_found)?;
+    // The file is named after the view and its parameters' values (e.g.
+    // "bookings-jour-cantine-2026-06-08.csv"), in letters, digits and
+    // hyphens only.
+    let mut name = format!("{module_id}-{view}");
+    for (_, value) in &request.params {
+        let cleaned: String = value
+            .chars()
+            .map(|character| {
+                if character.is_ascii_alphanumeric() {
+                    character
+                } else {
+                    '-'
+                }
+            })
+            .take(40)
+            .collect();
+        if !cleaned.trim_matches('-').is_empty() {
+            name.push('-');
+            name.push_str(cleaned.trim_matches('-'));
+        }
+    }
+    Ok(CsvDownload {
+        body,
+        content_type: ContentType::new("text", "csv").with_params(("charset", "utf-8")),
+        disposition: Header::new(
+            "Content-Disposition",
+            format!("attachment; filename=\"{name}.csv\""),
+        ),
+    })
+}
+
+/// A CSV file to save.
+#[derive(rocket::Responder)]
+struct CsvDownload {
+    body: Vec<u8>,
+    content_type: ContentType,
+    disposition: Header<'static>,
 }
 
 /// A staff action: `?vue=` names the staff view the form was on, shown
@@ -241,9 +346,11 @@ async fn staff_action(
         // An old page or another site: the view the form was on again,
         // input kept; the refusal's page when there is none to show.
         Err((ModuleFields(fields), status)) => {
-            return refused_again(page, &staff, modules, &csrf, module_id, action, vue, fields, status)
-                .await
-                .map(Either::Left);
+            return refused_again(
+                page, &staff, modules, &csrf, module_id, action, vue, fields, status,
+            )
+            .await
+            .map(Either::Left);
         }
     };
     let module = enabled(modules, &staff, module_id).await?;
@@ -270,8 +377,9 @@ async fn staff_action(
             next,
             ..
         }) => {
-            let target = crate::modules::staff_view_path(&module.module_id, &next.view, &next.params)
-                .unwrap_or_else(|| "/admin/services".to_owned());
+            let target =
+                crate::modules::staff_view_path(&module.module_id, &next.view, &next.params)
+                    .unwrap_or_else(|| "/admin/services".to_owned());
             Ok(Either::Right(Flash::success(
                 Redirect::to(target),
                 flash_with_details(&notice.text, &details),

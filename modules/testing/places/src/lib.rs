@@ -71,8 +71,8 @@ fn capacity(context: &Context, day: &str) -> Result<u32, ModuleError> {
     if let Some(set) = host::get(Scope::Town, &format!("capacite:{day}")).map_err(|e| failed(&e))? {
         return Ok(set.parse().unwrap_or(0));
     }
-    let config: serde_json::Value =
-        serde_json::from_str(&context.config).map_err(|e| ModuleError::InvalidConfig(e.to_string()))?;
+    let config: serde_json::Value = serde_json::from_str(&context.config)
+        .map_err(|e| ModuleError::InvalidConfig(e.to_string()))?;
     Ok(config
         .get("capacite")
         .and_then(serde_json::Value::as_u64)
@@ -90,7 +90,12 @@ fn booking_form(day: &str, error: Option<String>) -> Block {
             fields: vec![
                 Field {
                     error,
-                    ..field("notifier", "Me prévenir par courriel", FieldKind::Checkbox, "on")
+                    ..field(
+                        "notifier",
+                        "Me prévenir par courriel",
+                        FieldKind::Checkbox,
+                        "on",
+                    )
                 },
                 Field {
                     disabled: true,
@@ -151,8 +156,9 @@ impl bindings::Guest for Places {
                 role: StaffRole::Gestionnaire,
             }],
             documents: Vec::new(),
-            config_schema: r#"{"type":"object","properties":{"capacite":{"type":"integer","minimum":0}}}"#
-                .to_owned(),
+            config_schema:
+                r#"{"type":"object","properties":{"capacite":{"type":"integer","minimum":0}}}"#
+                    .to_owned(),
             capabilities: vec![
                 Capability::TownStorage,
                 Capability::ResidentStorage,
@@ -170,7 +176,8 @@ impl bindings::Guest for Places {
                     .iter()
                     .find(|(name, _)| name == "jour")
                     .map_or_else(|| context.now.date.clone(), |(_, day)| day.clone());
-                let booked = host::count(Scope::Town, &format!("resa:{day}:")).map_err(|e| failed(&e))?;
+                let booked =
+                    host::count(Scope::Town, &format!("resa:{day}:")).map_err(|e| failed(&e))?;
                 let capacity = capacity(&context, &day)?;
                 Ok(View {
                     title: "Places du jour".to_owned(),
@@ -185,7 +192,13 @@ impl bindings::Guest for Places {
                                 value: Value::Number(i64::from(capacity)),
                             },
                         ]),
-                        Block::Items(vec![format!("Référence : {}", context.resident.as_ref().map_or("aucune", |r| r.reference.as_str()))]),
+                        Block::Items(vec![format!(
+                            "Référence : {}",
+                            context
+                                .resident
+                                .as_ref()
+                                .map_or("aucune", |r| r.reference.as_str())
+                        )]),
                         Block::Payable(Payable {
                             reference: "P1".to_owned(),
                             label: "Place du jour".to_owned(),
@@ -235,7 +248,9 @@ impl bindings::Guest for Places {
     ) -> Result<Outcome, ModuleError> {
         match action.as_str() {
             "reserver" => {
-                let day = fields_get(&fields, "jour").unwrap_or(&context.now.date).to_owned();
+                let day = fields_get(&fields, "jour")
+                    .unwrap_or(&context.now.date)
+                    .to_owned();
                 // Who books: the resident, or a name the tests give to book
                 // many times as one resident.
                 let who = fields_get(&fields, "qui")
@@ -245,19 +260,25 @@ impl bindings::Guest for Places {
                 if fields_get(&fields, "sans-verrou") != Some("on") {
                     host::lock(Scope::Town, &format!("jour:{day}")).map_err(|e| failed(&e))?;
                 }
-                let booked = host::count(Scope::Town, &format!("resa:{day}:")).map_err(|e| failed(&e))?;
+                let booked =
+                    host::count(Scope::Town, &format!("resa:{day}:")).map_err(|e| failed(&e))?;
                 let capacity = capacity(&context, &day)?;
-                if let Some(pause) = fields_get(&fields, "pause-ms").and_then(|ms| ms.parse().ok()) {
+                if let Some(pause) = fields_get(&fields, "pause-ms").and_then(|ms| ms.parse().ok())
+                {
                     // Between the count and the write: where a race would be.
                     std::thread::sleep(std::time::Duration::from_millis(pause));
                 }
                 if booked >= capacity {
                     return Ok(Outcome::Invalid(View {
                         title: "Places du jour".to_owned(),
-                        blocks: vec![booking_form(&day, Some(format!("Complet : {capacity} place(s).")))],
+                        blocks: vec![booking_form(
+                            &day,
+                            Some(format!("Complet : {capacity} place(s).")),
+                        )],
                     }));
                 }
-                host::put(Scope::Town, &format!("resa:{day}:{who}"), "1").map_err(|e| failed(&e))?;
+                host::put(Scope::Town, &format!("resa:{day}:{who}"), "1")
+                    .map_err(|e| failed(&e))?;
                 host::put(Scope::Resident, &format!("resa:{day}"), &who).map_err(|e| failed(&e))?;
                 if fields_get(&fields, "notifier") == Some("on") {
                     host::notify(
@@ -279,7 +300,10 @@ impl bindings::Guest for Places {
                 }
                 Ok(Outcome::Done(Done {
                     notice: notice(Tone::Success, "Réservation enregistrée."),
-                    details: vec![format!("{day} : réservé"), format!("Place {} sur {capacity}", booked + 1)],
+                    details: vec![
+                        format!("{day} : réservé"),
+                        format!("Place {} sur {capacity}", booked + 1),
+                    ],
                     then: ViewRequest {
                         view: "places".to_owned(),
                         params: vec![("jour".to_owned(), day)],
@@ -287,7 +311,9 @@ impl bindings::Guest for Places {
                 }))
             }
             "prevenir" => {
-                let reference = fields_get(&fields, "reference").unwrap_or_default().to_owned();
+                let reference = fields_get(&fields, "reference")
+                    .unwrap_or_default()
+                    .to_owned();
                 match host::notify(
                     &Recipient::Resident(reference.clone()),
                     &host::Notification {
@@ -315,20 +341,17 @@ impl bindings::Guest for Places {
     }
 
     fn render_staff(context: Context, request: ViewRequest) -> Result<View, ModuleError> {
-        let staff = context
-            .staff
-            .as_ref()
-            .map_or_else(
-                || "personne".to_owned(),
-                |s| {
-                    let role = match s.role {
-                        StaffRole::Agent => "agent",
-                        StaffRole::Gestionnaire => "gestionnaire",
-                        StaffRole::Administrateur => "administrateur",
-                    };
-                    format!("{} ({role})", s.display_name)
-                },
-            );
+        let staff = context.staff.as_ref().map_or_else(
+            || "personne".to_owned(),
+            |s| {
+                let role = match s.role {
+                    StaffRole::Agent => "agent",
+                    StaffRole::Gestionnaire => "gestionnaire",
+                    StaffRole::Administrateur => "administrateur",
+                };
+                format!("{} ({role})", s.display_name)
+            },
+        );
         let resident = match host::get(Scope::Resident, "x") {
             Ok(_) => "ok".to_owned(),
             Err(error) => storage_error(&error).to_owned(),
@@ -368,7 +391,12 @@ impl bindings::Guest for Places {
                             fields: vec![
                                 field("jour", "Jour", FieldKind::Date, &day),
                                 field("capacite", "Capacité", FieldKind::Number, ""),
-                                field("prevenir", "Usager à prévenir (référence)", FieldKind::Text, ""),
+                                field(
+                                    "prevenir",
+                                    "Usager à prévenir (référence)",
+                                    FieldKind::Text,
+                                    "",
+                                ),
                             ],
                             groups: Vec::new(),
                         }),
@@ -391,8 +419,12 @@ impl bindings::Guest for Places {
         if action != "capacite" {
             return Err(ModuleError::NotFound(action));
         }
-        let day = fields_get(&fields, "jour").unwrap_or(&context.now.date).to_owned();
-        let Some(capacity) = fields_get(&fields, "capacite").and_then(|c| c.trim().parse::<u32>().ok()) else {
+        let day = fields_get(&fields, "jour")
+            .unwrap_or(&context.now.date)
+            .to_owned();
+        let Some(capacity) =
+            fields_get(&fields, "capacite").and_then(|c| c.trim().parse::<u32>().ok())
+        else {
             return Ok(Outcome::Invalid(View {
                 title: "Capacité".to_owned(),
                 blocks: vec![Block::Form(Form {
@@ -402,7 +434,12 @@ impl bindings::Guest for Places {
                         field("jour", "Jour", FieldKind::Date, &day),
                         Field {
                             error: Some("Indiquez un nombre de places.".to_owned()),
-                            ..field("capacite", "Capacité", FieldKind::Number, fields_get(&fields, "capacite").unwrap_or_default())
+                            ..field(
+                                "capacite",
+                                "Capacité",
+                                FieldKind::Number,
+                                fields_get(&fields, "capacite").unwrap_or_default(),
+                            )
                         },
                     ],
                     groups: Vec::new(),
@@ -410,17 +447,29 @@ impl bindings::Guest for Places {
             }));
         };
         // A staff call has no resident: its storage is refused.
-        if !matches!(host::put(Scope::Resident, "x", "y"), Err(StorageError::NotAllowed)) {
-            return Err(ModuleError::Failed("resident storage reached from a staff call".to_owned()));
+        if !matches!(
+            host::put(Scope::Resident, "x", "y"),
+            Err(StorageError::NotAllowed)
+        ) {
+            return Err(ModuleError::Failed(
+                "resident storage reached from a staff call".to_owned(),
+            ));
         }
         host::lock(Scope::Town, &format!("jour:{day}")).map_err(|e| failed(&e))?;
-        host::put(Scope::Town, &format!("capacite:{day}"), &capacity.to_string()).map_err(|e| failed(&e))?;
+        host::put(
+            Scope::Town,
+            &format!("capacite:{day}"),
+            &capacity.to_string(),
+        )
+        .map_err(|e| failed(&e))?;
         if let Some(reference) = fields_get(&fields, "prevenir").filter(|r| !r.is_empty()) {
             host::notify(
                 &Recipient::Resident(reference.to_owned()),
                 &host::Notification {
                     subject: format!("Capacité du {day}"),
-                    paragraphs: vec![format!("La capacité du {day} est maintenant de {capacity} place(s).")],
+                    paragraphs: vec![format!(
+                        "La capacité du {day} est maintenant de {capacity} place(s)."
+                    )],
                     link: None,
                 },
             )
