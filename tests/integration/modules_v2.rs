@@ -12,7 +12,7 @@ use guichet::modules::{ActOutcome, DataScope, ModuleData, ModuleEnablement};
 use guichet::staff::StaffRole;
 use guichet::tenancy::Tenant;
 use guichet::towns::{TownDefinition, load_definitions};
-use sea_orm::{ColumnTrait as _, EntityTrait as _, PaginatorTrait as _, QueryFilter as _};
+use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
 
 use crate::harness::{Backend, TestApp, repo_root};
 

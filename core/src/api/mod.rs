@@ -503,13 +503,17 @@ async fn read_json(data: Data<'_>) -> Result<String, ApiError> {
     Ok(value.to_string())
 }
 
+/// A page of entries: those after `after` (the last key of the previous
+/// page), so that a scope of any size can be read (e.g. a month of
+/// bookings).
 async fn list(
     data: &ModuleData,
     scope: &DataScope,
     prefix: Option<&str>,
+    after: Option<&str>,
 ) -> Result<Json<EntriesBody>, ApiError> {
     let entries = data
-        .list(scope, prefix.unwrap_or(""))
+        .list_after(scope, prefix.unwrap_or(""), after.unwrap_or(""))
         .await?
         .into_iter()
         .map(|(key, value)| entry(key, value))
@@ -688,16 +692,17 @@ fn openapi() -> (ContentType, &'static str) {
     (ContentType::JSON, OPENAPI)
 }
 
-#[get("/modules/<module>/data?<prefix>")]
+#[get("/modules/<module>/data?<prefix>&<after>")]
 async fn list_town(
     client: Client,
     module: &str,
     prefix: Option<&str>,
+    after: Option<&str>,
     modules: &State<Modules>,
     data: &State<ModuleData>,
 ) -> Result<Json<EntriesBody>, ApiError> {
     let scope = town_scope(&client?, modules, module).await?;
-    list(data, &scope, prefix).await
+    list(data, &scope, prefix, after).await
 }
 
 #[get("/modules/<module>/data/<key>")]
@@ -737,18 +742,20 @@ async fn delete_town(
     delete_one(data, &scope, key).await
 }
 
-#[get("/modules/<module>/residents/<identifier>/data?<prefix>")]
+#[get("/modules/<module>/residents/<identifier>/data?<prefix>&<after>")]
+#[allow(clippy::too_many_arguments)]
 async fn list_resident(
     client: Client,
     module: &str,
     identifier: &str,
     prefix: Option<&str>,
+    after: Option<&str>,
     modules: &State<Modules>,
     accounts: &State<Accounts>,
     data: &State<ModuleData>,
 ) -> Result<Json<EntriesBody>, ApiError> {
     let scope = resident_scope(&client?, modules, accounts, module, identifier).await?;
-    list(data, &scope, prefix).await
+    list(data, &scope, prefix, after).await
 }
 
 #[get("/modules/<module>/residents/<identifier>/data/<key>")]

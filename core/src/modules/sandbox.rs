@@ -74,9 +74,12 @@ pub struct PendingNotification {
     pub account_id: i32,
     pub subject: String,
     pub paragraphs: Vec<String>,
-    /// (label, view, params): one of the module's resident views.
-    pub link: Option<(String, String, Vec<(String, String)>)>,
+    /// One of the module's resident views.
+    pub link: Option<NotificationLink>,
 }
+
+/// (label, view, params) of a notification's link.
+pub type NotificationLink = (String, String, Vec<(String, String)>);
 
 /// Mails one call may ask for.
 pub const MAX_NOTIFICATIONS_PER_CALL: usize = 50;

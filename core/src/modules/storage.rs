@@ -689,6 +689,17 @@ impl ModuleData {
         list(&self.db, scope, prefix).await
     }
 
+    /// Entries whose key starts with `prefix` and comes after `after`, in
+    /// key order ([`MAX_LISTED`] at most).
+    pub async fn list_after(
+        &self,
+        scope: &DataScope,
+        prefix: &str,
+        after: &str,
+    ) -> Result<Vec<(String, String)>, DbErr> {
+        list_after(&self.db, scope, prefix, after, MAX_LISTED).await
+    }
+
     /// The value under `key`, if any.
     pub async fn get(&self, scope: &DataScope, key: &str) -> Result<Option<String>, StorageError> {
         check_key(key)?;
