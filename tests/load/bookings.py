@@ -66,8 +66,9 @@ def wait_port(port, what, timeout=120):
 
 
 def psql(url, sql):
-    subprocess.run(["psql", "-q", "-v", "ON_ERROR_STOP=1", url, "-c", sql], check=True,
-                   stdout=subprocess.DEVNULL)
+    # On standard input: the sessions' values are too long for a command line.
+    subprocess.run(["psql", "-q", "-v", "ON_ERROR_STOP=1", url, "-f", "-"], input=sql, text=True,
+                   check=True, stdout=subprocess.DEVNULL)
 
 
 def psql_rows(url, sql):
