@@ -169,7 +169,7 @@ for (const viewport of VIEWPORTS) {
       await audit.check(page, "Mon accueil");
       await shoot("mon-accueil");
       const tabs = await page.locator("nav.tabs a").evaluateAll((links) => links.map((link) => ({ label: link.textContent.trim(), href: link.getAttribute("href") })));
-      assert.deepEqual(tabs.map((tab) => tab.label), ["Dernières demandes", "Mes factures", "Coordonnées", "Edition de documents", "Dossier administratif", "Signaler une absence", "Simulation des tarifs"]);
+      assert.deepEqual(tabs.map((tab) => tab.label), ["Dernières demandes", "Mes factures", "Coordonnées", "Edition de documents", "Dossier administratif", "Annuler ou réserver…", "Signaler une absence", "Simulation des tarifs"]);
       for (const tab of tabs) {
         await page.goto(server.url("villeneuve", "/"));
         await page.locator("nav.tabs a", { hasText: tab.label }).first().click();
