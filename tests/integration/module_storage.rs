@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use guichet::modules::storage::{self, CommitError, DataScope};
+use guichet::modules::storage::{self, CommitError, DataError, DataScope, StorageError};
 use guichet::modules::{
     ModuleEnablement, QuotaScope, StorageQuota, StorageRefusal, StorageSetting,
 };
@@ -233,5 +233,50 @@ on_both_databases! {
         storage::commit(&transaction, &town_scope, Some(&resident_scope), &shrink, lower).await.unwrap();
         transaction.commit().await.unwrap();
         assert_eq!(storage::usage(&app.app.db, town.scope(), "hoarder", Some(resident.account_id)).await.unwrap(), (entry, entry));
+    }
+
+    async fn a_scope_holds_at_most_its_entries_and_residents_entries_do_not_fill_the_town_s(backend) {
+        let app = TestApp::spawn(backend).await;
+        let town = app.town("villeneuve").await;
+        let resident = app.create_resident("villeneuve", "Léa", "Entrées", "lea@example.org").await;
+        let town_scope = DataScope::town(&town, "hoarder").with_max_entries(3);
+        let resident_scope = DataScope::resident(&town, "hoarder", resident.account_id).with_max_entries(2);
+        let quota = StorageQuota { resident_bytes: 1 << 20, town_bytes: 1 << 20 };
+        let put = |keys: &[(bool, &str)]| -> BTreeMap<(bool, String), Option<String>> {
+            keys.iter().map(|(resident, key)| ((*resident, (*key).to_owned()), Some("v".to_owned()))).collect()
+        };
+        let commit = |writes: BTreeMap<(bool, String), Option<String>>| {
+            let (db, town_scope, resident_scope) = (app.app.db.clone(), town_scope.clone(), resident_scope.clone());
+            async move {
+                let transaction = guichet::db::begin_write(&db).await.unwrap();
+                let result = storage::commit(&transaction, &town_scope, Some(&resident_scope), &writes, quota).await;
+                if result.is_ok() {
+                    transaction.commit().await.unwrap();
+                }
+                result
+            }
+        };
+        let full = |result: Result<(), CommitError>| {
+            matches!(result, Err(CommitError::Write(StorageError::Data(DataError::ScopeFull))))
+        };
+
+        // The resident's two entries: the town's counter says 2 of the
+        // town scope's 3, yet the town scope itself holds none.
+        commit(put(&[(true, "r1"), (true, "r2")])).await.unwrap();
+        let third = commit(put(&[(true, "r3")])).await;
+        assert!(full(third), "a resident scope past its entries");
+        // Three town entries fit (counted exactly once the bound is
+        // reached), a fourth does not, nor does one more in the same call.
+        commit(put(&[(false, "t1"), (false, "t2")])).await.unwrap();
+        commit(put(&[(false, "t3")])).await.unwrap();
+        assert!(full(commit(put(&[(false, "t4")])).await));
+        assert!(full(commit(put(&[(false, "t1"), (false, "t5")])).await), "an update beside an insert past the limit");
+        assert_eq!(storage::get(&app.app.db, &town_scope, "t5").await.unwrap(), None, "nothing written");
+        // Rewriting an entry of a full scope is not inserting one.
+        commit(put(&[(false, "t1")])).await.unwrap();
+        // Deleting makes room.
+        let delete: BTreeMap<(bool, String), Option<String>> = [((false, "t1".to_owned()), None)].into();
+        commit(delete).await.unwrap();
+        commit(put(&[(false, "t4")])).await.unwrap();
     }
 }

@@ -31,13 +31,13 @@ import re
 import secrets
 import shutil
 import signal
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.parse
+
+from harness import free_port, psql, psql_rows, wait_port
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SECRET_KEY = "bG9hZC1oYXJuZXNzLXNlY3JldC1rZXktMzItYnl0ZXM="
@@ -46,35 +46,6 @@ ACTIVITY = "cantine"
 
 def log(message):
     print(f"[bookings] {message}", file=sys.stderr, flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port, what, timeout=120):
-    started = time.time()
-    while time.time() - started < timeout:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"{what} did not listen on port {port}")
-
-
-def psql(url, sql):
-    # On standard input: the sessions' values are too long for a command line.
-    subprocess.run(["psql", "-q", "-v", "ON_ERROR_STOP=1", url, "-f", "-"], input=sql, text=True,
-                   check=True, stdout=subprocess.DEVNULL)
-
-
-def psql_rows(url, sql):
-    out = subprocess.run(["psql", "-tA", "-F", "\t", "-v", "ON_ERROR_STOP=1", url, "-c", sql],
-                         check=True, capture_output=True, text=True).stdout
-    return [line.split("\t") for line in out.splitlines() if line]
 
 
 # ---------------------------------------------------------------- the town

@@ -56,13 +56,21 @@ def wait_port(port, what, timeout=120):
             with socket.create_connection(("127.0.0.1", port), timeout=1):
                 return
         except OSError:
-            time.sleep(0.2)
+            time.sleep(0.1)
     raise SystemExit(f"{what} did not listen on port {port}")
 
 
 def psql(url, sql):
-    subprocess.run(["psql", "-q", "-v", "ON_ERROR_STOP=1", url, "-c", sql], check=True,
-                   stdout=subprocess.DEVNULL)
+    # On standard input: long statements (sessions' values) exceed a
+    # command line.
+    subprocess.run(["psql", "-q", "-v", "ON_ERROR_STOP=1", url, "-f", "-"], input=sql, text=True,
+                   check=True, stdout=subprocess.DEVNULL)
+
+
+def psql_rows(url, sql):
+    out = subprocess.run(["psql", "-tA", "-F", "\t", "-v", "ON_ERROR_STOP=1", url, "-c", sql],
+                         check=True, capture_output=True, text=True).stdout
+    return [line.split("\t") for line in out.splitlines() if line]
 
 
 def database_urls(base):

@@ -28,7 +28,6 @@ import argparse
 import email.parser
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -38,6 +37,8 @@ import time
 import urllib.parse
 
 from aiosmtpd.controller import Controller
+
+from harness import free_port, psql, wait_port
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SECRET_KEY = "bG9hZC1oYXJuZXNzLXNlY3JldC1rZXktMzItYnl0ZXM="
@@ -50,28 +51,6 @@ HTML = "<!DOCTYPE html><html lang=\"fr\"><body>" + "<p>" + "Bonjour, " * 60 + "<
 
 def log(message):
     print(f"[mail] {message}", file=sys.stderr, flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port, what, timeout=60):
-    started = time.time()
-    while time.time() - started < timeout:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit(f"{what} did not listen on port {port}")
-
-
-def psql(url, sql):
-    subprocess.run(["psql", "-q", "-v", "ON_ERROR_STOP=1", url, "-c", sql], check=True,
-                   stdout=subprocess.DEVNULL)
 
 
 def psql_value(url, sql):

@@ -187,6 +187,21 @@ impl HeldLocks {
                 "no lock transaction".to_owned(),
             )));
         };
+        // Usually free (the in-process mutex already queued this
+        // instance's callers): one round trip, inside the section every
+        // other caller of the key waits for.
+        let taken = transaction
+            .query_one_raw(Statement::from_sql_and_values(
+                DatabaseBackend::Postgres,
+                "SELECT pg_try_advisory_xact_lock($1) AS taken",
+                [key.advisory_id().into()],
+            ))
+            .await?
+            .map(|row| row.try_get::<bool>("", "taken"))
+            .transpose()?;
+        if taken == Some(true) {
+            return Ok(());
+        }
         let left = deadline
             .saturating_duration_since(Instant::now())
             .as_millis()

@@ -496,7 +496,7 @@ impl Modules {
                 Audience::Resident,
             )
             .await?;
-        self.commit(tenant, module, Some(resident.id), result, None)
+        self.commit(tenant, module, Some(resident), result, None)
             .await
     }
 
@@ -545,10 +545,11 @@ impl Modules {
         &self,
         tenant: &Arc<Tenant>,
         module: &EnabledModule,
-        account_id: Option<i32>,
+        resident: Option<&account::Model>,
         result: ActResult,
         journal: Option<StaffJournal>,
     ) -> Result<ActOutcome, ActError> {
+        let account_id = resident.map(|resident| resident.id);
         let ActResult {
             outcome,
             writes,
@@ -610,6 +611,7 @@ impl Modules {
             &transaction,
             tenant,
             module,
+            resident,
             &writes.notifications,
         )
         .await?;

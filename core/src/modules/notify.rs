@@ -32,24 +32,36 @@ struct MailLink {
 
 /// Queues `notifications` through `connection` (the caller's
 /// transaction); how many were queued (a resident without an address is
-/// skipped). Call [`Mailer::wake`] once the transaction is committed.
+/// skipped). `caller` is the resident of the call, if any: mails to them
+/// need no lookup (this runs while the call's locks are held). Call
+/// [`Mailer::wake`] once the transaction is committed.
 pub async fn queue(
     mailer: &Mailer,
     connection: &impl ConnectionTrait,
     tenant: &Tenant,
     module: &EnabledModule,
+    caller: Option<&account::Model>,
     notifications: &[PendingNotification],
 ) -> Result<usize, MailError> {
     if notifications.is_empty() {
         return Ok(0);
     }
-    let ids: Vec<i32> = notifications.iter().map(|n| n.account_id).collect();
-    let accounts = tenant
-        .scope()
-        .select::<account::Entity>()
-        .filter(account::Column::Id.is_in(ids))
-        .all(connection)
-        .await?;
+    let others: Vec<i32> = notifications
+        .iter()
+        .map(|n| n.account_id)
+        .filter(|id| caller.is_none_or(|caller| caller.id != *id))
+        .collect();
+    let mut accounts: Vec<account::Model> = caller.into_iter().cloned().collect();
+    if !others.is_empty() {
+        accounts.extend(
+            tenant
+                .scope()
+                .select::<account::Entity>()
+                .filter(account::Column::Id.is_in(others))
+                .all(connection)
+                .await?,
+        );
+    }
     let mut queued = 0;
     for notification in notifications {
         let Some(account) = accounts

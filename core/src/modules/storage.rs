@@ -406,7 +406,7 @@ pub async fn write(
     key: &str,
     value: Option<&str>,
 ) -> Result<(), StorageError> {
-    let delta = write_entry(connection, scope, key, value).await?;
+    let delta = write_entry(connection, scope, key, value, &mut Room::default()).await?;
     if !delta.is_zero() {
         // The resident's counter first, then the town's, as in `commit`:
         // concurrent writers lock them in the same order.
@@ -439,15 +439,16 @@ pub async fn commit(
 ) -> Result<(), CommitError> {
     let mut town_delta = Delta::default();
     let mut resident_delta = Delta::default();
+    let (mut town_room, mut resident_room) = (Room::default(), Room::default());
     for ((in_resident_scope, key), value) in writes {
-        let scope = match (*in_resident_scope, resident) {
-            (false, _) => town,
-            (true, Some(resident)) => resident,
+        let (scope, room) = match (*in_resident_scope, resident) {
+            (false, _) => (town, &mut town_room),
+            (true, Some(resident)) => (resident, &mut resident_room),
             (true, None) => {
                 return Err(DbErr::Custom("a resident write without a resident".to_owned()).into());
             }
         };
-        let delta = write_entry(connection, scope, key, value.as_deref()).await?;
+        let delta = write_entry(connection, scope, key, value.as_deref(), room).await?;
         town_delta.add(delta);
         if *in_resident_scope {
             resident_delta.add(delta);
@@ -485,12 +486,91 @@ pub async fn commit(
     Ok(())
 }
 
+/// What is known of how many entries a scope holds, within one
+/// transaction's writes: inserting must not count the whole scope each
+/// time (a `COUNT` grows with the scope, and in a booking rush it would run
+/// while the day's lock is held).
+#[derive(Debug, Default)]
+struct Room {
+    /// At most this many entries, once read.
+    at_most: Option<u64>,
+}
+
+impl Room {
+    /// Fails with [`DataError::ScopeFull`] unless `scope` can take one more
+    /// entry. The usage counters give a bound at the cost of one indexed
+    /// read (the town's counts its residents' entries too: a bound, not
+    /// the count); only a bound at the limit is checked by counting.
+    async fn check(
+        &mut self,
+        connection: &impl ConnectionTrait,
+        scope: &DataScope,
+    ) -> Result<(), StorageError> {
+        let bound = match self.at_most {
+            Some(bound) => bound,
+            None => counted_entries(connection, scope).await?,
+        };
+        self.at_most = Some(bound);
+        if bound < scope.max_entries {
+            return Ok(());
+        }
+        let exact = scope.select().count(connection).await?;
+        self.at_most = Some(exact);
+        if exact >= scope.max_entries {
+            return Err(DataError::ScopeFull.into());
+        }
+        Ok(())
+    }
+
+    fn inserted(&mut self) {
+        if let Some(bound) = self.at_most.as_mut() {
+            *bound += 1;
+        }
+    }
+}
+
+/// The entries the usage counters hold for `scope`: exact for a resident
+/// scope; for the town scope, the module's entries in the town, residents'
+/// included.
+async fn counted_entries(
+    connection: &impl ConnectionTrait,
+    scope: &DataScope,
+) -> Result<u64, DbErr> {
+    let entries = match scope.account_id {
+        Some(account_id) => {
+            scope
+                .tenant
+                .select::<module_resident_usage::Entity>()
+                .filter(module_resident_usage::Column::ModuleId.eq(&scope.module_id))
+                .filter(module_resident_usage::Column::AccountId.eq(account_id))
+                .select_only()
+                .column(module_resident_usage::Column::Entries)
+                .into_tuple::<i64>()
+                .one(connection)
+                .await?
+        }
+        None => {
+            scope
+                .tenant
+                .select::<module_usage::Entity>()
+                .filter(module_usage::Column::ModuleId.eq(&scope.module_id))
+                .select_only()
+                .column(module_usage::Column::Entries)
+                .into_tuple::<i64>()
+                .one(connection)
+                .await?
+        }
+    };
+    Ok(entries.map_or(0, |entries| u64::try_from(entries).unwrap_or(0)))
+}
+
 /// Writes or deletes one entry, uncounted; what it changed.
 async fn write_entry(
     connection: &impl ConnectionTrait,
     scope: &DataScope,
     key: &str,
     value: Option<&str>,
+    room: &mut Room,
 ) -> Result<Delta, StorageError> {
     check_key(key)?;
     if let Some(value) = value {
@@ -528,9 +608,7 @@ async fn write_entry(
         row.update(connection).await?;
         return Ok(Delta::between(before, after));
     }
-    if scope.select().count(connection).await? >= scope.max_entries {
-        return Err(DataError::ScopeFull.into());
-    }
+    room.check(connection, scope).await?;
     module_data::ActiveModel {
         tenant_id: Set(scope.tenant.tenant_id().get()),
         module_id: Set(scope.module_id.clone()),
@@ -542,6 +620,7 @@ async fn write_entry(
     }
     .insert(connection)
     .await?;
+    room.inserted();
     Ok(Delta::between(None, after))
 }
 

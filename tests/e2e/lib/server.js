@@ -69,7 +69,10 @@ async function start() {
     GUICHET_PUBLIC_PORT: String(port),
     GUICHET_SECRET_KEY: Buffer.from("guichet-e2e-secret-key-32-bytes!").toString("base64"),
     GUICHET_THEMES_DIR: path.join(ROOT, "themes"),
-    GUICHET_MODULE_CACHE_DIR: path.join(dir, "modules"),
+    // One cache for every test file: each would otherwise compile the
+    // first-party modules again at its start (files are named by content
+    // and engine, signed with this key, written atomically).
+    GUICHET_MODULE_CACHE_DIR: path.join(ROOT, "target", "e2e-module-cache"),
     GUICHET_MAIL_RETRY_SECONDS: "1",
     GUICHET_LOG: "warn",
   };
