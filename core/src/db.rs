@@ -235,6 +235,25 @@ pub async fn open(
 
 /// `host:port` of a server URL (PostgreSQL's port by default): never the
 /// user or the password.
+/// The first string, in byte order, above every string that starts with
+/// `prefix`: `prefix` with its last character moved one up (trailing
+/// U+10FFFF, which has none, dropped); none if nothing is above. So
+/// `key >= prefix AND key < prefix_end(prefix)` is a prefix search that is
+/// an index range, exact where keys compare byte by byte (SQLite's
+/// `BINARY`; on PostgreSQL, columns in the `"C"` collation), as UTF-8
+/// orders as code points do.
+pub fn prefix_end(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        // `from_u32` skips the surrogates, which are not characters.
+        if let Some(next) = (u32::from(last) + 1..=u32::from(char::MAX)).find_map(char::from_u32) {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
 fn server_of(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(parsed) => format!(
@@ -327,6 +346,31 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTra
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_prefix_ends_at_its_last_character_s_successor() {
+        assert_eq!(prefix_end("dur").as_deref(), Some("dus"));
+        assert_eq!(prefix_end("a9").as_deref(), Some("a:"));
+        assert_eq!(prefix_end("day:").as_deref(), Some("day;"));
+        assert_eq!(prefix_end("a%_").as_deref(), Some("a%`"), "no wildcard");
+        assert_eq!(prefix_end("é").as_deref(), Some("ê"));
+        assert_eq!(
+            prefix_end("a\u{D7FF}").as_deref(),
+            Some("a\u{E000}"),
+            "past the surrogates"
+        );
+        assert_eq!(prefix_end("a\u{10FFFF}").as_deref(), Some("b"));
+        assert_eq!(prefix_end("\u{10FFFF}"), None);
+        assert_eq!(prefix_end(""), None);
+        // Every string with the prefix is within the range, in byte order.
+        let end = prefix_end("day:").unwrap();
+        for key in ["day:", "day:2026", "day:\u{10FFFF}\u{10FFFF}", "day:~"] {
+            assert!(key >= "day:" && key < end.as_str(), "{key}");
+        }
+        for key in ["day", "day;", "daz", "Day:"] {
+            assert!(!(key >= "day:" && key < end.as_str()), "{key}");
+        }
+    }
     use super::*;
 
     #[test]

@@ -279,4 +279,22 @@ on_both_databases! {
         commit(delete).await.unwrap();
         commit(put(&[(false, "t4")])).await.unwrap();
     }
+
+    async fn keys_list_in_byte_order_and_prefixes_are_literal_on_both_databases(backend) {
+        let app = TestApp::spawn(backend).await;
+        let town = app.town("villeneuve").await;
+        let scope = DataScope::town(&town, "hoarder");
+        for key in ["b", "B", "a-b", "a_b", "ab", "a%c", "é", "e", "a_"] {
+            storage::write(&app.app.db, &scope, key, Some("v")).await.unwrap();
+        }
+        let keys = |entries: Vec<(String, String)>| entries.into_iter().map(|(key, _)| key).collect::<Vec<_>>();
+        // Byte order, the same on SQLite and PostgreSQL (not the database's
+        // linguistic order, where case and punctuation weigh less).
+        assert_eq!(keys(storage::list(&app.app.db, &scope, "").await.unwrap()), ["B", "a%c", "a-b", "a_", "a_b", "ab", "b", "e", "é"]);
+        // `_` and `%` are characters, not wildcards; case counts.
+        assert_eq!(keys(storage::list(&app.app.db, &scope, "a_").await.unwrap()), ["a_", "a_b"]);
+        assert_eq!(keys(storage::list(&app.app.db, &scope, "a%").await.unwrap()), ["a%c"]);
+        assert_eq!(keys(storage::list(&app.app.db, &scope, "A").await.unwrap()), Vec::<String>::new());
+        assert_eq!(storage::count(&app.app.db, &scope, "a").await.unwrap(), 5);
+    }
 }

@@ -18,7 +18,8 @@
    (by arrival number) are booked now, the others moved up, each promoted
    family e-mailed.
 
-Only the standard library, and psql on the PATH.
+Only the standard library, aiosmtpd (the real SMTP server every mail goes
+to) and psql on the PATH.
 """
 
 import argparse
@@ -38,6 +39,23 @@ import time
 import urllib.parse
 
 from harness import free_port, psql, psql_rows, wait_port
+
+try:
+    from aiosmtpd.controller import Controller
+except ImportError:
+    sys.exit("bookings: needs aiosmtpd (python3 -m pip install aiosmtpd), the mails' real SMTP server")
+
+
+class Sink:
+    """Accepts every mail, counts them: the summaries and promotions are
+    really sent during the rush, as in production."""
+
+    def __init__(self):
+        self.received = 0
+
+    async def handle_DATA(self, server, session, envelope):
+        self.received += 1
+        return "250 OK"
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SECRET_KEY = "bG9hZC1oYXJuZXNzLXNlY3JldC1rZXktMzItYnl0ZXM="
@@ -191,7 +209,8 @@ def planning_form(child, monday, day, token, book):
 
 
 async def submit_all(residents, tokens, ports, monday, day, book, spread):
-    """Every submission at its planned instant over `spread` seconds."""
+    """Every submission at its planned instant over `spread` seconds; the
+    answers, and the time from the first sending to the last answer."""
     start = time.monotonic() + 0.2
     results = [None] * len(residents)
 
@@ -208,6 +227,24 @@ async def submit_all(residents, tokens, ports, monday, day, book, spread):
 
     await asyncio.gather(*(one(i, r) for i, r in enumerate(residents)))
     return results, time.monotonic() - start
+
+
+def cpu_seconds():
+    """CPU time (user + system) used so far by this machine's processes, by
+    command name: where the rush's time goes (PostgreSQL, the instances,
+    this load generator share the same cores)."""
+    used = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                line = stat.read()
+        except OSError:
+            continue
+        name = line[line.index("(") + 1:line.rindex(")")]
+        fields = line[line.rindex(")") + 2:].split()
+        used[name] = used.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return used
 
 
 def percentile(values, fraction):
@@ -267,6 +304,9 @@ def main():
     work = tempfile.mkdtemp(prefix="guichet-bookings-")
     processes = []
     failures = []
+    sink = Sink()
+    smtp = Controller(sink, hostname="127.0.0.1", port=free_port())
+    smtp.start()
     try:
         psql(base_url, f"DROP DATABASE IF EXISTS {db_name}")
         psql(base_url, f"CREATE DATABASE {db_name}")
@@ -278,7 +318,7 @@ def main():
             "GUICHET_SECRET_KEY": SECRET_KEY,
             "GUICHET_THEMES_DIR": os.path.join(ROOT, "themes"),
             "GUICHET_MODULE_CACHE_DIR": os.path.join(work, "modules"),
-            "GUICHET_SMTP_URL": "smtp://127.0.0.1:9",
+            "GUICHET_SMTP_URL": f"smtp://127.0.0.1:{smtp.port}",
             "GUICHET_LOG": "error",
         })
         binary = os.path.abspath(args.binary)
@@ -306,7 +346,12 @@ def main():
         tokens = asyncio.run(open_plannings(residents, ports, monday, day))
         log(f"every planning opened; the rush books {day} ({args.places} places)")
 
+        cpu_before = cpu_seconds()
         rush, sent_in = asyncio.run(submit_all(residents, tokens, ports, monday, day, True, args.spread))
+        cpu_after = cpu_seconds()
+        cpu = {name: cpu_after[name] - cpu_before.get(name, 0.0) for name in cpu_after}
+        cpu_line = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in
+                             sorted(cpu.items(), key=lambda item: -item[1])[:4])
         statuses, p50, p99, slowest = summarize(rush)
         log(f"rush: {statuses} in {sent_in:.2f} s, p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, "
             f"slowest {slowest * 1000:.0f} ms")
@@ -362,14 +407,17 @@ def main():
 
         print(f"\nGuichet booking rush: {args.residents} residents, {args.places} places, "
               f"2 instances on PostgreSQL, {os.cpu_count()} cores")
-        print(f"{'phase':<16}{'requests':>9}{'sent in':>9}{'p50':>8}{'p99':>8}{'max':>8}  statuses")
+        print(f"{'phase':<16}{'requests':>9}{'all done':>9}{'p50':>8}{'p99':>8}{'max':>8}  statuses")
         print(f"{'rush':<16}{len(rush):>9}{sent_in:>8.2f}s{p50 * 1000:>6.0f}ms{p99 * 1000:>6.0f}ms"
               f"{slowest * 1000:>6.0f}ms  {statuses}")
         print(f"{'cancellations':<16}{len(cancel):>9}{cancel_in:>8.2f}s{cp50 * 1000:>6.0f}ms"
               f"{cp99 * 1000:>6.0f}ms{cslowest * 1000:>6.0f}ms  {cstatuses}")
+        print(f"CPU during the rush: {cpu_line} (in {sent_in:.1f} s, {os.cpu_count()} cores); "
+              f"mails received by the SMTP server by the end: {sink.received}")
         print(f"booked {len(booked)}, waiting {len(waiting)}; after cancellations booked {len(booked2)}, "
               f"waiting {len(waiting2)}, promoted {len(promoted)}; checks failed: {len(failures)}")
     finally:
+        smtp.stop()
         for process in processes:
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)

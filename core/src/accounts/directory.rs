@@ -22,8 +22,9 @@ use sea_orm::{
 use super::entity::account::{self, AccountStatus};
 use super::entity::account_search_word;
 use super::error::AccountError;
-use super::search::{prefix_end, query_words};
+use super::search::query_words;
 use super::service::Accounts;
+use crate::db::prefix_end;
 use crate::tenancy::{Tenant, TenantScope};
 
 /// Rows on one page of the list.
@@ -248,13 +249,16 @@ fn matching(
     }
     for word in query_words(&query.search) {
         let end = prefix_end(&word);
-        let words = Query::select()
+        let mut words = Query::select()
             .column(account_search_word::Column::AccountId)
             .from(account_search_word::Entity)
             .and_where(Expr::col(account_search_word::Column::TenantId).eq(scope.tenant_id().get()))
             .and_where(Expr::col(account_search_word::Column::Word).gte(word))
-            .and_where(Expr::col(account_search_word::Column::Word).lt(end))
             .to_owned();
+        // Words are never empty: there is always an end.
+        if let Some(end) = end {
+            words.and_where(Expr::col(account_search_word::Column::Word).lt(end));
+        }
         select = select.filter(account::Column::Id.in_subquery(words));
     }
     select

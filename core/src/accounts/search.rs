@@ -68,17 +68,6 @@ pub fn query_words(typed: &str) -> Vec<String> {
     found
 }
 
-/// The first key after every key that starts with `word`: the word with
-/// its last character moved one up. Words are ASCII letters and digits, so
-/// the result stays ASCII.
-pub fn prefix_end(word: &str) -> String {
-    let mut bytes = word.as_bytes().to_vec();
-    if let Some(last) = bytes.last_mut() {
-        *last = last.saturating_add(1);
-    }
-    String::from_utf8_lossy(&bytes).into_owned()
-}
-
 /// Writes the account's sort key and search words (replacing the old
 /// ones), in the caller's transaction.
 pub async fn index_account(
@@ -158,13 +147,5 @@ mod tests {
     fn the_sort_key_is_last_then_first_name() {
         assert_eq!(sort_key("Léa", "Arpège"), "arpege lea");
         assert!(sort_key("Zoé", "Abel") < sort_key("Anne", "Abel-Martin"));
-    }
-
-    #[test]
-    fn a_prefix_ends_at_the_next_key() {
-        assert_eq!(prefix_end("dur"), "dus");
-        assert_eq!(prefix_end("a9"), "a:");
-        assert!(*"durand" < *prefix_end("dur"));
-        assert!("dus" >= prefix_end("dur").as_str());
     }
 }

@@ -206,11 +206,16 @@ impl HeldLocks {
             .saturating_duration_since(Instant::now())
             .as_millis()
             .max(1);
-        let statement = |sql: String| Statement::from_string(DatabaseBackend::Postgres, sql);
         // The wait is bounded by the server itself: a statement cancelled
-        // from here would leave the connection in an unknown state.
+        // from here would leave the connection in an unknown state. A
+        // parameter, not a literal: one prepared statement whatever the
+        // time left.
         transaction
-            .execute_raw(statement(format!("SET LOCAL lock_timeout = {left}")))
+            .execute_raw(Statement::from_sql_and_values(
+                DatabaseBackend::Postgres,
+                "SELECT set_config('lock_timeout', $1, true)",
+                [format!("{left}ms").into()],
+            ))
             .await?;
         let locked = transaction
             .execute_raw(Statement::from_sql_and_values(
@@ -231,7 +236,10 @@ impl HeldLocks {
             );
         }
         transaction
-            .execute_raw(statement("SET LOCAL lock_timeout TO DEFAULT".to_owned()))
+            .execute_raw(Statement::from_string(
+                DatabaseBackend::Postgres,
+                "SET LOCAL lock_timeout TO DEFAULT",
+            ))
             .await?;
         Ok(())
     }

@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 
 use chrono::Utc;
-use sea_orm::sea_query::{Alias, Expr, ExprTrait as _, Func, LikeExpr, OnConflict};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait as _, OnConflict};
 use sea_orm::{
     ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, ConnectionTrait, DatabaseConnection,
     DbErr, EntityTrait as _, PaginatorTrait as _, QueryFilter as _, QueryOrder as _,
@@ -314,25 +314,19 @@ pub async fn list(
     scope: &DataScope,
     prefix: &str,
 ) -> Result<Vec<(String, String)>, DbErr> {
-    let pattern = format!("{}%", escape_like(prefix));
-    let rows = scope
-        .select()
-        .filter(Expr::col(module_data::Column::Key).like(LikeExpr::new(pattern).escape('\\')))
+    let rows = prefixed(scope.select(), prefix)
         .order_by_asc(module_data::Column::Key)
         .limit(MAX_LISTED)
         .all(connection)
         .await?;
-    // SQLite's LIKE ignores ASCII case: keep exact prefixes only.
-    Ok(rows
-        .into_iter()
-        .filter(|row| row.key.starts_with(prefix))
-        .map(|row| (row.key, row.value))
-        .collect())
+    Ok(rows.into_iter().map(|row| (row.key, row.value)).collect())
 }
 
-/// Keys starting exactly with `prefix` (SQLite's LIKE ignores ASCII case:
-/// the second condition keeps exact prefixes, both databases count
-/// characters alike).
+/// Keys starting with `prefix`: a range of the key index, exact because
+/// both databases compare keys byte by byte (SQLite's `BINARY`, the `"C"`
+/// collation of the column on PostgreSQL), where UTF-8 orders as code
+/// points do. (`LIKE` could not use the index on PostgreSQL and ignores
+/// ASCII case on SQLite.)
 fn prefixed(
     select: sea_orm::Select<module_data::Entity>,
     prefix: &str,
@@ -340,21 +334,11 @@ fn prefixed(
     if prefix.is_empty() {
         return select;
     }
-    let pattern = format!("{}%", escape_like(prefix));
-    // `integer`: what PostgreSQL's `substr` takes (a key is at most 200
-    // bytes).
-    let length = i32::try_from(prefix.chars().count()).unwrap_or(i32::MAX);
-    select
-        .filter(Expr::col(module_data::Column::Key).like(LikeExpr::new(pattern).escape('\\')))
-        .filter(
-            Expr::expr(
-                Func::cust(Alias::new("substr"))
-                    .arg(Expr::col(module_data::Column::Key))
-                    .arg(Expr::val(1))
-                    .arg(Expr::val(length)),
-            )
-            .eq(prefix.to_owned()),
-        )
+    let select = select.filter(module_data::Column::Key.gte(prefix));
+    match crate::db::prefix_end(prefix) {
+        Some(end) => select.filter(module_data::Column::Key.lt(end)),
+        None => select,
+    }
 }
 
 /// Entries whose key starts with `prefix` and comes after `after`, in key
@@ -386,8 +370,8 @@ pub async fn count(
     scope: &DataScope,
     prefix: &str,
 ) -> Result<u64, DbErr> {
-    // `COUNT(*)` on the query itself: sea-orm's `count()` wraps it in a
-    // subquery whose custom expression PostgreSQL cannot parse.
+    // Counted on the query itself, not in the subquery sea-orm's
+    // `count()` wraps it in.
     let counted: Option<i64> = prefixed(scope.select(), prefix)
         .select_only()
         .column_as(Expr::col(module_data::Column::Key).count(), "entries")
@@ -809,17 +793,6 @@ impl ModuleData {
     }
 }
 
-fn escape_like(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for character in text.chars() {
-        if matches!(character, '%' | '_' | '\\') {
-            escaped.push('\\');
-        }
-        escaped.push(character);
-    }
-    escaped
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -864,10 +837,5 @@ mod tests {
                 entries: 0
             }
         );
-    }
-
-    #[test]
-    fn like_wildcards_are_escaped() {
-        assert_eq!(escape_like(r"50%_a\b"), r"50\%\_a\\b");
     }
 }
