@@ -233,8 +233,6 @@ pub async fn open(
     Ok(db)
 }
 
-/// `host:port` of a server URL (PostgreSQL's port by default): never the
-/// user or the password.
 /// The first string, in byte order, above every string that starts with
 /// `prefix`: `prefix` with its last character moved one up (trailing
 /// U+10FFFF, which has none, dropped); none if nothing is above. So
@@ -254,6 +252,8 @@ pub fn prefix_end(prefix: &str) -> Option<String> {
     None
 }
 
+/// `host:port` of a server URL (PostgreSQL's port by default): never the
+/// user or the password.
 fn server_of(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(parsed) => format!(

@@ -274,27 +274,43 @@ on_both_databases! {
         assert_eq!(storage::get(&app.app.db, &town_scope, "t5").await.unwrap(), None, "nothing written");
         // Rewriting an entry of a full scope is not inserting one.
         commit(put(&[(false, "t1")])).await.unwrap();
-        // Deleting makes room.
-        let delete: BTreeMap<(bool, String), Option<String>> = [((false, "t1".to_owned()), None)].into();
+        // Deleting makes room, in the same call as the insert too.
+        let swap: BTreeMap<(bool, String), Option<String>> =
+            [((false, "t1".to_owned()), None), ((false, "t9".to_owned()), Some("v".to_owned()))].into();
+        commit(swap).await.unwrap();
+        let delete: BTreeMap<(bool, String), Option<String>> = [((false, "t2".to_owned()), None)].into();
         commit(delete).await.unwrap();
         commit(put(&[(false, "t4")])).await.unwrap();
+        assert_eq!(storage::count(&app.app.db, &town_scope, "t").await.unwrap(), 3);
+
+        // Two calls racing for the last entry: the second to commit waits
+        // for the first, then finds the scope full.
+        let delete: BTreeMap<(bool, String), Option<String>> = [((false, "t9".to_owned()), None)].into();
+        commit(delete).await.unwrap();
+        let first = guichet::db::begin_write(&app.app.db).await.unwrap();
+        storage::commit(&first, &town_scope, Some(&resident_scope), &put(&[(false, "u1")]), quota).await.unwrap();
+        let second = tokio::spawn(commit(put(&[(false, "u2")])));
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        first.commit().await.unwrap();
+        assert!(full(second.await.unwrap()), "the last entry taken twice");
+        assert_eq!(storage::count(&app.app.db, &town_scope, "").await.unwrap(), 3);
     }
 
     async fn keys_list_in_byte_order_and_prefixes_are_literal_on_both_databases(backend) {
         let app = TestApp::spawn(backend).await;
         let town = app.town("villeneuve").await;
         let scope = DataScope::town(&town, "hoarder");
-        for key in ["b", "B", "a-b", "a_b", "ab", "a%c", "é", "e", "a_"] {
+        for key in ["b", "B", "a-b", "a_b", "ab", "a%c", "é", "e", "a_", "A-x"] {
             storage::write(&app.app.db, &scope, key, Some("v")).await.unwrap();
         }
         let keys = |entries: Vec<(String, String)>| entries.into_iter().map(|(key, _)| key).collect::<Vec<_>>();
         // Byte order, the same on SQLite and PostgreSQL (not the database's
         // linguistic order, where case and punctuation weigh less).
-        assert_eq!(keys(storage::list(&app.app.db, &scope, "").await.unwrap()), ["B", "a%c", "a-b", "a_", "a_b", "ab", "b", "e", "é"]);
+        assert_eq!(keys(storage::list(&app.app.db, &scope, "").await.unwrap()), ["A-x", "B", "a%c", "a-b", "a_", "a_b", "ab", "b", "e", "é"]);
         // `_` and `%` are characters, not wildcards; case counts.
         assert_eq!(keys(storage::list(&app.app.db, &scope, "a_").await.unwrap()), ["a_", "a_b"]);
         assert_eq!(keys(storage::list(&app.app.db, &scope, "a%").await.unwrap()), ["a%c"]);
-        assert_eq!(keys(storage::list(&app.app.db, &scope, "A").await.unwrap()), Vec::<String>::new());
+        assert_eq!(keys(storage::list(&app.app.db, &scope, "A").await.unwrap()), ["A-x"]);
         assert_eq!(storage::count(&app.app.db, &scope, "a").await.unwrap(), 5);
     }
 }

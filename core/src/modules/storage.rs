@@ -455,6 +455,7 @@ pub async fn commit(
                 quota: quota.resident_bytes,
             }));
         }
+        resident_room.recheck(connection, resident).await?;
     }
     if !town_delta.is_zero() {
         let used = add_usage(connection, town.tenant, &town.module_id, None, town_delta).await?;
@@ -466,6 +467,7 @@ pub async fn commit(
                 quota: quota.town_bytes,
             }));
         }
+        town_room.recheck(connection, town).await?;
     }
     Ok(())
 }
@@ -478,6 +480,8 @@ pub async fn commit(
 struct Room {
     /// At most this many entries, once read.
     at_most: Option<u64>,
+    /// Entries this transaction inserted.
+    inserts: u64,
 }
 
 impl Room {
@@ -507,9 +511,28 @@ impl Room {
     }
 
     fn inserted(&mut self) {
+        self.inserts += 1;
         if let Some(bound) = self.at_most.as_mut() {
             *bound += 1;
         }
+    }
+
+    /// Once the scope's counter row is updated, and so locked until the
+    /// commit (PostgreSQL): whether the scope now holds more than it may.
+    /// [`Room::check`] read the counters unlocked, so two commits could
+    /// both take the last entry; here the second one sees the first.
+    async fn recheck(
+        &self,
+        connection: &impl ConnectionTrait,
+        scope: &DataScope,
+    ) -> Result<(), StorageError> {
+        if self.inserts == 0 || counted_entries(connection, scope).await? <= scope.max_entries {
+            return Ok(());
+        }
+        if scope.select().count(connection).await? > scope.max_entries {
+            return Err(DataError::ScopeFull.into());
+        }
+        Ok(())
     }
 }
 
