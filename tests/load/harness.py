@@ -136,6 +136,17 @@ def insert_residents(url, per_town):
     INSERT INTO module_data (tenant_id, module_id, account_id, key, value, updated_at)
     SELECT a.tenant_id, 'invoices', a.id, 'facture:{invoice["number"]}', '{value}', now() FROM account a;
     """
+    # The usage counters Guichet keeps with every write (quotas and entry
+    # limits read them), counted as migration 000009 counts them.
+    sql += """
+    DELETE FROM module_resident_usage; DELETE FROM module_usage;
+    INSERT INTO module_usage (tenant_id, module_id, bytes, entries)
+    SELECT tenant_id, module_id, SUM(octet_length(key) + octet_length(value) + 64), COUNT(*)
+    FROM module_data GROUP BY tenant_id, module_id;
+    INSERT INTO module_resident_usage (tenant_id, module_id, account_id, bytes, entries)
+    SELECT tenant_id, module_id, account_id, SUM(octet_length(key) + octet_length(value) + 64), COUNT(*)
+    FROM module_data WHERE account_id IS NOT NULL GROUP BY tenant_id, module_id, account_id;
+    """
     psql(url, sql)
     # Not left to autovacuum, which would run during the measures.
     psql(url, "VACUUM (ANALYZE)")
