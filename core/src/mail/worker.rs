@@ -38,7 +38,9 @@
 //!   process queued mail (`Mailer::wake`), when another instance did
 //!   (PostgreSQL: `LISTEN guichet_mail`, notified by a trigger when the
 //!   queuing transaction commits), or after [`POLL`] (retries coming due,
-//!   mail written by another process on SQLite).
+//!   mail written by another process on SQLite). After a claim that found
+//!   less than it wanted, a wake-up waits until [`CLAIM_GAP`] has passed:
+//!   a burst of queued mail is claimed in batches, not one read per mail.
 //! - **Graceful shutdown.** When `stop` resolves, the worker claims nothing
 //!   more, releases the mails it claimed but has not started (their attempt
 //!   not counted), lets the sends in flight finish for up to [`DRAIN`] and
@@ -71,6 +73,14 @@ const LEASE: Duration = Duration::from_secs(30);
 const RENEW: Duration = Duration::from_secs(10);
 /// How often the outbox is read when nothing wakes the worker.
 const POLL: Duration = Duration::from_secs(2);
+/// After a claim that found less than it wanted, how long a wake-up waits
+/// before the next one. Every commit that queues mail wakes every worker:
+/// in a burst (a booking rush sends a summary per booking) each would read
+/// the outbox for one mail at a time, several times per mail over the
+/// workers, in the database's busiest moment. So a burst is claimed in
+/// batches, one read per gap; a mail queued after a quiet moment is still
+/// claimed at once, and a backlog (a full claim) right away.
+const CLAIM_GAP: Duration = Duration::from_millis(50);
 /// How long sends in flight may finish once the worker is told to stop.
 const DRAIN: Duration = Duration::from_secs(15);
 /// How long one SMTP command may take.
@@ -245,6 +255,8 @@ impl MailWorker {
         // The outbox had nothing more due at the last claim: wait for a
         // wake-up or the next poll before claiming again.
         let mut drained = false;
+        // When the last claim came back short, if it did.
+        let mut short_claim_at: Option<Instant> = None;
         let mut next_poll = Instant::now();
         let mut next_renew = Instant::now() + RENEW;
         // Claim again once half of what is held has started.
@@ -258,7 +270,11 @@ impl MailWorker {
                 self.renew(&held).await;
                 next_renew = now + RENEW;
             }
-            if held.queue.len() < refill_below && (!drained || now >= next_poll) {
+            // Woken since a short claim: not before the gap is over.
+            let claim_at = short_claim_at.map_or(now, |at| (at + CLAIM_GAP).max(now));
+            if held.queue.len() < refill_below
+                && ((!drained && now >= claim_at) || (drained && now >= next_poll))
+            {
                 let wanted = (2 * self.concurrency).saturating_sub(held.ids().len());
                 match self.claim(wanted).await {
                     Ok(claimed) => {
@@ -273,6 +289,7 @@ impl MailWorker {
                 if drained {
                     next_poll = now + self.poll;
                 }
+                short_claim_at = drained.then_some(now);
             }
             while held.flying.len() < self.concurrency
                 && let Some(mail) = held.queue.pop_front()
@@ -281,11 +298,14 @@ impl MailWorker {
             }
             let wants_mail = held.queue.len() < refill_below;
             let mut deadline = next_renew;
-            if !unrecorded && (!held.done.is_empty() || (wants_mail && !drained)) {
+            if !unrecorded && !held.done.is_empty() {
                 // Outcomes to write now (the local mailbox, an address that
-                // cannot be written), or more mail due and room for it: no
-                // wait, but `stop` is still looked at first.
+                // cannot be written): no wait, but `stop` is still looked
+                // at first.
                 deadline = now;
+            } else if !unrecorded && wants_mail && !drained {
+                // More mail due and room for it: claim once the gap allows.
+                deadline = deadline.min(claim_at.max(now));
             }
             if unrecorded {
                 // The database did not take the outcomes: try again soon.
