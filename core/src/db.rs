@@ -346,6 +346,7 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTra
 
 #[cfg(test)]
 mod tests {
+    use super::*;
 
     #[test]
     fn a_prefix_ends_at_its_last_character_s_successor() {
@@ -371,7 +372,6 @@ mod tests {
             assert!(!(key >= "day:" && key < end.as_str()), "{key}");
         }
     }
-    use super::*;
 
     #[test]
     fn sqlite_urls_create_their_file() {

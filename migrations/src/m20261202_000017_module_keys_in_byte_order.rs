@@ -17,29 +17,26 @@ pub struct Migration;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
-            return Ok(());
-        }
-        // Rebuilds the two unique indexes on the key with it.
-        manager
-            .get_connection()
-            .execute_unprepared(
-                "ALTER TABLE module_data ALTER COLUMN key TYPE varchar(200) COLLATE \"C\"",
-            )
-            .await?;
-        Ok(())
+        key_collation(manager, "\"C\"").await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
-            return Ok(());
-        }
-        manager
-            .get_connection()
-            .execute_unprepared(
-                "ALTER TABLE module_data ALTER COLUMN key TYPE varchar(200) COLLATE \"default\"",
-            )
-            .await?;
-        Ok(())
+        key_collation(manager, "\"default\"").await
     }
+}
+
+/// On PostgreSQL, compares `module_data.key` under `collation` (the two
+/// unique indexes on the key are rebuilt with it); SQLite always compares
+/// bytes.
+async fn key_collation(manager: &SchemaManager<'_>, collation: &str) -> Result<(), DbErr> {
+    if manager.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
+        return Ok(());
+    }
+    manager
+        .get_connection()
+        .execute_unprepared(&format!(
+            "ALTER TABLE module_data ALTER COLUMN key TYPE varchar(200) COLLATE {collation}"
+        ))
+        .await?;
+    Ok(())
 }

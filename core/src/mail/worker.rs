@@ -305,7 +305,7 @@ impl MailWorker {
                 deadline = now;
             } else if !unrecorded && wants_mail && !drained {
                 // More mail due and room for it: claim once the gap allows.
-                deadline = deadline.min(claim_at.max(now));
+                deadline = deadline.min(claim_at);
             }
             if unrecorded {
                 // The database did not take the outcomes: try again soon.

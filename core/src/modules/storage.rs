@@ -308,18 +308,14 @@ pub async fn stored_bytes(
         .map(|value| entry_bytes(key, &value)))
 }
 
-/// Entries whose key starts with `prefix`, in key order.
+/// Entries whose key starts with `prefix`, in key order ([`MAX_LISTED`]
+/// at most).
 pub async fn list(
     connection: &impl ConnectionTrait,
     scope: &DataScope,
     prefix: &str,
 ) -> Result<Vec<(String, String)>, DbErr> {
-    let rows = prefixed(scope.select(), prefix)
-        .order_by_asc(module_data::Column::Key)
-        .limit(MAX_LISTED)
-        .all(connection)
-        .await?;
-    Ok(rows.into_iter().map(|row| (row.key, row.value)).collect())
+    list_after(connection, scope, prefix, "", MAX_LISTED).await
 }
 
 /// Keys starting with `prefix`: a range of the key index, exact because
@@ -390,11 +386,14 @@ pub async fn write(
     key: &str,
     value: Option<&str>,
 ) -> Result<(), StorageError> {
-    let delta = write_entry(connection, scope, key, value, &mut Room::default()).await?;
-    if !delta.is_zero() {
-        // The resident's counter first, then the town's, as in `commit`:
-        // concurrent writers lock them in the same order.
-        if let Some(account_id) = scope.account_id {
+    let delta = write_entry(connection, scope, key, value).await?;
+    if delta.is_zero() {
+        return Ok(());
+    }
+    // The resident's counter first, then the town's, as in `commit`:
+    // concurrent writers lock them in the same order.
+    let resident_used = match scope.account_id {
+        Some(account_id) => Some(
             add_usage(
                 connection,
                 scope.tenant,
@@ -402,9 +401,13 @@ pub async fn write(
                 Some(account_id),
                 delta,
             )
-            .await?;
-        }
-        add_usage(connection, scope.tenant, &scope.module_id, None, delta).await?;
+            .await?,
+        ),
+        None => None,
+    };
+    let town_used = add_usage(connection, scope.tenant, &scope.module_id, None, delta).await?;
+    if delta.entries > 0 {
+        check_entries(connection, scope, resident_used.unwrap_or(town_used)).await?;
     }
     Ok(())
 }
@@ -423,16 +426,15 @@ pub async fn commit(
 ) -> Result<(), CommitError> {
     let mut town_delta = Delta::default();
     let mut resident_delta = Delta::default();
-    let (mut town_room, mut resident_room) = (Room::default(), Room::default());
     for ((in_resident_scope, key), value) in writes {
-        let (scope, room) = match (*in_resident_scope, resident) {
-            (false, _) => (town, &mut town_room),
-            (true, Some(resident)) => (resident, &mut resident_room),
+        let scope = match (*in_resident_scope, resident) {
+            (false, _) => town,
+            (true, Some(resident)) => resident,
             (true, None) => {
                 return Err(DbErr::Custom("a resident write without a resident".to_owned()).into());
             }
         };
-        let delta = write_entry(connection, scope, key, value.as_deref(), room).await?;
+        let delta = write_entry(connection, scope, key, value.as_deref()).await?;
         town_delta.add(delta);
         if *in_resident_scope {
             resident_delta.add(delta);
@@ -447,128 +449,54 @@ pub async fn commit(
             resident_delta,
         )
         .await?;
-        let before = used.saturating_add_signed(-resident_delta.bytes);
+        let before = used.bytes.saturating_add_signed(-resident_delta.bytes);
         if exceeds(before, resident_delta.bytes, quota.resident_bytes) {
             return Err(CommitError::Quota(QuotaExceeded {
                 scope: QuotaScope::Resident,
-                used,
+                used: used.bytes,
                 quota: quota.resident_bytes,
             }));
         }
-        resident_room.recheck(connection, resident).await?;
+        if resident_delta.entries > 0 {
+            check_entries(connection, resident, used).await?;
+        }
     }
     if !town_delta.is_zero() {
         let used = add_usage(connection, town.tenant, &town.module_id, None, town_delta).await?;
-        let before = used.saturating_add_signed(-town_delta.bytes);
+        let before = used.bytes.saturating_add_signed(-town_delta.bytes);
         if exceeds(before, town_delta.bytes, quota.town_bytes) {
             return Err(CommitError::Quota(QuotaExceeded {
                 scope: QuotaScope::Town,
-                used,
+                used: used.bytes,
                 quota: quota.town_bytes,
             }));
         }
-        town_room.recheck(connection, town).await?;
+        // The town's counter holds its residents' entries too.
+        if town_delta.entries > resident_delta.entries {
+            check_entries(connection, town, used).await?;
+        }
     }
     Ok(())
 }
 
-/// What is known of how many entries a scope holds, within one
-/// transaction's writes: inserting must not count the whole scope each
-/// time (a `COUNT` grows with the scope, and in a booking rush it would run
-/// while the day's lock is held).
-#[derive(Debug, Default)]
-struct Room {
-    /// At most this many entries, once read.
-    at_most: Option<u64>,
-    /// Entries this transaction inserted.
-    inserts: u64,
-}
-
-impl Room {
-    /// Fails with [`DataError::ScopeFull`] unless `scope` can take one more
-    /// entry. The usage counters give a bound at the cost of one indexed
-    /// read (the town's counts its residents' entries too: a bound, not
-    /// the count); only a bound at the limit is checked by counting.
-    async fn check(
-        &mut self,
-        connection: &impl ConnectionTrait,
-        scope: &DataScope,
-    ) -> Result<(), StorageError> {
-        let bound = match self.at_most {
-            Some(bound) => bound,
-            None => counted_entries(connection, scope).await?,
-        };
-        self.at_most = Some(bound);
-        if bound < scope.max_entries {
-            return Ok(());
-        }
-        let exact = scope.select().count(connection).await?;
-        self.at_most = Some(exact);
-        if exact >= scope.max_entries {
-            return Err(DataError::ScopeFull.into());
-        }
-        Ok(())
-    }
-
-    fn inserted(&mut self) {
-        self.inserts += 1;
-        if let Some(bound) = self.at_most.as_mut() {
-            *bound += 1;
-        }
-    }
-
-    /// Once the scope's counter row is updated, and so locked until the
-    /// commit (PostgreSQL): whether the scope now holds more than it may.
-    /// [`Room::check`] read the counters unlocked, so two commits could
-    /// both take the last entry; here the second one sees the first.
-    async fn recheck(
-        &self,
-        connection: &impl ConnectionTrait,
-        scope: &DataScope,
-    ) -> Result<(), StorageError> {
-        if self.inserts == 0 || counted_entries(connection, scope).await? <= scope.max_entries {
-            return Ok(());
-        }
-        if scope.select().count(connection).await? > scope.max_entries {
-            return Err(DataError::ScopeFull.into());
-        }
-        Ok(())
-    }
-}
-
-/// The entries the usage counters hold for `scope`: exact for a resident
-/// scope; for the town scope, the module's entries in the town, residents'
-/// included.
-async fn counted_entries(
+/// Refuses a scope that grew past the entries it may hold, given its
+/// counter as just updated by [`add_usage`] — so locked, on PostgreSQL,
+/// until the commit: of two commits racing for the last entry, the second
+/// sees the first. The counter is exact for a resident's scope, a bound
+/// for the town's (it counts the residents' entries too): only past it is
+/// the scope counted. A call that does not grow a scope is never refused,
+/// nor is one entry replaced by another in the same call.
+async fn check_entries(
     connection: &impl ConnectionTrait,
     scope: &DataScope,
-) -> Result<u64, DbErr> {
-    let entries = match scope.account_id {
-        Some(account_id) => {
-            scope
-                .tenant
-                .select::<module_resident_usage::Entity>()
-                .filter(module_resident_usage::Column::ModuleId.eq(&scope.module_id))
-                .filter(module_resident_usage::Column::AccountId.eq(account_id))
-                .select_only()
-                .column(module_resident_usage::Column::Entries)
-                .into_tuple::<i64>()
-                .one(connection)
-                .await?
-        }
-        None => {
-            scope
-                .tenant
-                .select::<module_usage::Entity>()
-                .filter(module_usage::Column::ModuleId.eq(&scope.module_id))
-                .select_only()
-                .column(module_usage::Column::Entries)
-                .into_tuple::<i64>()
-                .one(connection)
-                .await?
-        }
-    };
-    Ok(entries.map_or(0, |entries| u64::try_from(entries).unwrap_or(0)))
+    counted: Usage,
+) -> Result<(), StorageError> {
+    if counted.entries <= scope.max_entries
+        || scope.select().count(connection).await? <= scope.max_entries
+    {
+        return Ok(());
+    }
+    Err(DataError::ScopeFull.into())
 }
 
 /// Writes or deletes one entry, uncounted; what it changed.
@@ -577,7 +505,6 @@ async fn write_entry(
     scope: &DataScope,
     key: &str,
     value: Option<&str>,
-    room: &mut Room,
 ) -> Result<Delta, StorageError> {
     check_key(key)?;
     if let Some(value) = value {
@@ -615,7 +542,6 @@ async fn write_entry(
         row.update(connection).await?;
         return Ok(Delta::between(before, after));
     }
-    room.check(connection, scope).await?;
     module_data::ActiveModel {
         tenant_id: Set(scope.tenant.tenant_id().get()),
         module_id: Set(scope.module_id.clone()),
@@ -627,12 +553,11 @@ async fn write_entry(
     }
     .insert(connection)
     .await?;
-    room.inserted();
     Ok(Delta::between(None, after))
 }
 
 /// Adds `delta` to a module's counter in a town (`account_id` none) or for
-/// one resident, creating it at need; the bytes it now holds. On
+/// one resident, creating it at need; what it now holds. On
 /// PostgreSQL the row stays locked until the transaction ends: concurrent
 /// commits of the same module and town take turns.
 async fn add_usage(
@@ -641,9 +566,9 @@ async fn add_usage(
     module_id: &str,
     account_id: Option<i32>,
     delta: Delta,
-) -> Result<u64, DbErr> {
+) -> Result<Usage, DbErr> {
     let excluded = Alias::new("excluded");
-    let bytes = match account_id {
+    match account_id {
         None => {
             use module_usage::{ActiveModel, Column, Entity};
             Entity::insert(ActiveModel {
@@ -669,14 +594,6 @@ async fn add_usage(
             )
             .exec_without_returning(connection)
             .await?;
-            tenant
-                .select::<Entity>()
-                .filter(Column::ModuleId.eq(module_id))
-                .select_only()
-                .column(Column::Bytes)
-                .into_tuple::<i64>()
-                .one(connection)
-                .await?
         }
         Some(account_id) => {
             use module_resident_usage::{ActiveModel, Column, Entity};
@@ -704,18 +621,55 @@ async fn add_usage(
             )
             .exec_without_returning(connection)
             .await?;
+        }
+    }
+    read_usage(connection, tenant, module_id, account_id).await
+}
+
+/// What a usage counter holds (zeros when it has no row yet).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Usage {
+    bytes: u64,
+    entries: u64,
+}
+
+/// A module's counter in a town (`account_id` none) or for one resident.
+async fn read_usage(
+    connection: &impl ConnectionTrait,
+    tenant: TenantScope,
+    module_id: &str,
+    account_id: Option<i32>,
+) -> Result<Usage, DbErr> {
+    let row: Option<(i64, i64)> = match account_id {
+        None => {
+            use module_usage::{Column, Entity};
+            tenant
+                .select::<Entity>()
+                .filter(Column::ModuleId.eq(module_id))
+                .select_only()
+                .columns([Column::Bytes, Column::Entries])
+                .into_tuple()
+                .one(connection)
+                .await?
+        }
+        Some(account_id) => {
+            use module_resident_usage::{Column, Entity};
             tenant
                 .select::<Entity>()
                 .filter(Column::ModuleId.eq(module_id))
                 .filter(Column::AccountId.eq(account_id))
                 .select_only()
-                .column(Column::Bytes)
-                .into_tuple::<i64>()
+                .columns([Column::Bytes, Column::Entries])
+                .into_tuple()
                 .one(connection)
                 .await?
         }
     };
-    Ok(bytes.map_or(0, |bytes| u64::try_from(bytes).unwrap_or(0)))
+    let count = |value: i64| u64::try_from(value).unwrap_or(0);
+    Ok(row.map_or_else(Usage::default, |(bytes, entries)| Usage {
+        bytes: count(bytes),
+        entries: count(entries),
+    }))
 }
 
 /// What a module stores in a town and, if `account_id`, for one resident:
@@ -726,30 +680,12 @@ pub async fn usage(
     module_id: &str,
     account_id: Option<i32>,
 ) -> Result<(u64, u64), DbErr> {
-    let bytes = |value: Option<i64>| value.map_or(0, |bytes| u64::try_from(bytes).unwrap_or(0));
-    let town = tenant
-        .select::<module_usage::Entity>()
-        .filter(module_usage::Column::ModuleId.eq(module_id))
-        .select_only()
-        .column(module_usage::Column::Bytes)
-        .into_tuple::<i64>()
-        .one(connection)
-        .await?;
+    let town = read_usage(connection, tenant, module_id, None).await?;
     let resident = match account_id {
-        Some(account_id) => {
-            tenant
-                .select::<module_resident_usage::Entity>()
-                .filter(module_resident_usage::Column::ModuleId.eq(module_id))
-                .filter(module_resident_usage::Column::AccountId.eq(account_id))
-                .select_only()
-                .column(module_resident_usage::Column::Bytes)
-                .into_tuple::<i64>()
-                .one(connection)
-                .await?
-        }
-        None => None,
+        Some(account_id) => read_usage(connection, tenant, module_id, Some(account_id)).await?,
+        None => Usage::default(),
     };
-    Ok((bytes(town), bytes(resident)))
+    Ok((town.bytes, resident.bytes))
 }
 
 /// Module storage as a service: each call is one statement or one
