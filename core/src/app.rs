@@ -34,6 +34,8 @@ pub enum StartupError {
     ModuleCache(#[from] crate::modules::CacheError),
     #[error("cannot set up the FranceConnect client: {0}")]
     FranceConnect(#[from] crate::franceconnect::FranceConnectError),
+    #[error("cannot load the documents' layout: {0}")]
+    Documents(String),
 }
 
 /// How the process was started: `demo` keeps mail in a local mailbox when
@@ -64,6 +66,8 @@ pub struct App {
     pub staff: crate::staff::StaffService,
     /// The back-office's edits of news and pages.
     pub content: crate::content::ContentService,
+    /// Documents issued (attestations as PDF) and their verification.
+    pub documents: crate::documents::Documents,
     /// Where the outbox worker delivers; none keeps mail in the outbox.
     pub delivery: Option<Delivery>,
     /// Keys the CSRF tokens.
@@ -124,6 +128,13 @@ impl App {
         let franceconnect =
             crate::franceconnect::FranceConnect::new(db.clone(), PublicLinks::new(&config))?;
         let content = crate::content::ContentService::new(db.clone(), tenants.clone());
+        let documents = crate::documents::Documents::new(
+            db.clone(),
+            modules.clone(),
+            PublicLinks::new(&config),
+            &themes,
+        )
+        .map_err(StartupError::Documents)?;
         Ok(Self {
             config,
             mode,
@@ -141,6 +152,7 @@ impl App {
             feedback,
             staff,
             content,
+            documents,
             delivery,
             secret_key,
         })

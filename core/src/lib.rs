@@ -12,6 +12,7 @@ pub mod config;
 pub mod content;
 pub mod db;
 pub mod demo;
+pub mod documents;
 pub mod feedback;
 pub mod format;
 pub mod franceconnect;

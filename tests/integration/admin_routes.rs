@@ -80,6 +80,19 @@ const ROUTES: &[(&str, &str, Least)] = &[
         "/admin/usagers/<identifier>/courriels-refuses/<mail>",
         Role(Gestionnaire),
     ),
+    ("GET", "/admin/usagers/<identifier>/documents", Role(Agent)),
+    (
+        "POST",
+        "/admin/usagers/<identifier>/documents/<module_id>/<document_id>",
+        Role(Agent),
+    ),
+    (
+        "GET",
+        "/admin/usagers/<identifier>/documents/<id>",
+        Role(Agent),
+    ),
+    ("GET", "/admin/documents", Role(Administrateur)),
+    ("POST", "/admin/documents", Role(Administrateur)),
     ("GET", "/admin/journal", Role(Agent)),
     ("GET", "/admin/journal/export", Role(Agent)),
     ("GET", "/admin/actualites", Role(Gestionnaire)),
@@ -156,6 +169,7 @@ fn concrete(path: &str) -> String {
             "<view>" => "inscrits",
             "<action>" => "capacite",
             "<reference>" => "D-2026-999999",
+            "<document_id>" => "attestation-fiscale",
             other if other.starts_with('<') => panic!("no value for {other} in {path}"),
             other => other,
         })

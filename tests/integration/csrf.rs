@@ -24,6 +24,7 @@ fn concrete(path: &str) -> String {
             "<slug>" => "activites",
             "<module>" => "tariffs",
             "<reference>" => "D-2026-000001",
+            "<document_id>" => "attestation-fiscale",
             "<token>" => "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
             other if other.starts_with('<') => panic!("no value for {other} in {path}"),
             other => other,

@@ -23,6 +23,7 @@ mod cli;
 mod csrf;
 mod dashboard;
 mod data_api;
+mod documents;
 mod franceconnect;
 mod households;
 mod journal;

@@ -127,7 +127,8 @@ on_both_databases! {
         let releases = app.app.modules.releases().await.unwrap();
         let interface = |id: &str| releases.iter().find(|r| r.module_id == id).unwrap().interface.clone();
         assert_eq!(interface("places"), "0.2.0");
-        assert_eq!(interface("invoices"), "0.1.0");
+        assert_eq!(interface("invoices"), "0.2.0");
+        assert_eq!(interface("absences"), "0.1.0");
 
         let (mut browser, identifier) = app.active_resident("saint-martin", "cote@example.org").await;
         let home = browser.get("/").await;

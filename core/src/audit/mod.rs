@@ -197,6 +197,12 @@ pub enum AuditKind {
     /// A staff member submitted a module's staff action that wrote
     /// something (detail: the module, the action).
     ModuleStaffAction,
+    /// A document was issued for the resident (detail: its number and
+    /// title), by the resident or a staff member.
+    DocumentIssued,
+    /// Who signs the town's documents was changed in the back-office
+    /// (detail: place, title and name).
+    DocumentSignatoryChanged,
 }
 
 impl AuditKind {
@@ -255,6 +261,8 @@ impl AuditKind {
             Self::AccountUpdatedByImport => "account_updated_by_import",
             Self::AccountsImported => "accounts_imported",
             Self::ModuleStaffAction => "module_staff_action",
+            Self::DocumentIssued => "document_issued",
+            Self::DocumentSignatoryChanged => "document_signatory_changed",
         }
     }
 
@@ -320,6 +328,8 @@ impl AuditKind {
             Self::AccountUpdatedByImport => "Compte mis à jour par un import",
             Self::AccountsImported => "Import de comptes exécuté",
             Self::ModuleStaffAction => "Action d'un service (module)",
+            Self::DocumentIssued => "Document délivré",
+            Self::DocumentSignatoryChanged => "Signataire des documents modifié",
         }
     }
 

@@ -22,7 +22,9 @@ use super::sandbox::{CallScope, MemoryLimitExceeded, Phase, Sandbox, SandboxShar
 use super::slots::{SlotLevel, SlotOwner, SlotShares, Slots};
 use super::storage::{StorageLimits, StorageQuota};
 use super::views::{ViewLimits, ViewPart};
-use super::wit::v0_2::types::{Context, Manifest, ModuleError, Outcome, View, ViewRequest};
+use super::wit::v0_2::types::{
+    Context, Document, Manifest, ModuleError, Outcome, View, ViewRequest,
+};
 use super::wit::{Interface, v0_1, v0_2};
 use crate::config::Config;
 
@@ -439,6 +441,59 @@ impl ModuleHost {
         let view = answer.map_err(module_failure)?;
         self.inner.limits.view.check(&view, &release.module_id)?;
         Ok(view)
+    }
+
+    /// Produces one of the module's documents for the resident of the call
+    /// (0.2.0 modules only: 0.1.0 declares none). Reads only; the content is
+    /// bounded as a view is, before anything lays it out.
+    pub async fn document(
+        &self,
+        release: &LoadedRelease,
+        scope: CallScope,
+        context: &Context,
+        id: &str,
+        params: &[(String, String)],
+    ) -> Result<Document, CallFailure> {
+        let outcome = self
+            .document_inner(release, scope, context, id, params)
+            .await;
+        self.record(release, context, &outcome);
+        outcome
+    }
+
+    async fn document_inner(
+        &self,
+        release: &LoadedRelease,
+        scope: CallScope,
+        context: &Context,
+        id: &str,
+        params: &[(String, String)],
+    ) -> Result<Document, CallFailure> {
+        check_input(context, params.iter())?;
+        let pre = self.prepared(release).await?;
+        let Prepared::V0_2(pre) = &pre else {
+            return Err(CallFailure::NotFound(id.to_owned()));
+        };
+        let sandbox = self.sandbox(Phase::Document, Some(scope));
+        let (answer, _) = self
+            .run(sandbox, SLOT_WAIT, async |store: &mut Store<Sandbox>| {
+                let instance = pre.instantiate_async(&mut *store).await?;
+                instance
+                    .call_document(&mut *store, context, id, params)
+                    .await
+            })
+            .await?;
+        let document = answer.map_err(module_failure)?;
+        // The same bounds as a view: a document is blocks too.
+        let view = View {
+            title: document.title,
+            blocks: document.blocks,
+        };
+        self.inner.limits.view.check(&view, &release.module_id)?;
+        Ok(Document {
+            title: view.title,
+            blocks: view.blocks,
+        })
     }
 
     /// Handles a submitted form (a resident's, or a staff action); the

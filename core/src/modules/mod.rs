@@ -61,9 +61,10 @@ pub use towns::{ModuleEnablement, ReleaseChange, ResolvedModule, StorageSetting,
 pub use views::{ViewLimits, ViewMeasure, ViewPart};
 pub use wit::Interface;
 pub use wit::v0_2::types::{
-    Block, Capability, Context, DateTime, Done, Field, FieldGroup, FieldKind, Form, Manifest,
-    Notice, Outcome, Payable, Resident, Slot, StaffActionDeclaration, StaffMember,
-    StaffRole as DeclaredRole, StaffViewDeclaration, Tone, Town, Value, View, ViewRequest,
+    Block, Capability, Choice, Context, DateTime, Document, DocumentDeclaration, Done, Field,
+    FieldGroup, FieldKind, Form, KeyValue, Manifest, Notice, Outcome, Payable, Resident, Slot,
+    StaffActionDeclaration, StaffMember, StaffRole as DeclaredRole, StaffViewDeclaration, Tone,
+    Town, Value, View, ViewRequest,
 };
 
 use crate::accounts::{Civility, entity::account};
@@ -473,6 +474,27 @@ impl Modules {
             .await
     }
 
+    /// Produces one of the module's documents for a resident (the caller
+    /// checked the parameters against the declaration:
+    /// [`EnabledModule::document`]). [`CallFailure::NotFound`] carries the
+    /// module's sentence when it has nothing to certify.
+    pub async fn document(
+        &self,
+        tenant: &Arc<Tenant>,
+        module: &EnabledModule,
+        resident: &account::Model,
+        id: &str,
+        params: &[(String, String)],
+    ) -> Result<Document, CallFailure> {
+        if module.document(id).is_none() {
+            return Err(CallFailure::NotFound(id.to_owned()));
+        }
+        let (context, scope) = Self::call(tenant, module, Some(resident));
+        self.host
+            .document(&module.release, scope, &context, id, params)
+            .await
+    }
+
     /// Runs an action and, when the module accepts it, writes its storage
     /// changes, requests and notifications in one transaction (the call's
     /// lock transaction, if its locks opened one), then releases its locks.
@@ -716,6 +738,14 @@ pub fn least_role(role: DeclaredRole) -> crate::staff::StaffRole {
 }
 
 impl EnabledModule {
+    /// A document the manifest declares.
+    pub fn document(&self, id: &str) -> Option<&DocumentDeclaration> {
+        self.manifest
+            .documents
+            .iter()
+            .find(|document| document.id == id)
+    }
+
     /// A staff view the manifest declares.
     pub fn staff_view(&self, id: &str) -> Option<&StaffViewDeclaration> {
         self.manifest.staff_views.iter().find(|view| view.id == id)

@@ -34,6 +34,8 @@ pub enum Phase {
     Act,
     RenderStaff,
     ActStaff,
+    /// Producing a document: reads only, like a render.
+    Document,
 }
 
 impl Phase {

@@ -46,8 +46,8 @@ pub use provision::ReadyMember;
 pub use recovery::RECOVERY_CODES;
 pub use role::{
     AssignRequests, EnterBackOffice, HandleFeedback, HandleRequests, ImportResidents,
-    ManageResidents, ManageStaff, ManageTown, Permission, PublishContent, ReadJournal,
-    ReadResidents, StaffRole,
+    IssueDocuments, ManageResidents, ManageStaff, ManageTown, Permission, PublishContent,
+    ReadJournal, ReadResidents, StaffRole,
 };
 pub use service::{SessionLimits, StaffService};
 pub use sessions::StaffSession;

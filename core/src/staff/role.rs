@@ -120,6 +120,10 @@ pub struct AssignRequests;
 /// answer by mail.
 #[derive(Debug)]
 pub struct HandleFeedback;
+/// Issue a resident's documents (attestations) from their page: what the
+/// resident could get online, asked at the counter. Agents' work.
+#[derive(Debug)]
+pub struct IssueDocuments;
 
 impl Permission for EnterBackOffice {
     const LEAST: StaffRole = StaffRole::Agent;
@@ -150,6 +154,9 @@ impl Permission for HandleRequests {
 }
 impl Permission for AssignRequests {
     const LEAST: StaffRole = StaffRole::Gestionnaire;
+}
+impl Permission for IssueDocuments {
+    const LEAST: StaffRole = StaffRole::Agent;
 }
 impl Permission for HandleFeedback {
     const LEAST: StaffRole = StaffRole::Agent;

@@ -67,6 +67,10 @@ pub struct Theme {
     /// values as they are.
     text_registry: Handlebars<'static>,
     assets: Arc<AssetTable>,
+    /// Where its files come from, and its layers (`default` first), for
+    /// the files other features read from it (the documents' layout).
+    files: ThemeFiles,
+    chain: Vec<String>,
 }
 
 impl ThemeSet {
@@ -174,6 +178,8 @@ impl Theme {
             registry,
             text_registry,
             assets,
+            files: files.clone(),
+            chain: chain.iter().map(|layer| (*layer).to_owned()).collect(),
         })
     }
 
@@ -203,6 +209,20 @@ impl Theme {
     /// A static file of this theme chain.
     pub fn asset(&self, name: &str) -> Option<Asset> {
         self.assets.get(name)
+    }
+
+    /// The file at `relative` (e.g. `documents/layout.toml`) in each layer
+    /// of the chain that has it, `default` first, with its layer's name.
+    pub fn chain_files(&self, relative: &str) -> Vec<(String, Vec<u8>)> {
+        self.chain
+            .iter()
+            .filter_map(|layer| {
+                self.files
+                    .read(layer, relative)
+                    .ok()
+                    .map(|bytes| (layer.clone(), bytes.into_owned()))
+            })
+            .collect()
     }
 }
 

@@ -17,6 +17,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visi
 use crate::accounts::{AccountSettings, PasswordPolicy};
 use crate::audit::JournalSettings;
 use crate::content::{NewsItem, TownPage};
+use crate::documents::DocumentSettings;
 use crate::franceconnect::FranceConnectSettings;
 use crate::households::HouseholdSettings;
 use crate::modules::ModuleEnablement;
@@ -81,7 +82,7 @@ const fn rule<S: Section>() -> SectionRule {
 
 /// The sections `tenant.toml` may hold, each owned by its feature, in the
 /// order they are checked.
-const TOML_SECTIONS: [SectionRule; 7] = [
+const TOML_SECTIONS: [SectionRule; 8] = [
     rule::<Vec<ModuleEnablement>>(),
     rule::<Option<FranceConnectSettings>>(),
     rule::<Vec<RequestType>>(),
@@ -89,6 +90,7 @@ const TOML_SECTIONS: [SectionRule; 7] = [
     rule::<AccountSettings>(),
     rule::<HouseholdSettings>(),
     rule::<JournalSettings>(),
+    rule::<DocumentSettings>(),
 ];
 
 /// The sections that come from files beside `tenant.toml`, never from it.

@@ -159,6 +159,21 @@ impl Date {
         capitalize(&self.long())
     }
 
+    /// "14/03/2018", as French documents write a date in full.
+    pub fn numeric(self) -> String {
+        format!("{:02}/{:02}/{}", self.day, self.month, self.year)
+    }
+
+    /// "mai 2026".
+    pub fn month_year(self) -> String {
+        format!("{} {}", MONTHS[(self.month - 1) as usize], self.year)
+    }
+
+    /// The first day of the date's month.
+    pub fn first_of_month(self) -> Self {
+        Self { day: 1, ..self }
+    }
+
     /// "vendredi 12/06".
     pub fn short(self) -> String {
         format!(
@@ -332,6 +347,9 @@ mod tests {
         assert_eq!(date("2026-06-08").long(), "lundi 8 juin");
         assert_eq!(date("2026-06-01").long_capitalized(), "Lundi 1er juin");
         assert_eq!(date("2026-06-12").short(), "vendredi 12/06");
+        assert_eq!(date("2018-03-04").numeric(), "04/03/2018");
+        assert_eq!(date("2026-08-14").month_year(), "août 2026");
+        assert_eq!(date("2026-08-14").first_of_month(), date("2026-08-01"));
         let deadline = Moment::parse("2026-06-12", "09:00");
         assert_eq!(
             deadline.map(Moment::french).as_deref(),

@@ -4,9 +4,13 @@
 //! staff see each day's children, change capacities and close days.
 //!
 //! The logic lives in plain modules tested natively ([`calendar`],
-//! [`deadlines`], [`pricing`], [`planning`], [`engine`] on a [`store::Store`]);
+//! [`deadlines`], [`pricing`], [`planning`], [`engine`] on a [`store::Store`],
+//! the [`attestation`] document, the [`manifest`]);
 //! `module` binds it to the host (wasm only).
 
+pub mod attestation;
+#[cfg(test)]
+mod attestation_tests;
 pub mod calendar;
 pub mod config;
 pub mod deadlines;
@@ -15,6 +19,7 @@ mod demo;
 pub mod engine;
 #[cfg(test)]
 mod engine_tests;
+pub mod manifest;
 pub mod model;
 pub mod planning;
 pub mod pricing;

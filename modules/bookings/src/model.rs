@@ -10,7 +10,7 @@
 //! - `waiting:<activity>:<date>:<sequence>`: a [`Waiting`] entry; the
 //!   sequence (ten digits) orders arrivals.
 //! - `family:<resident>:<date>:<activity>:<child>`: a [`FamilyEntry`], the
-//!   resident's index (their planning and tile read only these).
+//!   resident's index (their planning, tile and attestation read it).
 //! - `closure:<date>:<activity or *>`: a [`StaffClosure`] entered by staff.
 //!
 //! Key parts that come from outside (resident references, member ids) are

@@ -9,6 +9,7 @@ use guichet_module_sdk::storage::{self, Scope};
 use guichet_module_sdk::*;
 use guichet_tariff_grid::Grid;
 
+use crate::attestation::{self, AttestationError, ChildIdentity};
 use crate::calendar::{Date, Moment};
 use crate::config::{self, Rules};
 use crate::engine::{self, Child, Effect, Family, Mail};
@@ -94,6 +95,20 @@ fn children() -> Result<Vec<Child>, ModuleError> {
         .collect())
 }
 
+/// The children of the household, named in full for a document.
+fn child_identities() -> Result<Vec<ChildIdentity>, ModuleError> {
+    Ok(household()?
+        .into_iter()
+        .filter(|member| member.relation == "enfant")
+        .map(|member| ChildIdentity {
+            id: member.id,
+            first_name: member.first_name,
+            last_name: member.last_name,
+            birth: member.birth_date.as_deref().and_then(Date::parse),
+        })
+        .collect())
+}
+
 /// The family's price per day of each activity, from the `tariffs` grid and
 /// the quotient the town's software pushed.
 fn prices(rules: &Rules) -> Result<BTreeMap<String, UnitPrice>, ModuleError> {
@@ -150,24 +165,7 @@ struct Bookings;
 
 impl Module for Bookings {
     fn describe() -> Manifest {
-        Manifest::new("bookings", "Réservations", env!("CARGO_PKG_VERSION"))
-            .description("Réserver ou annuler la restauration scolaire, le périscolaire et les vacances, semaine par semaine.")
-            .tile(TILE, "Annuler ou réserver…", Slot::Family)
-            .action(PLANNING, "Réserver ou annuler des jours", PLANNING)
-            .action(WEEKLY, "Appliquer une semaine type", WEEKLY)
-            .staff_view(STAFF_DAY, "Réservations du jour", StaffRole::Agent)
-            .staff_view(STAFF_CLOSURES, "Fermetures", StaffRole::Gestionnaire)
-            .staff_action("afficher", "Afficher un jour", StaffRole::Agent)
-            .staff_action("pointage", "Enregistrer les présences", StaffRole::Agent)
-            .staff_action("capacite", "Changer les places d'un jour", StaffRole::Gestionnaire)
-            .staff_action("fermeture", "Fermer un jour", StaffRole::Gestionnaire)
-            .staff_action("reouverture", "Rouvrir un jour", StaffRole::Gestionnaire)
-            .config_schema(&config::schema())
-            .capability(Capability::TownStorage)
-            .capability(Capability::ResidentStorage)
-            .capability(Capability::Household)
-            .capability(Capability::Notifications)
-            .capability(Capability::ModuleConfig("tariffs".to_owned()))
+        crate::manifest::manifest()
     }
 
     fn render(context: Context, request: ViewRequest) -> Result<View, ModuleError> {
@@ -195,6 +193,14 @@ impl Module for Bookings {
                     &views::WeeklyErrors::default(),
                 ))
             }
+            // The attestation's parameters as this resident fills them (the
+            // host's convention: the view named after a document gives its
+            // form): the household's children, last month by default.
+            attestation::ATTESTATION => Ok(View::new(attestation::TITLE).form(
+                attestation::ATTESTATION,
+                "Obtenir l'attestation",
+                attestation::params(&child_identities()?, Some(now.date)),
+            )),
             other => Err(ModuleError::NotFound(other.to_owned())),
         }
     }
@@ -545,6 +551,35 @@ impl Module for Bookings {
             }
             other => Err(ModuleError::NotFound(other.to_owned())),
         }
+    }
+
+    fn document(
+        context: Context,
+        id: String,
+        params: Vec<(String, String)>,
+    ) -> Result<Document, ModuleError> {
+        if id != attestation::ATTESTATION {
+            return Err(ModuleError::NotFound(id));
+        }
+        let rules = rules(&context)?;
+        let now = now_of(&context)?;
+        let family = family(&context)?;
+        let children = child_identities()?;
+        attestation::document(
+            &mut HostStore,
+            &rules,
+            &id,
+            &context.town.name,
+            &family.resident,
+            &children,
+            &Fields::from(params),
+            now.date,
+        )
+        .map_err(|error| match error {
+            AttestationError::Unknown(id) => ModuleError::NotFound(id),
+            AttestationError::Refused(message) => ModuleError::NotFound(message),
+            AttestationError::Store(error) => failed(error),
+        })
     }
 }
 

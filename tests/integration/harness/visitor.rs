@@ -94,6 +94,19 @@ impl Visitor {
         self.send(request).await
     }
 
+    /// GETs a file: its status, headers and bytes as they are (a PDF).
+    pub async fn download(&mut self, path: &str) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+        let response = self
+            .request(reqwest::Method::GET, path)
+            .send()
+            .await
+            .expect("the server answers");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.expect("a body").to_vec();
+        (status, headers, bytes)
+    }
+
     /// POSTs `fields` as a form, as they are (no CSRF token added).
     pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> TestResponse {
         let body: String = url::form_urlencoded::Serializer::new(String::new())
@@ -123,9 +136,14 @@ impl Visitor {
             );
         }
         let (name, file_name, bytes) = file;
+        let content_type = if file_name.ends_with(".pdf") {
+            "application/pdf"
+        } else {
+            "text/csv"
+        };
         body.extend_from_slice(
             format!(
-                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\nContent-Type: text/csv\r\n\r\n"
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\nContent-Type: {content_type}\r\n\r\n"
             )
             .as_bytes(),
         );

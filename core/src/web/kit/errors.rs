@@ -39,6 +39,10 @@ pub enum PageError {
     Requests(#[from] crate::requests::RequestError),
     #[error(transparent)]
     Staff(#[from] crate::staff::StaffError),
+    /// Anything else that went wrong on the server (a document that
+    /// cannot be rendered, a file that cannot be read): 500, logged.
+    #[error("{0}")]
+    Internal(String),
     /// A client error, shown with the status's own page (or, for a refused
     /// form, with what was wrong with it).
     #[error("{status}")]
@@ -93,6 +97,11 @@ impl PageError {
     /// 404: no such page (or not this person's: same answer, no enumeration).
     pub fn not_found() -> Self {
         Self::status(Status::NotFound)
+    }
+
+    /// 500: something failed on the server (logged, never shown).
+    pub fn internal(error: impl std::fmt::Display) -> Self {
+        Self::Internal(error.to_string())
     }
 
     /// 409: the thing changed meanwhile.

@@ -7,6 +7,7 @@
 pub mod assets;
 pub mod cookies;
 pub mod csrf;
+pub mod documents;
 pub mod errors;
 pub mod face;
 pub mod fairings;

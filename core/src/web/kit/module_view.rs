@@ -18,6 +18,12 @@ pub enum ViewFace<'a> {
     /// form came from, shown again if the form is refused before the
     /// module sees it.
     Staff { view: &'a str },
+    /// A document's parameters ("Edition de documents"): the form posts to
+    /// `/documents/<module>/<document>`; no links.
+    Documents,
+    /// The same, filled by the staff for a resident: the form posts to
+    /// `/admin/usagers/<identifier>/documents/<module>/<document>`.
+    StaffDocuments { identifier: &'a str },
 }
 
 impl ViewFace<'_> {
@@ -31,6 +37,7 @@ impl ViewFace<'_> {
         match self {
             Self::Resident => crate::modules::view_path(module_id, view, params),
             Self::Staff { .. } => crate::modules::staff_view_path(module_id, view, params),
+            Self::Documents | Self::StaffDocuments { .. } => None,
         }
     }
 
@@ -47,6 +54,12 @@ impl ViewFace<'_> {
                 format!("/admin/services/{module_id}/{action}?vue={view}")
             }
             Self::Staff { .. } => format!("/admin/services/{module_id}/{action}"),
+            Self::Documents => format!("/documents/{module_id}/{action}"),
+            Self::StaffDocuments { identifier } => {
+                let identifier: String =
+                    url::form_urlencoded::byte_serialize(identifier.as_bytes()).collect();
+                format!("/admin/usagers/{identifier}/documents/{module_id}/{action}")
+            }
         })
     }
 }

@@ -1,16 +1,17 @@
-//! News ("Actualités") and the town's pages ("Activités", "Infos pratiques",
-//! "Edition de documents"), written by the town in Markdown.
+//! News ("Actualités") and the town's pages ("Activités", "Infos pratiques";
+//! its page `documents` introduces "Edition de documents", documents.rs),
+//! written by the town in Markdown.
 
 use rocket::{Route, get, routes};
 use serde::Serialize;
 
-use super::{Csrf, PageError, Resident, TownPage, Visitor, resident_page, today, visitor_page};
+use super::{Csrf, PageError, TownPage, Visitor, today, visitor_page};
 use crate::content::{NewsItem, current_news};
 use crate::tenancy::Tenant;
 use crate::web::kit::Page;
 
 pub fn routes() -> Vec<Route> {
-    routes![news_list, news_item, activities, practical, documents,]
+    routes![news_list, news_item, activities, practical]
 }
 
 // ---------------------------------------------------------------- news --
@@ -121,14 +122,5 @@ fn practical(page: TownPage, visitor: Visitor, csrf: Csrf) -> Result<Page, PageE
         visitor_page(page, &visitor, &csrf),
         "infos-pratiques",
         "Infos pratiques",
-    )
-}
-
-#[get("/documents")]
-fn documents(page: TownPage, resident: Resident, csrf: Csrf) -> Result<Page, PageError> {
-    town_page(
-        resident_page(page, &resident, &csrf),
-        "documents",
-        "Edition de documents",
     )
 }

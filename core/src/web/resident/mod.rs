@@ -11,6 +11,7 @@
 mod account;
 mod contact;
 mod content;
+mod documents;
 mod feedback;
 mod franceconnect;
 mod history;
@@ -86,6 +87,7 @@ pub fn routes() -> Vec<Route> {
         terms::routes(),
         modules::routes(),
         content::routes(),
+        documents::routes(),
         requests::routes(),
         household::routes(),
         feedback::routes(),

@@ -8,7 +8,8 @@
 //! (login, second factor, enrolment, invitations, logout), `overview`
 //! (`/admin`), `agents` (the team), `requests` (`/admin/demandes`: the
 //! requests' inbox and pages), `residents` (residents' accounts),
-//! `import` (their CSV import),
+//! `import` (their CSV import), `documents` (a resident's documents issued
+//! at the counter; who signs them),
 //! `feedback` (`/admin/avis`), `content` and `terms` (news, pages, terms of
 //! use), `modules` (the town's modules and their configuration forms),
 //! `services` (the modules' staff views and actions, `/admin/services`),
@@ -23,6 +24,7 @@
 mod account;
 mod agents;
 mod content;
+mod documents;
 mod feedback;
 mod import;
 mod journal;
@@ -131,6 +133,11 @@ pub const MENU: &[StaffMenuEntry] = &[
         least: <ManageTown as Permission>::LEAST,
     },
     StaffMenuEntry {
+        href: "/admin/documents",
+        label: "Documents",
+        least: <ManageTown as Permission>::LEAST,
+    },
+    StaffMenuEntry {
         href: "/admin/journal",
         label: "Journal",
         least: <ReadJournal as Permission>::LEAST,
@@ -157,6 +164,7 @@ pub fn routes() -> Vec<Route> {
         agents::routes(),
         requests::routes(),
         residents::routes(),
+        documents::routes(),
         import::routes(),
         feedback::routes(),
         content::routes(),

@@ -493,7 +493,7 @@ struct DetailsView {
 
 /// The town's resident of this identifier, or 404 (the same for an
 /// identifier of another town: nothing tells them apart).
-async fn resident(
+pub(super) async fn resident(
     accounts: &Accounts,
     staff_tenant: &crate::tenancy::Tenant,
     identifier: &str,

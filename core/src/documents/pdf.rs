@@ -1,0 +1,1422 @@
+//! A document as an A4 PDF, tagged for accessibility (PDF/UA-1, checked by
+//! krilla's validator when the file is written: a file that would not
+//! conform is not written at all).
+//!
+//! Two passes. The layout walks the letterhead, the module's blocks, the
+//! signature and the verification box, and produces a display list of
+//! marks (what is drawn on which page, as tagged content or as an
+//! artifact) beside the logical structure (headings, paragraphs, tables
+//! with their header cells, lists, the QR code as a figure with its
+//! alternative text), in reading order. Once the number of pages is known,
+//! each page gets its footer ("Page 1 sur 2", an artifact), and the marks
+//! are drawn page by page; their identifiers then fill the structure tree.
+//! Running headers, rules, backgrounds, the logo (the town's name is
+//! printed beside it) and page numbers are artifacts: a screen reader
+//! reads the document once, in order, without decoration.
+
+use std::num::NonZeroU16;
+
+use krilla::configure::{Accessibility, ConfigurationBuilder};
+use krilla::geom::{PathBuilder, Point, Rect, Size, Transform};
+use krilla::metadata::Metadata;
+use krilla::outline::{Outline, OutlineNode};
+use krilla::paint::Fill;
+use krilla::tagging::{
+    Artifact, ArtifactType, ContentTag, Identifier, ListNumbering, SpanTag, TableHeaderScope, Tag,
+    TagGroup, TagKind, TagTree,
+};
+use krilla::text::TextDirection;
+use krilla::{Document, SerializeSettings};
+
+use super::layout::{DocumentTheme, Rgb};
+use super::text::{Face, Fonts, wrap};
+use crate::modules::{Block, Tone, Value};
+
+/// A4, in points.
+const PAGE_WIDTH: f32 = 595.28;
+const PAGE_HEIGHT: f32 = 841.89;
+const TEXT: Rgb = Rgb(0x1a, 0x1a, 0x1a);
+/// Secondary text (the address, the footer): 9.7:1 on white.
+const MUTED: Rgb = Rgb(0x44, 0x44, 0x44);
+const RULE: Rgb = Rgb(0x9a, 0xa5, 0xb1);
+const BLACK: Rgb = Rgb(0, 0, 0);
+const CELL_PADDING: f32 = 4.0;
+
+/// The town as the letterhead shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Letterhead {
+    pub town: String,
+    pub address: Vec<String>,
+    /// Phone, e-mail address, website, on one line.
+    pub contact: Option<String>,
+}
+
+/// The resident the document is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recipient {
+    pub name: String,
+    pub address: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signature {
+    /// "Fait à Villeneuve, le 2 décembre 2026."
+    pub place_and_date: String,
+    pub title: Option<String>,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verification {
+    /// "K7QF-3M2P-XW9A-TC4D".
+    pub code: String,
+    /// The verification page's address, with the code.
+    pub url: String,
+}
+
+/// Everything a document's PDF shows.
+#[derive(Debug, Clone)]
+pub struct Sheet<'a> {
+    pub letterhead: &'a Letterhead,
+    pub recipient: &'a Recipient,
+    pub title: &'a str,
+    /// "A-2026-000042".
+    pub number: &'a str,
+    /// "2 décembre 2026".
+    pub issued_on: &'a str,
+    pub blocks: &'a [Block],
+    pub signature: &'a Signature,
+    pub verification: &'a Verification,
+    pub issued_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenderError {
+    /// A block a document cannot hold (a link, a form, an amount to pay).
+    #[error("a document may not hold {0}")]
+    Forbidden(&'static str),
+    #[error("cannot write the PDF: {0}")]
+    Pdf(String),
+}
+
+/// Checks that every block is one a document may hold.
+pub fn check_blocks(blocks: &[Block]) -> Result<(), RenderError> {
+    for block in blocks {
+        match block {
+            Block::Link(_) => return Err(RenderError::Forbidden("links")),
+            Block::Form(_) => return Err(RenderError::Forbidden("forms")),
+            Block::Payable(_) => return Err(RenderError::Forbidden("amounts to pay")),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The PDF of `sheet`, laid out by `theme`.
+pub fn render(sheet: &Sheet<'_>, theme: &DocumentTheme) -> Result<Vec<u8>, RenderError> {
+    check_blocks(sheet.blocks)?;
+    let mut writer = Writer::new(theme, sheet);
+    let roots = writer.document(sheet);
+    writer.footers(sheet);
+    writer.finish(roots, sheet)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Weight {
+    Regular,
+    Bold,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Align {
+    Left,
+    Right,
+}
+
+#[derive(Debug)]
+enum Paint {
+    Text {
+        x: f32,
+        baseline: f32,
+        size: f32,
+        weight: Weight,
+        colour: Rgb,
+        text: String,
+    },
+    Rect {
+        rect: (f32, f32, f32, f32),
+        colour: Rgb,
+    },
+    Logo {
+        x: f32,
+        y: f32,
+        size: f32,
+    },
+    Qr {
+        x: f32,
+        y: f32,
+        size: f32,
+    },
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Content {
+    Artifact(ArtifactType),
+    Text,
+    Figure,
+}
+
+/// What is drawn at once on one page, under one tag.
+#[derive(Debug)]
+struct Mark {
+    page: usize,
+    content: Content,
+    paints: Vec<Paint>,
+}
+
+/// The logical structure, in reading order; leaves are marks.
+#[derive(Debug)]
+enum Node {
+    Group(Group, Vec<Node>),
+    Leaf(usize),
+}
+
+#[derive(Debug)]
+enum Group {
+    Paragraph,
+    Title(String),
+    Heading(String),
+    Table,
+    Caption,
+    Head,
+    Body,
+    Row,
+    HeaderCell(TableHeaderScope),
+    Cell,
+    List,
+    Item,
+    Label,
+    ItemBody,
+    Figure(String),
+    Section,
+}
+
+/// A table cell as laid out.
+struct Cell {
+    text: String,
+    numeric: bool,
+    weight: Weight,
+}
+
+struct Writer<'a> {
+    theme: &'a DocumentTheme,
+    fonts: &'a Fonts,
+    marks: Vec<Mark>,
+    page: usize,
+    /// Top of the free space on the page, from the top.
+    y: f32,
+    /// The running header of the pages after the first.
+    running: String,
+    /// Outline entries: title, page, top.
+    outline: Vec<(String, usize, f32)>,
+}
+
+impl<'a> Writer<'a> {
+    fn new(theme: &'a DocumentTheme, sheet: &Sheet<'_>) -> Self {
+        Self {
+            theme,
+            fonts: &theme.fonts,
+            marks: Vec::new(),
+            page: 0,
+            y: theme.layout.margin_top,
+            running: theme.fonts.printable(&format!(
+                "{} — {} — N° {}",
+                sheet.letterhead.town, sheet.title, sheet.number
+            )),
+            outline: Vec::new(),
+        }
+    }
+
+    fn face(&self, weight: Weight) -> &'a Face {
+        match weight {
+            Weight::Regular => &self.fonts.regular,
+            Weight::Bold => &self.fonts.bold,
+        }
+    }
+
+    fn left(&self) -> f32 {
+        self.theme.layout.margin_side
+    }
+
+    fn width(&self) -> f32 {
+        PAGE_WIDTH - 2.0 * self.theme.layout.margin_side
+    }
+
+    fn bottom(&self) -> f32 {
+        PAGE_HEIGHT - self.theme.layout.margin_bottom
+    }
+
+    fn leading(&self, size: f32) -> f32 {
+        size * self.theme.layout.line_height
+    }
+
+    fn mark(&mut self, content: Content, paints: Vec<Paint>) -> usize {
+        self.marks.push(Mark {
+            page: self.page,
+            content,
+            paints,
+        });
+        self.marks.len() - 1
+    }
+
+    fn artifact(&mut self, kind: ArtifactType, paints: Vec<Paint>) {
+        self.mark(Content::Artifact(kind), paints);
+    }
+
+    fn rule(&mut self, y: f32, colour: Rgb, thickness: f32) {
+        let rect = (self.left(), y, self.width(), thickness);
+        self.artifact(ArtifactType::Layout, vec![Paint::Rect { rect, colour }]);
+    }
+
+    fn new_page(&mut self) {
+        self.page += 1;
+        let layout = &self.theme.layout;
+        let size = layout.small_size;
+        let top = layout.margin_top;
+        let text = self.running.clone();
+        let x = self.left();
+        self.artifact(
+            ArtifactType::Header,
+            vec![Paint::Text {
+                x,
+                baseline: top + size,
+                size,
+                weight: Weight::Regular,
+                colour: MUTED,
+                text,
+            }],
+        );
+        self.rule(top + size * 1.8, RULE, 0.5);
+        self.y = top + size * 1.8 + 12.0;
+    }
+
+    /// Starts a new page unless `height` fits on this one.
+    fn ensure(&mut self, height: f32) {
+        if self.y + height > self.bottom() && self.y > self.theme.layout.margin_top + 60.0 {
+            self.new_page();
+        }
+    }
+
+    /// One line of text at the current position, as tagged content.
+    #[allow(clippy::too_many_arguments)]
+    fn line(
+        &mut self,
+        text: String,
+        x: f32,
+        width: f32,
+        size: f32,
+        weight: Weight,
+        colour: Rgb,
+        align: Align,
+    ) -> Node {
+        let leading = self.leading(size);
+        self.ensure(leading);
+        let x = match align {
+            Align::Left => x,
+            Align::Right => x + width - self.face(weight).width(&text, size),
+        };
+        let baseline = self.y + (leading - size) / 2.0 + size * 0.8;
+        // An empty cell still holds its place in the structure.
+        let text = if text.is_empty() {
+            "\u{a0}".to_owned()
+        } else {
+            text
+        };
+        let leaf = self.mark(
+            Content::Text,
+            vec![Paint::Text {
+                x,
+                baseline,
+                size,
+                weight,
+                colour,
+                text,
+            }],
+        );
+        self.y += leading;
+        Node::Leaf(leaf)
+    }
+
+    /// `text` wrapped at `width`, line by line.
+    #[allow(clippy::too_many_arguments)]
+    fn lines(
+        &mut self,
+        text: &str,
+        x: f32,
+        width: f32,
+        size: f32,
+        weight: Weight,
+        colour: Rgb,
+        align: Align,
+    ) -> Vec<Node> {
+        let text = self.fonts.printable(text);
+        wrap(self.face(weight), size, &text, width)
+            .into_iter()
+            .map(|line| self.line(line, x, width, size, weight, colour, align))
+            .collect()
+    }
+
+    fn paragraph(&mut self, text: &str, size: f32, weight: Weight, colour: Rgb) -> Node {
+        let (x, width) = (self.left(), self.width());
+        let lines = self.lines(text, x, width, size, weight, colour, Align::Left);
+        self.y += size * 0.6;
+        Node::Group(Group::Paragraph, lines)
+    }
+
+    /// The whole document, in reading order.
+    fn document(&mut self, sheet: &Sheet<'_>) -> Vec<Node> {
+        let mut roots = vec![self.letterhead(sheet)];
+        roots.push(self.recipient(sheet.recipient));
+        roots.extend(self.title(sheet));
+        for block in sheet.blocks {
+            if let Some(node) = self.block(block) {
+                roots.push(node);
+            }
+        }
+        roots.extend(self.signature(sheet.signature));
+        roots.push(self.verification(sheet.verification));
+        roots
+    }
+
+    fn letterhead(&mut self, sheet: &Sheet<'_>) -> Node {
+        let layout = self.theme.layout.clone();
+        let top = layout.margin_top;
+        let mut x = self.left();
+        if self.theme.logo.is_some() && layout.logo_size > 0.0 {
+            self.artifact(
+                ArtifactType::Layout,
+                vec![Paint::Logo {
+                    x,
+                    y: top,
+                    size: layout.logo_size,
+                }],
+            );
+            x += layout.logo_size + 14.0;
+        }
+        let width = PAGE_WIDTH - layout.margin_side - x;
+        let mut children = self.lines(
+            &sheet.letterhead.town,
+            x,
+            width,
+            layout.town_size,
+            Weight::Bold,
+            layout.accent,
+            Align::Left,
+        );
+        for line in &sheet.letterhead.address {
+            children.extend(self.lines(
+                line,
+                x,
+                width,
+                layout.small_size + 1.0,
+                Weight::Regular,
+                MUTED,
+                Align::Left,
+            ));
+        }
+        if let Some(contact) = &sheet.letterhead.contact {
+            children.extend(self.lines(
+                contact,
+                x,
+                width,
+                layout.small_size,
+                Weight::Regular,
+                MUTED,
+                Align::Left,
+            ));
+        }
+        self.y = self.y.max(top + layout.logo_size) + 10.0;
+        let y = self.y;
+        self.rule(y, layout.accent, 1.2);
+        self.y += 16.0;
+        Node::Group(Group::Paragraph, children)
+    }
+
+    /// The resident's name and address, on the right half as in a letter.
+    fn recipient(&mut self, recipient: &Recipient) -> Node {
+        let size = self.theme.layout.text_size;
+        let x = PAGE_WIDTH / 2.0 + 20.0;
+        let width = PAGE_WIDTH - self.theme.layout.margin_side - x;
+        let mut children = self.lines(
+            &recipient.name,
+            x,
+            width,
+            size,
+            Weight::Bold,
+            TEXT,
+            Align::Left,
+        );
+        for line in &recipient.address {
+            children.extend(self.lines(line, x, width, size, Weight::Regular, TEXT, Align::Left));
+        }
+        self.y += 18.0;
+        Node::Group(Group::Paragraph, children)
+    }
+
+    fn title(&mut self, sheet: &Sheet<'_>) -> Vec<Node> {
+        let layout = self.theme.layout.clone();
+        let title = self.fonts.printable(sheet.title);
+        self.outline.push((title.clone(), self.page, self.y));
+        let (x, width) = (self.left(), self.width());
+        let lines = self.lines(
+            &title,
+            x,
+            width,
+            layout.title_size,
+            Weight::Bold,
+            layout.accent,
+            Align::Left,
+        );
+        let heading = Node::Group(Group::Title(title), lines);
+        self.y += 2.0;
+        let meta = self.paragraph(
+            &format!("N° {} — délivré le {}", sheet.number, sheet.issued_on),
+            layout.text_size,
+            Weight::Regular,
+            MUTED,
+        );
+        self.y += 8.0;
+        vec![heading, meta]
+    }
+
+    fn block(&mut self, block: &Block) -> Option<Node> {
+        let layout = self.theme.layout.clone();
+        match block {
+            Block::Heading(text) => {
+                let text = self.fonts.printable(text);
+                // Kept with at least two lines of what follows.
+                self.y += 6.0;
+                self.ensure(
+                    self.leading(layout.heading_size) + 2.0 * self.leading(layout.text_size),
+                );
+                self.outline.push((text.clone(), self.page, self.y));
+                let (x, width) = (self.left(), self.width());
+                let lines = self.lines(
+                    &text,
+                    x,
+                    width,
+                    layout.heading_size,
+                    Weight::Bold,
+                    layout.accent,
+                    Align::Left,
+                );
+                self.y += 3.0;
+                Some(Node::Group(Group::Heading(text), lines))
+            }
+            Block::Paragraph(text) => {
+                Some(self.paragraph(text, layout.text_size, Weight::Regular, TEXT))
+            }
+            Block::Notice(notice) => Some(self.notice(notice.tone, &notice.text)),
+            Block::KeyValues(pairs) => {
+                let rows = pairs
+                    .iter()
+                    .map(|pair| {
+                        vec![
+                            Cell {
+                                text: pair.key.clone(),
+                                numeric: false,
+                                weight: Weight::Bold,
+                            },
+                            cell(&pair.value),
+                        ]
+                    })
+                    .collect();
+                Some(self.table(None, None, rows, true))
+            }
+            Block::Table(table) => {
+                let rows = table
+                    .rows
+                    .iter()
+                    .map(|row| row.iter().map(cell).collect())
+                    .collect();
+                let caption = Some(table.caption.as_str()).filter(|text| !text.trim().is_empty());
+                let headers = Some(table.headers.as_slice()).filter(|headers| !headers.is_empty());
+                Some(self.table(caption, headers, rows, false))
+            }
+            Block::Items(items) => Some(self.items(items)),
+            // Refused by `check_blocks` before the layout.
+            Block::Link(_) | Block::Form(_) | Block::Payable(_) => None,
+        }
+    }
+
+    fn notice(&mut self, tone: Tone, text: &str) -> Node {
+        let layout = self.theme.layout.clone();
+        // The tone is said in words, never by colour alone.
+        let text = match tone {
+            Tone::Warning => format!("Important : {text}"),
+            Tone::Error => format!("Attention : {text}"),
+            Tone::Info | Tone::Success => text.to_owned(),
+        };
+        let indent = 10.0;
+        let (x, width) = (self.left() + indent, self.width() - indent);
+        let printable = self.fonts.printable(&text);
+        let count = wrap(
+            self.face(Weight::Regular),
+            layout.text_size,
+            &printable,
+            width,
+        )
+        .len();
+        self.ensure(count as f32 * self.leading(layout.text_size));
+        let (page, top) = (self.page, self.y);
+        let lines = self.lines(
+            &text,
+            x,
+            width,
+            layout.text_size,
+            Weight::Regular,
+            TEXT,
+            Align::Left,
+        );
+        if self.page == page {
+            let rect = (self.left(), top, 3.0, self.y - top);
+            self.artifact(
+                ArtifactType::Layout,
+                vec![Paint::Rect {
+                    rect,
+                    colour: layout.accent,
+                }],
+            );
+        }
+        self.y += layout.text_size * 0.6;
+        Node::Group(Group::Paragraph, lines)
+    }
+
+    fn items(&mut self, items: &[String]) -> Node {
+        let size = self.theme.layout.text_size;
+        let indent = 14.0;
+        let mut children = Vec::new();
+        for item in items {
+            // The bullet and the item's first line on the same page.
+            self.ensure(self.leading(size));
+            let top = self.y;
+            let x = self.left();
+            let label = self.line(
+                "•".to_owned(),
+                x,
+                indent,
+                size,
+                Weight::Regular,
+                TEXT,
+                Align::Left,
+            );
+            self.y = top;
+            let body = self.lines(
+                item,
+                x + indent,
+                self.width() - indent,
+                size,
+                Weight::Regular,
+                TEXT,
+                Align::Left,
+            );
+            children.push(Node::Group(
+                Group::Item,
+                vec![
+                    Node::Group(Group::Label, vec![label]),
+                    Node::Group(Group::ItemBody, body),
+                ],
+            ));
+        }
+        self.y += size * 0.6;
+        Node::Group(Group::List, children)
+    }
+
+    /// A table; `key_values` makes the first column row headers and draws
+    /// no header row.
+    fn table(
+        &mut self,
+        caption: Option<&str>,
+        headers: Option<&[String]>,
+        rows: Vec<Vec<Cell>>,
+        key_values: bool,
+    ) -> Node {
+        let size = self.theme.layout.text_size;
+        let columns = rows
+            .iter()
+            .map(Vec::len)
+            .chain(headers.map(<[String]>::len))
+            .max()
+            .unwrap_or(0);
+        let mut children = Vec::new();
+        if let Some(caption) = caption {
+            self.ensure(self.leading(size) * 3.0);
+            let (x, width) = (self.left(), self.width());
+            let lines = self.lines(caption, x, width, size, Weight::Bold, TEXT, Align::Left);
+            children.push(Node::Group(Group::Caption, lines));
+            self.y += 2.0;
+        }
+        if columns == 0 {
+            return Node::Group(Group::Table, children);
+        }
+        let header_cells: Option<Vec<Cell>> = headers.map(|headers| {
+            headers
+                .iter()
+                .map(|header| Cell {
+                    text: header.clone(),
+                    numeric: false,
+                    weight: Weight::Bold,
+                })
+                .collect()
+        });
+        let widths = self.column_widths(columns, header_cells.as_deref(), &rows, key_values);
+        if let Some(header) = &header_cells {
+            let row = self.row(header, &widths, true, None, true);
+            children.push(Node::Group(Group::Head, vec![row]));
+        }
+        let mut body = Vec::new();
+        for cells in &rows {
+            let row = self.row(cells, &widths, false, header_cells.as_deref(), key_values);
+            body.push(row);
+        }
+        children.push(Node::Group(Group::Body, body));
+        self.y += size * 0.8;
+        Node::Group(Group::Table, children)
+    }
+
+    /// Column widths filling the text width: each column gets its longest
+    /// word at least, then a share of what is left by how much it holds.
+    fn column_widths(
+        &self,
+        columns: usize,
+        header: Option<&[Cell]>,
+        rows: &[Vec<Cell>],
+        key_values: bool,
+    ) -> Vec<f32> {
+        let size = self.theme.layout.text_size;
+        let total = self.width();
+        let mut natural = vec![0.0_f32; columns];
+        let mut minimum = vec![0.0_f32; columns];
+        for cells in header.into_iter().chain(rows.iter().map(Vec::as_slice)) {
+            for (index, cell) in cells.iter().enumerate().take(columns) {
+                let face = self.face(cell.weight);
+                let text = self.fonts.printable(&cell.text);
+                natural[index] = natural[index].max(face.width(&text, size) + 2.0 * CELL_PADDING);
+                let longest_word = text
+                    .split(' ')
+                    .map(|word| face.width(word, size))
+                    .fold(0.0, f32::max);
+                minimum[index] = minimum[index].max(longest_word + 2.0 * CELL_PADDING);
+            }
+        }
+        if key_values && columns == 2 {
+            // Keys take what they need, up to half the width.
+            let key = natural[0].min(total * 0.5).max(minimum[0].min(total * 0.5));
+            return vec![key, total - key];
+        }
+        let cap = total / columns as f32;
+        let minimum: Vec<f32> = minimum.iter().map(|width| width.min(cap)).collect();
+        let natural_sum: f32 = natural.iter().sum();
+        if natural_sum <= total {
+            // Everything fits on one line: spread the rest evenly.
+            let extra = (total - natural_sum) / columns as f32;
+            return natural.iter().map(|width| width + extra).collect();
+        }
+        let minimum_sum: f32 = minimum.iter().sum();
+        let wanted: Vec<f32> = natural
+            .iter()
+            .zip(&minimum)
+            .map(|(natural, minimum)| (natural - minimum).max(0.0))
+            .collect();
+        let wanted_sum: f32 = wanted.iter().sum();
+        let spare = (total - minimum_sum).max(0.0);
+        minimum
+            .iter()
+            .zip(&wanted)
+            .map(|(minimum, wanted)| {
+                if wanted_sum > 0.0 {
+                    minimum + spare * wanted / wanted_sum
+                } else {
+                    minimum + spare / columns as f32
+                }
+            })
+            .collect()
+    }
+
+    /// One row; a row that does not fit starts a new page, where the
+    /// header row is drawn again (as an artifact: it was read once).
+    fn row(
+        &mut self,
+        cells: &[Cell],
+        widths: &[f32],
+        header: bool,
+        repeat: Option<&[Cell]>,
+        row_headers: bool,
+    ) -> Node {
+        let size = self.theme.layout.text_size;
+        let leading = self.leading(size);
+        let wrapped: Vec<Vec<String>> = widths
+            .iter()
+            .enumerate()
+            .map(|(index, width)| {
+                cells.get(index).map_or_else(
+                    || vec![String::new()],
+                    |cell| {
+                        let text = self.fonts.printable(&cell.text);
+                        wrap(
+                            self.face(cell.weight),
+                            size,
+                            &text,
+                            width - 2.0 * CELL_PADDING,
+                        )
+                    },
+                )
+            })
+            .collect();
+        let count = wrapped.iter().map(Vec::len).max().unwrap_or(1);
+        let height = count as f32 * leading + 2.0 * CELL_PADDING;
+        let page = self.page;
+        self.ensure(height);
+        if self.page != page
+            && let Some(repeat) = repeat
+        {
+            self.repeated_header(repeat, widths);
+        }
+        let top = self.y;
+        if header {
+            let rect = (self.left(), top, self.width(), height);
+            let colour = self.theme.layout.table_header_background;
+            self.artifact(ArtifactType::Layout, vec![Paint::Rect { rect, colour }]);
+        }
+        let mut x = self.left();
+        let mut row = Vec::new();
+        for (index, (width, lines)) in widths.iter().zip(wrapped).enumerate() {
+            let (numeric, weight) = cells
+                .get(index)
+                .map_or((false, Weight::Regular), |cell| (cell.numeric, cell.weight));
+            self.y = top + CELL_PADDING;
+            let inner = width - 2.0 * CELL_PADDING;
+            let align = if numeric { Align::Right } else { Align::Left };
+            let leaves: Vec<Node> = lines
+                .into_iter()
+                .map(|line| self.line(line, x + CELL_PADDING, inner, size, weight, TEXT, align))
+                .collect();
+            let group = if header {
+                Group::HeaderCell(TableHeaderScope::Column)
+            } else if row_headers && index == 0 {
+                Group::HeaderCell(TableHeaderScope::Row)
+            } else {
+                Group::Cell
+            };
+            row.push(Node::Group(group, leaves));
+            x += width;
+        }
+        self.y = top + height;
+        let y = self.y;
+        self.rule(y - 0.5, RULE, 0.5);
+        Node::Group(Group::Row, row)
+    }
+
+    fn repeated_header(&mut self, header: &[Cell], widths: &[f32]) {
+        let size = self.theme.layout.text_size;
+        let height = self.leading(size) + 2.0 * CELL_PADDING;
+        let top = self.y;
+        let mut paints = vec![Paint::Rect {
+            rect: (self.left(), top, self.width(), height),
+            colour: self.theme.layout.table_header_background,
+        }];
+        let mut x = self.left();
+        for (cell, width) in header.iter().zip(widths) {
+            let face = self.face(Weight::Bold);
+            let inner = width - 2.0 * CELL_PADDING;
+            let text = wrap(face, size, &self.fonts.printable(&cell.text), inner)
+                .into_iter()
+                .next()
+                .unwrap_or_default();
+            paints.push(Paint::Text {
+                x: x + CELL_PADDING,
+                baseline: top + CELL_PADDING + (self.leading(size) - size) / 2.0 + size * 0.8,
+                size,
+                weight: Weight::Bold,
+                colour: TEXT,
+                text,
+            });
+            x += width;
+        }
+        self.artifact(ArtifactType::PaginationOther, paints);
+        self.y = top + height;
+    }
+
+    fn signature(&mut self, signature: &Signature) -> Vec<Node> {
+        let size = self.theme.layout.text_size;
+        let lines =
+            1 + usize::from(signature.title.is_some()) + usize::from(signature.name.is_some());
+        self.y += 6.0;
+        self.ensure(self.leading(size) * (lines as f32 + 1.0) + 30.0);
+        let place = self.paragraph(&signature.place_and_date, size, Weight::Regular, TEXT);
+        let x = PAGE_WIDTH / 2.0 + 20.0;
+        let width = PAGE_WIDTH - self.theme.layout.margin_side - x;
+        let mut signed = Vec::new();
+        if let Some(title) = &signature.title {
+            signed.extend(self.lines(title, x, width, size, Weight::Regular, TEXT, Align::Left));
+        }
+        if let Some(name) = &signature.name {
+            signed.extend(self.lines(name, x, width, size, Weight::Bold, TEXT, Align::Left));
+        }
+        self.y += 14.0;
+        let mut nodes = vec![place];
+        if !signed.is_empty() {
+            nodes.push(Node::Group(Group::Paragraph, signed));
+        }
+        nodes
+    }
+
+    /// The box that says how to verify the document: its text, then the
+    /// QR code (a figure, its address as alternative text).
+    fn verification(&mut self, verification: &Verification) -> Node {
+        let layout = self.theme.layout.clone();
+        let size = layout.small_size + 0.5;
+        let height = layout.qr_size.max(self.leading(size) * 6.0) + 16.0;
+        self.ensure(height);
+        let top = self.y;
+        self.rule(top, RULE, 0.5);
+        self.y += 8.0;
+        let qr_x = self.left();
+        let x = qr_x + layout.qr_size + 12.0;
+        let width = PAGE_WIDTH - layout.margin_side - x;
+        let mut children = Vec::new();
+        let heading = self.lines(
+            "Vérifier ce document",
+            x,
+            width,
+            size + 0.5,
+            Weight::Bold,
+            TEXT,
+            Align::Left,
+        );
+        children.push(Node::Group(Group::Paragraph, heading));
+        let text = format!(
+            "La mairie confirme l'avoir délivré, avec son type et sa date, à l'adresse {} — ou sur la page « Vérifier un document » de son site, avec le code {}. La page compare aussi un fichier PDF au document délivré.",
+            verification.url, verification.code
+        );
+        let lines = self.lines(&text, x, width, size, Weight::Regular, TEXT, Align::Left);
+        children.push(Node::Group(Group::Paragraph, lines));
+        let code = self.lines(
+            &format!("Code de vérification : {}", verification.code),
+            x,
+            width,
+            size + 1.0,
+            Weight::Bold,
+            TEXT,
+            Align::Left,
+        );
+        children.push(Node::Group(Group::Paragraph, code));
+        let qr = self.mark(
+            Content::Figure,
+            vec![Paint::Qr {
+                x: qr_x,
+                y: top + 8.0,
+                size: layout.qr_size,
+            }],
+        );
+        children.push(Node::Group(
+            Group::Figure(format!(
+                "QR code menant à la page de vérification : {}",
+                verification.url
+            )),
+            vec![Node::Leaf(qr)],
+        ));
+        self.y = self.y.max(top + 8.0 + layout.qr_size) + 8.0;
+        Node::Group(Group::Section, children)
+    }
+
+    /// Each page's footer: the document and "Page 1 sur 2".
+    fn footers(&mut self, sheet: &Sheet<'_>) {
+        let pages = self.page + 1;
+        let size = self.theme.layout.small_size;
+        let baseline = PAGE_HEIGHT - self.theme.layout.margin_bottom + 26.0;
+        let left = self
+            .fonts
+            .printable(&format!("{} — N° {}", sheet.title, sheet.number));
+        for page in 0..pages {
+            let number = format!("Page {} sur {pages}", page + 1);
+            let width = self.fonts.regular.width(&number, size);
+            let right = PAGE_WIDTH - self.theme.layout.margin_side - width;
+            let left_width = right - self.left() - 12.0;
+            let left_text = wrap(&self.fonts.regular, size, &left, left_width)
+                .into_iter()
+                .next()
+                .unwrap_or_default();
+            self.marks.push(Mark {
+                page,
+                content: Content::Artifact(ArtifactType::Footer),
+                paints: vec![Paint::Text {
+                    x: self.theme.layout.margin_side,
+                    baseline,
+                    size,
+                    weight: Weight::Regular,
+                    colour: MUTED,
+                    text: left_text,
+                }],
+            });
+            self.marks.push(Mark {
+                page,
+                content: Content::Artifact(ArtifactType::PageNumber),
+                paints: vec![Paint::Text {
+                    x: right,
+                    baseline,
+                    size,
+                    weight: Weight::Regular,
+                    colour: MUTED,
+                    text: number,
+                }],
+            });
+        }
+    }
+
+    fn finish(self, roots: Vec<Node>, sheet: &Sheet<'_>) -> Result<Vec<u8>, RenderError> {
+        let configuration = ConfigurationBuilder::new()
+            .with_accessibility_validator(Accessibility::UA1)
+            .finish()
+            .map_err(|error| RenderError::Pdf(format!("{error:?}")))?;
+        let settings = SerializeSettings {
+            configuration,
+            enable_tagging: true,
+            ..SerializeSettings::default()
+        };
+        let mut document = Document::new_with(settings);
+        let logo = match &self.theme.logo {
+            Some(bytes) => Some(
+                krilla::image::Image::from_png(krilla::Data::from(bytes.clone()), true)
+                    .map_err(RenderError::Pdf)?,
+            ),
+            None => None,
+        };
+        let qr = qr_path(&sheet.verification.url)?;
+        let pages = self.page + 1;
+        let mut identifiers: Vec<Option<Identifier>> = Vec::with_capacity(self.marks.len());
+        identifiers.resize_with(self.marks.len(), || None);
+        let size = Size::from_wh(PAGE_WIDTH, PAGE_HEIGHT)
+            .ok_or_else(|| RenderError::Pdf("page size".to_owned()))?;
+        for page_index in 0..pages {
+            let mut page = document.start_page_with(krilla::page::PageSettings::new(size));
+            let mut surface = page.surface();
+            for (index, mark) in self.marks.iter().enumerate() {
+                if mark.page != page_index {
+                    continue;
+                }
+                let identifier = match mark.content {
+                    Content::Artifact(kind) => {
+                        surface.start_tagged(ContentTag::Artifact(Artifact::with_kind(kind)));
+                        None
+                    }
+                    Content::Text => Some(surface.start_tagged(ContentTag::Span(SpanTag::empty()))),
+                    Content::Figure => Some(surface.start_tagged(ContentTag::Other)),
+                };
+                for paint in &mark.paints {
+                    draw(&mut surface, paint, self.fonts, logo.as_ref(), qr.as_ref());
+                }
+                surface.end_tagged();
+                identifiers[index] = identifier;
+            }
+            surface.finish();
+            page.finish();
+        }
+
+        let mut tree = TagTree::new().with_lang(Some("fr-FR".to_owned()));
+        for root in roots {
+            if let Some(node) = tag_node(root, &mut identifiers) {
+                tree.push(node);
+            }
+        }
+        document.set_tag_tree(tree);
+
+        let mut outline = Outline::new();
+        let mut entries = self.outline.into_iter();
+        if let Some((title, page, y)) = entries.next() {
+            let mut root = OutlineNode::new(
+                title,
+                krilla::destination::XyzDestination::new(page, Point::from_xy(0.0, y)),
+            )
+            .with_open(true);
+            for (heading, page, y) in entries {
+                root.push_child(OutlineNode::new(
+                    heading,
+                    krilla::destination::XyzDestination::new(page, Point::from_xy(0.0, y)),
+                ));
+            }
+            outline.push_child(root);
+        }
+        document.set_outline(outline);
+
+        let issued = sheet.issued_at;
+        use chrono::{Datelike as _, Timelike as _};
+        let created = krilla::metadata::DateTime::new(u16::try_from(issued.year()).unwrap_or(2026))
+            .month(u8::try_from(issued.month()).unwrap_or(1))
+            .day(u8::try_from(issued.day()).unwrap_or(1))
+            .hour(u8::try_from(issued.hour()).unwrap_or(0))
+            .minute(u8::try_from(issued.minute()).unwrap_or(0))
+            .second(u8::try_from(issued.second()).unwrap_or(0))
+            .utc_offset_hour(0);
+        document.set_metadata(
+            Metadata::new()
+                .title(format!("{} — N° {}", sheet.title, sheet.number))
+                .language("fr-FR".to_owned())
+                .authors(vec![sheet.letterhead.town.clone()])
+                .creator("Guichet".to_owned())
+                .description(format!("Document délivré par {}", sheet.letterhead.town))
+                .creation_date(created)
+                .document_id(sheet.number.to_owned()),
+        );
+        document
+            .finish()
+            .map_err(|error| RenderError::Pdf(format!("{error:?}")))
+    }
+}
+
+fn cell(value: &Value) -> Cell {
+    let (text, numeric) = match value {
+        Value::Text(text) => (text.clone(), false),
+        Value::Amount(cents) => (crate::format::amount(*cents), true),
+        Value::Number(number) => (crate::format::number(*number), true),
+        Value::Date(iso) => (crate::format::iso_date(iso), false),
+        Value::Link(link) => (link.label.clone(), false),
+        Value::Status(notice) => (notice.text.clone(), false),
+    };
+    Cell {
+        text,
+        numeric,
+        weight: Weight::Regular,
+    }
+}
+
+fn tag_node(node: Node, identifiers: &mut [Option<Identifier>]) -> Option<krilla::tagging::Node> {
+    match node {
+        Node::Leaf(index) => identifiers
+            .get_mut(index)
+            .and_then(Option::take)
+            .map(krilla::tagging::Node::from),
+        Node::Group(group, children) => {
+            let children: Vec<krilla::tagging::Node> = children
+                .into_iter()
+                .filter_map(|child| tag_node(child, identifiers))
+                .collect();
+            if children.is_empty() {
+                return None;
+            }
+            Some(TagGroup::with_children(tag_kind(group), children).into())
+        }
+    }
+}
+
+fn tag_kind(group: Group) -> TagKind {
+    let level = |level: u16| NonZeroU16::new(level).unwrap_or(NonZeroU16::MIN);
+    match group {
+        Group::Paragraph => Tag::P.into(),
+        Group::Title(title) => Tag::Hn(level(1), Some(title)).into(),
+        Group::Heading(title) => Tag::Hn(level(2), Some(title)).into(),
+        Group::Table => Tag::Table.into(),
+        Group::Caption => Tag::Caption.into(),
+        Group::Head => Tag::THead.into(),
+        Group::Body => Tag::TBody.into(),
+        Group::Row => Tag::TR.into(),
+        Group::HeaderCell(scope) => Tag::TH(scope).into(),
+        Group::Cell => Tag::TD.into(),
+        Group::List => Tag::L(ListNumbering::Disc).into(),
+        Group::Item => Tag::LI.into(),
+        Group::Label => Tag::Lbl.into(),
+        Group::ItemBody => Tag::LBody.into(),
+        Group::Figure(alt) => Tag::Figure(Some(alt)).into(),
+        Group::Section => Tag::Section.into(),
+    }
+}
+
+fn fill(colour: Rgb) -> Fill {
+    Fill {
+        paint: krilla::color::rgb::Color::new(colour.0, colour.1, colour.2).into(),
+        ..Fill::default()
+    }
+}
+
+fn draw(
+    surface: &mut krilla::surface::Surface<'_>,
+    paint: &Paint,
+    fonts: &Fonts,
+    logo: Option<&krilla::image::Image>,
+    qr: Option<&krilla::geom::Path>,
+) {
+    match paint {
+        Paint::Text {
+            x,
+            baseline,
+            size,
+            weight,
+            colour,
+            text,
+        } => {
+            let face = match weight {
+                Weight::Regular => &fonts.regular,
+                Weight::Bold => &fonts.bold,
+            };
+            surface.set_fill(Some(fill(*colour)));
+            surface.draw_text(
+                Point::from_xy(*x, *baseline),
+                face.krilla.clone(),
+                *size,
+                text,
+                false,
+                TextDirection::Auto,
+            );
+        }
+        Paint::Rect {
+            rect: (x, y, width, height),
+            colour,
+        } => {
+            if let Some(rect) = Rect::from_xywh(*x, *y, *width, *height) {
+                let mut builder = PathBuilder::new();
+                builder.push_rect(rect);
+                if let Some(path) = builder.finish() {
+                    surface.set_fill(Some(fill(*colour)));
+                    surface.draw_path(&path);
+                }
+            }
+        }
+        Paint::Logo { x, y, size } => {
+            if let (Some(logo), Some(area)) = (logo, Size::from_wh(*size, *size)) {
+                surface.push_transform(&Transform::from_translate(*x, *y));
+                surface.draw_image(logo.clone(), area);
+                surface.pop();
+            }
+        }
+        Paint::Qr { x, y, size } => {
+            if let Some(path) = qr {
+                // The path is drawn in a unit square.
+                surface.push_transform(&Transform::from_row(*size, 0.0, 0.0, *size, *x, *y));
+                surface.set_fill(Some(fill(BLACK)));
+                surface.draw_path(path);
+                surface.pop();
+            }
+        }
+    }
+}
+
+/// The QR code of `url` as one path in a unit square (its dark modules,
+/// merged into runs per row).
+fn qr_path(url: &str) -> Result<Option<krilla::geom::Path>, RenderError> {
+    let code = qrcode::QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::M)
+        .map_err(|error| RenderError::Pdf(format!("QR code: {error}")))?;
+    let width = code.width();
+    let colours = code.to_colors();
+    let unit = 1.0 / width as f32;
+    let mut builder = PathBuilder::new();
+    for row in 0..width {
+        let mut column = 0;
+        while column < width {
+            if colours[row * width + column] == qrcode::Color::Dark {
+                let start = column;
+                while column < width && colours[row * width + column] == qrcode::Color::Dark {
+                    column += 1;
+                }
+                if let Some(rect) = Rect::from_xywh(
+                    start as f32 * unit,
+                    row as f32 * unit,
+                    (column - start) as f32 * unit,
+                    unit,
+                ) {
+                    builder.push_rect(rect);
+                }
+            } else {
+                column += 1;
+            }
+        }
+    }
+    Ok(builder.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::modules::wit::v0_2::types::Table;
+    use crate::modules::{KeyValue, Notice};
+    use crate::theme::{ThemeFiles, ThemeSet};
+
+    fn theme(name: &str) -> DocumentTheme {
+        let themes = ThemeSet::from_files(ThemeFiles::Embedded, false).unwrap();
+        DocumentTheme::load(&themes.get(name), name).unwrap()
+    }
+
+    fn sheet_with<'a>(
+        blocks: &'a [Block],
+        letterhead: &'a Letterhead,
+        recipient: &'a Recipient,
+        signature: &'a Signature,
+        verification: &'a Verification,
+    ) -> Sheet<'a> {
+        Sheet {
+            letterhead,
+            recipient,
+            title: "Attestation de présence",
+            number: "A-2026-000042",
+            issued_on: "2 décembre 2026",
+            blocks,
+            signature,
+            verification,
+            issued_at: chrono::Utc::now(),
+        }
+    }
+
+    fn render_blocks(blocks: &[Block]) -> Result<Vec<u8>, RenderError> {
+        let letterhead = Letterhead {
+            town: "Ville de Villeneuve".to_owned(),
+            address: vec![
+                "1 place de la Mairie".to_owned(),
+                "00100 Villeneuve".to_owned(),
+            ],
+            contact: Some("Tél. 01 23 45 67 89".to_owned()),
+        };
+        let recipient = Recipient {
+            name: "Madame Léa CŒUR".to_owned(),
+            address: vec!["3 rue des Lilas".to_owned()],
+        };
+        let signature = Signature {
+            place_and_date: "Fait à Villeneuve, le 2 décembre 2026.".to_owned(),
+            title: Some("Le maire".to_owned()),
+            name: Some("Claire MARTIN".to_owned()),
+        };
+        let verification = Verification {
+            code: "K7QF-3M2P-XW9A-TC4D".to_owned(),
+            url: "https://villeneuve.example.fr/documents/verifier/K7QF-3M2P-XW9A-TC4D".to_owned(),
+        };
+        render(
+            &sheet_with(blocks, &letterhead, &recipient, &signature, &verification),
+            &theme("villeneuve"),
+        )
+    }
+
+    fn every_kind_of_block(rows: usize) -> Vec<Block> {
+        vec![
+            Block::Heading("Jours de présence".to_owned()),
+            Block::Paragraph("Ville de Villeneuve atteste que Léa ARPEGE a fréquenté les activités ci-dessous — « cantine » comprise ; 1\u{202f}234,50\u{a0}€ 😀.".to_owned()),
+            Block::KeyValues(vec![KeyValue {
+                key: "Restauration scolaire".to_owned(),
+                value: Value::Amount(123_456),
+            }]),
+            Block::Notice(Notice {
+                tone: Tone::Warning,
+                text: "Les jours fériés ne sont pas comptés.".to_owned(),
+            }),
+            Block::Items(vec!["Un premier point".to_owned(), "Un second".to_owned()]),
+            Block::Table(Table {
+                caption: "Détail".to_owned(),
+                headers: vec!["Date".to_owned(), "Activité".to_owned(), "Montant".to_owned()],
+                rows: (0..rows)
+                    .map(|day| {
+                        vec![
+                            Value::Date(format!("2025-05-{:02}", day % 28 + 1)),
+                            Value::Text("Accueil périscolaire du soir avec goûter".to_owned()),
+                            Value::Amount(250),
+                        ]
+                    })
+                    .collect(),
+            }),
+        ]
+    }
+
+    #[test]
+    fn every_block_renders_as_a_tagged_pdf_ua_file() {
+        let pdf = render_blocks(&every_kind_of_block(3)).unwrap();
+        assert!(pdf.starts_with(b"%PDF-1.7"));
+        let text = String::from_utf8_lossy(&pdf);
+        // Tagged, in French, PDF/UA-1 declared, the title shown.
+        assert!(text.contains("/MarkInfo"), "tagged");
+        assert!(text.contains("pdfuaid:part"), "PDF/UA identification");
+        assert!(text.contains("/Lang(fr-FR)"), "language");
+        assert!(text.contains("/DisplayDocTitle true"), "its title shown");
+    }
+
+    #[test]
+    fn a_long_table_runs_over_pages_with_its_header_again() {
+        let look = theme("default");
+        let pages = |rows: usize| {
+            let blocks = every_kind_of_block(rows);
+            let letterhead = Letterhead {
+                town: "Ville".to_owned(),
+                address: Vec::new(),
+                contact: None,
+            };
+            let recipient = Recipient {
+                name: "Léa".to_owned(),
+                address: Vec::new(),
+            };
+            let signature = Signature {
+                place_and_date: "Fait.".to_owned(),
+                title: None,
+                name: None,
+            };
+            let verification = Verification {
+                code: "K7QF-3M2P-XW9A-TC4D".to_owned(),
+                url: "https://x/documents/verifier/K7QF-3M2P-XW9A-TC4D".to_owned(),
+            };
+            let sheet = sheet_with(&blocks, &letterhead, &recipient, &signature, &verification);
+            let mut writer = Writer::new(&look, &sheet);
+            writer.document(&sheet);
+            let repeated = writer
+                .marks
+                .iter()
+                .filter(|mark| {
+                    matches!(
+                        mark.content,
+                        Content::Artifact(ArtifactType::PaginationOther)
+                    )
+                })
+                .count();
+            (writer.page + 1, repeated)
+        };
+        assert_eq!(pages(3), (1, 0));
+        let (count, repeated) = pages(400);
+        assert!(count >= 8, "{count} pages");
+        // The table's header row on every page it continues on (the last
+        // page may hold only the signature and the verification box).
+        assert!(
+            (count - 2..count).contains(&repeated),
+            "{repeated} of {count}"
+        );
+        // And the file is written, however long.
+        assert!(render_blocks(&every_kind_of_block(400)).is_ok());
+    }
+
+    #[test]
+    fn a_document_holds_no_link_form_or_amount_to_pay() {
+        let link = Block::Link(crate::modules::wit::v0_2::types::Link {
+            label: "Ailleurs".to_owned(),
+            view: "x".to_owned(),
+            params: Vec::new(),
+        });
+        assert_eq!(
+            render_blocks(&[link]).unwrap_err(),
+            RenderError::Forbidden("links")
+        );
+        let payable = Block::Payable(crate::modules::Payable {
+            reference: "F1".to_owned(),
+            label: "Facture".to_owned(),
+            amount: 100,
+        });
+        assert_eq!(
+            check_blocks(&[payable]),
+            Err(RenderError::Forbidden("amounts to pay"))
+        );
+    }
+
+    #[test]
+    fn every_built_in_theme_lays_documents_out() {
+        for name in ["default", "villeneuve", "saint-martin"] {
+            let look = theme(name);
+            assert!(look.logo.is_some(), "{name}");
+            assert!(look.layout.accent.contrast_with_white() >= 4.5, "{name}");
+        }
+        assert_ne!(
+            theme("villeneuve").layout.accent,
+            theme("saint-martin").layout.accent
+        );
+    }
+}

@@ -1,0 +1,200 @@
+//! The documents' fonts: loaded once per theme, measured for line breaking,
+//! and the text made printable with them.
+//!
+//! Widths come from the fonts' own advances (ttf-parser, which krilla's
+//! shaping reads too), without kerning: a measured line is never shorter
+//! than the drawn one, so wrapped text never overflows its column.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// One face of the font, ready to draw and to measure.
+#[derive(Clone)]
+pub struct Face {
+    pub(super) krilla: krilla::text::Font,
+    /// Advance per character, in font units.
+    advances: Arc<HashMap<char, u16>>,
+    units_per_em: f32,
+}
+
+impl std::fmt::Debug for Face {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Face")
+            .field("characters", &self.advances.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Face {
+    /// Reads a TrueType or OpenType font; the message says why it cannot.
+    pub fn load(bytes: Vec<u8>) -> Result<Self, String> {
+        let (advances, units_per_em) = {
+            let face = ttf_parser::Face::parse(&bytes, 0).map_err(|error| error.to_string())?;
+            let mut advances = HashMap::new();
+            if let Some(table) = face.tables().cmap {
+                for subtable in table.subtables {
+                    if !subtable.is_unicode() {
+                        continue;
+                    }
+                    subtable.codepoints(|codepoint| {
+                        if let Some(character) = char::from_u32(codepoint)
+                            && let Some(glyph) = subtable.glyph_index(codepoint)
+                            && glyph.0 != 0
+                            && let Some(advance) = face.glyph_hor_advance(glyph)
+                        {
+                            advances.insert(character, advance);
+                        }
+                    });
+                }
+            }
+            (advances, f32::from(face.units_per_em()))
+        };
+        if !advances.contains_key(&' ') || !advances.contains_key(&'?') {
+            return Err("the font has no space or question mark".to_owned());
+        }
+        let krilla = krilla::text::Font::new(krilla::Data::from(bytes), 0)
+            .ok_or_else(|| "krilla cannot read the font".to_owned())?;
+        Ok(Self {
+            krilla,
+            advances: Arc::new(advances),
+            units_per_em,
+        })
+    }
+
+    pub fn has(&self, character: char) -> bool {
+        self.advances.contains_key(&character)
+    }
+
+    /// The width of `text` at `size` points.
+    pub fn width(&self, text: &str, size: f32) -> f32 {
+        let units: u32 = text
+            .chars()
+            .map(|character| u32::from(self.advances.get(&character).copied().unwrap_or(0)))
+            .sum();
+        units as f32 * size / self.units_per_em
+    }
+}
+
+/// The regular and bold faces of the documents' font.
+#[derive(Debug, Clone)]
+pub struct Fonts {
+    pub regular: Face,
+    pub bold: Face,
+}
+
+impl Fonts {
+    /// `text` as these fonts can print it: line breaks and tabs as spaces,
+    /// other control characters dropped, a narrow no-break space as a
+    /// no-break space where the font lacks it, anything else it lacks as
+    /// "?" (a PDF/UA file may not show a glyph without its character).
+    pub fn printable(&self, text: &str) -> String {
+        text.chars()
+            .filter_map(|character| match character {
+                '\n' | '\r' | '\t' => Some(' '),
+                character if character.is_control() => None,
+                '\u{feff}' | '\u{fffe}' | '\u{200b}' => None,
+                character if self.regular.has(character) && self.bold.has(character) => {
+                    Some(character)
+                }
+                '\u{202f}' | '\u{2009}' | '\u{2007}' if self.regular.has('\u{a0}') => {
+                    Some('\u{a0}')
+                }
+                '’' | '‘' => Some('\''),
+                '“' | '”' | '«' | '»' => Some('"'),
+                '–' | '—' if self.regular.has('-') => Some('-'),
+                _ => Some('?'),
+            })
+            .collect()
+    }
+}
+
+/// `text` broken into lines of at most `width` points (a word longer than
+/// a line is cut where it must). Spaces separate words; a no-break space
+/// does not.
+pub fn wrap(face: &Face, size: f32, text: &str, width: f32) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ').filter(|word| !word.is_empty()) {
+        let candidate = if line.is_empty() {
+            word.to_owned()
+        } else {
+            format!("{line} {word}")
+        };
+        if face.width(&candidate, size) <= width {
+            line = candidate;
+            continue;
+        }
+        if !line.is_empty() {
+            lines.push(std::mem::take(&mut line));
+        }
+        // A word wider than the line: cut it where it must be.
+        let mut rest = word.to_owned();
+        while face.width(&rest, size) > width {
+            let mut cut = String::new();
+            for character in rest.chars() {
+                let longer = format!("{cut}{character}");
+                if face.width(&longer, size) > width && !cut.is_empty() {
+                    break;
+                }
+                cut = longer;
+            }
+            rest = rest[cut.len()..].to_owned();
+            lines.push(cut);
+            if rest.is_empty() {
+                break;
+            }
+        }
+        line = rest;
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fonts() -> Fonts {
+        let read = |name: &str| {
+            std::fs::read(format!(
+                "{}/../themes/default/documents/fonts/{name}",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .unwrap()
+        };
+        Fonts {
+            regular: Face::load(read("AtkinsonHyperlegible-Regular.ttf")).unwrap(),
+            bold: Face::load(read("AtkinsonHyperlegible-Bold.ttf")).unwrap(),
+        }
+    }
+
+    #[test]
+    fn the_shipped_font_prints_french() {
+        let fonts = fonts();
+        let text =
+            "Évelyne CŒUR a réglé 1\u{202f}234,50\u{a0}€ à l'été — «\u{a0}déjà\u{a0}» ; ça coûte.";
+        let printable = fonts.printable(text);
+        assert!(!printable.contains('?'), "{printable}");
+        assert!(printable.contains("1\u{a0}234,50\u{a0}€"));
+        assert_eq!(fonts.printable("a\u{7}b\nc😀"), "ab c?");
+    }
+
+    #[test]
+    fn lines_are_never_wider_than_asked() {
+        let fonts = fonts();
+        let text = "La régie de recettes certifie avoir reçu la somme de soixante-quatorze euros et cinquante centimes au titre des factures ci-dessous.";
+        let lines = wrap(&fonts.regular, 10.0, text, 150.0);
+        assert!(lines.len() > 3, "{lines:?}");
+        for line in &lines {
+            assert!(fonts.regular.width(line, 10.0) <= 150.0, "{line}");
+        }
+        assert_eq!(lines.join(" "), text);
+        let long = wrap(&fonts.regular, 10.0, &"x".repeat(200), 50.0);
+        assert!(long.len() > 3);
+        assert_eq!(long.concat(), "x".repeat(200));
+        assert_eq!(wrap(&fonts.regular, 10.0, "", 50.0), [""]);
+    }
+}

@@ -1,0 +1,146 @@
+//! The documents a town offers, as both faces show them: the resident's
+//! "Edition de documents" and the resident's page in the back-office. Each
+//! offer is its parameters' form (built from the module's fields, posted
+//! to the face's address); the documents issued are listed with their
+//! download link.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use super::module_view::{ViewFace, ViewHtml};
+use crate::accounts::entity::account;
+use crate::documents::{Documents, IssuedByKind, IssuedSummary};
+use crate::modules::{Block, Field, Form, View};
+use crate::tenancy::Tenant;
+
+/// One document a resident may ask for.
+#[derive(Debug, Serialize)]
+pub struct OfferView {
+    pub title: String,
+    pub description: String,
+    /// Its anchor on the page.
+    pub anchor: String,
+    pub form: ViewHtml,
+    /// Why the last request gave no document (the module's sentence, or
+    /// the service being unavailable).
+    pub problem: Option<String>,
+}
+
+/// A document already issued.
+#[derive(Debug, Serialize)]
+pub struct IssuedRow {
+    pub title: String,
+    pub number: String,
+    pub issued_on: String,
+    /// "Vous" / "La mairie".
+    pub by: &'static str,
+    pub href: String,
+}
+
+/// The form of the last request, shown again: which document, the fields
+/// with their values (and messages), and a sentence for the form.
+#[derive(Debug, Clone)]
+pub struct Retry {
+    pub module_id: String,
+    pub document_id: String,
+    pub fields: Vec<Field>,
+    pub problem: Option<String>,
+}
+
+/// Every document the town's modules offer, as forms for `face`.
+pub async fn offers(
+    documents: &Documents,
+    tenant: &Arc<Tenant>,
+    resident: &account::Model,
+    csrf: &str,
+    face: ViewFace<'_>,
+    retry: Option<&Retry>,
+) -> Result<Vec<OfferView>, sea_orm::DbErr> {
+    let offers = documents.offers(tenant).await?;
+    let fields = rocket::futures::future::join_all(offers.iter().map(|offer| async move {
+        let again = retry.filter(|retry| {
+            retry.module_id == offer.module.module_id && retry.document_id == offer.declaration.id
+        });
+        match again {
+            Some(retry) => retry.fields.clone(),
+            None => {
+                documents
+                    .parameters(tenant, &offer.module, &offer.declaration, resident)
+                    .await
+            }
+        }
+    }))
+    .await;
+    Ok(offers
+        .iter()
+        .zip(fields)
+        .map(|(offer, fields)| {
+            let problem = retry
+                .filter(|retry| {
+                    retry.module_id == offer.module.module_id
+                        && retry.document_id == offer.declaration.id
+                })
+                .and_then(|retry| retry.problem.clone());
+            let view = View {
+                title: offer.declaration.title.clone(),
+                blocks: vec![Block::Form(Form {
+                    action: offer.declaration.id.clone(),
+                    submit_label: format!("Obtenir « {} » (PDF)", offer.declaration.title),
+                    fields,
+                    groups: Vec::new(),
+                })],
+            };
+            OfferView {
+                title: offer.declaration.title.clone(),
+                description: offer.declaration.description.clone(),
+                anchor: format!("{}-{}", offer.module.module_id, offer.declaration.id),
+                form: ViewHtml::of(&view, &offer.module.module_id, csrf, false, face),
+                problem,
+            }
+        })
+        .collect())
+}
+
+/// The documents issued, with their links (`href(id)`).
+pub fn issued_rows(
+    tenant: &Tenant,
+    issued: Vec<IssuedSummary>,
+    href: impl Fn(i32) -> String,
+) -> Vec<IssuedRow> {
+    issued
+        .into_iter()
+        .map(|document| IssuedRow {
+            href: href(document.id),
+            title: document.title,
+            number: document.number,
+            issued_on: crate::format::date_time(
+                &document.issued_at.with_timezone(&tenant.timezone),
+            ),
+            by: match document.issued_by {
+                IssuedByKind::Resident => "En ligne",
+                IssuedByKind::Staff => "Par la mairie",
+            },
+        })
+        .collect()
+}
+
+/// The sentence shown when the module could not produce the document.
+pub const UNAVAILABLE: &str = "Ce document ne peut pas être établi pour le moment : le service est indisponible. Réessayez dans quelques instants ; si cela dure, contactez votre mairie.";
+
+/// A document's PDF, downloaded.
+#[derive(Debug)]
+pub struct PdfDownload(pub crate::documents::IssuedFile);
+
+impl<'r> rocket::response::Responder<'r, 'static> for PdfDownload {
+    fn respond_to(self, _: &'r rocket::Request<'_>) -> rocket::response::Result<'static> {
+        // The name is the module's document id and the town's number:
+        // letters, digits and hyphens, nothing to escape.
+        let disposition = format!("attachment; filename=\"{}\"", self.0.file_name);
+        rocket::Response::build()
+            .header(rocket::http::ContentType::PDF)
+            .raw_header("Content-Disposition", disposition)
+            .sized_body(self.0.pdf.len(), std::io::Cursor::new(self.0.pdf))
+            .ok()
+    }
+}

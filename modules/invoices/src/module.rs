@@ -1,0 +1,92 @@
+//! The module's exports and its use of the host: the manifest, the
+//! resident's invoices (resident storage), the household's birth dates.
+
+use guichet_module_sdk::storage::{self, Scope};
+use guichet_module_sdk::*;
+
+use crate::attestations::{self, Parties, Relative};
+use crate::model::{Config, Invoice};
+use crate::views::{self, DETAIL, LIST};
+
+fn invoices() -> Result<Vec<Invoice>, ModuleError> {
+    Ok(storage::list_json::<Invoice>(Scope::Resident, "facture:")?
+        .into_iter()
+        .map(|(_, invoice)| invoice)
+        .collect())
+}
+
+fn relatives() -> Result<Vec<Relative>, ModuleError> {
+    Ok(household()?
+        .into_iter()
+        .map(|member| Relative {
+            first_name: member.first_name,
+            last_name: member.last_name,
+            birth_date: member.birth_date,
+        })
+        .collect())
+}
+
+struct Invoices;
+
+impl Module for Invoices {
+    fn describe() -> Manifest {
+        crate::manifest::manifest()
+    }
+
+    fn render(context: Context, request: ViewRequest) -> Result<View, ModuleError> {
+        let config: Config = config(&context)?;
+        match request.view.as_str() {
+            LIST => Ok(views::list(&config, invoices()?)),
+            DETAIL => {
+                let number = param(&request, "numero").unwrap_or_default();
+                let invoice = invoices()?
+                    .into_iter()
+                    .find(|invoice| invoice.number == number)
+                    .ok_or_else(|| ModuleError::NotFound(format!("facture {number}")))?;
+                Ok(views::detail(&config, &invoice))
+            }
+            // A document's parameters as this resident fills them (the
+            // host's convention: the view named after a document gives its
+            // form): the years they paid in.
+            id @ (attestations::PAYMENT | attestations::TAX) => Ok(View::new(id).form(
+                id,
+                "Obtenir l'attestation",
+                attestations::params(id, &invoices()?, Some(&context.now.date)),
+            )),
+            other => Err(ModuleError::NotFound(other.to_owned())),
+        }
+    }
+
+    fn act(_: Context, action: String, _: Vec<(String, String)>) -> Result<Outcome, ModuleError> {
+        Err(ModuleError::NotFound(action))
+    }
+
+    fn document(
+        context: Context,
+        id: String,
+        params: Vec<(String, String)>,
+    ) -> Result<Document, ModuleError> {
+        if id != attestations::PAYMENT && id != attestations::TAX {
+            return Err(ModuleError::NotFound(id));
+        }
+        let config: Config = config(&context)?;
+        let resident = context
+            .resident
+            .as_ref()
+            .ok_or_else(|| ModuleError::Failed("a document without a resident".to_owned()))?;
+        let parties = Parties {
+            regie: config.regie(&context.town.name),
+            resident: resident.display_name.clone(),
+        };
+        attestations::document(
+            &id,
+            &parties,
+            &invoices()?,
+            relatives,
+            &context.now.date,
+            &params,
+        )
+    }
+}
+
+export!(Invoices);
