@@ -35,6 +35,10 @@ const EPOCH_TICK: Duration = Duration::from_millis(5);
 /// [`ModuleLimits::act_wait`]: a resident submitting a form waits rather
 /// than loses it.
 const SLOT_WAIT: Duration = Duration::from_secs(1);
+/// A document reads up to a year of a resident's data (a year of bookings:
+/// hundreds of storage reads) and is asked for a few times a year: its call
+/// may use this many times a render's CPU budget and wall-clock time.
+pub const DOCUMENT_BUDGET_FACTOR: u32 = 5;
 /// Size of the text a module may answer (every string of a view, summed);
 /// what the view would become once rendered is bounded by [`ViewLimits`].
 pub const MAX_OUTPUT_BYTES: usize = 256 * 1024;
@@ -475,8 +479,9 @@ impl ModuleHost {
             return Err(CallFailure::NotFound(id.to_owned()));
         };
         let sandbox = self.sandbox(Phase::Document, Some(scope));
+        let budget = Budget::scaled(&self.inner, DOCUMENT_BUDGET_FACTOR);
         let (answer, _) = self
-            .run(sandbox, SLOT_WAIT, async |store: &mut Store<Sandbox>| {
+            .run_within(sandbox, SLOT_WAIT, budget, async |store: &mut Store<Sandbox>| {
                 let instance = pre.instantiate_async(&mut *store).await?;
                 instance
                     .call_document(&mut *store, context, id, params)
@@ -638,6 +643,18 @@ impl ModuleHost {
         slot_wait: Duration,
         call: impl AsyncFnOnce(&mut Store<Sandbox>) -> wasmtime::Result<T>,
     ) -> Result<(T, Sandbox), CallFailure> {
+        self.run_within(sandbox, slot_wait, Budget::scaled(&self.inner, 1), call)
+            .await
+    }
+
+    /// [`Self::run`] with a CPU budget and a wall-clock limit of its own.
+    async fn run_within<T>(
+        &self,
+        sandbox: Sandbox,
+        slot_wait: Duration,
+        budget: Budget,
+        call: impl AsyncFnOnce(&mut Store<Sandbox>) -> wasmtime::Result<T>,
+    ) -> Result<(T, Sandbox), CallFailure> {
         let owner = sandbox.scope.as_ref().map(|scope| SlotOwner {
             town_id: scope.tenant.id().get(),
             town_slug: &scope.tenant.slug,
@@ -657,12 +674,12 @@ impl ModuleHost {
         // (the other tiles of the page go on meanwhile) and is charged one
         // tick; time spent waiting (for the database, for a thread, for a
         // lock) is not charged. A guest past its budget is interrupted.
-        let budget = self.inner.epoch_deadline_ticks;
+        let Budget { ticks, timeout } = budget;
         let mut charged: u64 = 0;
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(move |_| {
             charged += 1;
-            if charged >= budget {
+            if charged >= ticks {
                 Ok(UpdateDeadline::Interrupt)
             } else {
                 Ok(UpdateDeadline::YieldCustom(
@@ -673,7 +690,6 @@ impl ModuleHost {
         });
         // The wall-clock limit, minus the time spent waiting for locks
         // (bounded on its own: lock.rs).
-        let timeout = self.inner.limits.timeout;
         let started = tokio::time::Instant::now();
         let answer = {
             let running = call(&mut store);
@@ -704,6 +720,23 @@ impl ModuleHost {
         let sandbox = store.into_data();
         drop(slot);
         Ok((answer, sandbox))
+    }
+}
+
+/// What one call may spend: epoch ticks of CPU, and wall-clock time.
+#[derive(Debug, Clone, Copy)]
+struct Budget {
+    ticks: u64,
+    timeout: Duration,
+}
+
+impl Budget {
+    /// The configured limits, `factor` times.
+    fn scaled(inner: &Inner, factor: u32) -> Self {
+        Self {
+            ticks: inner.epoch_deadline_ticks.saturating_mul(u64::from(factor)),
+            timeout: inner.limits.timeout.saturating_mul(factor),
+        }
     }
 }
 

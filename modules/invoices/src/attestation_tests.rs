@@ -480,7 +480,8 @@ fn params_list_the_years_newest_first() -> Test {
             payment.required,
             payment.value.as_str()
         ),
-        ("annee", "Année des règlements", true, "")
+        ("annee", "Année des règlements", true, "2025"),
+        "the latest year paid in by default"
     );
     assert_eq!(years(&payment), ["2025", "2023"]);
     let [tax] =

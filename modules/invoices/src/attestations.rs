@@ -53,12 +53,17 @@ pub struct Relative {
 /// The parameters of document `id`: the year, a select of the years the
 /// resident may choose, newest first — the years of their payments, and
 /// for the tax attestation the year before `today`'s too, chosen by
-/// default. The manifest declares them with no choice and no default (it
+/// default (the payment attestation's default: the latest year paid in). The manifest declares them with no choice and no default (it
 /// is built once, at publication, without a resident or a date). Empty for
 /// an unknown document.
 pub fn params(id: &str, invoices: &[Invoice], today: Option<&str>) -> Vec<Field> {
     let (label, years, default) = match id {
-        PAYMENT => (PAYMENT_YEAR_LABEL, payment_years(invoices), None),
+        PAYMENT => {
+            let years = payment_years(invoices);
+            // The latest year paid in, the one most often asked for.
+            let latest = years.first().copied();
+            (PAYMENT_YEAR_LABEL, years, latest)
+        }
         TAX => {
             let today = today.unwrap_or_default();
             let previous = year_of(today).map(|year| year - 1);

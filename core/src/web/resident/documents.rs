@@ -153,7 +153,7 @@ async fn issue(
         let (status, problem) = match issued {
             Ok(issued) => {
                 return Ok(Some(Either::Right(Redirect::to(format!(
-                    "/documents?delivre={}#document-pret",
+                    "/documents?delivre={}",
                     issued.id
                 )))));
             }
