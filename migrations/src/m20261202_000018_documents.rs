@@ -11,7 +11,8 @@
 //!   resident, or a staff member named as the journal names them, no
 //!   foreign key: a member removed later does not take the record along).
 //! - `document_counter`: the town's last number per year, taken by one
-//!   atomic upsert in the issuing transaction (as `request_counter`).
+//!   atomic upsert (as `request_counter`), in a short transaction of its
+//!   own: the PDF is rendered outside any write transaction.
 //! - `document_settings`: the letterhead's signatory, title and place as
 //!   the back-office set them; a town without a row uses `[documents]` of
 //!   its `tenant.toml`.

@@ -27,8 +27,9 @@ const VIEWPORTS = [
   { name: "mobile", width: 375, height: 667, town: "saint-martin", mobile: true },
 ];
 
-// Pages reached by a form's button rather than a link.
-const FORMS = ["/admin/usagers/nouveau", "/admin/usagers/import", "/admin/actualites/nouvelle"];
+// Pages reached by a form's button rather than a link, or from a page the
+// walk does not go deeper into (the demo resident's documents).
+const FORMS = ["/admin/usagers/nouveau", "/admin/usagers/import", "/admin/actualites/nouvelle", "/admin/usagers/michel.arpege/documents"];
 
 // Links that download a file or act: never walked.
 const NOT_PAGES = /export|\.csv|telecharger|deconnexion/;

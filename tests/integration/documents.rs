@@ -79,7 +79,7 @@ async fn issue(
     document: &str,
     fields: &[(&str, &str)],
 ) -> (String, Vec<u8>) {
-    let action = format!("/documents/{module}/{document}");
+    let action = format!("/documents/etablir/{module}/{document}");
     let issued = browser.submit("/documents", &action, fields).await;
     assert_eq!(issued.status, 303, "{}", issued.body);
     let location = issued.header("location").unwrap().to_owned();
@@ -196,10 +196,43 @@ on_both_databases! {
         let history = browser.get("/mon-compte/historique").await;
         assert!(history.text().contains("Document délivré"), "{}", history.body);
 
-        // Another resident of the town gets nothing of it.
+        // Another resident of the town gets nothing of it, nor one of
+        // another town.
         let (mut other, _) = app.active_resident("villeneuve", "autre@example.org").await;
         assert_eq!(other.download(&path).await.0, 404);
         assert!(!other.get("/documents").await.body.contains(&path));
+        let (mut elsewhere, _) = app.active_resident("saint-martin", "ailleurs@example.org").await;
+        assert_eq!(elsewhere.download(&path).await.0, 404);
+    }
+
+    async fn a_resident_asking_for_too_many_documents_is_told_to_wait(backend) {
+        let app = TestApp::spawn(backend).await;
+        let mut browser = demo_resident(&app).await;
+        let town = std::sync::Arc::new(app.town("villeneuve").await);
+        let account = app.app.accounts.find_by_identifier(&town, "michel.arpege").await.unwrap().unwrap();
+        for _ in 0..guichet::documents::MAX_PER_HOUR {
+            app.app
+                .documents
+                .issue(&town, &account, "invoices", "attestation-paiement", &[("annee".to_owned(), "2025".to_owned())], guichet::documents::Requester::Resident, &guichet::audit::Origin::default())
+                .await
+                .unwrap();
+        }
+        let refused = browser
+            .submit("/documents", "/documents/etablir/invoices/attestation-paiement", &[("annee", "2025")])
+            .await;
+        assert_eq!(refused.status, 429, "{}", refused.body);
+        assert!(refused.text().contains("réessayez dans une heure"), "{}", refused.body);
+        assert!(refused.body.contains("<option value=\"2025\" selected"), "the choice is kept: {}", refused.body);
+        // The town's counter is not held to it.
+        let mut agent = app.staff("villeneuve", guichet::staff::StaffRole::Agent).await;
+        let issued = agent
+            .submit(
+                "/admin/usagers/michel.arpege/documents",
+                "/admin/usagers/michel.arpege/documents/invoices/attestation-paiement",
+                &[("annee", "2025")],
+            )
+            .await;
+        assert_eq!(issued.status, 303, "{}", issued.body);
     }
 
     async fn the_payment_attestation_lists_the_year_s_payments(backend) {
@@ -230,7 +263,7 @@ on_both_databases! {
         let app = TestApp::spawn(backend).await;
         let mut browser = demo_resident(&app).await;
         let refused = browser
-            .submit("/documents", "/documents/invoices/attestation-fiscale", &[("annee", "1999")])
+            .submit("/documents", "/documents/etablir/invoices/attestation-fiscale", &[("annee", "1999")])
             .await;
         assert_eq!(refused.status, 422, "{}", refused.body);
         let text = refused.text();
@@ -248,7 +281,7 @@ on_both_databases! {
         };
         let refused = browser
             .post(
-                "/documents/bookings/attestation-presence",
+                "/documents/etablir/bookings/attestation-presence",
                 &[("csrf", &csrf_of(&page.body)), ("enfant", &child), ("du", "2024-01-01"), ("au", "2024-01-31")],
             )
             .await;
@@ -265,7 +298,7 @@ on_both_databases! {
 
         // No such document.
         let unknown = browser
-            .post("/documents/invoices/attestation-inconnue", &[("csrf", &csrf_of(&page.body))])
+            .post("/documents/etablir/invoices/attestation-inconnue", &[("csrf", &csrf_of(&page.body))])
             .await;
         assert_eq!(unknown.status, 404);
     }
@@ -368,6 +401,10 @@ on_both_databases! {
         let none = stranger.post_multipart(&action, &[("csrf", &csrf)], ("fichier", "vide.pdf", b"")).await;
         assert_eq!(none.status, 422);
         assert!(none.text().contains("Choisissez le fichier PDF à comparer."));
+        let huge = vec![b'%'; 5 * 1024 * 1024 + 1];
+        let refused = stranger.post_multipart(&action, &[("csrf", &csrf)], ("fichier", "gros.pdf", &huge)).await;
+        assert_eq!(refused.status, 422);
+        assert!(refused.text().contains("Ce fichier dépasse 5 Mo"), "{}", refused.body);
 
         // An unknown code, a code of the wrong shape, another town's host.
         let unknown = stranger.get("/documents/verifier/K7QF-3M2P-XW9A-TC4D").await;

@@ -19,6 +19,12 @@ use crate::tenancy::{Tenant, TenantScope};
 
 /// Longest text a parameter may hold.
 const MAX_PARAM_CHARS: usize = 500;
+/// Longest title of a module's document printed on its PDF.
+const MAX_TITLE_CHARS: usize = 200;
+/// Documents a resident may ask for in an hour: far above any real need
+/// (a few a year), it bounds what one account makes the server render and
+/// keep (each document is numbered and stored).
+pub const MAX_PER_HOUR: u64 = 30;
 
 /// Who asks for the document.
 #[derive(Debug, Clone, Copy)]
@@ -57,6 +63,9 @@ pub enum IssueError {
     Content(RenderError),
     #[error("cannot render the document: {0}")]
     Render(RenderError),
+    /// The resident asked for [`MAX_PER_HOUR`] documents in the last hour.
+    #[error("too many documents asked for in an hour")]
+    TooMany,
     #[error("database error: {0}")]
     Database(#[from] DbErr),
 }
@@ -231,6 +240,24 @@ fn recipient(account: &account::Model) -> Recipient {
 }
 
 impl Documents {
+    /// Refuses a resident's document past [`MAX_PER_HOUR`] in the last
+    /// hour (the staff's are not counted: they issue at the counter).
+    async fn check_pace(&self, scope: TenantScope, account_id: i32) -> Result<(), IssueError> {
+        use sea_orm::{ColumnTrait as _, PaginatorTrait as _, QueryFilter as _};
+        let since = Utc::now() - chrono::Duration::hours(1);
+        let recent = scope
+            .select::<issued_document::Entity>()
+            .filter(issued_document::Column::AccountId.eq(account_id))
+            .filter(issued_document::Column::IssuedByKind.eq(IssuedByKind::Resident))
+            .filter(issued_document::Column::IssuedAt.gt(since))
+            .count(&self.db)
+            .await?;
+        if recent >= MAX_PER_HOUR {
+            return Err(IssueError::TooMany);
+        }
+        Ok(())
+    }
+
     /// Issues one of the town's documents for `resident`: checked, written
     /// by the module, numbered, rendered, recorded with its journal event.
     #[allow(clippy::too_many_arguments)]
@@ -255,7 +282,11 @@ impl Documents {
             .clone();
         let declared = self
             .parameters(tenant, &module, &declaration, resident)
-            .await;
+            .await
+            .map_err(IssueError::Call)?;
+        if let Requester::Resident = requester {
+            self.check_pace(tenant.scope(), resident.id).await?;
+        }
         let params = check_params(&declared, submitted).map_err(IssueError::Invalid)?;
         let content = match self
             .modules
@@ -305,15 +336,38 @@ impl Documents {
                 .town_url(tenant, &format!("/documents/verifier/{code}")),
             code: code.clone(),
         };
-        let title = content.title.clone();
+        // What the town's lists, the journal and the public verification
+        // page say is the manifest's title, checked at publication; the
+        // module's own title (which may name the child) is the PDF's only.
+        let title = declaration.title.clone();
+        let content_title: String = content
+            .title
+            .chars()
+            .filter(|character| !character.is_control())
+            .take(MAX_TITLE_CHARS)
+            .collect();
+        let content_title = if content_title.trim().is_empty() {
+            title.clone()
+        } else {
+            content_title
+        };
         let rendered = {
             let number = number.clone();
+            let permit = self
+                .renders
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(|error| {
+                    IssueError::Render(RenderError::Pdf(format!("render slots: {error}")))
+                })?;
             tokio::task::spawn_blocking(move || {
+                let _permit = permit;
                 pdf::render(
                     &Sheet {
                         letterhead: &letterhead,
                         recipient: &recipient,
-                        title: &content.title,
+                        title: &content_title,
                         number: &number,
                         issued_on: &issued_on,
                         blocks: &content.blocks,

@@ -47,14 +47,16 @@ use sea_orm::{
 
 pub use code::normalize as normalize_code;
 pub use entity::IssuedByKind;
-pub use issue::{IssueError, Issued, Requester, check_params};
+pub use issue::{IssueError, Issued, MAX_PER_HOUR, Requester, check_params};
 pub use layout::DocumentTheme;
 pub use settings::DocumentSettings;
 pub use signatory::{FieldErrors, SignatoryInput};
 pub use verify::{CopyCheck, Verified};
 
 use crate::mail::PublicLinks;
-use crate::modules::{Block, DocumentDeclaration, EnabledModule, Field, Modules, ViewRequest};
+use crate::modules::{
+    Block, CallFailure, DocumentDeclaration, EnabledModule, Field, Modules, ViewRequest,
+};
 use crate::tenancy::{Tenant, TenantScope};
 use crate::theme::ThemeSet;
 use entity::{document_settings, issued_document};
@@ -70,6 +72,10 @@ pub struct Documents {
     links: PublicLinks,
     /// Each theme's layout, logo and fonts, read at startup.
     looks: Arc<HashMap<String, Arc<DocumentTheme>>>,
+    /// PDFs rendered at once: as many as there are cores (a render is a
+    /// few milliseconds to a tenth of a second of CPU, off the async
+    /// runtime); further ones wait their turn.
+    renders: Arc<tokio::sync::Semaphore>,
 }
 
 /// A document a module offers.
@@ -122,11 +128,13 @@ impl Documents {
             let look = DocumentTheme::load(&themes.get(name), name)?;
             looks.insert(name.to_owned(), Arc::new(look));
         }
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
         Ok(Self {
             db,
             modules,
             links,
             looks: Arc::new(looks),
+            renders: Arc::new(tokio::sync::Semaphore::new(cores)),
         })
     }
 
@@ -171,19 +179,24 @@ impl Documents {
         module: &EnabledModule,
         declaration: &DocumentDeclaration,
         resident: &crate::accounts::entity::account::Model,
-    ) -> Vec<Field> {
+    ) -> Result<Vec<Field>, CallFailure> {
         let request = ViewRequest {
             view: declaration.id.clone(),
             params: Vec::new(),
         };
-        let Ok(view) = self
+        let view = match self
             .modules
             .render(tenant, module, Some(resident), &request)
             .await
-        else {
-            return declaration.params.clone();
+        {
+            Ok(view) => view,
+            // No such view: the declared parameters are the form.
+            Err(CallFailure::NotFound(_)) => return Ok(declaration.params.clone()),
+            // The module failed: its choices are unknown, so is the form.
+            Err(failure) => return Err(failure),
         };
-        view.blocks
+        Ok(view
+            .blocks
             .into_iter()
             .find_map(|block| match block {
                 Block::Form(form) => Some(
@@ -194,7 +207,7 @@ impl Documents {
                 ),
                 _ => None,
             })
-            .unwrap_or_else(|| declaration.params.clone())
+            .unwrap_or_else(|| declaration.params.clone()))
     }
 
     /// The documents issued for a resident, newest first.

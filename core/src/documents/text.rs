@@ -8,6 +8,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+/// Characters the host prints itself (the bullet of lists, the no-break
+/// space of empty cells and amounts, the replacement "?", the euro sign,
+/// "N°", French punctuation): a font without them is refused at startup.
+const REQUIRED: &str = " ?•\u{a0}€°«»—’';:!.,-/0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZéèêàçôûîÉ";
+
 /// One face of the font, ready to draw and to measure.
 #[derive(Clone)]
 pub struct Face {
@@ -50,8 +55,15 @@ impl Face {
             }
             (advances, f32::from(face.units_per_em()))
         };
-        if !advances.contains_key(&' ') || !advances.contains_key(&'?') {
-            return Err("the font has no space or question mark".to_owned());
+        // What the host itself prints, whatever a module writes.
+        if let Some(missing) = REQUIRED
+            .chars()
+            .find(|character| !advances.contains_key(character))
+        {
+            return Err(format!(
+                "the font has no glyph for {missing:?} (U+{:04X}), which documents need",
+                u32::from(missing)
+            ));
         }
         let krilla = krilla::text::Font::new(krilla::Data::from(bytes), 0)
             .ok_or_else(|| "krilla cannot read the font".to_owned())?;
@@ -89,7 +101,8 @@ impl Fonts {
     /// no-break space where the font lacks it, anything else it lacks as
     /// "?" (a PDF/UA file may not show a glyph without its character).
     pub fn printable(&self, text: &str) -> String {
-        text.chars()
+        use unicode_normalization::UnicodeNormalization as _;
+        text.nfc()
             .filter_map(|character| match character {
                 '\n' | '\r' | '\t' => Some(' '),
                 character if character.is_control() => None,
@@ -100,9 +113,9 @@ impl Fonts {
                 '\u{202f}' | '\u{2009}' | '\u{2007}' if self.regular.has('\u{a0}') => {
                     Some('\u{a0}')
                 }
-                '’' | '‘' => Some('\''),
-                '“' | '”' | '«' | '»' => Some('"'),
-                '–' | '—' if self.regular.has('-') => Some('-'),
+                '‘' => Some('\''),
+                '“' | '”' => Some('"'),
+                '–' => Some('-'),
                 _ => Some('?'),
             })
             .collect()
@@ -111,41 +124,48 @@ impl Fonts {
 
 /// `text` broken into lines of at most `width` points (a word longer than
 /// a line is cut where it must). Spaces separate words; a no-break space
-/// does not.
+/// does not. Linear in the text's length: each character is measured once
+/// (a module chooses the text; its layout must not cost more than its size).
 pub fn wrap(face: &Face, size: f32, text: &str, width: f32) -> Vec<String> {
+    let space = face.width(" ", size);
     let mut lines = Vec::new();
     let mut line = String::new();
+    let mut line_width = 0.0_f32;
     for word in text.split(' ').filter(|word| !word.is_empty()) {
-        let candidate = if line.is_empty() {
-            word.to_owned()
+        let word_width = face.width(word, size);
+        let joined = if line.is_empty() {
+            word_width
         } else {
-            format!("{line} {word}")
+            line_width + space + word_width
         };
-        if face.width(&candidate, size) <= width {
-            line = candidate;
+        if joined <= width {
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+            line_width = joined;
             continue;
         }
         if !line.is_empty() {
             lines.push(std::mem::take(&mut line));
+            line_width = 0.0;
         }
-        // A word wider than the line: cut it where it must be.
-        let mut rest = word.to_owned();
-        while face.width(&rest, size) > width {
-            let mut cut = String::new();
-            for character in rest.chars() {
-                let longer = format!("{cut}{character}");
-                if face.width(&longer, size) > width && !cut.is_empty() {
-                    break;
-                }
-                cut = longer;
-            }
-            rest = rest[cut.len()..].to_owned();
-            lines.push(cut);
-            if rest.is_empty() {
-                break;
-            }
+        if word_width <= width {
+            line.push_str(word);
+            line_width = word_width;
+            continue;
         }
-        line = rest;
+        // A word wider than the line: cut it where it must be, a character
+        // at a time (at least one character a line, however narrow).
+        for character in word.chars() {
+            let character_width = face.width(character.encode_utf8(&mut [0; 4]), size);
+            if !line.is_empty() && line_width + character_width > width {
+                lines.push(std::mem::take(&mut line));
+                line_width = 0.0;
+            }
+            line.push(character);
+            line_width += character_width;
+        }
     }
     if !line.is_empty() || lines.is_empty() {
         lines.push(line);
@@ -180,6 +200,28 @@ mod tests {
         assert!(!printable.contains('?'), "{printable}");
         assert!(printable.contains("1\u{a0}234,50\u{a0}€"));
         assert_eq!(fonts.printable("a\u{7}b\nc😀"), "ab c?");
+        // Residents' names beyond French, and text typed decomposed.
+        assert_eq!(
+            fonts.printable("Łucja DVOŘÁK, Ștefan, L'HAŸ"),
+            "Łucja DVOŘÁK, Ștefan, L'HAŸ"
+        );
+        assert_eq!(fonts.printable("Franc\u{327}ois"), "François");
+    }
+
+    #[test]
+    fn a_huge_word_is_cut_into_lines() {
+        let fonts = fonts();
+        let word = "m".repeat(64 * 1024);
+        let lines = wrap(&fonts.regular, 10.0, &word, 100.0);
+        assert_eq!(lines.concat(), word);
+        assert!(lines.len() > 500);
+        assert!(
+            lines
+                .iter()
+                .all(|line| fonts.regular.width(line, 10.0) <= 100.0)
+        );
+        // Narrower than one character: one character a line, never none.
+        assert_eq!(wrap(&fonts.regular, 10.0, "abc", 0.5), ["a", "b", "c"]);
     }
 
     #[test]

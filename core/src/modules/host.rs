@@ -481,12 +481,17 @@ impl ModuleHost {
         let sandbox = self.sandbox(Phase::Document, Some(scope));
         let budget = Budget::scaled(&self.inner, DOCUMENT_BUDGET_FACTOR);
         let (answer, _) = self
-            .run_within(sandbox, SLOT_WAIT, budget, async |store: &mut Store<Sandbox>| {
-                let instance = pre.instantiate_async(&mut *store).await?;
-                instance
-                    .call_document(&mut *store, context, id, params)
-                    .await
-            })
+            .run_within(
+                sandbox,
+                SLOT_WAIT,
+                budget,
+                async |store: &mut Store<Sandbox>| {
+                    let instance = pre.instantiate_async(&mut *store).await?;
+                    instance
+                        .call_document(&mut *store, context, id, params)
+                        .await
+                },
+            )
             .await?;
         let document = answer.map_err(module_failure)?;
         // The same bounds as a view: a document is blocks too.

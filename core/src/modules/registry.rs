@@ -409,6 +409,40 @@ fn check_manifest(manifest: &Manifest) -> Result<(), String> {
             return Err(format!("staff action `{}` has no label", action.id));
         }
     }
+    let mut seen = std::collections::BTreeSet::new();
+    for document in &manifest.documents {
+        if !is_valid_view_id(&document.id) || !seen.insert(document.id.as_str()) {
+            return Err(format!(
+                "document `{}`: invalid or repeated id",
+                document.id
+            ));
+        }
+        // Its title is what lists, the journal and the public
+        // verification page show: a line, set once by the module's author.
+        if document.title.trim().is_empty()
+            || document.title.chars().count() > 200
+            || document.title.chars().any(char::is_control)
+        {
+            return Err(format!(
+                "document `{}` needs a title of one line, at most 200 characters",
+                document.id
+            ));
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for field in &document.params {
+            if field.name.is_empty()
+                || field.name.len() > 64
+                || field.name.chars().any(|character| character.is_control())
+                || field.name == "csrf"
+                || !names.insert(field.name.as_str())
+            {
+                return Err(format!(
+                    "document `{}`: parameter `{}` has an invalid or repeated name",
+                    document.id, field.name
+                ));
+            }
+        }
+    }
     for capability in &manifest.capabilities {
         if let super::wit::v0_2::types::Capability::ModuleConfig(module) = capability
             && !is_valid_module_id(module)
@@ -423,4 +457,74 @@ fn check_manifest(manifest: &Manifest) -> Result<(), String> {
     jsonschema::validator_for(&schema)
         .map_err(|error| format!("config-schema is not a valid JSON Schema: {error}"))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::modules::wit::v0_2::types::DocumentDeclaration;
+    use crate::modules::{Field, FieldKind};
+
+    fn manifest(documents: Vec<DocumentDeclaration>) -> Manifest {
+        Manifest {
+            id: "invoices".to_owned(),
+            name: "Mes factures".to_owned(),
+            version: "0.1.2".to_owned(),
+            description: String::new(),
+            tiles: Vec::new(),
+            actions: Vec::new(),
+            staff_views: Vec::new(),
+            staff_actions: Vec::new(),
+            documents,
+            config_schema: "{}".to_owned(),
+            capabilities: Vec::new(),
+        }
+    }
+
+    fn document(id: &str, title: &str, params: &[&str]) -> DocumentDeclaration {
+        DocumentDeclaration {
+            id: id.to_owned(),
+            title: title.to_owned(),
+            description: String::new(),
+            params: params
+                .iter()
+                .map(|name| Field {
+                    name: (*name).to_owned(),
+                    label: (*name).to_owned(),
+                    kind: FieldKind::Text,
+                    value: String::new(),
+                    required: false,
+                    disabled: false,
+                    hint: None,
+                    error: None,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn documents_are_checked_at_publication() {
+        let good = document("attestation-fiscale", "Attestation fiscale", &["annee"]);
+        assert_eq!(check_manifest(&manifest(vec![good.clone()])), Ok(()));
+        for (bad, why) in [
+            (
+                vec![document("Attestation/..", "x", &[])],
+                "invalid or repeated id",
+            ),
+            (vec![good.clone(), good.clone()], "invalid or repeated id"),
+            (vec![document("a", " ", &[])], "needs a title"),
+            (vec![document("a", "Léa\nARPEGE", &[])], "needs a title"),
+            (
+                vec![document("a", "A", &["annee", "annee"])],
+                "invalid or repeated name",
+            ),
+            (
+                vec![document("a", "A", &["csrf"])],
+                "invalid or repeated name",
+            ),
+        ] {
+            let error = check_manifest(&manifest(bad)).unwrap_err();
+            assert!(error.contains(why), "{error}");
+        }
+    }
 }

@@ -160,6 +160,8 @@ pub struct AttendedDay {
     pub date: Date,
     pub activity: String,
     pub absent: bool,
+    /// The staff recorded the child present (else: attendance not taken).
+    pub recorded: bool,
 }
 
 /// Only the attendance of a booking is read (the billing software may
@@ -214,16 +216,15 @@ pub fn booked_days(
                 continue;
             }
             let booking = booking_key(activity, date, resident, child);
-            let absent = match store.get(&booking)? {
-                Some(text) => {
-                    decode::<Attendance>(&booking, &text)?.attendance.as_deref() == Some("absent")
-                }
-                None => false,
+            let attendance = match store.get(&booking)? {
+                Some(text) => decode::<Attendance>(&booking, &text)?.attendance,
+                None => None,
             };
             days.push(AttendedDay {
                 date,
                 activity: activity.to_owned(),
-                absent,
+                absent: attendance.as_deref() == Some("absent"),
+                recorded: attendance.as_deref() == Some("present"),
             });
         }
         match page.last() {
@@ -321,6 +322,12 @@ pub fn attestation(
         from.numeric(),
         to.numeric()
     ));
+    // The town certifies what it recorded, and says how it counts the rest.
+    if days.iter().any(|day| !day.absent && !day.recorded) {
+        document = document.paragraph(
+            "Les jours réservés dont la présence n'a pas été relevée sont comptés comme jours de présence : la réservation n'a été ni annulée ni signalée comme absence.",
+        );
+    }
 
     // Days present and absent, by activity.
     let mut totals: BTreeMap<(usize, &str), (usize, usize)> = BTreeMap::new();
@@ -368,8 +375,10 @@ pub fn attestation(
             .map(|day| {
                 let (tone, presence) = if day.absent {
                     (Tone::Warning, "Absent")
-                } else {
+                } else if day.recorded {
                     (Tone::Success, "Présent")
+                } else {
+                    (Tone::Info, "Réservé, présence non relevée")
                 };
                 vec![
                     Value::Date(day.date.to_string()),

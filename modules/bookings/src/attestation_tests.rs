@@ -341,6 +341,8 @@ fn booked_days_attended_or_absent_and_nothing_else() {
     assert_eq!(table[0].headers, vec!["Date", "Activité", "Présence"]);
     let present = || Value::Status(Notice::new(Tone::Success, "Présent"));
     let absent = Value::Status(Notice::new(Tone::Warning, "Absent"));
+    // Attendance not taken: said so, counted as a day booked and kept.
+    let booked = || Value::Status(Notice::new(Tone::Info, "Réservé, présence non relevée"));
     let row = |day: &str, label: &str, presence: Value| {
         vec![Value::Date(day.to_owned()), Value::text(label), presence]
     };
@@ -349,9 +351,13 @@ fn booked_days_attended_or_absent_and_nothing_else() {
         vec![
             row("2026-06-08", "Restauration scolaire", present()),
             row("2026-06-09", "Restauration scolaire", absent),
-            row("2026-06-10", "Mercredi loisirs", present()),
-            row("2026-06-11", "Restauration scolaire", present()),
+            row("2026-06-10", "Mercredi loisirs", booked()),
+            row("2026-06-11", "Restauration scolaire", booked()),
         ]
+    );
+    assert!(
+        document.blocks.iter().any(|block| matches!(block, Block::Paragraph(text) if text.starts_with("Les jours réservés dont la présence n'a pas été relevée"))),
+        "how unrecorded days are counted is stated"
     );
     // The family's index, as a key range: no other list, no scan.
     let lists: BTreeSet<&String> = store

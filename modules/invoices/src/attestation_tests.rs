@@ -72,7 +72,10 @@ fn fees(children: &[ChildFees]) -> Vec<(&str, &str, i64)> {
 #[test]
 fn under_six_on_the_first_of_january() -> Test {
     assert!(under_six_on_new_year("2019-01-02", 2025));
-    assert!(!under_six_on_new_year("2019-01-01", 2025));
+    assert!(
+        under_six_on_new_year("2019-01-01", 2025),
+        "born on 1 January 2019: counted for 2025, as impots.gouv.fr reads it"
+    );
     assert!(!under_six_on_new_year("2018-12-31", 2025));
     assert!(
         under_six_on_new_year("2025-03-10", 2025),
@@ -92,7 +95,8 @@ fn under_six_on_the_first_of_january() -> Test {
     };
     for (birth, counted) in [
         ("2019-01-02", true),
-        ("2019-01-01", false),
+        ("2019-01-01", true),
+        ("2018-12-31", false),
         ("2025-06-30", true),
     ] {
         let children = childcare_fees(&[born(birth)?], &[], 2025);
@@ -697,6 +701,35 @@ fn the_demo_attestation_de_paiement_of_2025() -> Test {
             "Paiement en ligne",
             6300
         )]
+    );
+    Ok(())
+}
+
+#[test]
+fn never_more_than_was_paid() -> Test {
+    // Childcare 100 €, an aid of 40 €: 60 € to pay, paid; 60 € attested.
+    let aided = invoice(
+        "1",
+        "Hugo ARPEGE",
+        Some("2021-05-14"),
+        &[("garde", 10_000), ("autre", -4_000)],
+        &[("2025-03-01", 6_000)],
+    )?;
+    assert_eq!(
+        fees(&childcare_fees(&[aided], &[], 2025)),
+        [("Hugo ARPEGE", "2021-05-14", 6_000)]
+    );
+    // Paid twice by mistake: the second payment pays no childcare.
+    let twice = invoice(
+        "2",
+        "Hugo ARPEGE",
+        Some("2021-05-14"),
+        &[("garde", 5_000)],
+        &[("2025-03-01", 5_000), ("2025-03-02", 5_000)],
+    )?;
+    assert_eq!(
+        fees(&childcare_fees(&[twice], &[], 2025)),
+        [("Hugo ARPEGE", "2021-05-14", 5_000)]
     );
     Ok(())
 }

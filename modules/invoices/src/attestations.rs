@@ -350,10 +350,12 @@ fn household_birth_date<'a>(household: &'a [Relative], name: &str) -> Option<&'a
         })
 }
 
-/// Under six on 1 January of `year`: born on or after 2 January of
-/// `year` − 6 (a child born during the year counts).
+/// Under six on 1 January of `year` as the tax administration reads it:
+/// born on or after 1 January of `year` − 6 ("enfants nés à compter du
+/// 1er janvier 2019" for the income of 2025); a child born during the
+/// year counts.
 pub fn under_six_on_new_year(birth_date: &str, year: i32) -> bool {
-    year_of(birth_date).is_some() && birth_date >= format!("{:04}-01-02", year - 6).as_str()
+    year_of(birth_date).is_some() && birth_date >= format!("{:04}-01-01", year - 6).as_str()
 }
 
 /// `amount × paid / total`, rounded to the nearest cent, halves away from
@@ -370,7 +372,8 @@ pub fn prorated(amount: i64, paid: i64, total: i64) -> i64 {
 
 /// The childcare fees paid in `year` per child under six on 1 January of
 /// `year`: for each payment dated in the year, the child's `garde` lines of
-/// the invoice paid, in proportion to the payment. Children without a
+/// the invoice paid, in proportion to the payment (never more than was
+/// paid: discounts lower the lines, an overpayment pays nothing). Children without a
 /// known birth date cannot be shown eligible and are left out. Eldest
 /// first.
 pub fn childcare_fees(invoices: &[Invoice], household: &[Relative], year: i32) -> Vec<ChildFees> {
@@ -400,17 +403,31 @@ pub fn childcare_fees(invoices: &[Invoice], household: &[Relative], year: i32) -
                 })
                 .amount_cents += line.amount_cents;
         }
-        for payment in invoice
-            .payments
+        // A discount or an aid (a negative line) lowers every line in
+        // proportion: the childcare share of a payment is taken on the sum
+        // of the positive lines when it exceeds the invoice's total.
+        let positive: i64 = invoice
+            .lines
             .iter()
-            .filter(|payment| year_of(&payment.date) == Some(year))
-        {
+            .map(|line| line.amount_cents.max(0))
+            .sum();
+        let base = invoice.amount_cents.max(positive);
+        // Payments in date order; what exceeds the invoice's total (an
+        // overpayment) pays no childcare.
+        let mut payments: Vec<_> = invoice.payments.iter().collect();
+        payments.sort_by(|a, b| a.date.cmp(&b.date));
+        let mut settled: i64 = 0;
+        for payment in payments {
+            let effective = payment
+                .amount_cents
+                .min(invoice.amount_cents - settled)
+                .max(0);
+            settled += payment.amount_cents.max(0);
+            if year_of(&payment.date) != Some(year) {
+                continue;
+            }
             for (key, fees) in &care {
-                let paid = prorated(
-                    fees.amount_cents,
-                    payment.amount_cents,
-                    invoice.amount_cents,
-                );
+                let paid = prorated(fees.amount_cents, effective, base);
                 children
                     .entry(key.clone())
                     .or_insert_with(|| ChildFees {

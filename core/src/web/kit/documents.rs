@@ -33,7 +33,7 @@ pub struct IssuedRow {
     pub title: String,
     pub number: String,
     pub issued_on: String,
-    /// "Vous" / "La mairie".
+    /// "En ligne" (the resident) or "Par la mairie" (an agent).
     pub by: &'static str,
     pub href: String,
 }
@@ -63,25 +63,26 @@ pub async fn offers(
             retry.module_id == offer.module.module_id && retry.document_id == offer.declaration.id
         });
         match again {
-            Some(retry) => retry.fields.clone(),
-            None => {
-                documents
-                    .parameters(tenant, &offer.module, &offer.declaration, resident)
-                    .await
-            }
+            Some(retry) => (retry.fields.clone(), retry.problem.clone()),
+            None => match documents
+                .parameters(tenant, &offer.module, &offer.declaration, resident)
+                .await
+            {
+                Ok(fields) => (fields, None),
+                // The module failed: the form as declared, and why it may
+                // not work now.
+                Err(_) => (
+                    offer.declaration.params.clone(),
+                    Some(UNAVAILABLE.to_owned()),
+                ),
+            },
         }
     }))
     .await;
     Ok(offers
         .iter()
         .zip(fields)
-        .map(|(offer, fields)| {
-            let problem = retry
-                .filter(|retry| {
-                    retry.module_id == offer.module.module_id
-                        && retry.document_id == offer.declaration.id
-                })
-                .and_then(|retry| retry.problem.clone());
+        .map(|(offer, (fields, problem))| {
             let view = View {
                 title: offer.declaration.title.clone(),
                 blocks: vec![Block::Form(Form {
@@ -124,6 +125,9 @@ pub fn issued_rows(
         })
         .collect()
 }
+
+/// The sentence shown when a resident asked for too many documents.
+pub const TOO_MANY: &str = "Vous avez demandé beaucoup de documents en peu de temps : réessayez dans une heure. Vos documents déjà établis restent téléchargeables ci-dessous.";
 
 /// The sentence shown when the module could not produce the document.
 pub const UNAVAILABLE: &str = "Ce document ne peut pas être établi pour le moment : le service est indisponible. Réessayez dans quelques instants ; si cela dure, contactez votre mairie.";

@@ -19,7 +19,7 @@ pub enum ViewFace<'a> {
     /// module sees it.
     Staff { view: &'a str },
     /// A document's parameters ("Edition de documents"): the form posts to
-    /// `/documents/<module>/<document>`; no links.
+    /// `/documents/etablir/<module>/<document>`; no links.
     Documents,
     /// The same, filled by the staff for a resident: the form posts to
     /// `/admin/usagers/<identifier>/documents/<module>/<document>`.
@@ -54,7 +54,7 @@ impl ViewFace<'_> {
                 format!("/admin/services/{module_id}/{action}?vue={view}")
             }
             Self::Staff { .. } => format!("/admin/services/{module_id}/{action}"),
-            Self::Documents => format!("/documents/{module_id}/{action}"),
+            Self::Documents => format!("/documents/etablir/{module_id}/{action}"),
             Self::StaffDocuments { identifier } => {
                 let identifier: String =
                     url::form_urlencoded::byte_serialize(identifier.as_bytes()).collect();

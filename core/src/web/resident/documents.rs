@@ -19,13 +19,15 @@ use crate::audit::Origin;
 use crate::documents::{CopyCheck, Documents, IssueError, Requester, Verified};
 use crate::web::kit::Page;
 use crate::web::kit::documents::{
-    IssuedRow, OfferView, PdfDownload, Retry, UNAVAILABLE, issued_rows, offers,
+    IssuedRow, OfferView, PdfDownload, Retry, TOO_MANY, UNAVAILABLE, issued_rows, offers,
 };
 use crate::web::kit::module_view::{ModuleFields, ViewFace};
 use crate::web::kit::refusal_message;
 
-/// The verification's paths rank first: `/documents/verifier/<code>` also
-/// has the shape of a document's form (`/documents/<module>/<document>`).
+/// The verification's page ranks first: `/documents/verifier/<code>` also
+/// has the shape of a download (`/documents/<id>/pdf`). A document is asked
+/// for at `/documents/etablir/<module>/<document>`, which no module id can
+/// make collide with the verification.
 pub fn routes() -> Vec<Route> {
     routes![
         documents,
@@ -110,7 +112,7 @@ async fn documents(
     render(page, &resident, &csrf, documents, Status::Ok, None, delivre).await
 }
 
-#[post("/documents/<module_id>/<document_id>", data = "<form>", rank = 2)]
+#[post("/documents/etablir/<module_id>/<document_id>", data = "<form>")]
 #[allow(clippy::too_many_arguments)]
 async fn issue(
     module_id: &str,
@@ -178,6 +180,7 @@ async fn issue(
                 return Ok(Some(Either::Left(page)));
             }
             Err(IssueError::Refused(sentence)) => (Status::UnprocessableEntity, sentence),
+            Err(IssueError::TooMany) => (Status::TooManyRequests, TOO_MANY.to_owned()),
             Err(IssueError::Call(_) | IssueError::Content(_)) => {
                 (Status::ServiceUnavailable, UNAVAILABLE.to_owned())
             }
@@ -232,7 +235,8 @@ async fn typed_fields(
             &offer.declaration,
             &resident.account,
         )
-        .await;
+        .await
+        .unwrap_or_else(|_| offer.declaration.params.clone());
     Ok(Some(
         declared
             .into_iter()
@@ -387,7 +391,7 @@ struct CopyForm<'r> {
     fichier: Option<TempFile<'r>>,
 }
 
-#[post("/documents/verifier/<code>", data = "<form>", rank = 1)]
+#[post("/documents/verifier/<code>", data = "<form>")]
 async fn verify_file(
     code: &str,
     page: TownPage,

@@ -19,7 +19,7 @@ use crate::audit::Origin;
 use crate::documents::{Documents, IssueError, Requester, SignatoryInput};
 use crate::staff::{IssueDocuments, ManageTown, ReadResidents};
 use crate::web::kit::documents::{
-    IssuedRow, OfferView, PdfDownload, Retry, UNAVAILABLE, issued_rows, offers,
+    IssuedRow, OfferView, PdfDownload, Retry, TOO_MANY, UNAVAILABLE, issued_rows, offers,
 };
 use crate::web::kit::module_view::{ModuleFields, ViewFace};
 use crate::web::kit::{Page, PageError, refusal_message};
@@ -190,6 +190,7 @@ async fn issue(
                 return Ok(Either::Left(page));
             }
             Err(IssueError::Refused(sentence)) => Some((Status::UnprocessableEntity, sentence)),
+            Err(IssueError::TooMany) => Some((Status::TooManyRequests, TOO_MANY.to_owned())),
             Err(IssueError::Call(_) | IssueError::Content(_)) => {
                 Some((Status::ServiceUnavailable, UNAVAILABLE.to_owned()))
             }
@@ -213,6 +214,7 @@ async fn issue(
     let fields = documents
         .parameters(&staff.tenant, &offer.module, &offer.declaration, &owner)
         .await
+        .unwrap_or_else(|_| offer.declaration.params.clone())
         .into_iter()
         .map(|mut field| {
             if let Some((_, value)) = typed.iter().find(|(name, _)| *name == field.name) {

@@ -1,140 +1,37 @@
-//! A document as an A4 PDF, tagged for accessibility (PDF/UA-1, checked by
-//! krilla's validator when the file is written: a file that would not
-//! conform is not written at all).
-//!
-//! Two passes. The layout walks the letterhead, the module's blocks, the
-//! signature and the verification box, and produces a display list of
-//! marks (what is drawn on which page, as tagged content or as an
-//! artifact) beside the logical structure (headings, paragraphs, tables
-//! with their header cells, lists, the QR code as a figure with its
-//! alternative text), in reading order. Once the number of pages is known,
-//! each page gets its footer ("Page 1 sur 2", an artifact), and the marks
-//! are drawn page by page; their identifiers then fill the structure tree.
-//! Running headers, rules, backgrounds, the logo (the town's name is
-//! printed beside it) and page numbers are artifacts: a screen reader
-//! reads the document once, in order, without decoration.
+//! The layout pass: the letterhead, the module's blocks, the signature
+//! and the verification box as a display list of marks, page by page, beside
+//! the document's logical structure (see the parent module).
 
-use std::num::NonZeroU16;
+use krilla::tagging::{ArtifactType, TableHeaderScope};
 
-use krilla::configure::{Accessibility, ConfigurationBuilder};
-use krilla::geom::{PathBuilder, Point, Rect, Size, Transform};
-use krilla::metadata::Metadata;
-use krilla::outline::{Outline, OutlineNode};
-use krilla::paint::Fill;
-use krilla::tagging::{
-    Artifact, ArtifactType, ContentTag, Identifier, ListNumbering, SpanTag, TableHeaderScope, Tag,
-    TagGroup, TagKind, TagTree,
-};
-use krilla::text::TextDirection;
-use krilla::{Document, SerializeSettings};
-
-use super::layout::{DocumentTheme, Rgb};
-use super::text::{Face, Fonts, wrap};
+use super::super::layout::{DocumentTheme, Rgb};
+use super::super::text::{Face, Fonts, wrap};
+use super::{Recipient, RenderError, Sheet, Signature, Verification};
 use crate::modules::{Block, Tone, Value};
 
 /// A4, in points.
-const PAGE_WIDTH: f32 = 595.28;
-const PAGE_HEIGHT: f32 = 841.89;
+pub(super) const PAGE_WIDTH: f32 = 595.28;
+pub(super) const PAGE_HEIGHT: f32 = 841.89;
 const TEXT: Rgb = Rgb(0x1a, 0x1a, 0x1a);
 /// Secondary text (the address, the footer): 9.7:1 on white.
 const MUTED: Rgb = Rgb(0x44, 0x44, 0x44);
 const RULE: Rgb = Rgb(0x9a, 0xa5, 0xb1);
-const BLACK: Rgb = Rgb(0, 0, 0);
 const CELL_PADDING: f32 = 4.0;
 
-/// The town as the letterhead shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Letterhead {
-    pub town: String,
-    pub address: Vec<String>,
-    /// Phone, e-mail address, website, on one line.
-    pub contact: Option<String>,
-}
-
-/// The resident the document is for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Recipient {
-    pub name: String,
-    pub address: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Signature {
-    /// "Fait à Villeneuve, le 2 décembre 2026."
-    pub place_and_date: String,
-    pub title: Option<String>,
-    pub name: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Verification {
-    /// "K7QF-3M2P-XW9A-TC4D".
-    pub code: String,
-    /// The verification page's address, with the code.
-    pub url: String,
-}
-
-/// Everything a document's PDF shows.
-#[derive(Debug, Clone)]
-pub struct Sheet<'a> {
-    pub letterhead: &'a Letterhead,
-    pub recipient: &'a Recipient,
-    pub title: &'a str,
-    /// "A-2026-000042".
-    pub number: &'a str,
-    /// "2 décembre 2026".
-    pub issued_on: &'a str,
-    pub blocks: &'a [Block],
-    pub signature: &'a Signature,
-    pub verification: &'a Verification,
-    pub issued_at: chrono::DateTime<chrono::Utc>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RenderError {
-    /// A block a document cannot hold (a link, a form, an amount to pay).
-    #[error("a document may not hold {0}")]
-    Forbidden(&'static str),
-    #[error("cannot write the PDF: {0}")]
-    Pdf(String),
-}
-
-/// Checks that every block is one a document may hold.
-pub fn check_blocks(blocks: &[Block]) -> Result<(), RenderError> {
-    for block in blocks {
-        match block {
-            Block::Link(_) => return Err(RenderError::Forbidden("links")),
-            Block::Form(_) => return Err(RenderError::Forbidden("forms")),
-            Block::Payable(_) => return Err(RenderError::Forbidden("amounts to pay")),
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
-/// The PDF of `sheet`, laid out by `theme`.
-pub fn render(sheet: &Sheet<'_>, theme: &DocumentTheme) -> Result<Vec<u8>, RenderError> {
-    check_blocks(sheet.blocks)?;
-    let mut writer = Writer::new(theme, sheet);
-    let roots = writer.document(sheet);
-    writer.footers(sheet);
-    writer.finish(roots, sheet)
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Weight {
+pub(super) enum Weight {
     Regular,
     Bold,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Align {
+pub(super) enum Align {
     Left,
     Right,
 }
 
 #[derive(Debug)]
-enum Paint {
+pub(super) enum Paint {
     Text {
         x: f32,
         baseline: f32,
@@ -160,7 +57,7 @@ enum Paint {
 }
 
 #[derive(Debug, Clone, Copy)]
-enum Content {
+pub(super) enum Content {
     Artifact(ArtifactType),
     Text,
     Figure,
@@ -168,21 +65,21 @@ enum Content {
 
 /// What is drawn at once on one page, under one tag.
 #[derive(Debug)]
-struct Mark {
-    page: usize,
-    content: Content,
-    paints: Vec<Paint>,
+pub(super) struct Mark {
+    pub(super) page: usize,
+    pub(super) content: Content,
+    pub(super) paints: Vec<Paint>,
 }
 
 /// The logical structure, in reading order; leaves are marks.
 #[derive(Debug)]
-enum Node {
+pub(super) enum Node {
     Group(Group, Vec<Node>),
     Leaf(usize),
 }
 
 #[derive(Debug)]
-enum Group {
+pub(super) enum Group {
     Paragraph,
     Title(String),
     Heading(String),
@@ -202,27 +99,36 @@ enum Group {
 }
 
 /// A table cell as laid out.
-struct Cell {
-    text: String,
-    numeric: bool,
-    weight: Weight,
+pub(super) struct Cell {
+    pub(super) text: String,
+    pub(super) numeric: bool,
+    pub(super) weight: Weight,
 }
 
-struct Writer<'a> {
-    theme: &'a DocumentTheme,
-    fonts: &'a Fonts,
-    marks: Vec<Mark>,
-    page: usize,
+pub(super) struct Writer<'a> {
+    pub(super) theme: &'a DocumentTheme,
+    pub(super) fonts: &'a Fonts,
+    pub(super) marks: Vec<Mark>,
+    pub(super) page: usize,
     /// Top of the free space on the page, from the top.
-    y: f32,
+    pub(super) y: f32,
     /// The running header of the pages after the first.
-    running: String,
+    pub(super) running: String,
     /// Outline entries: title, page, top.
-    outline: Vec<(String, usize, f32)>,
+    pub(super) outline: Vec<(String, usize, f32)>,
+    /// Why the content cannot be laid out (too many pages, columns too
+    /// narrow, a row taller than a page): set once, the layout then stops
+    /// adding marks and the document is refused.
+    pub(super) refused: Option<RenderError>,
 }
+
+/// Pages a document may take: a year of attendance takes a dozen.
+pub(super) const MAX_PAGES: usize = 50;
+/// The narrowest column a table may have, in points (a few characters).
+const MIN_COLUMN: f32 = 30.0;
 
 impl<'a> Writer<'a> {
-    fn new(theme: &'a DocumentTheme, sheet: &Sheet<'_>) -> Self {
+    pub(super) fn new(theme: &'a DocumentTheme, sheet: &Sheet<'_>) -> Self {
         Self {
             theme,
             fonts: &theme.fonts,
@@ -234,6 +140,13 @@ impl<'a> Writer<'a> {
                 sheet.letterhead.town, sheet.title, sheet.number
             )),
             outline: Vec::new(),
+            refused: None,
+        }
+    }
+
+    fn refuse(&mut self, error: RenderError) {
+        if self.refused.is_none() {
+            self.refused = Some(error);
         }
     }
 
@@ -260,7 +173,11 @@ impl<'a> Writer<'a> {
         size * self.theme.layout.line_height
     }
 
-    fn mark(&mut self, content: Content, paints: Vec<Paint>) -> usize {
+    fn mark(&mut self, content: Content, mut paints: Vec<Paint>) -> usize {
+        if self.refused.is_some() {
+            // The document will not be written: keep no more of it.
+            paints.clear();
+        }
         self.marks.push(Mark {
             page: self.page,
             content,
@@ -279,6 +196,12 @@ impl<'a> Writer<'a> {
     }
 
     fn new_page(&mut self) {
+        if self.page + 1 >= MAX_PAGES {
+            self.refuse(RenderError::Forbidden("more than 50 pages"));
+            // Nothing more is drawn: start again at the top of this page.
+            self.y = self.theme.layout.margin_top;
+            return;
+        }
         self.page += 1;
         let layout = &self.theme.layout;
         let size = layout.small_size;
@@ -374,7 +297,7 @@ impl<'a> Writer<'a> {
     }
 
     /// The whole document, in reading order.
-    fn document(&mut self, sheet: &Sheet<'_>) -> Vec<Node> {
+    pub(super) fn document(&mut self, sheet: &Sheet<'_>) -> Vec<Node> {
         let mut roots = vec![self.letterhead(sheet)];
         roots.push(self.recipient(sheet.recipient));
         roots.extend(self.title(sheet));
@@ -659,6 +582,10 @@ impl<'a> Writer<'a> {
         if columns == 0 {
             return Node::Group(Group::Table, children);
         }
+        if columns as f32 * MIN_COLUMN > self.width() {
+            self.refuse(RenderError::Forbidden("tables too wide for the page"));
+            return Node::Group(Group::Table, children);
+        }
         let header_cells: Option<Vec<Cell>> = headers.map(|headers| {
             headers
                 .iter()
@@ -775,6 +702,11 @@ impl<'a> Writer<'a> {
             .collect();
         let count = wrapped.iter().map(Vec::len).max().unwrap_or(1);
         let height = count as f32 * leading + 2.0 * CELL_PADDING;
+        // A row is drawn on one page: its cells side by side.
+        if height > self.bottom() - self.theme.layout.margin_top - 60.0 {
+            self.refuse(RenderError::Forbidden("a table row longer than a page"));
+            return Node::Group(Group::Row, Vec::new());
+        }
         let page = self.page;
         self.ensure(height);
         if self.page != page
@@ -931,7 +863,7 @@ impl<'a> Writer<'a> {
     }
 
     /// Each page's footer: the document and "Page 1 sur 2".
-    fn footers(&mut self, sheet: &Sheet<'_>) {
+    pub(super) fn footers(&mut self, sheet: &Sheet<'_>) {
         let pages = self.page + 1;
         let size = self.theme.layout.small_size;
         let baseline = PAGE_HEIGHT - self.theme.layout.margin_bottom + 26.0;
@@ -973,105 +905,6 @@ impl<'a> Writer<'a> {
             });
         }
     }
-
-    fn finish(self, roots: Vec<Node>, sheet: &Sheet<'_>) -> Result<Vec<u8>, RenderError> {
-        let configuration = ConfigurationBuilder::new()
-            .with_accessibility_validator(Accessibility::UA1)
-            .finish()
-            .map_err(|error| RenderError::Pdf(format!("{error:?}")))?;
-        let settings = SerializeSettings {
-            configuration,
-            enable_tagging: true,
-            ..SerializeSettings::default()
-        };
-        let mut document = Document::new_with(settings);
-        let logo = match &self.theme.logo {
-            Some(bytes) => Some(
-                krilla::image::Image::from_png(krilla::Data::from(bytes.clone()), true)
-                    .map_err(RenderError::Pdf)?,
-            ),
-            None => None,
-        };
-        let qr = qr_path(&sheet.verification.url)?;
-        let pages = self.page + 1;
-        let mut identifiers: Vec<Option<Identifier>> = Vec::with_capacity(self.marks.len());
-        identifiers.resize_with(self.marks.len(), || None);
-        let size = Size::from_wh(PAGE_WIDTH, PAGE_HEIGHT)
-            .ok_or_else(|| RenderError::Pdf("page size".to_owned()))?;
-        for page_index in 0..pages {
-            let mut page = document.start_page_with(krilla::page::PageSettings::new(size));
-            let mut surface = page.surface();
-            for (index, mark) in self.marks.iter().enumerate() {
-                if mark.page != page_index {
-                    continue;
-                }
-                let identifier = match mark.content {
-                    Content::Artifact(kind) => {
-                        surface.start_tagged(ContentTag::Artifact(Artifact::with_kind(kind)));
-                        None
-                    }
-                    Content::Text => Some(surface.start_tagged(ContentTag::Span(SpanTag::empty()))),
-                    Content::Figure => Some(surface.start_tagged(ContentTag::Other)),
-                };
-                for paint in &mark.paints {
-                    draw(&mut surface, paint, self.fonts, logo.as_ref(), qr.as_ref());
-                }
-                surface.end_tagged();
-                identifiers[index] = identifier;
-            }
-            surface.finish();
-            page.finish();
-        }
-
-        let mut tree = TagTree::new().with_lang(Some("fr-FR".to_owned()));
-        for root in roots {
-            if let Some(node) = tag_node(root, &mut identifiers) {
-                tree.push(node);
-            }
-        }
-        document.set_tag_tree(tree);
-
-        let mut outline = Outline::new();
-        let mut entries = self.outline.into_iter();
-        if let Some((title, page, y)) = entries.next() {
-            let mut root = OutlineNode::new(
-                title,
-                krilla::destination::XyzDestination::new(page, Point::from_xy(0.0, y)),
-            )
-            .with_open(true);
-            for (heading, page, y) in entries {
-                root.push_child(OutlineNode::new(
-                    heading,
-                    krilla::destination::XyzDestination::new(page, Point::from_xy(0.0, y)),
-                ));
-            }
-            outline.push_child(root);
-        }
-        document.set_outline(outline);
-
-        let issued = sheet.issued_at;
-        use chrono::{Datelike as _, Timelike as _};
-        let created = krilla::metadata::DateTime::new(u16::try_from(issued.year()).unwrap_or(2026))
-            .month(u8::try_from(issued.month()).unwrap_or(1))
-            .day(u8::try_from(issued.day()).unwrap_or(1))
-            .hour(u8::try_from(issued.hour()).unwrap_or(0))
-            .minute(u8::try_from(issued.minute()).unwrap_or(0))
-            .second(u8::try_from(issued.second()).unwrap_or(0))
-            .utc_offset_hour(0);
-        document.set_metadata(
-            Metadata::new()
-                .title(format!("{} — N° {}", sheet.title, sheet.number))
-                .language("fr-FR".to_owned())
-                .authors(vec![sheet.letterhead.town.clone()])
-                .creator("Guichet".to_owned())
-                .description(format!("Document délivré par {}", sheet.letterhead.town))
-                .creation_date(created)
-                .document_id(sheet.number.to_owned()),
-        );
-        document
-            .finish()
-            .map_err(|error| RenderError::Pdf(format!("{error:?}")))
-    }
 }
 
 fn cell(value: &Value) -> Cell {
@@ -1087,336 +920,5 @@ fn cell(value: &Value) -> Cell {
         text,
         numeric,
         weight: Weight::Regular,
-    }
-}
-
-fn tag_node(node: Node, identifiers: &mut [Option<Identifier>]) -> Option<krilla::tagging::Node> {
-    match node {
-        Node::Leaf(index) => identifiers
-            .get_mut(index)
-            .and_then(Option::take)
-            .map(krilla::tagging::Node::from),
-        Node::Group(group, children) => {
-            let children: Vec<krilla::tagging::Node> = children
-                .into_iter()
-                .filter_map(|child| tag_node(child, identifiers))
-                .collect();
-            if children.is_empty() {
-                return None;
-            }
-            Some(TagGroup::with_children(tag_kind(group), children).into())
-        }
-    }
-}
-
-fn tag_kind(group: Group) -> TagKind {
-    let level = |level: u16| NonZeroU16::new(level).unwrap_or(NonZeroU16::MIN);
-    match group {
-        Group::Paragraph => Tag::P.into(),
-        Group::Title(title) => Tag::Hn(level(1), Some(title)).into(),
-        Group::Heading(title) => Tag::Hn(level(2), Some(title)).into(),
-        Group::Table => Tag::Table.into(),
-        Group::Caption => Tag::Caption.into(),
-        Group::Head => Tag::THead.into(),
-        Group::Body => Tag::TBody.into(),
-        Group::Row => Tag::TR.into(),
-        Group::HeaderCell(scope) => Tag::TH(scope).into(),
-        Group::Cell => Tag::TD.into(),
-        Group::List => Tag::L(ListNumbering::Disc).into(),
-        Group::Item => Tag::LI.into(),
-        Group::Label => Tag::Lbl.into(),
-        Group::ItemBody => Tag::LBody.into(),
-        Group::Figure(alt) => Tag::Figure(Some(alt)).into(),
-        Group::Section => Tag::Section.into(),
-    }
-}
-
-fn fill(colour: Rgb) -> Fill {
-    Fill {
-        paint: krilla::color::rgb::Color::new(colour.0, colour.1, colour.2).into(),
-        ..Fill::default()
-    }
-}
-
-fn draw(
-    surface: &mut krilla::surface::Surface<'_>,
-    paint: &Paint,
-    fonts: &Fonts,
-    logo: Option<&krilla::image::Image>,
-    qr: Option<&krilla::geom::Path>,
-) {
-    match paint {
-        Paint::Text {
-            x,
-            baseline,
-            size,
-            weight,
-            colour,
-            text,
-        } => {
-            let face = match weight {
-                Weight::Regular => &fonts.regular,
-                Weight::Bold => &fonts.bold,
-            };
-            surface.set_fill(Some(fill(*colour)));
-            surface.draw_text(
-                Point::from_xy(*x, *baseline),
-                face.krilla.clone(),
-                *size,
-                text,
-                false,
-                TextDirection::Auto,
-            );
-        }
-        Paint::Rect {
-            rect: (x, y, width, height),
-            colour,
-        } => {
-            if let Some(rect) = Rect::from_xywh(*x, *y, *width, *height) {
-                let mut builder = PathBuilder::new();
-                builder.push_rect(rect);
-                if let Some(path) = builder.finish() {
-                    surface.set_fill(Some(fill(*colour)));
-                    surface.draw_path(&path);
-                }
-            }
-        }
-        Paint::Logo { x, y, size } => {
-            if let (Some(logo), Some(area)) = (logo, Size::from_wh(*size, *size)) {
-                surface.push_transform(&Transform::from_translate(*x, *y));
-                surface.draw_image(logo.clone(), area);
-                surface.pop();
-            }
-        }
-        Paint::Qr { x, y, size } => {
-            if let Some(path) = qr {
-                // The path is drawn in a unit square.
-                surface.push_transform(&Transform::from_row(*size, 0.0, 0.0, *size, *x, *y));
-                surface.set_fill(Some(fill(BLACK)));
-                surface.draw_path(path);
-                surface.pop();
-            }
-        }
-    }
-}
-
-/// The QR code of `url` as one path in a unit square (its dark modules,
-/// merged into runs per row).
-fn qr_path(url: &str) -> Result<Option<krilla::geom::Path>, RenderError> {
-    let code = qrcode::QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::M)
-        .map_err(|error| RenderError::Pdf(format!("QR code: {error}")))?;
-    let width = code.width();
-    let colours = code.to_colors();
-    let unit = 1.0 / width as f32;
-    let mut builder = PathBuilder::new();
-    for row in 0..width {
-        let mut column = 0;
-        while column < width {
-            if colours[row * width + column] == qrcode::Color::Dark {
-                let start = column;
-                while column < width && colours[row * width + column] == qrcode::Color::Dark {
-                    column += 1;
-                }
-                if let Some(rect) = Rect::from_xywh(
-                    start as f32 * unit,
-                    row as f32 * unit,
-                    (column - start) as f32 * unit,
-                    unit,
-                ) {
-                    builder.push_rect(rect);
-                }
-            } else {
-                column += 1;
-            }
-        }
-    }
-    Ok(builder.finish())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::modules::wit::v0_2::types::Table;
-    use crate::modules::{KeyValue, Notice};
-    use crate::theme::{ThemeFiles, ThemeSet};
-
-    fn theme(name: &str) -> DocumentTheme {
-        let themes = ThemeSet::from_files(ThemeFiles::Embedded, false).unwrap();
-        DocumentTheme::load(&themes.get(name), name).unwrap()
-    }
-
-    fn sheet_with<'a>(
-        blocks: &'a [Block],
-        letterhead: &'a Letterhead,
-        recipient: &'a Recipient,
-        signature: &'a Signature,
-        verification: &'a Verification,
-    ) -> Sheet<'a> {
-        Sheet {
-            letterhead,
-            recipient,
-            title: "Attestation de présence",
-            number: "A-2026-000042",
-            issued_on: "2 décembre 2026",
-            blocks,
-            signature,
-            verification,
-            issued_at: chrono::Utc::now(),
-        }
-    }
-
-    fn render_blocks(blocks: &[Block]) -> Result<Vec<u8>, RenderError> {
-        let letterhead = Letterhead {
-            town: "Ville de Villeneuve".to_owned(),
-            address: vec![
-                "1 place de la Mairie".to_owned(),
-                "00100 Villeneuve".to_owned(),
-            ],
-            contact: Some("Tél. 01 23 45 67 89".to_owned()),
-        };
-        let recipient = Recipient {
-            name: "Madame Léa CŒUR".to_owned(),
-            address: vec!["3 rue des Lilas".to_owned()],
-        };
-        let signature = Signature {
-            place_and_date: "Fait à Villeneuve, le 2 décembre 2026.".to_owned(),
-            title: Some("Le maire".to_owned()),
-            name: Some("Claire MARTIN".to_owned()),
-        };
-        let verification = Verification {
-            code: "K7QF-3M2P-XW9A-TC4D".to_owned(),
-            url: "https://villeneuve.example.fr/documents/verifier/K7QF-3M2P-XW9A-TC4D".to_owned(),
-        };
-        render(
-            &sheet_with(blocks, &letterhead, &recipient, &signature, &verification),
-            &theme("villeneuve"),
-        )
-    }
-
-    fn every_kind_of_block(rows: usize) -> Vec<Block> {
-        vec![
-            Block::Heading("Jours de présence".to_owned()),
-            Block::Paragraph("Ville de Villeneuve atteste que Léa ARPEGE a fréquenté les activités ci-dessous — « cantine » comprise ; 1\u{202f}234,50\u{a0}€ 😀.".to_owned()),
-            Block::KeyValues(vec![KeyValue {
-                key: "Restauration scolaire".to_owned(),
-                value: Value::Amount(123_456),
-            }]),
-            Block::Notice(Notice {
-                tone: Tone::Warning,
-                text: "Les jours fériés ne sont pas comptés.".to_owned(),
-            }),
-            Block::Items(vec!["Un premier point".to_owned(), "Un second".to_owned()]),
-            Block::Table(Table {
-                caption: "Détail".to_owned(),
-                headers: vec!["Date".to_owned(), "Activité".to_owned(), "Montant".to_owned()],
-                rows: (0..rows)
-                    .map(|day| {
-                        vec![
-                            Value::Date(format!("2025-05-{:02}", day % 28 + 1)),
-                            Value::Text("Accueil périscolaire du soir avec goûter".to_owned()),
-                            Value::Amount(250),
-                        ]
-                    })
-                    .collect(),
-            }),
-        ]
-    }
-
-    #[test]
-    fn every_block_renders_as_a_tagged_pdf_ua_file() {
-        let pdf = render_blocks(&every_kind_of_block(3)).unwrap();
-        assert!(pdf.starts_with(b"%PDF-1.7"));
-        let text = String::from_utf8_lossy(&pdf);
-        // Tagged, in French, PDF/UA-1 declared, the title shown.
-        assert!(text.contains("/MarkInfo"), "tagged");
-        assert!(text.contains("pdfuaid:part"), "PDF/UA identification");
-        assert!(text.contains("/Lang(fr-FR)"), "language");
-        assert!(text.contains("/DisplayDocTitle true"), "its title shown");
-    }
-
-    #[test]
-    fn a_long_table_runs_over_pages_with_its_header_again() {
-        let look = theme("default");
-        let pages = |rows: usize| {
-            let blocks = every_kind_of_block(rows);
-            let letterhead = Letterhead {
-                town: "Ville".to_owned(),
-                address: Vec::new(),
-                contact: None,
-            };
-            let recipient = Recipient {
-                name: "Léa".to_owned(),
-                address: Vec::new(),
-            };
-            let signature = Signature {
-                place_and_date: "Fait.".to_owned(),
-                title: None,
-                name: None,
-            };
-            let verification = Verification {
-                code: "K7QF-3M2P-XW9A-TC4D".to_owned(),
-                url: "https://x/documents/verifier/K7QF-3M2P-XW9A-TC4D".to_owned(),
-            };
-            let sheet = sheet_with(&blocks, &letterhead, &recipient, &signature, &verification);
-            let mut writer = Writer::new(&look, &sheet);
-            writer.document(&sheet);
-            let repeated = writer
-                .marks
-                .iter()
-                .filter(|mark| {
-                    matches!(
-                        mark.content,
-                        Content::Artifact(ArtifactType::PaginationOther)
-                    )
-                })
-                .count();
-            (writer.page + 1, repeated)
-        };
-        assert_eq!(pages(3), (1, 0));
-        let (count, repeated) = pages(400);
-        assert!(count >= 8, "{count} pages");
-        // The table's header row on every page it continues on (the last
-        // page may hold only the signature and the verification box).
-        assert!(
-            (count - 2..count).contains(&repeated),
-            "{repeated} of {count}"
-        );
-        // And the file is written, however long.
-        assert!(render_blocks(&every_kind_of_block(400)).is_ok());
-    }
-
-    #[test]
-    fn a_document_holds_no_link_form_or_amount_to_pay() {
-        let link = Block::Link(crate::modules::wit::v0_2::types::Link {
-            label: "Ailleurs".to_owned(),
-            view: "x".to_owned(),
-            params: Vec::new(),
-        });
-        assert_eq!(
-            render_blocks(&[link]).unwrap_err(),
-            RenderError::Forbidden("links")
-        );
-        let payable = Block::Payable(crate::modules::Payable {
-            reference: "F1".to_owned(),
-            label: "Facture".to_owned(),
-            amount: 100,
-        });
-        assert_eq!(
-            check_blocks(&[payable]),
-            Err(RenderError::Forbidden("amounts to pay"))
-        );
-    }
-
-    #[test]
-    fn every_built_in_theme_lays_documents_out() {
-        for name in ["default", "villeneuve", "saint-martin"] {
-            let look = theme(name);
-            assert!(look.logo.is_some(), "{name}");
-            assert!(look.layout.accent.contrast_with_white() >= 4.5, "{name}");
-        }
-        assert_ne!(
-            theme("villeneuve").layout.accent,
-            theme("saint-martin").layout.accent
-        );
     }
 }
