@@ -41,7 +41,8 @@ pub const CONFIG_SCHEMA: &str = r#"{
 pub struct Config {
     /// How to pay, in the town's words.
     pub payment_info: String,
-    /// Invoices listed on the tile (default 5).
+    /// Invoices listed on the tile (default 5); those still due are
+    /// listed besides, however old.
     #[serde(default = "default_shown")]
     pub shown: usize,
     /// Who attests, e.g. "La régie de recettes des services périscolaires
@@ -215,9 +216,57 @@ pub fn sorted_with_total(mut invoices: Vec<Invoice>) -> (Vec<Invoice>, i64) {
     (invoices, due)
 }
 
+/// The invoices a list shows, newest first: every invoice still due,
+/// however old, and the newest paid ones up to `shown` rows in all — the
+/// total to pay is never made of invoices the list hides.
+pub fn listed(sorted: &[Invoice], shown: usize) -> Vec<&Invoice> {
+    let due = sorted.iter().filter(|invoice| invoice.is_due()).count();
+    let mut room = shown.saturating_sub(due);
+    sorted
+        .iter()
+        .filter(|invoice| {
+            if invoice.is_due() {
+                true
+            } else if room > 0 {
+                room -= 1;
+                true
+            } else {
+                false
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_due_invoice_is_listed_however_old() {
+        let invoice = |number: &str, due_date: &str, status: &str| {
+            serde_json::from_value::<Invoice>(serde_json::json!({
+                "number": number, "period": "", "amount_cents": 100,
+                "due_date": due_date, "status": status
+            }))
+            .unwrap_or_else(|error| panic!("{error}"))
+        };
+        let (sorted, _) = sorted_with_total(vec![
+            invoice("2020-06", "2020-07-15", "a-payer"),
+            invoice("2025-03", "2025-04-15", "payee"),
+            invoice("2025-05", "2025-06-15", "payee"),
+            invoice("2025-07", "2025-08-15", "payee"),
+            invoice("2025-12", "2026-01-15", "payee"),
+        ]);
+        let numbers = |shown| -> Vec<&str> {
+            listed(&sorted, shown)
+                .into_iter()
+                .map(|invoice| invoice.number.as_str())
+                .collect()
+        };
+        assert_eq!(numbers(3), ["2025-12", "2025-07", "2020-06"]);
+        assert_eq!(numbers(1), ["2020-06"]);
+        assert_eq!(numbers(9).len(), 5);
+    }
 
     fn invoice(number: &str, due_date: &str, amount_cents: i64, status: &str) -> Invoice {
         Invoice {

@@ -3,7 +3,7 @@
 
 use guichet_module_sdk::{Link, Notice, Tone, Value, View};
 
-use crate::model::{Config, Invoice, sorted_with_total};
+use crate::model::{Config, Invoice, listed, sorted_with_total};
 
 /// The tile, also the list's page.
 pub const LIST: &str = "factures";
@@ -25,9 +25,8 @@ pub fn list(config: &Config, invoices: Vec<Invoice>) -> View {
         return view.paragraph("Vous n'avez pas de facture pour le moment.");
     }
     let (invoices, due) = sorted_with_total(invoices);
-    let rows = invoices
-        .iter()
-        .take(config.shown)
+    let rows = listed(&invoices, config.shown)
+        .into_iter()
         .map(|invoice| {
             vec![
                 Value::Link(
