@@ -121,6 +121,28 @@ async fn set_capacity(app: &TestApp, town: &Tenant, day: &str, capacity: u32) {
 }
 
 on_both_databases! {
+    async fn a_document_a_module_may_not_give_is_unavailable_and_nothing_is_kept(backend) {
+        let app = TestApp::spawn(backend).await;
+        with_places(&app, 2).await;
+        let (mut browser, _) = app.active_resident("saint-martin", "documents@example.org").await;
+        let page = browser.get("/documents").await;
+        assert!(page.text().contains("Document à lien"), "{}", page.body);
+        // A link in a document, and a hundred pages: refused by the host,
+        // "indisponible" at the form, nothing numbered or stored.
+        for document in ["lien", "fleuve"] {
+            let refused = browser
+                .submit("/documents", &format!("/documents/etablir/places/{document}"), &[])
+                .await;
+            assert_eq!(refused.status, 503, "{document}: {}", refused.body);
+            assert!(refused.text().contains("le service est indisponible"), "{}", refused.body);
+        }
+        let issued = guichet::documents::entity::issued_document::Entity::find()
+            .all(&app.app.db)
+            .await
+            .unwrap();
+        assert!(issued.is_empty());
+    }
+
     async fn a_0_2_module_and_0_1_modules_render_and_act_side_by_side(backend) {
         let app = TestApp::spawn(backend).await;
         with_places(&app, 2).await;

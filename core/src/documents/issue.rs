@@ -58,7 +58,8 @@ pub enum IssueError {
     /// The module failed ("indisponible"), logged and counted by the host.
     #[error(transparent)]
     Call(CallFailure),
-    /// The module's content is not a document (a link, a form…).
+    /// The module's content is not a document (a link, a form…) or cannot
+    /// be laid out (more than 50 pages, a table too wide): "indisponible".
     #[error("the module's document cannot be laid out: {0}")]
     Content(RenderError),
     #[error("cannot render the document: {0}")]
@@ -381,15 +382,29 @@ impl Documents {
             .await
             .map_err(|error| IssueError::Render(RenderError::Pdf(error.to_string())))?
         };
-        let bytes = rendered.map_err(|error| {
-            tracing::error!(
-                town = %tenant.slug,
-                module = %module_id,
-                document = %document_id,
-                number = %number,
-                "cannot render a document: {error}"
-            );
-            IssueError::Render(error)
+        let bytes = rendered.map_err(|error| match error {
+            // What the module gave cannot be laid out (too many pages, a
+            // table too wide): its failure, the document "indisponible".
+            RenderError::Forbidden(_) => {
+                tracing::warn!(
+                    town = %tenant.slug,
+                    module = %module_id,
+                    document = %document_id,
+                    number = %number,
+                    "a module's document cannot be laid out: {error}"
+                );
+                IssueError::Content(error)
+            }
+            RenderError::Pdf(_) => {
+                tracing::error!(
+                    town = %tenant.slug,
+                    module = %module_id,
+                    document = %document_id,
+                    number = %number,
+                    "cannot render a document: {error}"
+                );
+                IssueError::Render(error)
+            }
         })?;
 
         let (kind, actor, by_id, by_label) = match requester {

@@ -155,7 +155,22 @@ impl bindings::Guest for Places {
                 label: "Changer la capacité d'un jour".to_owned(),
                 role: StaffRole::Gestionnaire,
             }],
-            documents: Vec::new(),
+            // Documents a module may not give: a link, and more pages than
+            // a document may take (the host refuses both: "indisponible").
+            documents: vec![
+                DocumentDeclaration {
+                    id: "lien".to_owned(),
+                    title: "Document à lien".to_owned(),
+                    description: "Un document qui contient un lien (refusé).".to_owned(),
+                    params: Vec::new(),
+                },
+                DocumentDeclaration {
+                    id: "fleuve".to_owned(),
+                    title: "Document fleuve".to_owned(),
+                    description: "Un document de cent pages (refusé).".to_owned(),
+                    params: Vec::new(),
+                },
+            ],
             config_schema:
                 r#"{"type":"object","properties":{"capacite":{"type":"integer","minimum":0}}}"#
                     .to_owned(),
@@ -486,7 +501,25 @@ impl bindings::Guest for Places {
     }
 
     fn document(_: Context, id: String, _: Vec<(String, String)>) -> Result<Document, ModuleError> {
-        Err(ModuleError::NotFound(id))
+        match id.as_str() {
+            "lien" => Ok(Document {
+                title: "Document à lien".to_owned(),
+                blocks: vec![Block::Link(Link {
+                    label: "Ailleurs".to_owned(),
+                    view: "places".to_owned(),
+                    params: Vec::new(),
+                })],
+            }),
+            "fleuve" => Ok(Document {
+                title: "Document fleuve".to_owned(),
+                blocks: (0..180)
+                    .map(|line| {
+                        Block::Paragraph(format!("Paragraphe {line} : {}", "mot ".repeat(300)))
+                    })
+                    .collect(),
+            }),
+            _ => Err(ModuleError::NotFound(id)),
+        }
     }
 
     fn handle_event(_: Context, _: Event) -> Result<(), ModuleError> {
