@@ -389,6 +389,11 @@ impl<'a> Writer<'a> {
     fn title(&mut self, sheet: &Sheet<'_>) -> Vec<Node> {
         let layout = self.theme.layout.clone();
         let title = self.fonts.printable(sheet.title);
+        let title = if title.trim().is_empty() {
+            "Document".to_owned()
+        } else {
+            title
+        };
         self.outline.push((title.clone(), self.page, self.y));
         let (x, width) = (self.left(), self.width());
         let lines = self.lines(
@@ -417,6 +422,11 @@ impl<'a> Writer<'a> {
         match block {
             Block::Heading(text) => {
                 let text = self.fonts.printable(text);
+                // A heading with nothing to read is no heading (PDF/UA
+                // wants every heading titled).
+                if text.trim().is_empty() {
+                    return None;
+                }
                 // Kept with at least two lines of what follows.
                 self.y += 6.0;
                 self.ensure(

@@ -292,6 +292,108 @@ mod tests {
         assert!(render_blocks(&[word]).is_ok());
     }
 
+    /// Whatever a module sends within a view's bounds, the renderer either
+    /// writes a PDF or refuses the document: it never panics.
+    #[test]
+    fn random_content_is_written_or_refused_never_a_panic() {
+        use rand::{RngExt as _, SeedableRng as _};
+        let texts = [
+            "",
+            " ",
+            "\t\n",
+            "Léa ARPEGE",
+            "Łucja DVOŘÁK",
+            "مرحبا بالعالم",
+            "漢字かな",
+            "👩\u{200d}👩\u{200d}👧 famille",
+            "e\u{301}\u{301}\u{301}",
+            "\u{feff}\u{fffe}\u{0}\u{7}",
+            "1\u{202f}234,50\u{a0}€",
+            "«\u{a0}guillemets\u{a0}» — tiret",
+        ];
+        let mut rng = rand::rngs::StdRng::seed_from_u64(20_261_202);
+        let pick = |rng: &mut rand::rngs::StdRng| -> String {
+            let text = texts[rng.random_range(0..texts.len())];
+            match rng.random_range(0..10) {
+                0 => "x".repeat(rng.random_range(0..3_000)),
+                1 => format!("{text} ").repeat(rng.random_range(1..60)),
+                _ => text.to_owned(),
+            }
+        };
+        for _ in 0..40 {
+            let mut blocks = Vec::new();
+            for _ in 0..rng.random_range(0..12) {
+                let value =
+                    |rng: &mut rand::rngs::StdRng, text: String| match rng.random_range(0..5) {
+                        0 => Value::Amount(if rng.random_range(0..2) == 0 {
+                            i64::MIN
+                        } else {
+                            rng.random_range(-10_000..10_000)
+                        }),
+                        1 => Value::Number(i64::MAX),
+                        2 => Value::Date(text.clone()),
+                        3 => Value::Status(Notice {
+                            tone: Tone::Error,
+                            text,
+                        }),
+                        _ => Value::Text(text),
+                    };
+                let block = match rng.random_range(0..6) {
+                    0 => Block::Heading(pick(&mut rng)),
+                    1 => Block::Paragraph(pick(&mut rng)),
+                    2 => Block::Notice(Notice {
+                        tone: Tone::Warning,
+                        text: pick(&mut rng),
+                    }),
+                    3 => Block::Items(
+                        (0..rng.random_range(0..5))
+                            .map(|_| pick(&mut rng))
+                            .collect(),
+                    ),
+                    4 => Block::KeyValues(
+                        (0..rng.random_range(0..6))
+                            .map(|_| {
+                                let key = pick(&mut rng);
+                                let text = pick(&mut rng);
+                                KeyValue {
+                                    key,
+                                    value: value(&mut rng, text),
+                                }
+                            })
+                            .collect(),
+                    ),
+                    _ => {
+                        let columns = rng.random_range(0..8);
+                        let headers = (0..rng.random_range(0..=columns))
+                            .map(|_| pick(&mut rng))
+                            .collect();
+                        let rows = (0..rng.random_range(0..40))
+                            .map(|_| {
+                                (0..rng.random_range(0..=columns))
+                                    .map(|_| {
+                                        let text = pick(&mut rng);
+                                        value(&mut rng, text)
+                                    })
+                                    .collect()
+                            })
+                            .collect();
+                        Block::Table(Table {
+                            caption: pick(&mut rng),
+                            headers,
+                            rows,
+                        })
+                    }
+                };
+                blocks.push(block);
+            }
+            match render_blocks(&blocks) {
+                Ok(pdf) => assert!(pdf.starts_with(b"%PDF-")),
+                Err(RenderError::Forbidden(_)) => {}
+                Err(error) => panic!("{error} for {blocks:?}"),
+            }
+        }
+    }
+
     #[test]
     fn a_document_holds_no_link_form_or_amount_to_pay() {
         let link = Block::Link(crate::modules::wit::v0_2::types::Link {
