@@ -3,7 +3,8 @@
 //! of 2020 and 2025):
 //!
 //! - `issue/attestation-fiscale` and `issue/attestation-paiement`: the
-//!   whole issuing path as the resident's POST runs it — the parameters'
+//!   whole issuing path as the agent's POST runs it (a resident's adds
+//!   one count of their last hour's documents) — the parameters'
 //!   form rendered by the module (a WebAssembly call), the module's
 //!   `document` (another call, reading the resident's invoices and
 //!   household), the number taken, the PDF laid out, written and validated
@@ -39,11 +40,12 @@ fn documents(criterion: &mut Criterion) {
         log: "error".to_owned(),
         ..Config::default()
     };
-    let (app, tenant, account, child) = runtime.block_on(async {
+    let (app, tenant, account, child, agent) = runtime.block_on(async {
         let app = App::open(config, Mode::Serve).await.unwrap();
         let towns = guichet::towns::load_definitions(&root.join("tenants")).unwrap();
         app.apply_towns(&towns).await.unwrap();
         let resident = guichet::demo::ensure_residents(&app, &towns).await.unwrap();
+        guichet::demo::ensure_staff(&app, &towns).await.unwrap();
         let tenant = Arc::new(app.tenants.find_by_slug("villeneuve").await.unwrap().unwrap());
         let account = app
             .accounts
@@ -75,7 +77,17 @@ fn documents(criterion: &mut Criterion) {
             day = day.succ_opt().unwrap();
         }
         transaction.commit().await.unwrap();
-        (app, tenant, account, child)
+        // Issued as the agent at the counter: a resident may ask for 30
+        // an hour, and the benchmark asks for hundreds.
+        let agent = app
+            .staff
+            .members(&tenant)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|member| member.role == guichet::staff::StaffRole::Agent)
+            .unwrap();
+        (app, tenant, account, child, agent)
     });
     let origin = Origin::default();
     let issue = |module: &str, document: &str, params: Vec<(String, String)>| {
@@ -85,7 +97,7 @@ fn documents(criterion: &mut Criterion) {
             module,
             document,
             &params,
-            Requester::Resident,
+            Requester::Staff(&agent),
             &origin,
         ));
         issued.unwrap_or_else(|error| panic!("{document}: {error}"))
