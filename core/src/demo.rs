@@ -174,8 +174,8 @@ async fn household_and_invoices(
         .any(|module| module.id == "invoices")
     {
         let invoices = DataScope::resident(tenant, "invoices", account_id);
-        for invoice in DEMO_INVOICES {
-            let value: serde_json::Value = serde_json::from_str(invoice)?;
+        let listed: Vec<serde_json::Value> = serde_json::from_str(DEMO_INVOICES)?;
+        for value in listed {
             let number = value["number"].as_str().unwrap_or_default();
             storage::write(
                 &transaction,
@@ -219,50 +219,17 @@ async fn household_and_invoices(
     Ok(())
 }
 
-/// The billing software's invoices. 2020 (the seed's): Léa's, two paid,
-/// June's due. 2025, all paid (`payments`, line `kind`s): Hugo's March
-/// (périscolaire, meals, a late pick-up, by card; his birth date on the
-/// invoice), Léa's May (périscolaire and meals, by cheque: twelve on 1
+/// The billing software's invoices of Michel ARPEGE, in the invoices
+/// module's format (modules/invoices/README.md). 2020 (the seed's): Léa's,
+/// two paid, June's due. 2025, all paid (`payments`, line `kind`s): Hugo's
+/// March (périscolaire, meals, a late pick-up, by card; his birth date on
+/// the invoice), Léa's May (périscolaire and meals, by cheque: twelve on 1
 /// January, no tax attestation), Hugo's July at the holiday centre (by two
 /// direct debits; his birth date from the household), Hugo's December
-/// (paid online on 8 January 2026: 2026's). The tile lists the newest
-/// five, June 2020's among them. The invoices module's tests
-/// (modules/invoices/src/attestation_tests.rs) keep a copy, and assert the
-/// 2025 attestations: fiscale 137,20 € for Hugo, paiement 285,70 €.
-const DEMO_INVOICES: [&str; 7] = [
-    r#"{"number": "2020-04-0042", "period": "Avril 2020", "amount_cents": 3840, "due_date": "2020-05-15", "status": "payee", "member": "Léa ARPEGE",
-        "lines": [{"label": "Restauration scolaire", "quantity": 12, "unit_cents": 250, "amount_cents": 3000},
-                  {"label": "Accueil périscolaire", "quantity": 6, "unit_cents": 140, "amount_cents": 840}]}"#,
-    r#"{"number": "2020-05-0042", "period": "Mai 2020", "amount_cents": 4250, "due_date": "2020-06-15", "status": "payee", "member": "Léa ARPEGE",
-        "lines": [{"label": "Restauration scolaire", "quantity": 15, "unit_cents": 250, "amount_cents": 3750},
-                  {"label": "Accueil périscolaire", "quantity": 5, "unit_cents": 100, "amount_cents": 500}]}"#,
-    r#"{"number": "2020-06-0042", "period": "Juin 2020", "amount_cents": 4500, "due_date": "2020-07-15", "status": "a-payer", "member": "Léa ARPEGE",
-        "lines": [{"label": "Restauration scolaire", "quantity": 16, "unit_cents": 250, "amount_cents": 4000},
-                  {"label": "Accueil périscolaire", "quantity": 5, "unit_cents": 100, "amount_cents": 500}]}"#,
-    r#"{"number": "2025-03-0043", "period": "Mars 2025", "amount_cents": 9120, "due_date": "2025-04-15", "status": "payee",
-        "member": "Hugo ARPEGE", "member_birth_date": "2021-05-14",
-        "lines": [{"label": "Accueil périscolaire du matin", "quantity": 10, "unit_cents": 120, "amount_cents": 1200, "kind": "garde"},
-                  {"label": "Accueil périscolaire du soir", "quantity": 12, "unit_cents": 210, "amount_cents": 2520, "kind": "garde"},
-                  {"label": "Restauration scolaire", "quantity": 14, "unit_cents": 350, "amount_cents": 4900, "kind": "repas"},
-                  {"label": "Retard à la sortie du soir", "quantity": 1, "unit_cents": 500, "amount_cents": 500, "kind": "penalite"}],
-        "payments": [{"date": "2025-04-10", "means": "carte", "amount_cents": 9120, "reference": "CB-20250410-0043"}]}"#,
-    r#"{"number": "2025-05-0042", "period": "Mai 2025", "amount_cents": 6370, "due_date": "2025-06-15", "status": "payee",
-        "member": "Léa ARPEGE", "member_birth_date": "2012-09-03",
-        "lines": [{"label": "Accueil périscolaire", "quantity": 8, "unit_cents": 140, "amount_cents": 1120, "kind": "garde"},
-                  {"label": "Restauration scolaire", "quantity": 15, "unit_cents": 350, "amount_cents": 5250, "kind": "repas"}],
-        "payments": [{"date": "2025-06-12", "means": "cheque", "amount_cents": 6370, "reference": "Chèque n° 1234567"}]}"#,
-    r#"{"number": "2025-07-0043", "period": "Juillet 2025 — centre de loisirs", "amount_cents": 13080, "due_date": "2025-08-15", "status": "payee",
-        "member": "Hugo ARPEGE",
-        "lines": [{"label": "Centre de loisirs (journée)", "quantity": 8, "unit_cents": 1250, "amount_cents": 10000, "kind": "garde"},
-                  {"label": "Repas du centre de loisirs", "quantity": 8, "unit_cents": 385, "amount_cents": 3080, "kind": "repas"}],
-        "payments": [{"date": "2025-08-05", "means": "prelevement", "amount_cents": 7000},
-                     {"date": "2025-09-05", "means": "prelevement", "amount_cents": 6080}]}"#,
-    r#"{"number": "2025-12-0043", "period": "Décembre 2025", "amount_cents": 6300, "due_date": "2026-01-15", "status": "payee",
-        "member": "Hugo ARPEGE",
-        "lines": [{"label": "Accueil périscolaire du soir", "quantity": 10, "unit_cents": 210, "amount_cents": 2100, "kind": "garde"},
-                  {"label": "Restauration scolaire", "quantity": 12, "unit_cents": 350, "amount_cents": 4200, "kind": "repas"}],
-        "payments": [{"date": "2026-01-08", "means": "en-ligne", "amount_cents": 6300, "reference": "PAYFIP-2026-000123"}]}"#,
-];
+/// (paid online on 8 January 2026: 2026's). One file for the demo and the
+/// module's tests, which assert the 2025 attestations from it: fiscale
+/// 137,20 € for Hugo, paiement 285,70 €.
+const DEMO_INVOICES: &str = include_str!("../../modules/invoices/demo-invoices.json");
 
 /// What the demo did about FranceConnect, for its banner.
 #[derive(Debug)]

@@ -272,22 +272,21 @@ impl Documents {
         requester: Requester<'_>,
         origin: &Origin,
     ) -> Result<Issued, IssueError> {
-        let module = self
-            .modules
-            .enabled_module(tenant, module_id)
+        let super::Offer {
+            module,
+            declaration,
+        } = self
+            .offer(tenant, module_id, document_id)
             .await?
             .ok_or(IssueError::Unknown)?;
-        let declaration = module
-            .document(document_id)
-            .ok_or(IssueError::Unknown)?
-            .clone();
+        // Before any module runs: a resident past the pace costs nothing.
+        if let Requester::Resident = requester {
+            self.check_pace(tenant.scope(), resident.id).await?;
+        }
         let declared = self
             .parameters(tenant, &module, &declaration, resident)
             .await
             .map_err(IssueError::Call)?;
-        if let Requester::Resident = requester {
-            self.check_pace(tenant.scope(), resident.id).await?;
-        }
         let params = check_params(&declared, submitted).map_err(IssueError::Invalid)?;
         let content = match self
             .modules

@@ -221,8 +221,8 @@ impl Layout {
 #[derive(Debug, Clone)]
 pub struct DocumentTheme {
     pub layout: Layout,
-    /// PNG bytes.
-    pub logo: Option<Vec<u8>>,
+    /// Read once: every document of the town draws the same image.
+    pub logo: Option<krilla::image::Image>,
     pub fonts: Fonts,
 }
 
@@ -245,11 +245,9 @@ impl DocumentTheme {
             .chain_files(LOGO_FILE)
             .pop()
             .map(|(layer, bytes)| {
-                krilla::image::Image::from_png(krilla::Data::from(bytes.clone()), true)
-                    .map(|_| bytes)
-                    .map_err(|error| {
-                        format!("themes/{layer}/{LOGO_FILE}: not a PNG image ({error})")
-                    })
+                krilla::image::Image::from_png(krilla::Data::from(bytes), true).map_err(|error| {
+                    format!("themes/{layer}/{LOGO_FILE}: not a PNG image ({error})")
+                })
             })
             .transpose()?;
         let face = |file: &str| {

@@ -167,6 +167,26 @@ impl Documents {
             .collect())
     }
 
+    /// One document the town's modules offer; none when it offers no
+    /// such document.
+    pub async fn offer(
+        &self,
+        tenant: &Tenant,
+        module_id: &str,
+        document_id: &str,
+    ) -> Result<Option<Offer>, DbErr> {
+        let Some(module) = self.modules.enabled_module(tenant, module_id).await? else {
+            return Ok(None);
+        };
+        Ok(module
+            .document(document_id)
+            .cloned()
+            .map(|declaration| Offer {
+                module,
+                declaration,
+            }))
+    }
+
     /// The parameters of a document as a resident fills them: the
     /// declaration's fields, or — when they depend on the resident (their
     /// children, the years they paid in) — the fields of the form the

@@ -38,13 +38,7 @@ impl Writer<'_> {
             ..SerializeSettings::default()
         };
         let mut document = Document::new_with(settings);
-        let logo = match &self.theme.logo {
-            Some(bytes) => Some(
-                krilla::image::Image::from_png(krilla::Data::from(bytes.clone()), true)
-                    .map_err(RenderError::Pdf)?,
-            ),
-            None => None,
-        };
+        let logo = self.theme.logo.as_ref();
         let qr = qr_path(&sheet.verification.url)?;
         let pages = self.page + 1;
         let mut identifiers: Vec<Option<Identifier>> = Vec::with_capacity(self.marks.len());
@@ -74,7 +68,7 @@ impl Writer<'_> {
                     Content::Figure => Some(surface.start_tagged(ContentTag::Other)),
                 };
                 for paint in &mark.paints {
-                    draw(&mut surface, paint, self.fonts, logo.as_ref(), qr.as_ref());
+                    draw(&mut surface, paint, self.fonts, logo, qr.as_ref());
                 }
                 surface.end_tagged();
                 identifiers[index] = identifier;

@@ -6,11 +6,14 @@
 
 use std::sync::Arc;
 
+use rocket::http::Status;
 use serde::Serialize;
 
-use super::module_view::{ViewFace, ViewHtml};
+use super::module_view::{ViewFace, ViewHtml, with_value};
+use super::{PageError, refusal_message};
 use crate::accounts::entity::account;
-use crate::documents::{Documents, IssuedByKind, IssuedSummary};
+use crate::audit::Origin;
+use crate::documents::{Documents, IssueError, Issued, IssuedByKind, IssuedSummary, Requester};
 use crate::modules::{Block, Field, Form, View};
 use crate::tenancy::Tenant;
 
@@ -28,7 +31,7 @@ pub struct OfferView {
 }
 
 /// A document already issued.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct IssuedRow {
     pub title: String,
     pub number: String,
@@ -103,27 +106,119 @@ pub async fn offers(
         .collect())
 }
 
-/// The documents issued, with their links (`href(id)`).
+/// The documents issued, with their links (`href(id)`), and the one
+/// just issued (`ready`) for the notice above them.
 pub fn issued_rows(
     tenant: &Tenant,
     issued: Vec<IssuedSummary>,
+    ready: Option<i32>,
     href: impl Fn(i32) -> String,
-) -> Vec<IssuedRow> {
-    issued
+) -> (Vec<IssuedRow>, Option<IssuedRow>) {
+    let mut just_issued = None;
+    let rows = issued
         .into_iter()
-        .map(|document| IssuedRow {
-            href: href(document.id),
-            title: document.title,
-            number: document.number,
-            issued_on: crate::format::date_time(
-                &document.issued_at.with_timezone(&tenant.timezone),
-            ),
-            by: match document.issued_by {
-                IssuedByKind::Resident => "En ligne",
-                IssuedByKind::Staff => "Par la mairie",
-            },
+        .map(|document| {
+            let row = IssuedRow {
+                href: href(document.id),
+                title: document.title,
+                number: document.number,
+                issued_on: crate::format::date_time(
+                    &document.issued_at.with_timezone(&tenant.timezone),
+                ),
+                by: match document.issued_by {
+                    IssuedByKind::Resident => "En ligne",
+                    IssuedByKind::Staff => "Par la mairie",
+                },
+            };
+            if ready == Some(document.id) {
+                just_issued = Some(row.clone());
+            }
+            row
         })
-        .collect()
+        .collect();
+    (rows, just_issued)
+}
+
+/// What a face's form for a document led to.
+#[derive(Debug)]
+pub enum Answer {
+    Issued(Issued),
+    /// The form again, with this status.
+    Again(Status, Retry),
+}
+
+/// Issues the document a face's form asked for, or gives the form to show
+/// again — with the fields' messages, the module's sentence, or why the
+/// form was refused (`stale`: its token; then nothing is asked) — what was
+/// typed kept. A document the town does not offer is a 404 (a refused
+/// form is said so first, whatever it was for).
+#[allow(clippy::too_many_arguments)]
+pub async fn issue_or_again(
+    documents: &Documents,
+    tenant: &Arc<Tenant>,
+    resident: &account::Model,
+    module_id: &str,
+    document_id: &str,
+    typed: &[(String, String)],
+    stale: Option<Status>,
+    requester: Requester<'_>,
+    origin: &Origin,
+) -> Result<Answer, PageError> {
+    let (status, checked, problem) = match stale {
+        Some(status) => (status, None, Some(refusal_message(status).to_owned())),
+        None => match documents
+            .issue(
+                tenant,
+                resident,
+                module_id,
+                document_id,
+                typed,
+                requester,
+                origin,
+            )
+            .await
+        {
+            Ok(issued) => return Ok(Answer::Issued(issued)),
+            Err(IssueError::Unknown) => return Err(PageError::not_found()),
+            Err(IssueError::Invalid(fields)) => (Status::UnprocessableEntity, Some(fields), None),
+            Err(IssueError::Refused(sentence)) => {
+                (Status::UnprocessableEntity, None, Some(sentence))
+            }
+            Err(IssueError::TooMany) => (Status::TooManyRequests, None, Some(TOO_MANY.to_owned())),
+            Err(IssueError::Call(_) | IssueError::Content(_)) => (
+                Status::ServiceUnavailable,
+                None,
+                Some(UNAVAILABLE.to_owned()),
+            ),
+            Err(IssueError::Database(error)) => return Err(error.into()),
+            Err(IssueError::Render(error)) => return Err(PageError::internal(error)),
+        },
+    };
+    let fields = match checked {
+        Some(fields) => fields,
+        None => {
+            let Some(offer) = documents.offer(tenant, module_id, document_id).await? else {
+                return Err(stale.map_or_else(PageError::not_found, PageError::stale_form));
+            };
+            let mut fields = documents
+                .parameters(tenant, &offer.module, &offer.declaration, resident)
+                .await
+                .unwrap_or(offer.declaration.params);
+            for field in &mut fields {
+                with_value(field, typed);
+            }
+            fields
+        }
+    };
+    Ok(Answer::Again(
+        status,
+        Retry {
+            module_id: module_id.to_owned(),
+            document_id: document_id.to_owned(),
+            fields,
+            problem,
+        },
+    ))
 }
 
 /// The sentence shown when a resident asked for too many documents.

@@ -346,8 +346,6 @@ impl ViewHtml {
     }
 }
 
-/// The view's forms with the values submitted (checkboxes: checked when
-/// submitted, unchecked when absent), so that nothing typed is lost.
 /// The tables of a view as one CSV file (a table's caption, its headers,
 /// its rows as the page shows them; a blank line between tables): what the
 /// staff take to their own tools, e.g. the children booked on a day. None
@@ -392,18 +390,9 @@ fn value_text(value: &Value) -> String {
     }
 }
 
+/// The view's forms with the values submitted (checkboxes: checked when
+/// submitted, unchecked when absent), so that nothing typed is lost.
 pub fn with_values(mut view: View, submitted: &[(String, String)]) -> View {
-    let value_of = |field: &Field| {
-        let found = submitted
-            .iter()
-            .find(|(name, _)| *name == field.name)
-            .map(|(_, value)| value.clone());
-        match field.kind {
-            FieldKind::Checkbox => Some(found.unwrap_or_default()),
-            // Not submitted: a disabled field keeps what the module said.
-            _ => found,
-        }
-    };
     for block in &mut view.blocks {
         if let Block::Form(form) = block {
             let fields = form.fields.iter_mut().chain(
@@ -412,16 +401,30 @@ pub fn with_values(mut view: View, submitted: &[(String, String)]) -> View {
                     .flat_map(|group| group.fields.iter_mut()),
             );
             for field in fields {
-                if field.disabled {
-                    continue;
-                }
-                if let Some(value) = value_of(field) {
-                    field.value = value;
-                }
+                with_value(field, submitted);
             }
         }
     }
     view
+}
+
+/// One field with the value submitted for it (see [`with_values`]); a
+/// disabled field, never submitted, keeps what the module said.
+pub fn with_value(field: &mut Field, submitted: &[(String, String)]) {
+    if field.disabled {
+        return;
+    }
+    let found = submitted
+        .iter()
+        .find(|(name, _)| *name == field.name)
+        .map(|(_, value)| value.clone());
+    let value = match field.kind {
+        FieldKind::Checkbox => Some(found.unwrap_or_default()),
+        _ => found,
+    };
+    if let Some(value) = value {
+        field.value = value;
+    }
 }
 
 /// A module's form: its fields as posted, in order (a module declares its

@@ -16,13 +16,13 @@ use super::{
     Checked, Csrf, CsrfForm, PageError, Resident, TownPage, Visitor, resident_page, visitor_page,
 };
 use crate::audit::Origin;
-use crate::documents::{CopyCheck, Documents, IssueError, Requester, Verified};
+use crate::documents::{CopyCheck, Documents, Requester, Verified};
 use crate::web::kit::Page;
+use crate::web::kit::csrf::input_of;
 use crate::web::kit::documents::{
-    IssuedRow, OfferView, PdfDownload, Retry, TOO_MANY, UNAVAILABLE, issued_rows, offers,
+    Answer, IssuedRow, OfferView, PdfDownload, Retry, issue_or_again, issued_rows, offers,
 };
 use crate::web::kit::module_view::{ModuleFields, ViewFace};
-use crate::web::kit::refusal_message;
 
 /// The verification's page ranks first: `/documents/verifier/<code>` also
 /// has the shape of a download (`/documents/<id>/pdf`). A document is asked
@@ -81,15 +81,14 @@ async fn render(
     let issued = documents
         .issued_for(resident.tenant.scope(), resident.account.id)
         .await?;
-    let ready_row = ready.and_then(|id| issued.iter().find(|document| document.id == id).cloned());
-    let href = |id: i32| format!("/documents/{id}/pdf");
+    let (issued, ready) = issued_rows(&resident.tenant, issued, ready, |id| {
+        format!("/documents/{id}/pdf")
+    });
     let view = DocumentsView {
         intro_html: intro(&page),
         offers,
-        ready: ready_row
-            .map(|document| issued_rows(&resident.tenant, vec![document], href))
-            .and_then(|mut rows| rows.pop()),
-        issued: issued_rows(&resident.tenant, issued, href),
+        issued,
+        ready,
     };
     resident_page(page, resident, csrf).render(
         status,
@@ -123,131 +122,38 @@ async fn issue(
     origin: Origin,
     documents: &State<Documents>,
     form: Checked<'_, ModuleFields>,
-) -> Result<Option<Either<Page, Redirect>>, PageError> {
-    let (typed, stale) = match form {
-        Ok(form) => (form.into_inner().0, None),
-        Err(refused) => {
-            let (ModuleFields(fields), status) = refused.stale_input()?;
-            (fields, Some(status))
-        }
-    };
-    let (status, fields, problem) = if let Some(status) = stale {
-        // An old page or another site: the form again, input kept.
-        let Some(fields) =
-            typed_fields(documents, &resident, module_id, document_id, &typed).await?
-        else {
-            // A refused form is said so first, whatever it was for.
-            return Err(PageError::stale_form(status));
-        };
-        (status, fields, Some(refusal_message(status).to_owned()))
-    } else {
-        let issued = documents
-            .issue(
-                &resident.tenant,
-                &resident.account,
-                module_id,
-                document_id,
-                &typed,
-                Requester::Resident,
-                &origin,
-            )
-            .await;
-        let (status, problem) = match issued {
-            Ok(issued) => {
-                return Ok(Some(Either::Right(Redirect::to(format!(
-                    "/documents?delivre={}",
-                    issued.id
-                )))));
-            }
-            Err(IssueError::Unknown) => return Ok(None),
-            Err(IssueError::Invalid(fields)) => {
-                let retry = Retry {
-                    module_id: module_id.to_owned(),
-                    document_id: document_id.to_owned(),
-                    fields,
-                    problem: None,
-                };
-                let page = render(
-                    page,
-                    &resident,
-                    &csrf,
-                    documents,
-                    Status::UnprocessableEntity,
-                    Some(&retry),
-                    None,
-                )
-                .await?;
-                return Ok(Some(Either::Left(page)));
-            }
-            Err(IssueError::Refused(sentence)) => (Status::UnprocessableEntity, sentence),
-            Err(IssueError::TooMany) => (Status::TooManyRequests, TOO_MANY.to_owned()),
-            Err(IssueError::Call(_) | IssueError::Content(_)) => {
-                (Status::ServiceUnavailable, UNAVAILABLE.to_owned())
-            }
-            Err(IssueError::Database(error)) => return Err(error.into()),
-            Err(IssueError::Render(error)) => return Err(PageError::internal(error)),
-        };
-        let fields = typed_fields(documents, &resident, module_id, document_id, &typed)
-            .await?
-            .unwrap_or_default();
-        (status, fields, Some(problem))
-    };
-    let retry = Retry {
-        module_id: module_id.to_owned(),
-        document_id: document_id.to_owned(),
-        fields,
-        problem,
-    };
-    let page = render(
-        page,
-        &resident,
-        &csrf,
+) -> Result<Either<Page, Redirect>, PageError> {
+    let (ModuleFields(typed), stale) = input_of(form)?;
+    let answer = issue_or_again(
         documents,
-        status,
-        Some(&retry),
-        None,
+        &resident.tenant,
+        &resident.account,
+        module_id,
+        document_id,
+        &typed,
+        stale,
+        Requester::Resident,
+        &origin,
     )
     .await?;
-    Ok(Some(Either::Left(page)))
-}
-
-/// The document's fields with what was typed in them (nothing lost);
-/// none when the town offers no such document.
-async fn typed_fields(
-    documents: &Documents,
-    resident: &Resident,
-    module_id: &str,
-    document_id: &str,
-    typed: &[(String, String)],
-) -> Result<Option<Vec<crate::modules::Field>>, PageError> {
-    let Some(offer) = documents
-        .offers(&resident.tenant)
-        .await?
-        .into_iter()
-        .find(|offer| offer.module.module_id == module_id && offer.declaration.id == document_id)
-    else {
-        return Ok(None);
-    };
-    let declared = documents
-        .parameters(
-            &resident.tenant,
-            &offer.module,
-            &offer.declaration,
-            &resident.account,
-        )
-        .await
-        .unwrap_or_else(|_| offer.declaration.params.clone());
-    Ok(Some(
-        declared
-            .into_iter()
-            .map(|mut field| {
-                if let Some((_, value)) = typed.iter().find(|(name, _)| *name == field.name) {
-                    field.value = value.clone();
-                }
-                field
-            })
-            .collect(),
-    ))
+    match answer {
+        Answer::Issued(issued) => Ok(Either::Right(Redirect::to(format!(
+            "/documents?delivre={}",
+            issued.id
+        )))),
+        Answer::Again(status, retry) => {
+            let page = render(
+                page,
+                &resident,
+                &csrf,
+                documents,
+                status,
+                Some(&retry),
+                None,
+            );
+            Ok(Either::Left(page.await?))
+        }
+    }
 }
 
 #[get("/documents/<id>/pdf", rank = 2)]

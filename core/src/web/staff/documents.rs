@@ -16,13 +16,14 @@ use super::{AdminPage, Checked, Csrf, CsrfForm, FieldError, Staff, staff_page};
 use crate::accounts::Accounts;
 use crate::accounts::entity::account;
 use crate::audit::Origin;
-use crate::documents::{Documents, IssueError, Requester, SignatoryInput};
+use crate::documents::{Documents, Requester, SignatoryInput};
 use crate::staff::{IssueDocuments, ManageTown, ReadResidents};
+use crate::web::kit::csrf::input_of;
 use crate::web::kit::documents::{
-    IssuedRow, OfferView, PdfDownload, Retry, TOO_MANY, UNAVAILABLE, issued_rows, offers,
+    Answer, IssuedRow, OfferView, PdfDownload, Retry, issue_or_again, issued_rows, offers,
 };
 use crate::web::kit::module_view::{ModuleFields, ViewFace};
-use crate::web::kit::{Page, PageError, refusal_message};
+use crate::web::kit::{Page, PageError};
 
 /// The resident's documents rank before `/usagers/<identifier>/<code>`
 /// (an action's confirmation page) and after `/usagers/import/<id>`, which
@@ -74,16 +75,13 @@ async fn render(
     .await?;
     let issued = documents.issued_for(staff.tenant.scope(), owner.id).await?;
     let base = format!("/admin/usagers/{}/documents", encoded(&owner.identifier));
-    let href = |id: i32| format!("{base}/{id}");
-    let ready = ready
-        .and_then(|id| issued.iter().find(|document| document.id == id).cloned())
-        .and_then(|document| issued_rows(&staff.tenant, vec![document], href).pop());
+    let (issued, ready) = issued_rows(&staff.tenant, issued, ready, |id| format!("{base}/{id}"));
     let name = crate::format::full_name(&owner.first_name, &owner.last_name);
     let view = ResidentDocumentsView {
         identifier: owner.identifier.clone(),
         name: name.clone(),
         offers,
-        issued: issued_rows(&staff.tenant, issued, href),
+        issued,
         ready,
     };
     staff_page(page, staff, csrf).render(
@@ -139,108 +137,39 @@ async fn issue(
     form: Checked<'_, ModuleFields>,
 ) -> Result<Either<Page, Redirect>, PageError> {
     let owner = resident(accounts, &staff.tenant, identifier).await?;
-    let (typed, stale) = match form {
-        Ok(form) => (form.into_inner().0, None),
-        Err(refused) => {
-            let (ModuleFields(fields), status) = refused.stale_input()?;
-            (fields, Some(status))
-        }
-    };
-    let problem = if let Some(status) = stale {
-        Some((status, refusal_message(status).to_owned()))
-    } else {
-        match documents
-            .issue(
-                &staff.tenant,
-                &owner,
-                module_id,
-                document_id,
-                &typed,
-                Requester::Staff(&staff.member),
-                &origin,
-            )
-            .await
-        {
-            Ok(issued) => {
-                return Ok(Either::Right(Redirect::to(format!(
-                    "/admin/usagers/{}/documents?delivre={}",
-                    encoded(&owner.identifier),
-                    issued.id
-                ))));
-            }
-            Err(IssueError::Unknown) => return Err(PageError::not_found()),
-            Err(IssueError::Invalid(fields)) => {
-                let retry = Retry {
-                    module_id: module_id.to_owned(),
-                    document_id: document_id.to_owned(),
-                    fields,
-                    problem: None,
-                };
-                let page = render(
-                    page,
-                    &staff,
-                    &csrf,
-                    documents,
-                    &owner,
-                    Status::UnprocessableEntity,
-                    Some(&retry),
-                    None,
-                )
-                .await?;
-                return Ok(Either::Left(page));
-            }
-            Err(IssueError::Refused(sentence)) => Some((Status::UnprocessableEntity, sentence)),
-            Err(IssueError::TooMany) => Some((Status::TooManyRequests, TOO_MANY.to_owned())),
-            Err(IssueError::Call(_) | IssueError::Content(_)) => {
-                Some((Status::ServiceUnavailable, UNAVAILABLE.to_owned()))
-            }
-            Err(IssueError::Database(error)) => return Err(error.into()),
-            Err(IssueError::Render(error)) => return Err(PageError::internal(error)),
-        }
-    };
-    let (status, sentence) = problem.unwrap_or((Status::UnprocessableEntity, String::new()));
-    let Some(offer) = documents
-        .offers(&staff.tenant)
-        .await?
-        .into_iter()
-        .find(|offer| offer.module.module_id == module_id && offer.declaration.id == document_id)
-    else {
-        // A refused form is said so first, whatever it was for.
-        return Err(match stale {
-            Some(status) => PageError::stale_form(status),
-            None => PageError::not_found(),
-        });
-    };
-    let fields = documents
-        .parameters(&staff.tenant, &offer.module, &offer.declaration, &owner)
-        .await
-        .unwrap_or_else(|_| offer.declaration.params.clone())
-        .into_iter()
-        .map(|mut field| {
-            if let Some((_, value)) = typed.iter().find(|(name, _)| *name == field.name) {
-                field.value = value.clone();
-            }
-            field
-        })
-        .collect();
-    let retry = Retry {
-        module_id: module_id.to_owned(),
-        document_id: document_id.to_owned(),
-        fields,
-        problem: Some(sentence),
-    };
-    let page = render(
-        page,
-        &staff,
-        &csrf,
+    let (ModuleFields(typed), stale) = input_of(form)?;
+    let answer = issue_or_again(
         documents,
+        &staff.tenant,
         &owner,
-        status,
-        Some(&retry),
-        None,
+        module_id,
+        document_id,
+        &typed,
+        stale,
+        Requester::Staff(&staff.member),
+        &origin,
     )
     .await?;
-    Ok(Either::Left(page))
+    match answer {
+        Answer::Issued(issued) => Ok(Either::Right(Redirect::to(format!(
+            "/admin/usagers/{}/documents?delivre={}",
+            encoded(&owner.identifier),
+            issued.id
+        )))),
+        Answer::Again(status, retry) => {
+            let page = render(
+                page,
+                &staff,
+                &csrf,
+                documents,
+                &owner,
+                status,
+                Some(&retry),
+                None,
+            );
+            Ok(Either::Left(page.await?))
+        }
+    }
 }
 
 #[get("/usagers/<identifier>/documents/<id>", rank = 2)]
