@@ -36,6 +36,8 @@ pub enum StartupError {
     FranceConnect(#[from] crate::franceconnect::FranceConnectError),
     #[error("cannot load the documents' layout: {0}")]
     Documents(String),
+    #[error("cannot set up the PayFiP client: {0}")]
+    Payments(String),
 }
 
 /// How the process was started: `demo` keeps mail in a local mailbox when
@@ -68,6 +70,8 @@ pub struct App {
     pub content: crate::content::ContentService,
     /// Documents issued (attestations as PDF) and their verification.
     pub documents: crate::documents::Documents,
+    /// Online payments (PayFiP) and their reconciliation.
+    pub payments: crate::payments::Payments,
     /// Where the outbox worker delivers; none keeps mail in the outbox.
     pub delivery: Option<Delivery>,
     /// Keys the CSRF tokens.
@@ -135,6 +139,14 @@ impl App {
             &themes,
         )
         .map_err(StartupError::Documents)?;
+        let payments = crate::payments::Payments::new(
+            db.clone(),
+            modules.clone(),
+            mailer.clone(),
+            PublicLinks::new(&config),
+            &config.payfip_url,
+        )
+        .map_err(StartupError::Payments)?;
         Ok(Self {
             config,
             mode,
@@ -153,6 +165,7 @@ impl App {
             staff,
             content,
             documents,
+            payments,
             delivery,
             secret_key,
         })
@@ -198,7 +211,7 @@ impl App {
     }
 
     /// Binds and serves until a shutdown signal, with the outbox worker,
-    /// the journal's purge and the watcher of town changes beside it. `on_ready` is given the port
+    /// the journal's purge, the payments' reconciliation and the watcher of town changes beside it. `on_ready` is given the port
     /// actually bound (useful with port 0) and a handle that stops the
     /// server. Returns once the server and the worker have both stopped: the
     /// worker hands back the mails it holds before the process exits
@@ -226,6 +239,12 @@ impl App {
         let purge = crate::audit::JournalPurge::new(self.db.clone(), self.tenants.clone());
         let purging: Arc<std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>> = Arc::default();
         let purge_started = purging.clone();
+        // The payments' reconciliation, stopped and waited for likewise.
+        let reconciler =
+            crate::payments::Reconciler::new(self.payments.clone(), self.tenants.clone());
+        let reconciling: Arc<std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>> =
+            Arc::default();
+        let reconcile_started = reconciling.clone();
         let served = self
             .rocket()
             .attach(rocket::fairing::AdHoc::on_liftoff(
@@ -260,6 +279,17 @@ impl App {
                     })
                 },
             ))
+            .attach(rocket::fairing::AdHoc::on_liftoff(
+                "payments reconciliation",
+                move |rocket| {
+                    Box::pin(async move {
+                        let task = tokio::spawn(reconciler.run(rocket.shutdown()));
+                        if let Ok(mut slot) = reconcile_started.lock() {
+                            *slot = Some(task);
+                        }
+                    })
+                },
+            ))
             .attach(rocket::fairing::AdHoc::on_liftoff("ready", move |rocket| {
                 Box::pin(async move {
                     if let Some(on_ready) = on_ready.lock().ok().and_then(|mut slot| slot.take()) {
@@ -286,6 +316,15 @@ impl App {
                 && !error.is_cancelled()
             {
                 tracing::error!(%error, "the journal purge failed");
+            }
+        }
+        let reconciling = reconciling.lock().ok().and_then(|mut slot| slot.take());
+        if let Some(task) = reconciling {
+            task.abort();
+            if let Err(error) = task.await
+                && !error.is_cancelled()
+            {
+                tracing::error!(%error, "the payments reconciliation failed");
             }
         }
         served.map(|_| ()).map_err(Box::new)

@@ -275,10 +275,12 @@ async fn demo(file: &ConfigFile, port: Option<u16>) -> anyhow::Result<()> {
         config.public_port = Some(config.port);
     }
     // A fresh key per run: demo sessions need not survive a restart.
-    let config = with_ephemeral_key(config);
+    let mut config = with_ephemeral_key(config);
     init_logging(&config);
-    let app = App::open(config, Mode::Demo).await?;
     let mut definitions = crate::demo::town_definitions(std::path::Path::new("tenants"))?;
+    // Kept until the demo stops, as FranceConnect's provider below.
+    let payfip = crate::demo::start_payfip(&mut config, &mut definitions).await;
+    let app = App::open(config, Mode::Demo).await?;
     // Kept until the demo stops: dropping it stops the provider.
     let franceconnect = crate::demo::start_franceconnect(&app, &mut definitions).await;
     apply(&app, &definitions).await?;
@@ -295,6 +297,7 @@ async fn demo(file: &ConfigFile, port: Option<u16>) -> anyhow::Result<()> {
     let base_domain = app.config.base_domain.clone();
     let mailbox = app.config.smtp_url.is_none();
     let franceconnect_note = franceconnect.note.clone();
+    let payfip_note = payfip.note.clone();
     app.serve(move |port, _| {
         // Written, not printed: a closed stdout must not stop the demo.
         let mut out = std::io::stdout().lock();
@@ -327,6 +330,9 @@ async fn demo(file: &ConfigFile, port: Option<u16>) -> anyhow::Result<()> {
         if let Some(note) = &franceconnect_note {
             banner.push(note.clone());
         }
+        if let Some(note) = &payfip_note {
+            banner.push(note.clone());
+        }
         banner.push("Press Ctrl+C to stop.".to_owned());
         for line in banner {
             let _ = writeln!(out, "{line}");
@@ -336,6 +342,7 @@ async fn demo(file: &ConfigFile, port: Option<u16>) -> anyhow::Result<()> {
     .await
     .context("the server stopped")?;
     drop(franceconnect);
+    drop(payfip);
     Ok(())
 }
 

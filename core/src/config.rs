@@ -99,6 +99,9 @@ pub struct Config {
     pub module_concurrency_town_percent: u32,
     /// The share of `module_concurrency` one module of one town may hold.
     pub module_concurrency_module_percent: u32,
+    /// PayFiP's address (its SOAP service and payment page are under it):
+    /// the DGFiP's, or a server in its shape for tests and the demo.
+    pub payfip_url: String,
     /// Log filter, in `tracing` syntax (`info`, `guichet=debug,sqlx=warn`).
     pub log: String,
     pub log_format: LogFormat,
@@ -158,6 +161,7 @@ impl Default for Config {
             module_storage_town_kib: crate::modules::StorageQuota::DEFAULT_TOWN_KIB,
             module_concurrency_town_percent: 50,
             module_concurrency_module_percent: 25,
+            payfip_url: crate::payments::payfip::DEFAULT_BASE_URL.to_owned(),
             log: DEFAULT_LOG_FILTER.to_owned(),
             log_format: LogFormat::Text,
         }
@@ -374,6 +378,17 @@ impl Config {
                 "module_timeout_ms",
                 "must be at least module_cpu_ms".to_owned(),
             ));
+        }
+
+        match Url::parse(&self.payfip_url) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => {}
+            _ => {
+                return Err(invalid(
+                    "payfip_url",
+                    "is not an http(s) address (PayFiP's is https://www.payfip.gouv.fr/tpa)"
+                        .to_owned(),
+                ));
+            }
         }
 
         if let Err(error) = tracing_subscriber::EnvFilter::builder().parse(&self.log) {
@@ -603,6 +618,7 @@ mod example_file {
             "module_storage_town_kib",
             "module_concurrency_town_percent",
             "module_concurrency_module_percent",
+            "payfip_url",
             "log",
             "log_format",
         ];
@@ -635,6 +651,7 @@ mod example_file {
             module_storage_town_kib: _,
             module_concurrency_town_percent: _,
             module_concurrency_module_percent: _,
+            payfip_url: _,
             log: _,
             log_format: _,
         } = Config::default();

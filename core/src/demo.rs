@@ -320,6 +320,108 @@ pub async fn start_franceconnect(
     }
 }
 
+/// Where the local server in PayFiP's shape lives, from the repository's
+/// root.
+pub const PAYFIP_SCRIPT: &str = "tests/payfip/server.mjs";
+
+/// What the demo did about online payment, for its banner.
+#[derive(Debug)]
+pub struct DemoPayFiP {
+    /// Running while the demo runs.
+    pub server: Option<crate::local_server::LocalServer>,
+    pub note: Option<String>,
+}
+
+/// Starts the local server in PayFiP's shape for the towns that take
+/// payments online, when the configuration keeps PayFiP's own address
+/// (residents of a demo pay nothing real), and points `config` at it.
+/// When it cannot start, those towns go without online payment and the
+/// note says why.
+pub async fn start_payfip(
+    config: &mut crate::config::Config,
+    definitions: &mut [TownDefinition],
+) -> DemoPayFiP {
+    use crate::payments::PaymentSection;
+
+    let paying: Vec<(String, String)> = definitions
+        .iter()
+        .filter_map(|town| {
+            let section = town.definition.section::<PaymentSection>();
+            let numcli = section.numcli.clone()?;
+            section
+                .enabled
+                .then(|| (numcli, town.definition.display_name.clone()))
+        })
+        .collect();
+    if paying.is_empty() {
+        return DemoPayFiP {
+            server: None,
+            note: None,
+        };
+    }
+    let names = paying
+        .iter()
+        .map(|(_, name)| name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    if config.payfip_url != crate::payments::payfip::DEFAULT_BASE_URL {
+        return DemoPayFiP {
+            server: None,
+            note: Some(format!(
+                "Online payment ({names}): PayFiP at {}",
+                config.payfip_url
+            )),
+        };
+    }
+    let clients: Vec<serde_json::Value> = paying
+        .iter()
+        .map(|(numcli, name)| {
+            serde_json::json!({
+                "numcli": numcli,
+                "libelle": format!("REGIE DE {}", crate::payments::payfip::object(name).to_uppercase()),
+            })
+        })
+        .collect();
+    let started = crate::local_server::LocalServer::start(
+        Path::new(PAYFIP_SCRIPT),
+        &[("CLIENTS", serde_json::Value::Array(clients).to_string())],
+        None,
+        "payments::local_payfip",
+        |_| false,
+    )
+    .await;
+    match started {
+        Ok(server) => {
+            config.payfip_url = format!("{}/tpa", server.url);
+            let note = format!(
+                "Online payment ({names}): local server in PayFiP's shape at {} (no money moves)",
+                server.url
+            );
+            DemoPayFiP {
+                server: Some(server),
+                note: Some(note),
+            }
+        }
+        Err(error) => {
+            for town in definitions.iter_mut() {
+                let mut section = town.definition.section::<PaymentSection>().clone();
+                if section.enabled {
+                    section.enabled = false;
+                    if let Err(error) = town.definition.set_section(&section) {
+                        tracing::error!(town = %town.definition.slug, %error, "cannot change the payment settings");
+                    }
+                }
+            }
+            DemoPayFiP {
+                server: None,
+                note: Some(format!(
+                    "Online payment is off in this demo: the local PayFiP server cannot start: {error}"
+                )),
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

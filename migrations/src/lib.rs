@@ -26,6 +26,7 @@ mod m20261126_000015_module_edits;
 mod m20261126_000016_request_handling;
 mod m20261202_000017_module_keys_in_byte_order;
 mod m20261202_000018_documents;
+mod m20261202_000019_payments;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000014_account_import::Migration),
             Box::new(m20261202_000017_module_keys_in_byte_order::Migration),
             Box::new(m20261202_000018_documents::Migration),
+            Box::new(m20261202_000019_payments::Migration),
         ]
     }
 }

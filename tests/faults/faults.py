@@ -13,7 +13,11 @@ sink (aiosmtpd) that records every Message-ID. Then, one after the other:
 3. PostgreSQL stopped 15 s under load: only 2xx or 503 with Retry-After, no
    answer slower than 2 s, /readyz 503 within 1 s, recovery within 1 s of
    the database's return, no acknowledged write lost;
-4. a town changed through the CLI is served by A and B within 1 s.
+4. a town changed through the CLI is served by A and B within 1 s;
+5. a payment whose server is killed (SIGKILL) after sending the resident to
+   PayFiP (a local server in its shape) and before PayFiP's notification:
+   restarted, the reconciliation settles it, once, and the invoices module
+   records it once.
 
 Bounded in time and count, loopback only. Prints its figures; exits 1 on
 the first broken promise. Run by `tests/run` (after `cargo test` built the
@@ -348,6 +352,111 @@ def town_change_seen_everywhere(guichet, a, b, folder):
     check(all(delay <= 1.0 for delay in seen.values()), "every instance serves the change within 1 s")
 
 
+# ------------------------------------------------------------- payment --
+
+class PayFiP:
+    """tests/payfip/server.mjs, with its test controls."""
+
+    def __init__(self):
+        self.process = subprocess.Popen(
+            ["node", os.path.join(ROOT, "tests", "payfip", "server.mjs")],
+            env=dict(os.environ, PORT="0", PAYFIP_TEST_CONTROLS="1",
+                     CLIENTS=json.dumps([{"numcli": "123456", "libelle": "REGIE DE VILLENEUVE"}])),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        line = self.process.stdout.readline()
+        if not line.startswith("ready "):
+            raise RuntimeError("the PayFiP server did not start")
+        self.url = line.split(" ", 1)[1].strip()
+        self.port = int(self.url.rsplit(":", 1)[1])
+
+    def post(self, path, body, content_type="application/json"):
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            connection.request("POST", path, body=body.encode(), headers={"Content-Type": content_type})
+            response = connection.getresponse()
+            return response.status, response.read().decode()
+        finally:
+            connection.close()
+
+    def create(self, fields):
+        """creerPaiementSecurise, as Guichet sends it; the idOp."""
+        arg = "".join(f"<{name}>{value}</{name}>" for name, value in fields.items())
+        envelope = (
+            '<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
+            'xmlns:pai="http://securite.service.tpa.cp.finances.gouv.fr/services/mas_securite/contrat_paiement_securise/PaiementSecuriseService">'
+            f"<soapenv:Body><pai:creerPaiementSecurise><arg0>{arg}</arg0></pai:creerPaiementSecurise></soapenv:Body></soapenv:Envelope>"
+        )
+        status, body = self.post("/tpa/services/securite", envelope, "text/xml; charset=utf-8")
+        if status != 200:
+            raise RuntimeError(f"creerPaiementSecurise: {status} {body}")
+        return body.split("idOp", 1)[1].split(">", 1)[1].split("<", 1)[0]
+
+    def stop(self):
+        self.process.kill()
+        self.process.wait()
+
+
+def payment_across_a_kill(postgres, guichet, payfip, a, b):
+    print("5. a payment whose server is killed before PayFiP's notification", flush=True)
+    api_key = guichet.cli("api-key", "create", "--tenant", TOWN, "--name", "fault suite payments").splitlines()[1].strip()
+    headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
+    status, _, body, _ = a.request("POST", "/api/v1/accounts", json.dumps(
+        {"email": "paiement.faute@example.org", "first_name": "Paule", "last_name": "FAUTE"}), headers)
+    check(status == 201, f"a resident created through the data API ({status})")
+    identifier = json.loads(body)["identifier"]
+    invoice = {"number": "2026-11-0099", "period": "Novembre 2026", "amount_cents": 4500,
+               "due_date": "2026-12-15", "status": "a-payer"}
+    status, _, _, _ = a.request("PUT", f"/api/v1/modules/invoices/residents/{identifier}/data/facture:2026-11-0099",
+                                json.dumps(invoice), headers)
+    check(status == 200, f"their invoice pushed ({status})")
+    # Guichet recorded the payment and sent the resident to PayFiP (what
+    # POST /paiements/payer does); then A is killed.
+    payment_id = postgres.sql(
+        "INSERT INTO payment (tenant_id, account_id, resident_identifier, provider, module_id, reference, label, "
+        "amount_cents, email, numcli, saisie, return_path, state, created_at, updated_at, event_attempts) "
+        f"SELECT t.id, acc.id, '{identifier}', 'payfip', 'invoices', '2026110099', 'Facture 2026-11-0099', 4500, "
+        "'paiement.faute@example.org', '123456', 'T', '/services/invoices/factures', 'created', "
+        "now() - interval '6 minutes', now(), 0 FROM tenant t JOIN account acc ON acc.tenant_id = t.id "
+        f"WHERE t.slug = '{TOWN}' AND acc.identifier = '{identifier}' RETURNING id").splitlines()[0]
+    idop = payfip.create({
+        "exer": "2026", "mel": "paiement.faute@example.org", "montant": "4500", "numcli": "123456",
+        "objet": "Facture 2026 11 0099", "refdet": "2026110099", "saisie": "T",
+        "urlnotif": f"http://{HOST}:{a.port}/paiements/notification",
+        "urlredirect": f"http://{HOST}:{a.port}/paiements/retour/{payment_id}",
+    })
+    postgres.sql(f"UPDATE payment SET provider_id = '{idop}', state = 'waiting' WHERE id = {payment_id}")
+    b.terminate()
+    a.kill()
+    # The resident pays; PayFiP's notification finds no server.
+    status, body = payfip.post("/test/outcome", json.dumps({"idop": idop, "resultrans": "P", "notify": True}))
+    check(status == 200 and json.loads(body)["status"] is None, f"the notification found no server ({body})")
+    check(postgres.sql(f"SELECT state FROM payment WHERE id = {payment_id}") == "waiting", "still waiting while down")
+    restarted = time.monotonic()
+    a.start()
+    b.start()
+    settled = wait_until(lambda: postgres.sql(f"SELECT state FROM payment WHERE id = {payment_id}") == "paid", 60, 0.5)
+    print(f"      settled {time.monotonic() - restarted:.1f} s after the restart", flush=True)
+    check(settled, "the reconciliation settles the payment after the restart")
+    delivered = wait_until(lambda: postgres.sql(
+        f"SELECT event_delivered_at IS NOT NULL FROM payment WHERE id = {payment_id}") == "t", 30, 0.5)
+    check(delivered, "the invoices module was told")
+    status, _, body, _ = a.request("GET", f"/api/v1/modules/invoices/residents/{identifier}/data/facture:2026-11-0099",
+                                   headers=headers)
+    value = json.loads(body)["value"] if status == 200 else {}
+    stored = json.loads(value) if isinstance(value, str) else value
+    online = [p for p in stored.get("payments", []) if p.get("means") == "en-ligne"]
+    check(stored.get("status") == "payee" and len(online) == 1, f"the invoice is paid, once ({stored})")
+    check(postgres.sql("SELECT count(*) FROM audit_event WHERE kind = 'payment_received'") == "1",
+          "one payment_received in the journal")
+    # Both instances keep reconciling: nothing more happens.
+    time.sleep(2)
+    check(postgres.sql(f"SELECT count(*) FROM payment_answer WHERE payment_id = {payment_id} "
+                       "AND outcome LIKE 'Résultat P%'") == "1", "one answer recorded the payment")
+
+
 def main():
     if not os.path.exists(BINARY):
         sys.exit(f"faults: {BINARY} is missing (cargo build -p guichet)")
@@ -357,7 +466,9 @@ def main():
     subprocess.run(["psql", "-X", "-q", "-d", postgres.url("postgres"), "-c", "CREATE DATABASE guichet"], check=True)
     sink = Sink(free_port())
     sink.start()
+    payfip = PayFiP()
     guichet = Guichet(folder, postgres, sink.port)
+    guichet.env["GUICHET_PAYFIP_URL"] = f"{payfip.url}/tpa"
     instances = []
     try:
         guichet.cli("migrate")
@@ -371,6 +482,7 @@ def main():
             "2": lambda: mail_while_smtp_is_down(postgres, sink, guichet),
             "3": lambda: outage_under_load(postgres, guichet, a),
             "4": lambda: town_change_seen_everywhere(guichet, a, b, folder),
+            "5": lambda: payment_across_a_kill(postgres, guichet, payfip, a, b),
         }
         # `faults.py 3 4` runs only those (all by default).
         for number in sys.argv[1:] or sorted(scenarios):
@@ -380,6 +492,7 @@ def main():
             if instance.process and instance.process.poll() is None:
                 instance.kill()
         sink.stop()
+        payfip.stop()
         try:
             postgres.stop()
         except subprocess.CalledProcessError:

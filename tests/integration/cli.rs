@@ -138,7 +138,7 @@ on_both_databases! {
 
         let first = guichet(dir.path(), &["migrate"], &env);
         assert!(first.status.success(), "{}", stderr(&first));
-        assert!(stdout(&first).starts_with("18 migration(s) applied"), "{}", stdout(&first));
+        assert!(stdout(&first).starts_with("19 migration(s) applied"), "{}", stdout(&first));
         let again = guichet(dir.path(), &["migrate"], &env);
         assert!(stdout(&again).starts_with("0 migration(s) applied"), "{}", stdout(&again));
 
@@ -147,8 +147,8 @@ on_both_databases! {
         assert_eq!(
             stdout(&applied),
             "created   saint-martin\ncreated   villeneuve\n\
-             modules   saint-martin: invoices 0.1.2, bookings 0.2.1, absences 0.1.1, tariffs 0.1.2, bloc-notes 0.1.1\n\
-             modules   villeneuve: invoices 0.1.2, bookings 0.2.1, absences 0.1.1, tariffs 0.1.2\n\
+             modules   saint-martin: invoices 0.1.3, bookings 0.2.1, absences 0.1.1, tariffs 0.1.2, bloc-notes 0.1.1\n\
+             modules   villeneuve: invoices 0.1.3, bookings 0.2.1, absences 0.1.1, tariffs 0.1.2\n\
              published saint-martin terms version 1 (major)\n\
              published villeneuve terms version 1 (major)\n"
         );

@@ -5,28 +5,14 @@
 
 use std::process::Command;
 
-use guichet::towns::load_definitions;
 use sea_orm::{EntityTrait as _, TransactionTrait as _};
 
-use crate::harness::{TestApp, Visitor, csrf_of, repo_root};
+use crate::harness::{TestApp, Visitor, csrf_of};
 
 /// Michel ARPEGE of the demo (Léa, Hugo, invoices of 2020 and 2025),
 /// logged in and past the terms.
 async fn demo_resident(app: &TestApp) -> Visitor {
-    let towns = load_definitions(&repo_root().join("tenants")).unwrap();
-    let resident = guichet::demo::ensure_residents(&app.app, &towns)
-        .await
-        .unwrap();
-    let mut browser = app.visitor("villeneuve.localhost");
-    assert_eq!(
-        browser
-            .login(&resident.identifier, &resident.password)
-            .await
-            .status,
-        303
-    );
-    assert_eq!(browser.accept_terms().await.status, 303);
-    browser
+    app.demo_resident().await
 }
 
 /// Runs a poppler tool on `pdf`; its standard output.

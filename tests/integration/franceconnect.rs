@@ -304,11 +304,15 @@ on_both_databases! {
             ));
         }
         // The button is a form answered with a redirection to the provider:
-        // the policy lets forms of this town lead there, and nowhere else.
+        // the policy lets forms of this town lead there, and nowhere else
+        // but PayFiP's page ("Payer en ligne").
         let page = app.get(VILLENEUVE, "/connexion").await;
         let policy = page.header("content-security-policy").unwrap();
         assert!(
-            policy.contains(&format!("form-action 'self' http://127.0.0.1:{};", provider.port)),
+            policy.contains(&format!(
+                "form-action 'self' https://www.payfip.gouv.fr http://127.0.0.1:{};",
+                provider.port
+            )),
             "{policy}"
         );
         // Where to come back after login follows the resident to the provider.
@@ -320,7 +324,7 @@ on_both_databases! {
         assert_eq!(page.status, 200);
         assert!(!page.text().contains("FranceConnect"), "{}", page.body);
         let policy = page.header("content-security-policy").unwrap();
-        assert!(policy.contains("form-action 'self';"), "{policy}");
+        assert!(policy.contains("form-action 'self' https://www.payfip.gouv.fr;"), "{policy}");
         let refused = app.get("saint-martin.localhost", "/franceconnect/connexion").await;
         assert_eq!(refused.status, 404);
         assert!(refused.text().contains("ne propose pas la connexion avec FranceConnect"));

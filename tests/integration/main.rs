@@ -33,6 +33,7 @@ mod module_storage;
 mod modules;
 mod modules_v2;
 mod outages;
+mod payments;
 mod requests;
 mod staff;
 mod tenancy;

@@ -18,6 +18,7 @@
 mod accounts;
 pub mod entity;
 mod keys;
+mod payments;
 
 use std::sync::Arc;
 
@@ -62,6 +63,7 @@ pub fn routes() -> Vec<Route> {
         accounts::create_account,
         accounts::find_accounts,
         accounts::resend_activation,
+        payments::list_payments,
     ]
 }
 
@@ -190,6 +192,9 @@ pub enum ApiError {
     InvalidAccount(Vec<FieldError>),
     #[error("le paramètre « {0} » est requis")]
     MissingParameter(&'static str),
+    /// A parameter that does not read: its name and what it should be.
+    #[error("le paramètre « {0} » est invalide : {1}")]
+    InvalidParameter(&'static str, &'static str),
     /// An action the account's state does not allow.
     #[error("{message}")]
     AccountState { code: &'static str, message: String },
@@ -217,7 +222,8 @@ impl ApiError {
             | Self::InvalidText(_)
             | Self::InvalidInput
             | Self::InvalidAccount(_)
-            | Self::MissingParameter(_) => Status::UnprocessableEntity,
+            | Self::MissingParameter(_)
+            | Self::InvalidParameter(..) => Status::UnprocessableEntity,
             Self::EmailTaken { .. } | Self::AccountState { .. } => Status::Conflict,
             Self::Data(DataError::ScopeFull) => Status::Conflict,
             Self::Data(_) => Status::UnprocessableEntity,
@@ -247,6 +253,7 @@ impl ApiError {
             Self::EmailTaken { .. } => "email_taken",
             Self::InvalidAccount(_) => "invalid_account",
             Self::MissingParameter(_) => "missing_parameter",
+            Self::InvalidParameter(..) => "invalid_parameter",
             Self::AccountState { code, .. } => code,
         }
     }

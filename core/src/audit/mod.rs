@@ -203,6 +203,14 @@ pub enum AuditKind {
     /// Who signs the town's documents was changed in the back-office
     /// (detail: place, title and name).
     DocumentSignatoryChanged,
+    /// An online payment started (detail: its number, what, how much).
+    PaymentStarted,
+    /// The provider confirmed a payment (detail: number, amount, what,
+    /// the provider's transaction).
+    PaymentReceived,
+    /// The town's online payment settings were changed in the back-office
+    /// (detail: enabled, contract, mode).
+    PaymentSettingsChanged,
 }
 
 impl AuditKind {
@@ -263,6 +271,9 @@ impl AuditKind {
             Self::ModuleStaffAction => "module_staff_action",
             Self::DocumentIssued => "document_issued",
             Self::DocumentSignatoryChanged => "document_signatory_changed",
+            Self::PaymentStarted => "payment_started",
+            Self::PaymentReceived => "payment_received",
+            Self::PaymentSettingsChanged => "payment_settings_changed",
         }
     }
 
@@ -330,6 +341,9 @@ impl AuditKind {
             Self::ModuleStaffAction => "Action d'un service (module)",
             Self::DocumentIssued => "Document délivré",
             Self::DocumentSignatoryChanged => "Signataire des documents modifié",
+            Self::PaymentStarted => "Paiement en ligne commencé",
+            Self::PaymentReceived => "Paiement en ligne reçu",
+            Self::PaymentSettingsChanged => "Réglages du paiement en ligne modifiés",
         }
     }
 

@@ -61,6 +61,8 @@ pub enum MailKind {
     FeedbackReply,
     /// A module's `notify` (modules/notify.rs).
     ModuleNotification,
+    /// An online payment received (payments/settle.rs).
+    PaymentReceipt,
 }
 
 impl MailKind {
@@ -77,6 +79,7 @@ impl MailKind {
             Self::RequestAnswered => "request_answered",
             Self::FeedbackReply => "feedback_reply",
             Self::ModuleNotification => "module_notification",
+            Self::PaymentReceipt => "payment_receipt",
         }
     }
 }

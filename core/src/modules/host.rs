@@ -23,7 +23,7 @@ use super::slots::{SlotLevel, SlotOwner, SlotShares, Slots};
 use super::storage::{StorageLimits, StorageQuota};
 use super::views::{ViewLimits, ViewPart};
 use super::wit::v0_2::types::{
-    Context, Document, Manifest, ModuleError, Outcome, View, ViewRequest,
+    Context, Document, Event, Manifest, ModuleError, Outcome, View, ViewRequest,
 };
 use super::wit::{Interface, v0_1, v0_2};
 use crate::config::Config;
@@ -141,6 +141,13 @@ pub struct ActResult {
     pub writes: super::sandbox::PendingWrites,
     /// Held until the writes are committed (in their transaction, on
     /// PostgreSQL): drop it after the commit.
+    pub locks: HeldLocks,
+}
+
+/// What a successful `handle-event` left to write, and its locks.
+#[derive(Debug)]
+pub struct EventResult {
+    pub writes: super::sandbox::PendingWrites,
     pub locks: HeldLocks,
 }
 
@@ -597,6 +604,56 @@ impl ModuleHost {
         }
         Ok(ActResult {
             outcome,
+            writes: sandbox.writes,
+            locks: sandbox.locks,
+        })
+    }
+
+    /// Delivers an event to a module (0.2.0 only: 0.1.0 has no events);
+    /// what it wrote is returned for the caller to commit, as for `act`.
+    /// It waits for a slot as an `act` does: an event is not to be lost
+    /// to a busy town.
+    pub async fn handle_event(
+        &self,
+        release: &LoadedRelease,
+        scope: CallScope,
+        context: &Context,
+        event: &Event,
+    ) -> Result<EventResult, CallFailure> {
+        let outcome = self
+            .handle_event_inner(release, scope, context, event)
+            .await;
+        self.record(release, context, &outcome);
+        outcome
+    }
+
+    async fn handle_event_inner(
+        &self,
+        release: &LoadedRelease,
+        scope: CallScope,
+        context: &Context,
+        event: &Event,
+    ) -> Result<EventResult, CallFailure> {
+        check_input(context, std::iter::empty())?;
+        let pre = self.prepared(release).await?;
+        let Prepared::V0_2(pre) = &pre else {
+            return Err(CallFailure::NotFound("handle-event".to_owned()));
+        };
+        let sandbox = self.sandbox(Phase::HandleEvent, Some(scope));
+        let (answer, sandbox) = self
+            .run(
+                sandbox,
+                self.inner.limits.act_wait,
+                async |store: &mut Store<Sandbox>| {
+                    let instance = pre.instantiate_async(&mut *store).await?;
+                    instance
+                        .call_handle_event(&mut *store, context, event)
+                        .await
+                },
+            )
+            .await?;
+        answer.map_err(module_failure)?;
+        Ok(EventResult {
             writes: sandbox.writes,
             locks: sandbox.locks,
         })

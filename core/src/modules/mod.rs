@@ -47,7 +47,7 @@ use sea_orm::{
 
 pub use cache::{ArtifactCache, CacheError};
 pub use host::{
-    ActResult, Audience, CallFailure, HostSetupError, LoadedRelease, MAX_INPUT_BYTES,
+    ActResult, Audience, CallFailure, EventResult, HostSetupError, LoadedRelease, MAX_INPUT_BYTES,
     MAX_OUTPUT_BYTES, ModuleHost, ModuleLimits, Prepared,
 };
 pub use metrics::{ModuleMetrics, StorageFigure, render_storage};
@@ -61,10 +61,10 @@ pub use towns::{ModuleEnablement, ReleaseChange, ResolvedModule, StorageSetting,
 pub use views::{ViewLimits, ViewMeasure, ViewPart};
 pub use wit::Interface;
 pub use wit::v0_2::types::{
-    Block, Capability, Choice, Context, DateTime, Document, DocumentDeclaration, Done, Field,
-    FieldGroup, FieldKind, Form, KeyValue, Manifest, Notice, Outcome, Payable, Resident, Slot,
-    StaffActionDeclaration, StaffMember, StaffRole as DeclaredRole, StaffViewDeclaration, Tone,
-    Town, Value, View, ViewRequest,
+    Block, Capability, Choice, Context, DateTime, Document, DocumentDeclaration, Done, Event,
+    Field, FieldGroup, FieldKind, Form, KeyValue, Manifest, Notice, Outcome, Payable, Payment,
+    Resident, Slot, StaffActionDeclaration, StaffMember, StaffRole as DeclaredRole,
+    StaffViewDeclaration, Tone, Town, Value, View, ViewRequest,
 };
 
 use crate::accounts::{Civility, entity::account};
@@ -119,7 +119,23 @@ pub enum ActError {
     Mail(#[from] crate::mail::MailError),
     #[error("database error: {0}")]
     Database(#[from] DbErr),
+    /// The caller's seal refused to commit (what the call answered was
+    /// recorded by another instance meanwhile): nothing was written.
+    #[error("the call's writes were superseded: nothing was written")]
+    Superseded,
 }
+
+/// What a caller writes in the transaction of a call's writes, last
+/// before the commit; `false` rolls everything back
+/// ([`ActError::Superseded`]). The payments mark an event delivered in it,
+/// so that the module's writes and the delivery are one.
+pub type Seal = Box<
+    dyn for<'t> FnOnce(
+            &'t sea_orm::DatabaseTransaction,
+        )
+            -> std::pin::Pin<Box<dyn Future<Output = Result<bool, DbErr>> + Send + 't>>
+        + Send,
+>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum UpgradeError {
@@ -522,6 +538,35 @@ impl Modules {
             .await
     }
 
+    /// Delivers an event to a module for a resident (a payment they made)
+    /// and writes what it wrote, its notifications included, in one
+    /// transaction that `seal` ends (see [`Seal`]).
+    pub async fn handle_event(
+        &self,
+        tenant: &Arc<Tenant>,
+        module: &EnabledModule,
+        resident: &account::Model,
+        event: &Event,
+        seal: Seal,
+    ) -> Result<(), ActError> {
+        let (context, scope) = Self::call(tenant, module, Some(resident));
+        let EventResult { writes, locks } = self
+            .host
+            .handle_event(&module.release, scope, &context, event)
+            .await?;
+        self.write(
+            tenant,
+            module,
+            Some(resident),
+            writes,
+            locks,
+            None,
+            Some(seal),
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Runs one of the module's staff actions for a member of the town's
     /// staff (the caller checked the member's role:
     /// [`EnabledModule::staff_action`]); what it writes is journaled as the
@@ -571,11 +616,10 @@ impl Modules {
         result: ActResult,
         journal: Option<StaffJournal>,
     ) -> Result<ActOutcome, ActError> {
-        let account_id = resident.map(|resident| resident.id);
         let ActResult {
             outcome,
             writes,
-            mut locks,
+            locks,
         } = result;
         let done = match outcome {
             // Nothing is written: dropping the locks rolls their
@@ -583,6 +627,33 @@ impl Modules {
             Outcome::Invalid(view) => return Ok(ActOutcome::Invalid(view)),
             Outcome::Done(done) => done,
         };
+        let references = self
+            .write(tenant, module, resident, writes, locks, journal, None)
+            .await?;
+        Ok(ActOutcome::Done {
+            notice: done.notice,
+            details: done.details,
+            next: done.then,
+            references,
+        })
+    }
+
+    /// Writes what a call left (storage, requests, notifications, the
+    /// staff's journal entry, the caller's seal) in one transaction — the
+    /// call's lock transaction if its locks opened one — then releases its
+    /// locks; the references of the requests created.
+    #[allow(clippy::too_many_arguments)]
+    async fn write(
+        &self,
+        tenant: &Arc<Tenant>,
+        module: &EnabledModule,
+        resident: Option<&account::Model>,
+        writes: sandbox::PendingWrites,
+        mut locks: lock::HeldLocks,
+        journal: Option<StaffJournal>,
+        seal: Option<Seal>,
+    ) -> Result<Vec<String>, ActError> {
+        let account_id = resident.map(|resident| resident.id);
         let transaction = match locks.take_transaction()? {
             Some(transaction) => transaction,
             None => crate::db::begin_write(&self.db).await?,
@@ -656,6 +727,12 @@ impl Modules {
             )
             .await?;
         }
+        if let Some(seal) = seal
+            && !seal(&transaction).await?
+        {
+            // Dropping the transaction rolls back what was written.
+            return Err(ActError::Superseded);
+        }
         transaction.commit().await?;
         // Committed: the next call waiting for one of these keys reads what
         // this one wrote.
@@ -663,12 +740,7 @@ impl Modules {
         if mails > 0 {
             self.mailer.wake();
         }
-        Ok(ActOutcome::Done {
-            notice: done.notice,
-            details: done.details,
-            next: done.then,
-            references,
-        })
+        Ok(references)
     }
 }
 

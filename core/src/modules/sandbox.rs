@@ -36,12 +36,14 @@ pub enum Phase {
     ActStaff,
     /// Producing a document: reads only, like a render.
     Document,
+    /// Handling an event (a payment confirmed): writes, as `act` does.
+    HandleEvent,
 }
 
 impl Phase {
     /// Whether the call may write, lock and notify.
     pub fn writes(self) -> bool {
-        matches!(self, Self::Act | Self::ActStaff)
+        matches!(self, Self::Act | Self::ActStaff | Self::HandleEvent)
     }
 }
 

@@ -47,7 +47,7 @@ pub use recovery::RECOVERY_CODES;
 pub use role::{
     AssignRequests, EnterBackOffice, HandleFeedback, HandleRequests, ImportResidents,
     IssueDocuments, ManageResidents, ManageStaff, ManageTown, Permission, PublishContent,
-    ReadJournal, ReadResidents, StaffRole,
+    ReadJournal, ReadPayments, ReadResidents, StaffRole,
 };
 pub use service::{SessionLimits, StaffService};
 pub use sessions::StaffSession;

@@ -55,11 +55,13 @@ impl StaffRole {
                 "consulter les comptes des usagers et leurs demandes",
                 "traiter les demandes",
                 "consulter le journal des comptes",
+                "consulter les paiements en ligne",
             ],
             Self::Gestionnaire => &[
                 "consulter les comptes des usagers et leurs demandes",
                 "traiter les demandes",
                 "consulter le journal des comptes",
+                "consulter les paiements en ligne",
                 "créer, importer, désactiver les comptes des usagers",
                 "publier les actualités et les pages",
             ],
@@ -67,10 +69,11 @@ impl StaffRole {
                 "consulter les comptes des usagers et leurs demandes",
                 "traiter les demandes",
                 "consulter le journal des comptes",
+                "consulter les paiements en ligne",
                 "créer, importer, désactiver les comptes des usagers",
                 "publier les actualités et les pages",
                 "gérer l'équipe (inviter, changer de rôle, suspendre)",
-                "gérer les conditions d'utilisation, les modules et les réglages de la commune",
+                "gérer les conditions d'utilisation, les modules, le paiement en ligne et les réglages de la commune",
             ],
         }
     }
@@ -124,6 +127,10 @@ pub struct HandleFeedback;
 /// resident could get online, asked at the counter. Agents' work.
 #[derive(Debug)]
 pub struct IssueDocuments;
+/// Read the online payments and ask the provider about one: agents answer
+/// "did my payment go through?" at the counter.
+#[derive(Debug)]
+pub struct ReadPayments;
 
 impl Permission for EnterBackOffice {
     const LEAST: StaffRole = StaffRole::Agent;
@@ -156,6 +163,9 @@ impl Permission for AssignRequests {
     const LEAST: StaffRole = StaffRole::Gestionnaire;
 }
 impl Permission for IssueDocuments {
+    const LEAST: StaffRole = StaffRole::Agent;
+}
+impl Permission for ReadPayments {
     const LEAST: StaffRole = StaffRole::Agent;
 }
 impl Permission for HandleFeedback {

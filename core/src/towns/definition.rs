@@ -21,6 +21,7 @@ use crate::documents::DocumentSettings;
 use crate::franceconnect::FranceConnectSettings;
 use crate::households::HouseholdSettings;
 use crate::modules::ModuleEnablement;
+use crate::payments::PaymentSection;
 use crate::requests::RequestType;
 use crate::tenancy::{DEFINITION_FILE, InvalidDefinition, Section, TOWN_KEYS, TenantDefinition};
 use crate::terms::{TermsFile, TermsFileError, parse_terms_file};
@@ -82,7 +83,7 @@ const fn rule<S: Section>() -> SectionRule {
 
 /// The sections `tenant.toml` may hold, each owned by its feature, in the
 /// order they are checked.
-const TOML_SECTIONS: [SectionRule; 8] = [
+const TOML_SECTIONS: [SectionRule; 9] = [
     rule::<Vec<ModuleEnablement>>(),
     rule::<Option<FranceConnectSettings>>(),
     rule::<Vec<RequestType>>(),
@@ -91,6 +92,7 @@ const TOML_SECTIONS: [SectionRule; 8] = [
     rule::<HouseholdSettings>(),
     rule::<JournalSettings>(),
     rule::<DocumentSettings>(),
+    rule::<PaymentSection>(),
 ];
 
 /// The sections that come from files beside `tenant.toml`, never from it.

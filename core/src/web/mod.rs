@@ -37,6 +37,13 @@ pub fn build(app: &App, rocket_config: rocket::Config) -> Rocket<Build> {
     let settings = WebSettings {
         secret_key: app.secret_key.clone(),
         secure_cookies: app.config.public_scheme == crate::config::PublicScheme::Https,
+        form_origins: url::Url::parse(&app.config.payfip_url)
+            .ok()
+            .map(|url| url.origin())
+            .filter(url::Origin::is_tuple)
+            .map(|origin| origin.ascii_serialization())
+            .into_iter()
+            .collect(),
     };
     let rocket = rocket::custom(rocket_config)
         .manage(app.tenants.clone())
@@ -52,6 +59,7 @@ pub fn build(app: &App, rocket_config: rocket::Config) -> Rocket<Build> {
         .manage(app.staff.clone())
         .manage(app.content.clone())
         .manage(app.documents.clone())
+        .manage(app.payments.clone())
         .manage(crate::db::Readiness::new(app.db.clone()))
         .manage(crate::api::ApiKeys::new(app.db.clone()))
         .manage(crate::audit::Journal::new(app.db.clone()))

@@ -579,6 +579,16 @@ fn the_demo_tile_still_shows_the_invoice_due() -> Test {
             value: Value::Amount(4500)
         }])
     );
+    // June 2020's, payable online where the town has a payment provider.
+    assert_eq!(
+        view.blocks[2],
+        Block::Payable(guichet_module_sdk::Payable {
+            reference: "2020060042".to_owned(),
+            label: "Facture 2020-06-0042 — Juin 2020".to_owned(),
+            amount: 4500,
+        })
+    );
+    assert_eq!(view.blocks.len(), 4, "{view:?}");
     Ok(())
 }
 

@@ -1,9 +1,10 @@
 //! The resident's views: the tile "Mes factures" (the newest invoices, the
-//! total still due) and an invoice's detail.
+//! total still due, what may be paid online) and an invoice's detail.
 
-use guichet_module_sdk::{Link, Notice, Tone, Value, View};
+use guichet_module_sdk::{Block, Link, Notice, Tone, Value, View};
 
 use crate::model::{Config, Invoice, listed, sorted_with_total};
+use crate::payment::{self, References};
 
 /// The tile, also the list's page.
 pub const LIST: &str = "factures";
@@ -25,8 +26,9 @@ pub fn list(config: &Config, invoices: Vec<Invoice>) -> View {
         return view.paragraph("Vous n'avez pas de facture pour le moment.");
     }
     let (invoices, due) = sorted_with_total(invoices);
-    let rows = listed(&invoices, config.shown)
-        .into_iter()
+    let listed = listed(&invoices, config.shown);
+    let rows = listed
+        .iter()
         .map(|invoice| {
             vec![
                 Value::Link(
@@ -41,11 +43,19 @@ pub fn list(config: &Config, invoices: Vec<Invoice>) -> View {
         })
         .collect();
     let view = view.key_values(vec![("Total à régler", Value::Amount(due))]);
-    let view = view.table(
+    let mut view = view.table(
         "Mes dernières factures",
         &["Facture", "Période", "Échéance", "Montant", "État"],
         rows,
     );
+    // In the table's order; every invoice still due is listed, so none is
+    // payable without its row.
+    let references = References::of(&invoices);
+    for invoice in &listed {
+        if let Some(payable) = payment::payable(invoice, &references) {
+            view = view.block(Block::Payable(payable));
+        }
+    }
     if due > 0 {
         view.notice(Tone::Info, config.payment_info.clone())
     } else {
@@ -53,7 +63,9 @@ pub fn list(config: &Config, invoices: Vec<Invoice>) -> View {
     }
 }
 
-pub fn detail(config: &Config, invoice: &Invoice) -> View {
+/// `invoice`'s detail; `invoices` are all the resident's (a reference
+/// another invoice has too is not paid online).
+pub fn detail(config: &Config, invoice: &Invoice, invoices: &[Invoice]) -> View {
     let mut pairs = vec![
         ("Numéro", Value::text(invoice.number.clone())),
         ("Période", Value::text(invoice.period.clone())),
@@ -84,6 +96,9 @@ pub fn detail(config: &Config, invoice: &Invoice) -> View {
             rows,
         );
     }
+    if let Some(payable) = payment::payable(invoice, &References::of(invoices)) {
+        view = view.block(Block::Payable(payable));
+    }
     if invoice.is_due() {
         view = view.notice(Tone::Info, config.payment_info.clone());
     }
@@ -102,7 +117,7 @@ pub fn format_quantity(quantity: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use guichet_module_sdk::Block;
+    use guichet_module_sdk::Payable;
 
     fn config(shown: usize) -> Config {
         Config {
@@ -112,15 +127,40 @@ mod tests {
         }
     }
 
+    fn parse(invoices: &[&str]) -> Result<Vec<Invoice>, serde_json::Error> {
+        invoices
+            .iter()
+            .map(|json| serde_json::from_str(json))
+            .collect()
+    }
+
+    const APRIL: &str = r#"{"number": "2020-04-0042", "period": "Avril 2020", "amount_cents": 3840, "due_date": "2020-05-15", "status": "payee"}"#;
+    const JUNE: &str = r#"{"number": "2020-06-0042", "period": "Juin 2020", "amount_cents": 4500, "due_date": "2020-07-15", "status": "a-payer", "member": "Léa ARPEGE",
+        "lines": [{"label": "Restauration scolaire", "quantity": 16, "unit_cents": 250, "amount_cents": 4000}]}"#;
+    /// Due, half paid by cheque.
+    const MAY: &str = r#"{"number": "2020-05-0042", "period": "Mai 2020", "amount_cents": 1200, "due_date": "2020-06-15", "status": "en-retard",
+        "payments": [{"date": "2020-06-20", "means": "cheque", "amount_cents": 500, "reference": "0001234"}]}"#;
+
     fn invoices() -> Result<Vec<Invoice>, serde_json::Error> {
-        [
-            r#"{"number": "2020-04-0042", "period": "Avril 2020", "amount_cents": 3840, "due_date": "2020-05-15", "status": "payee"}"#,
-            r#"{"number": "2020-06-0042", "period": "Juin 2020", "amount_cents": 4500, "due_date": "2020-07-15", "status": "a-payer", "member": "Léa ARPEGE",
-                "lines": [{"label": "Restauration scolaire", "quantity": 16, "unit_cents": 250, "amount_cents": 4000}]}"#,
-        ]
-        .iter()
-        .map(|json| serde_json::from_str(json))
-        .collect()
+        parse(&[APRIL, JUNE])
+    }
+
+    fn payables(view: &View) -> Vec<&Payable> {
+        view.blocks
+            .iter()
+            .filter_map(|block| match block {
+                Block::Payable(payable) => Some(payable),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn payable(reference: &str, label: &str, amount: i64) -> Payable {
+        Payable {
+            reference: reference.to_owned(),
+            label: label.to_owned(),
+            amount,
+        }
     }
 
     #[test]
@@ -136,6 +176,7 @@ mod tests {
         let [
             Block::KeyValues(total),
             Block::Table(table),
+            Block::Payable(june),
             Block::Notice(notice),
         ] = view.blocks.as_slice()
         else {
@@ -149,6 +190,10 @@ mod tests {
                 Link::new("Facture 2020-06-0042", "facture").param("numero", "2020-06-0042")
             )
         );
+        assert_eq!(
+            *june,
+            payable("2020060042", "Facture 2020-06-0042 — Juin 2020", 4500)
+        );
         assert_eq!(notice.text, "À la régie.");
         let empty = list(&config(5), Vec::new());
         assert_eq!(
@@ -161,13 +206,88 @@ mod tests {
     }
 
     #[test]
+    fn the_tile_offers_what_is_left_of_each_due_invoice_newest_first()
+    -> Result<(), serde_json::Error> {
+        let view = list(&config(5), parse(&[APRIL, MAY, JUNE])?);
+        assert_eq!(
+            payables(&view),
+            [
+                &payable("2020060042", "Facture 2020-06-0042 — Juin 2020", 4500),
+                &payable("2020050042", "Facture 2020-05-0042 — Mai 2020", 700),
+            ]
+        );
+        // After the table, before the town's notice.
+        assert!(matches!(view.blocks[1], Block::Table(_)));
+        assert!(matches!(view.blocks[4], Block::Notice(_)));
+        assert_eq!(view.blocks.len(), 5, "{view:?}");
+        Ok(())
+    }
+
+    #[test]
+    fn nothing_is_offered_when_paid_in_full_or_when_references_collide()
+    -> Result<(), serde_json::Error> {
+        // Paid in full by cheque, the billing software not yet told: due,
+        // with nothing left to pay online.
+        let settled = MAY.replace("\"amount_cents\": 500", "\"amount_cents\": 1200");
+        let view = list(&config(5), parse(&[APRIL, &settled])?);
+        assert!(payables(&view).is_empty(), "{view:?}");
+        assert!(matches!(view.blocks.last(), Some(Block::Notice(_))));
+        // Two invoices whose numbers differ only by their punctuation:
+        // neither is paid online; the other due one still is.
+        let twin = JUNE.replace("2020-06-0042", "2020/06/0042");
+        let view = list(&config(5), parse(&[MAY, JUNE, &twin])?);
+        assert_eq!(
+            payables(&view),
+            [&payable(
+                "2020050042",
+                "Facture 2020-05-0042 — Mai 2020",
+                700
+            )]
+        );
+        let invoices = parse(&[JUNE, &twin])?;
+        let detail = detail(&config(5), &invoices[0], &invoices);
+        assert!(payables(&detail).is_empty(), "{detail:?}");
+        assert!(
+            detail
+                .blocks
+                .contains(&Block::Notice(Notice::new(Tone::Info, "À la régie."))),
+            "the town's notice stays: {detail:?}"
+        );
+        Ok(())
+    }
+
+    #[test]
     fn an_invoice_in_detail() -> Result<(), serde_json::Error> {
         let invoices = invoices()?;
-        let view = detail(&config(5), &invoices[1]);
+        let view = detail(&config(5), &invoices[1], &invoices);
         assert_eq!(view.title, "Facture 2020-06-0042");
-        assert_eq!(view.blocks.len(), 4, "{view:?}");
-        let paid = detail(&config(5), &invoices[0]);
+        let [
+            Block::KeyValues(_),
+            Block::Table(_),
+            Block::Payable(june),
+            Block::Notice(notice),
+            Block::Link(_),
+        ] = view.blocks.as_slice()
+        else {
+            panic!("{view:?}");
+        };
+        assert_eq!(
+            *june,
+            payable("2020060042", "Facture 2020-06-0042 — Juin 2020", 4500)
+        );
+        assert_eq!(notice.text, "À la régie.");
+        let paid = detail(&config(5), &invoices[0], &invoices);
         assert_eq!(paid.blocks.len(), 2, "no detail, nothing to pay: {paid:?}");
+        let partly = parse(&[MAY])?;
+        let view = detail(&config(5), &partly[0], &partly);
+        assert_eq!(
+            payables(&view),
+            [&payable(
+                "2020050042",
+                "Facture 2020-05-0042 — Mai 2020",
+                700
+            )]
+        );
         Ok(())
     }
 }

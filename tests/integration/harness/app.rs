@@ -50,6 +50,9 @@ pub struct TestAppOptions {
     /// Reach PostgreSQL through this local port (a [`super::DbProxy`] the
     /// test stops and resumes) rather than directly (default: directly).
     pub database_port: Option<u16>,
+    /// PayFiP's address: a [`super::PayFiPServer`]'s (default: PayFiP's
+    /// own, never reached by a test that does not pay).
+    pub payfip_url: Option<String>,
 }
 
 impl Default for TestAppOptions {
@@ -60,6 +63,7 @@ impl Default for TestAppOptions {
             smtp: Smtp::Sink,
             configure: |_| {},
             database_port: None,
+            payfip_url: None,
         }
     }
 }
@@ -201,6 +205,22 @@ impl TestApp {
             headers: response.headers().clone(),
             body: response.text().await.expect("a text body"),
         }
+    }
+
+    /// Michel ARPEGE of the demo (Léa, Hugo, the demo's invoices) in
+    /// Villeneuve, logged in and past the terms.
+    pub async fn demo_resident(&self) -> Visitor {
+        let towns = load_definitions(&repo_root().join("tenants")).expect("demo towns");
+        let resident = guichet::demo::ensure_residents(&self.app, &towns)
+            .await
+            .expect("the demo resident");
+        let mut browser = self.visitor("villeneuve.localhost");
+        let login = browser
+            .login(&resident.identifier, &resident.password)
+            .await;
+        assert_eq!(login.status, 303, "{}", login.body);
+        assert_eq!(browser.accept_terms().await.status, 303);
+        browser
     }
 
     /// A browser on `host`, with its own cookies.
@@ -398,6 +418,9 @@ async fn open_app(database: &TestDatabase, smtp_port: u16, options: &TestAppOpti
         module_cache_dir: PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("module-cache"),
         ..Config::default()
     };
+    if let Some(url) = &options.payfip_url {
+        config.payfip_url.clone_from(url);
+    }
     (options.configure)(&mut config);
     let app = App::open(config, Mode::Serve)
         .await

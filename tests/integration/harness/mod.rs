@@ -6,6 +6,7 @@
 mod app;
 mod database;
 mod oidc;
+mod payfip;
 mod proxy;
 mod smtp;
 mod visitor;
@@ -13,6 +14,7 @@ mod visitor;
 pub use app::{NEW_PASSWORD, OpenApp, STAFF_PASSWORD, Smtp, TestApp, TestAppOptions, TestResponse};
 pub use database::{Backend, TestDatabase, postgres_admin_url};
 pub use oidc::{OidcProvider, path_of};
+pub use payfip::{PayFiPServer, VILLENEUVE_NUMCLI};
 pub use proxy::DbProxy;
 pub use smtp::{SmtpSink, free_port};
 pub use visitor::{Visitor, csrf_of, field_value};

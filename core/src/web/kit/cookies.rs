@@ -11,6 +11,9 @@ pub struct WebSettings {
     pub secret_key: Arc<[u8]>,
     /// HTTPS: `Secure` cookies with the `__Host-` prefix.
     pub secure_cookies: bool,
+    /// Origins a form may lead to besides the site (CSP `form-action`):
+    /// the payment provider, whose page "Payer en ligne" redirects to.
+    pub form_origins: Vec<String>,
 }
 
 impl WebSettings {
@@ -59,6 +62,7 @@ mod tests {
         let https = WebSettings {
             secret_key: Arc::from(&b"k"[..]),
             secure_cookies: true,
+            form_origins: Vec::new(),
         };
         let cookie = https.cookie(SESSION_COOKIE, "v".to_owned());
         assert_eq!(cookie.name(), "__Host-guichet_session");

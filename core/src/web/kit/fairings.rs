@@ -63,22 +63,29 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
      style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; \
      form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-/// The policy, where a town with FranceConnect also lets forms lead to its
-/// provider: the FranceConnect button and logout are forms answered with a
-/// redirection to the provider, which browsers check against `form-action`.
+/// The policy, where forms may also lead to the payment provider ("Payer
+/// en ligne" is answered with a redirection to its page) and, in a town
+/// with FranceConnect, to its provider (the FranceConnect button and
+/// logout): browsers check such redirections against `form-action`.
 fn content_security_policy(request: &Request<'_>) -> String {
     let provider = TenantResolution::cached(request).and_then(|tenant| {
         let settings = crate::franceconnect::FranceConnect::settings(&tenant)?;
         let origin = url::Url::parse(&settings.issuer).ok()?.origin();
         origin.is_tuple().then(|| origin.ascii_serialization())
     });
-    match provider {
-        Some(origin) => CONTENT_SECURITY_POLICY.replace(
-            "form-action 'self'",
-            &format!("form-action 'self' {origin}"),
-        ),
-        None => CONTENT_SECURITY_POLICY.to_owned(),
+    let mut origins: Vec<String> = request
+        .rocket()
+        .state::<super::WebSettings>()
+        .map(|settings| settings.form_origins.clone())
+        .unwrap_or_default();
+    origins.extend(provider);
+    if origins.is_empty() {
+        return CONTENT_SECURITY_POLICY.to_owned();
     }
+    CONTENT_SECURITY_POLICY.replace(
+        "form-action 'self'",
+        &format!("form-action 'self' {}", origins.join(" ")),
+    )
 }
 
 /// Security headers on every response, and `no-store` on anything that did

@@ -111,7 +111,33 @@ enum BlockHtml {
     Payable {
         label: String,
         amount: String,
+        /// "Payer en ligne", where the town takes payments online.
+        pay: Option<PayHtml>,
+        /// The page of a payment of it under way.
+        in_progress: Option<String>,
+        /// The page of its payment received, not yet recorded by the module.
+        received: Option<String>,
     },
+}
+
+/// The hidden fields of "Payer en ligne" (web/resident/payments.rs): the
+/// module, the view it is on and its reference; never the amount, which
+/// is read again from the module.
+#[derive(Debug, Serialize)]
+struct PayHtml {
+    csrf: String,
+    module: String,
+    view: String,
+    params: String,
+    reference: String,
+}
+
+/// What a resident's page needs to offer "Payer en ligne": the view shown
+/// (to read it again when paying) and the payments under way or received.
+#[derive(Debug)]
+pub struct PayOffer<'a> {
+    pub view: &'a crate::modules::ViewRequest,
+    pub states: std::collections::HashMap<String, crate::payments::PayableState>,
 }
 
 #[derive(Debug, Serialize)]
@@ -335,6 +361,9 @@ impl ViewHtml {
                 Block::Payable(payable) => BlockHtml::Payable {
                     label: payable.label.clone(),
                     amount: crate::format::amount(payable.amount),
+                    pay: None,
+                    in_progress: None,
+                    received: None,
                 },
             })
             .collect();
@@ -344,6 +373,63 @@ impl ViewHtml {
             blocks,
         }
     }
+}
+
+impl ViewHtml {
+    /// The view's amounts to pay with "Payer en ligne" (or the payment
+    /// under way, or received): a resident's page in a town that takes
+    /// payments online.
+    pub fn with_payments(
+        mut self,
+        view: &View,
+        module_id: &str,
+        csrf: &str,
+        offer: &PayOffer<'_>,
+    ) -> Self {
+        use crate::payments::PayableState;
+        let params = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(&offer.view.params)
+            .finish();
+        for (html, block) in self.blocks.iter_mut().zip(&view.blocks) {
+            let (
+                BlockHtml::Payable {
+                    pay,
+                    in_progress,
+                    received,
+                    ..
+                },
+                Block::Payable(payable),
+            ) = (html, block)
+            else {
+                continue;
+            };
+            match offer.states.get(&payable.reference) {
+                Some(PayableState::InProgress { payment_id }) => {
+                    *in_progress = Some(format!("/paiements/{payment_id}"));
+                }
+                Some(PayableState::Received { payment_id }) => {
+                    *received = Some(format!("/paiements/{payment_id}"));
+                }
+                None => {
+                    *pay = Some(PayHtml {
+                        csrf: csrf.to_owned(),
+                        module: module_id.to_owned(),
+                        view: offer.view.view.clone(),
+                        params: params.clone(),
+                        reference: payable.reference.clone(),
+                    });
+                }
+            }
+        }
+        self
+    }
+}
+
+/// Whether a view holds an amount to pay.
+pub fn has_payable(view: &View) -> bool {
+    view.blocks
+        .iter()
+        .any(|block| matches!(block, Block::Payable(_)))
 }
 
 /// The tables of a view as one CSV file (a table's caption, its headers,

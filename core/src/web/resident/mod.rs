@@ -18,6 +18,7 @@ mod history;
 mod home;
 mod household;
 mod modules;
+mod payments;
 mod requests;
 pub mod session;
 mod terms;
@@ -88,6 +89,7 @@ pub fn routes() -> Vec<Route> {
         modules::routes(),
         content::routes(),
         documents::routes(),
+        payments::routes(),
         requests::routes(),
         household::routes(),
         feedback::routes(),

@@ -21,8 +21,11 @@ use crate::accounts::entity::account;
 use crate::modules::{
     ActError, ActOutcome, CallFailure, EnabledModule, Modules, Slot, View, ViewRequest,
 };
+use crate::payments::Payments;
 use crate::tenancy::Tenant;
-use crate::web::kit::module_view::{ModuleFields, ViewFace, ViewHtml, with_values};
+use crate::web::kit::module_view::{
+    ModuleFields, PayOffer, ViewFace, ViewHtml, has_payable, with_values,
+};
 use crate::web::kit::{Page, flash_with_details, refusal_message};
 
 pub fn routes() -> Vec<Route> {
@@ -154,6 +157,7 @@ async fn service_page(
     resident: Resident,
     modules: &State<Modules>,
     csrf: Csrf,
+    payments: &State<Payments>,
     flash: Option<FlashMessage<'_>>,
 ) -> Result<Option<Page>, PageError> {
     let Some(module) = enabled(modules, &resident.tenant, module_id).await? else {
@@ -168,16 +172,46 @@ async fn service_page(
         .render(&resident.tenant, &module, Some(&resident.account), &request)
         .await
     {
-        Ok(rendered) => Ok(Some(show_view(
-            &page,
-            &module,
-            &rendered,
-            csrf.token(),
-            Status::Ok,
-        )?)),
+        Ok(rendered) => {
+            let offer = pay_offer(payments, &resident, &module, &request, &rendered).await?;
+            Ok(Some(show_view(
+                &page,
+                &module,
+                &rendered,
+                csrf.token(),
+                Status::Ok,
+                offer.as_ref(),
+            )?))
+        }
         Err(CallFailure::NotFound(_)) => Ok(None),
         Err(_) => Ok(Some(unavailable_page(&page, &module, Vec::new())?)),
     }
+}
+
+/// What "Payer en ligne" needs on a view, when the view holds an amount
+/// to pay and the town takes payments online.
+async fn pay_offer<'a>(
+    payments: &Payments,
+    resident: &Resident,
+    module: &EnabledModule,
+    request: &'a ViewRequest,
+    view: &View,
+) -> Result<Option<PayOffer<'a>>, PageError> {
+    if !has_payable(view) || !payments.settings(&resident.tenant).await?.is_active() {
+        return Ok(None);
+    }
+    let states = payments
+        .payable_states(
+            &resident.tenant,
+            resident.account.id,
+            &module.module_id,
+            chrono::Utc::now(),
+        )
+        .await?;
+    Ok(Some(PayOffer {
+        view: request,
+        states,
+    }))
 }
 
 fn show_view(
@@ -186,6 +220,7 @@ fn show_view(
     view: &View,
     csrf: &str,
     status: Status,
+    offer: Option<&PayOffer<'_>>,
 ) -> Result<Page, PageError> {
     let title = if view.title.trim().is_empty() {
         module.manifest.name.clone()
@@ -198,13 +233,13 @@ fn show_view(
         &title,
         ServiceView {
             module_name: module.manifest.name.clone(),
-            view: Some(ViewHtml::of(
-                view,
-                &module.module_id,
-                csrf,
-                false,
-                ViewFace::Resident,
-            )),
+            view: Some({
+                let html = ViewHtml::of(view, &module.module_id, csrf, false, ViewFace::Resident);
+                match offer {
+                    Some(offer) => html.with_payments(view, &module.module_id, csrf, offer),
+                    None => html,
+                }
+            }),
             submitted: Vec::new(),
         },
     )
@@ -252,6 +287,7 @@ async fn service_action(
                     &with_values(view, &fields),
                     csrf.token(),
                     status,
+                    None,
                 )?,
                 Err(_) => unavailable_page(&page, &module, fields)?,
             })));
@@ -291,6 +327,7 @@ async fn service_action(
             &view,
             csrf.token(),
             Status::UnprocessableEntity,
+            None,
         )?))),
         Err(ActError::Call(CallFailure::NotFound(_))) => Ok(None),
         Err(error) => {

@@ -13,7 +13,9 @@
 //! `feedback` (`/admin/avis`), `content` and `terms` (news, pages, terms of
 //! use), `modules` (the town's modules and their configuration forms),
 //! `services` (the modules' staff views and actions, `/admin/services`),
-//! `journal` (the account journal and its CSV export). Every page takes a
+//! `journal` (the account journal and its CSV export), `payments`
+//! (`/admin/paiements`: online payments, their CSV, each payment's
+//! answers from the provider; the payment settings). Every page takes a
 //! [`Staff<P>`] guard
 //! (session.rs), `P` the permission it needs (`crate::staff::ManageStaff`…):
 //! roles are checked by guards, never in handlers. Each page renders with
@@ -30,6 +32,7 @@ mod import;
 mod journal;
 mod modules;
 mod overview;
+mod payments;
 mod requests;
 mod residents;
 mod services;
@@ -41,7 +44,7 @@ use serde::Serialize;
 
 use crate::staff::{
     EnterBackOffice, HandleFeedback, HandleRequests, ImportResidents, ManageStaff, ManageTown,
-    Permission, PublishContent, ReadJournal, ReadResidents, StaffRole,
+    Permission, PublishContent, ReadJournal, ReadPayments, ReadResidents, StaffRole,
 };
 use crate::web::kit::{self, Face, MenuEntry};
 
@@ -108,6 +111,11 @@ pub const MENU: &[StaffMenuEntry] = &[
         least: <ImportResidents as Permission>::LEAST,
     },
     StaffMenuEntry {
+        href: "/admin/paiements",
+        label: "Paiements",
+        least: <ReadPayments as Permission>::LEAST,
+    },
+    StaffMenuEntry {
         href: "/admin/avis",
         label: "Avis",
         least: <HandleFeedback as Permission>::LEAST,
@@ -172,6 +180,7 @@ pub fn routes() -> Vec<Route> {
         modules::routes(),
         services::routes(),
         journal::routes(),
+        payments::routes(),
     ]
     .concat()
 }
