@@ -10,7 +10,10 @@
 //!   (`result`, `authorization`, `paid_at`) and the delivery of its event
 //!   to the module (`event_*`: delivered once, in the transaction of the
 //!   module's writes). `recorded_at` is when Guichet learnt the final
-//!   state: what the data API's `since` reads.
+//!   state: what the data API's `since` reads. `return_token` is the
+//!   secret part of the address the provider sends the resident back to
+//!   (nobody else can make Guichet ask the provider about a payment);
+//!   `asked_at` when the reconciliation last asked about it.
 //! - `payment_answer`: every answer of the provider about a payment, and
 //!   what it changed — the staff's page shows them, a dispute reads them.
 //! - `payment_settings`: the contract as the back-office set it; a town
@@ -31,7 +34,7 @@ impl MigrationTrait for Migration {
                     .col(pk_auto(Payment::Id))
                     .col(integer(Payment::TenantId))
                     .col(integer_null(Payment::AccountId))
-                    .col(string_len(Payment::ResidentIdentifier, 64))
+                    .col(string_len(Payment::ResidentIdentifier, 100))
                     .col(string_len(Payment::Provider, 16))
                     .col(string_len(Payment::ModuleId, 64))
                     .col(string_len(Payment::Reference, 30))
@@ -41,6 +44,7 @@ impl MigrationTrait for Migration {
                     .col(string_len(Payment::Numcli, 6))
                     .col(string_len(Payment::Saisie, 1))
                     .col(string_len(Payment::ReturnPath, 600))
+                    .col(string_len(Payment::ReturnToken, 64))
                     .col(string_len_null(Payment::ProviderId, 64))
                     .col(string_len(Payment::State, 16))
                     .col(string_len_null(Payment::Result, 4))
@@ -49,6 +53,7 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone(Payment::CreatedAt))
                     .col(timestamp_with_time_zone(Payment::UpdatedAt))
                     .col(timestamp_with_time_zone_null(Payment::RecordedAt))
+                    .col(timestamp_with_time_zone_null(Payment::AskedAt))
                     .col(timestamp_with_time_zone_null(Payment::EventDeliveredAt))
                     .col(timestamp_with_time_zone_null(Payment::EventNextAt))
                     .col(integer(Payment::EventAttempts).default(0))
@@ -70,7 +75,8 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        let indexes: [(&str, Vec<Payment>, bool); 5] = [
+        let indexes: [(&str, Vec<Payment>, bool); 6] = [
+            ("idx_payment_return_token", vec![Payment::ReturnToken], true),
             (
                 "idx_payment_provider_id",
                 vec![Payment::Provider, Payment::ProviderId],
@@ -210,6 +216,7 @@ enum Payment {
     Numcli,
     Saisie,
     ReturnPath,
+    ReturnToken,
     ProviderId,
     State,
     Result,
@@ -218,6 +225,7 @@ enum Payment {
     CreatedAt,
     UpdatedAt,
     RecordedAt,
+    AskedAt,
     EventDeliveredAt,
     EventNextAt,
     EventAttempts,

@@ -416,16 +416,18 @@ def payment_across_a_kill(postgres, guichet, payfip, a, b):
     # POST /paiements/payer does); then A is killed.
     payment_id = postgres.sql(
         "INSERT INTO payment (tenant_id, account_id, resident_identifier, provider, module_id, reference, label, "
-        "amount_cents, email, numcli, saisie, return_path, state, created_at, updated_at, event_attempts) "
+        "amount_cents, email, numcli, saisie, return_path, return_token, state, created_at, updated_at, "
+        "event_attempts) "
         f"SELECT t.id, acc.id, '{identifier}', 'payfip', 'invoices', '2026110099', 'Facture 2026-11-0099', 4500, "
-        "'paiement.faute@example.org', '123456', 'T', '/services/invoices/factures', 'created', "
-        "now() - interval '6 minutes', now(), 0 FROM tenant t JOIN account acc ON acc.tenant_id = t.id "
+        "'paiement.faute@example.org', '123456', 'T', '/services/invoices/factures', md5(random()::text), "
+        "'created', now() - interval '6 minutes', now(), 0 FROM tenant t JOIN account acc ON acc.tenant_id = t.id "
         f"WHERE t.slug = '{TOWN}' AND acc.identifier = '{identifier}' RETURNING id").splitlines()[0]
     idop = payfip.create({
         "exer": "2026", "mel": "paiement.faute@example.org", "montant": "4500", "numcli": "123456",
         "objet": "Facture 2026 11 0099", "refdet": "2026110099", "saisie": "T",
         "urlnotif": f"http://{HOST}:{a.port}/paiements/notification",
-        "urlredirect": f"http://{HOST}:{a.port}/paiements/retour/{payment_id}",
+        "urlredirect": f"http://{HOST}:{a.port}/paiements/retour/" + postgres.sql(
+            f"SELECT return_token FROM payment WHERE id = {payment_id}"),
     })
     postgres.sql(f"UPDATE payment SET provider_id = '{idop}', state = 'waiting' WHERE id = {payment_id}")
     b.terminate()

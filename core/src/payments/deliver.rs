@@ -52,8 +52,14 @@ impl Payments {
         payment_id: i32,
         now: DateTime<Utc>,
     ) -> Result<Delivery, DbErr> {
+        // The lease and the backoff count from the real time: `now` (a
+        // round's start) may be minutes old.
+        let clock = std::cmp::max(now, Utc::now());
         let claimed = payment::Entity::update_many()
-            .col_expr(payment::Column::EventNextAt, Expr::value(Some(now + LEASE)))
+            .col_expr(
+                payment::Column::EventNextAt,
+                Expr::value(Some(clock + LEASE)),
+            )
             .col_expr(
                 payment::Column::EventAttempts,
                 Expr::col(payment::Column::EventAttempts).add(1),
@@ -96,7 +102,7 @@ impl Payments {
                     )
                     .col_expr(
                         payment::Column::EventNextAt,
-                        Expr::value(Some(now + backoff(payment.event_attempts))),
+                        Expr::value(Some(clock + backoff(payment.event_attempts))),
                     )
                     .filter(payment::Column::Id.eq(payment.id))
                     .filter(payment::Column::EventDeliveredAt.is_null())

@@ -29,6 +29,9 @@ pub mod payment {
         pub saisie: super::Saisie,
         /// The resident's view the payment was made from, to go back to.
         pub return_path: String,
+        /// The secret of the address the provider sends the resident back
+        /// to (`/paiements/retour/<token>`).
+        pub return_token: String,
         /// The provider's operation (PayFiP's `idOp`).
         pub provider_id: Option<String>,
         pub state: super::PaymentState,
@@ -42,6 +45,8 @@ pub mod payment {
         pub updated_at: DateTimeUtc,
         /// When Guichet learnt its final state.
         pub recorded_at: Option<DateTimeUtc>,
+        /// When the reconciliation last asked the provider about it.
+        pub asked_at: Option<DateTimeUtc>,
         /// When the module's `handle-event` was committed.
         pub event_delivered_at: Option<DateTimeUtc>,
         /// When the next delivery may be tried (also the lease of a

@@ -10,6 +10,9 @@ use super::Payments;
 use super::entity::{PaymentState, payment};
 use crate::tenancy::Tenant;
 
+/// How long a paid payment is recorded before the data API's feed gives it.
+pub const FEED_DELAY: chrono::Duration = chrono::Duration::minutes(1);
+
 /// Rows per round of the CSV.
 const EXPORT_ROUND: u64 = 1000;
 
@@ -85,6 +88,8 @@ pub struct ApiPayment {
     pub paid_at: Option<DateTime<Utc>>,
     /// When Guichet recorded it (what `since` reads).
     pub recorded_at: Option<DateTime<Utc>>,
+    /// Made in PayFiP's test environment (`saisie` T): no money moved.
+    pub test: bool,
 }
 
 impl ApiPayment {
@@ -107,6 +112,7 @@ impl ApiPayment {
             means,
             paid_at: row.paid_at,
             recorded_at: row.recorded_at,
+            test: row.saisie == super::Saisie::Test,
         }
     }
 }
@@ -226,7 +232,11 @@ impl Payments {
             .scope()
             .select::<payment::Entity>()
             .filter(payment::Column::State.eq(PaymentState::Paid))
-            .filter(payment::Column::RecordedAt.gte(since));
+            .filter(payment::Column::RecordedAt.gte(since))
+            // Recorded for a minute: a payment being recorded as this is
+            // read (its time taken, its transaction not yet committed)
+            // cannot be passed over by the cursor.
+            .filter(payment::Column::RecordedAt.lt(Utc::now() - FEED_DELAY));
         if let Some(cursor) = cursor {
             query = query.filter(
                 Condition::any()

@@ -55,6 +55,12 @@ impl PayFiP {
         })
     }
 
+    /// The payment page of an operation.
+    pub fn page_url(&self, provider_id: &str) -> String {
+        url::Url::parse_with_params(&self.page_url, [("idop", provider_id)])
+            .map_or_else(|_| self.page_url.clone(), |url| url.to_string())
+    }
+
     /// Calls one operation; the answer's document, or its fault.
     async fn call(
         &self,
@@ -116,12 +122,9 @@ impl PaymentProvider for PayFiP {
         let provider_id = field(&fields, "idOp")
             .filter(|id| !id.is_empty() && id.len() <= 64)
             .ok_or_else(|| ProviderError::Protocol("no idOp in the answer".to_owned()))?;
-        let redirect_url = url::Url::parse_with_params(&self.page_url, [("idop", provider_id)])
-            .map_err(|error| ProviderError::Protocol(error.to_string()))?
-            .to_string();
         Ok(Created {
             provider_id: provider_id.to_owned(),
-            redirect_url,
+            redirect_url: self.page_url(provider_id),
         })
     }
 

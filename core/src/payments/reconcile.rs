@@ -1,8 +1,11 @@
 //! The reconciliation: every running `guichet serve` asks the provider, a
 //! round a minute, about each payment left open from 5 minutes to 3 hours
 //! old (the notification may never come: the server was down, or the
-//! provider did not send it), expires those recorded but never sent to
-//! the provider, and delivers the modules' events not yet delivered.
+//! provider did not send it), every quarter of an hour about those closed
+//! without being paid in their first 3 hours (the provider may still say
+//! the money was taken), expires those recorded but never sent to the
+//! provider, and delivers the modules' events not yet delivered. Past 3
+//! hours, an agent asks from the payment's page.
 //!
 //! Several instances may run rounds at once: settling is a
 //! compare-and-set and delivering a claim (settle.rs, deliver.rs), so an
@@ -13,8 +16,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait as _, Condition, DbErr, QueryFilter as _, QueryOrder as _, QuerySelect as _,
+    ColumnTrait as _, Condition, DbErr, EntityTrait as _, QueryFilter as _, QueryOrder as _,
+    QuerySelect as _,
 };
 
 use super::Payments;
@@ -30,6 +35,9 @@ pub const RECONCILE_AFTER: chrono::Duration = chrono::Duration::minutes(5);
 /// Past this, the provider is not asked any more (the staff's page still
 /// can).
 pub const RECONCILE_UNTIL: chrono::Duration = chrono::Duration::hours(3);
+/// How often a payment closed without being paid (refused, cancelled,
+/// expired) is asked about again, until [`RECONCILE_UNTIL`].
+pub const ASK_CLOSED_EVERY: chrono::Duration = chrono::Duration::minutes(15);
 /// Payments asked about per town and round.
 const PER_ROUND: u64 = 200;
 
@@ -118,7 +126,8 @@ impl Reconciler {
 }
 
 impl Payments {
-    /// A town's part of a round (see the module's doc).
+    /// A town's part of a round (see the module's doc). A payment whose
+    /// turn fails is logged and left for the next round; the others go on.
     pub async fn reconcile_town(
         &self,
         tenant: &Arc<Tenant>,
@@ -141,19 +150,60 @@ impl Payments {
             .limit(PER_ROUND)
             .all(&self.db)
             .await?;
-        for payment in open {
+        // Closed without being paid, but young: the provider may still say
+        // the money was taken (an early "A", a result that came after the
+        // 20 minutes). Asked every quarter of an hour, not every round.
+        let closed = tenant
+            .scope()
+            .select::<payment::Entity>()
+            .filter(payment::Column::State.is_in([
+                PaymentState::Refused,
+                PaymentState::Cancelled,
+                PaymentState::Expired,
+            ]))
+            .filter(payment::Column::ProviderId.is_not_null())
+            .filter(payment::Column::CreatedAt.gte(now - RECONCILE_UNTIL))
+            .filter(
+                Condition::any()
+                    .add(payment::Column::AskedAt.is_null())
+                    .add(payment::Column::AskedAt.lte(now - ASK_CLOSED_EVERY)),
+            )
+            .order_by_asc(payment::Column::Id)
+            .limit(PER_ROUND)
+            .all(&self.db)
+            .await?;
+        for payment in open.into_iter().chain(closed) {
             report.asked += 1;
-            let before = payment.state;
-            let after = self
-                .settle(tenant, payment, AnswerSource::Reconciliation, now)
-                .await?;
-            if after.state != before {
-                report.settled += 1;
+            let (id, before) = (payment.id, payment.state);
+            let asked = payment::Entity::update_many()
+                .col_expr(payment::Column::AskedAt, Expr::value(Some(now)))
+                .filter(payment::Column::Id.eq(id))
+                .exec(&self.db)
+                .await;
+            let settled = match asked {
+                Ok(_) => {
+                    self.settle(tenant, payment, AnswerSource::Reconciliation, now)
+                        .await
+                }
+                Err(error) => Err(error),
+            };
+            match settled {
+                Ok(after) if after.state != before => report.settled += 1,
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::warn!(town = %tenant.slug, payment = id, %error, "payment not reconciled");
+                    report.failed += 1;
+                }
             }
         }
         for id in self.events_due(tenant, now).await? {
-            if self.deliver(tenant, id, now).await? == super::Delivery::Delivered {
-                report.delivered += 1;
+            match self.deliver(tenant, id, now).await {
+                Ok(super::Delivery::Delivered) => report.delivered += 1,
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::warn!(town = %tenant.slug, payment = id, %error, "payment event not delivered");
+                    report.failed += 1;
+                }
             }
         }
         Ok(())

@@ -11,7 +11,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait as _, DbErr, EntityTrait as _, QueryFilter as _};
 use serde::Serialize;
 
-use super::entity::{AnswerSource, PaymentState, payment};
+use super::entity::{AnswerSource, PaymentState, Saisie, payment};
 use super::provider::{Outcome, PaymentProvider as _, ProviderError, Report, Settlement};
 use super::start::{describe, record_answer};
 use super::{Payments, WAITING_FOR};
@@ -25,6 +25,9 @@ use crate::tenancy::Tenant;
 pub struct Verdict {
     /// The state it moves to; none: unchanged.
     pub next: Option<PaymentState>,
+    /// What the provider's answer says the payment is (before the state
+    /// machine says whether the payment may go there).
+    pub target: Option<PaymentState>,
     /// What Guichet made of it, in French, for the staff.
     pub outcome: String,
     /// The settlement believed (a result that matched the payment).
@@ -57,6 +60,7 @@ pub fn judge(
     let young = now - payment.created_at < WAITING_FOR;
     let verdict = |target: Option<PaymentState>, outcome: String| Verdict {
         next: target.and_then(|target| transition(payment.state, target)),
+        target,
         outcome,
         settlement: None,
         refused: false,
@@ -79,6 +83,7 @@ pub fn judge(
             if let Some(problem) = mismatch(payment, settlement) {
                 return Verdict {
                     next: None,
+                    target: None,
                     outcome: format!("Réponse refusée : {problem}."),
                     settlement: None,
                     refused: true,
@@ -120,7 +125,12 @@ fn mismatch(payment: &payment::Model, settlement: &Settlement) -> Option<String>
             crate::format::amount(payment.amount_cents)
         ));
     }
-    if settlement.reference != payment.reference {
+    // PayFiP gives the reference back as it was sent; a case changed on
+    // the way is the same debt.
+    if !settlement
+        .reference
+        .eq_ignore_ascii_case(&payment.reference)
+    {
         return Some(format!(
             "la référence annoncée ({}) n'est pas celle du paiement ({})",
             settlement.reference, payment.reference
@@ -154,6 +164,8 @@ struct ReceiptMail<'a> {
     authorization: Option<&'a str>,
     documents_url: String,
     payment_url: String,
+    /// Made in PayFiP's test environment: no money moved.
+    test: bool,
 }
 
 impl Payments {
@@ -176,6 +188,7 @@ impl Payments {
             if now - payment.created_at >= WAITING_FOR {
                 let verdict = Verdict {
                     next: transition(payment.state, PaymentState::Expired),
+                    target: Some(PaymentState::Expired),
                     outcome: "Jamais transmis au prestataire : expiré.".to_owned(),
                     settlement: None,
                     refused: false,
@@ -232,23 +245,36 @@ impl Payments {
     }
 
     /// Records a verdict: the answer, and the change if the payment is
-    /// still in the state it was read in.
+    /// still in the state it was read in. If another answer changed it
+    /// meanwhile, this one is applied to what that one left, as far as
+    /// the state machine allows (a payment expired a moment ago still
+    /// gives way to the payment the provider confirms now).
     async fn apply(
         &self,
         tenant: &Arc<Tenant>,
-        payment: payment::Model,
+        mut payment: payment::Model,
         source: AnswerSource,
         verdict: Verdict,
         detail: serde_json::Value,
         now: DateTime<Utc>,
     ) -> Result<payment::Model, DbErr> {
-        let transaction = crate::db::begin_write(&self.db).await?;
+        let mut next = verdict.next;
         let mut mails = false;
-        if let Some(next) = verdict.next {
+        let mut changed = None;
+        // Each lost race leaves a later state; `paid` is final: a few
+        // rounds at most.
+        let mut rounds = 0;
+        let transaction = loop {
+            let transaction = crate::db::begin_write(&self.db).await?;
+            let Some(state) = next else {
+                break transaction;
+            };
             let mut update = payment::Entity::update_many()
-                .col_expr(payment::Column::State, Expr::value(next))
+                .col_expr(payment::Column::State, Expr::value(state))
                 .col_expr(payment::Column::UpdatedAt, Expr::value(Utc::now()))
-                .col_expr(payment::Column::RecordedAt, Expr::value(Some(now)))
+                // When it is recorded, not when it was asked: the data
+                // API's feed reads in this order.
+                .col_expr(payment::Column::RecordedAt, Expr::value(Some(Utc::now())))
                 .filter(payment::Column::Id.eq(payment.id))
                 .filter(payment::Column::TenantId.eq(tenant.scope().tenant_id().get()))
                 .filter(payment::Column::State.eq(payment.state));
@@ -265,41 +291,41 @@ impl Payments {
                     .col_expr(
                         payment::Column::PaidAt,
                         Expr::value(
-                            (next == PaymentState::Paid).then(|| settlement.at.unwrap_or(now)),
+                            (state == PaymentState::Paid).then(|| settlement.at.unwrap_or(now)),
                         ),
                     );
             }
-            let changed = update.exec(&transaction).await?.rows_affected == 1;
-            if !changed {
-                // Another answer got there first and recorded itself:
-                // this one changes nothing.
-                drop(transaction);
-                return self
-                    .find(tenant, payment.id)
-                    .await?
-                    .ok_or_else(|| DbErr::RecordNotFound(format!("payment {}", payment.id)));
+            if update.exec(&transaction).await?.rows_affected == 1 {
+                if state == PaymentState::Paid {
+                    mails = self
+                        .received(
+                            &transaction,
+                            tenant,
+                            &payment,
+                            verdict.settlement.as_ref(),
+                            now,
+                        )
+                        .await?;
+                }
+                changed = Some(state);
+                break transaction;
             }
-            if next == PaymentState::Paid {
-                mails = self
-                    .received(
-                        &transaction,
-                        tenant,
-                        &payment,
-                        verdict.settlement.as_ref(),
-                        now,
-                    )
-                    .await?;
-            }
+            drop(transaction);
+            payment = self
+                .find(tenant, payment.id)
+                .await?
+                .ok_or_else(|| DbErr::RecordNotFound(format!("payment {}", payment.id)))?;
+            rounds += 1;
+            next = verdict
+                .target
+                .and_then(|target| transition(payment.state, target))
+                .filter(|_| rounds < 4);
+        };
+        let mut outcome = verdict.outcome;
+        if verdict.next.is_some() && changed.is_none() {
+            outcome.push_str(" Sans effet : une autre réponse l'a déjà enregistré.");
         }
-        record_answer(
-            &transaction,
-            tenant,
-            payment.id,
-            source,
-            verdict.outcome,
-            &detail,
-        )
-        .await?;
+        record_answer(&transaction, tenant, payment.id, source, outcome, &detail).await?;
         transaction.commit().await?;
         if mails {
             self.mailer.wake();
@@ -308,7 +334,7 @@ impl Payments {
             .find(tenant, payment.id)
             .await?
             .ok_or_else(|| DbErr::RecordNotFound(format!("payment {}", payment.id)))?;
-        if settled.state == PaymentState::Paid && verdict.next == Some(PaymentState::Paid) {
+        if changed == Some(PaymentState::Paid) {
             // At once, so that the invoice shows paid when the resident
             // comes back; a failure is left to the reconciliation's rounds.
             if let Err(error) = self.deliver(tenant, settled.id, Utc::now()).await {
@@ -379,18 +405,53 @@ impl Payments {
             payment_url: self
                 .links
                 .town_url(tenant, &format!("/paiements/{}", payment.id)),
+            test: payment.saisie == Saisie::Test,
         };
-        self.mailer
-            .queue(
-                transaction,
-                tenant,
-                MailKind::PaymentReceipt,
-                &resident.email,
-                data,
-            )
+        // The receipt never decides whether a payment is recorded: a
+        // town's template that cannot be composed is logged, the payment
+        // recorded all the same (its page shows it).
+        match self
+            .mailer
+            .compose(tenant, MailKind::PaymentReceipt, &resident.email, data)
+        {
+            Ok(mail) => {
+                self.mailer
+                    .queue_many(transaction, vec![mail])
+                    .await
+                    .map_err(|error| match error {
+                        crate::mail::MailError::Database(error) => error,
+                        other => DbErr::Custom(other.to_string()),
+                    })?;
+                Ok(true)
+            }
+            Err(error) => {
+                tracing::error!(town = %tenant.slug, payment = payment.id, %error, "payment receipt not composed");
+                Ok(false)
+            }
+        }
+    }
+
+    /// The resident's browser back from the provider, at the address with
+    /// the payment's secret: the payment, settled; none for a token the
+    /// town does not have.
+    pub async fn returned(
+        &self,
+        tenant: &Arc<Tenant>,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<payment::Model>, DbErr> {
+        let Some(payment) = tenant
+            .scope()
+            .select::<payment::Entity>()
+            .filter(payment::Column::ReturnToken.eq(token))
+            .one(&self.db)
+            .await?
+        else {
+            return Ok(None);
+        };
+        self.settle(tenant, payment, AnswerSource::Return, now)
             .await
-            .map_err(|error| DbErr::Custom(error.to_string()))?;
-        Ok(true)
+            .map(Some)
     }
 
     /// The provider's notification for `provider_id`: the town's payment
@@ -440,6 +501,7 @@ mod tests {
             numcli: "123456".to_owned(),
             saisie: Saisie::Test,
             return_path: "/".to_owned(),
+            return_token: "t".to_owned(),
             provider_id: Some("op".to_owned()),
             state,
             result: None,
@@ -448,6 +510,7 @@ mod tests {
             created_at: now - chrono::Duration::minutes(minutes_old),
             updated_at: now,
             recorded_at: None,
+            asked_at: None,
             event_delivered_at: None,
             event_next_at: None,
             event_attempts: 0,

@@ -108,6 +108,20 @@ impl Payments {
         if !settings.is_active() {
             return Err(StartError::Disabled);
         }
+        // What is under way or received first: the module may already
+        // have stopped showing a debt paid a moment ago.
+        if let Some(state) = self
+            .state_of(
+                tenant,
+                resident.id,
+                &choice.module_id,
+                &choice.reference,
+                now,
+            )
+            .await?
+        {
+            return self.under_way(tenant, resident.id, state, now).await;
+        }
         let payable = self.payable(tenant, resident, choice).await?;
         if !payfip::is_refdet(&payable.reference) {
             tracing::warn!(
@@ -124,8 +138,26 @@ impl Payments {
         if !payfip::is_mel(&email) {
             return Err(StartError::Email);
         }
+        let return_path =
+            crate::modules::view_path(&choice.module_id, &choice.view.view, &choice.view.params)
+                .unwrap_or_else(|| "/".to_owned());
+        let return_token = crate::franceconnect::seal::random_token();
+        // One payment at a time per debt: the check and the insert hold
+        // the debt's lock (PostgreSQL: an advisory lock of the
+        // transaction; SQLite: its one writer), so two clicks, on two
+        // instances, make one payment.
+        let transaction = crate::db::begin_write(&self.db).await?;
+        lock_debt(
+            &transaction,
+            tenant,
+            resident.id,
+            &choice.module_id,
+            &payable.reference,
+        )
+        .await?;
         if let Some(state) = self
-            .state_of(
+            .state_in(
+                &transaction,
                 tenant,
                 resident.id,
                 &choice.module_id,
@@ -134,14 +166,9 @@ impl Payments {
             )
             .await?
         {
-            return Err(match state {
-                PayableState::InProgress { payment_id } => StartError::InProgress { payment_id },
-                PayableState::Received { payment_id } => StartError::AlreadyPaid { payment_id },
-            });
+            drop(transaction);
+            return self.under_way(tenant, resident.id, state, now).await;
         }
-        let return_path =
-            crate::modules::view_path(&choice.module_id, &choice.view.view, &choice.view.params)
-                .unwrap_or_else(|| "/".to_owned());
         let row = payment::ActiveModel {
             tenant_id: Set(tenant.scope().tenant_id().get()),
             account_id: Set(Some(resident.id)),
@@ -155,6 +182,7 @@ impl Payments {
             numcli: Set(settings.numcli.clone()),
             saisie: Set(settings.saisie),
             return_path: Set(return_path.chars().take(600).collect()),
+            return_token: Set(return_token.clone()),
             provider_id: Set(None),
             state: Set(PaymentState::Created),
             result: Set(None),
@@ -163,33 +191,16 @@ impl Payments {
             created_at: Set(now),
             updated_at: Set(now),
             recorded_at: Set(None),
+            asked_at: Set(None),
             event_delivered_at: Set(None),
             event_next_at: Set(None),
             event_attempts: Set(0),
             event_error: Set(None),
             ..Default::default()
         }
-        .insert(&self.db)
+        .insert(&transaction)
         .await?;
-        // Two clicks at once both got past the check above: the earlier
-        // row goes on, the later one gives way.
-        if let Some(earlier) = self
-            .open_payments(
-                tenant,
-                resident.id,
-                &choice.module_id,
-                &payable.reference,
-                now,
-            )
-            .await?
-            .into_iter()
-            .find(|other| other.id < row.id)
-        {
-            payment::Entity::delete_by_id(row.id).exec(&self.db).await?;
-            return Err(StartError::InProgress {
-                payment_id: earlier.id,
-            });
-        }
+        transaction.commit().await?;
         let order = Order {
             reference: payable.reference.clone(),
             object: payable.label.clone(),
@@ -199,7 +210,7 @@ impl Payments {
             notify_url: self.links.town_url(tenant, "/paiements/notification"),
             return_url: self
                 .links
-                .town_url(tenant, &format!("/paiements/retour/{}", row.id)),
+                .town_url(tenant, &format!("/paiements/retour/{return_token}")),
         };
         let created = self
             .provider(settings.provider)
@@ -308,10 +319,64 @@ impl Payments {
             .ok_or(StartError::NotPayable)
     }
 
+    /// A payment of the debt is under way or received: the resident is
+    /// sent back to the provider's page of one still payable there (a
+    /// second click, a tab reopened), else told why not.
+    async fn under_way(
+        &self,
+        tenant: &Tenant,
+        account_id: i32,
+        state: PayableState,
+        now: DateTime<Utc>,
+    ) -> Result<Started, StartError> {
+        let payment_id = match state {
+            PayableState::Received { payment_id } => {
+                return Err(StartError::AlreadyPaid { payment_id });
+            }
+            PayableState::InProgress { payment_id } => payment_id,
+        };
+        let resumable = self
+            .find_for(tenant, account_id, payment_id)
+            .await?
+            .filter(|row| {
+                row.state == PaymentState::Waiting && now - row.created_at < PAGE_LIFETIME
+            })
+            .and_then(|row| row.provider_id);
+        match resumable {
+            Some(provider_id) => Ok(Started {
+                payment_id,
+                redirect_url: self.provider_page(&provider_id),
+            }),
+            None => Err(StartError::InProgress { payment_id }),
+        }
+    }
+
+    /// The provider's page of an operation.
+    fn provider_page(&self, provider_id: &str) -> String {
+        self.payfip.page_url(provider_id)
+    }
+
+    /// [`Self::state_of`] through the transaction that holds the debt's lock.
+    async fn state_in(
+        &self,
+        connection: &impl sea_orm::ConnectionTrait,
+        tenant: &Tenant,
+        account_id: i32,
+        module_id: &str,
+        reference: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<PayableState>, DbErr> {
+        Ok(blocking(
+            self.open_payments(connection, tenant, account_id, module_id, reference, now)
+                .await?,
+        ))
+    }
+
     /// The payments of a debt that block another: under way (younger than
     /// [`WAITING_FOR`]), or paid and not yet told to the module.
     async fn open_payments(
         &self,
+        connection: &impl sea_orm::ConnectionTrait,
         tenant: &Tenant,
         account_id: i32,
         module_id: &str,
@@ -329,7 +394,7 @@ impl Payments {
                 PaymentState::Waiting,
                 PaymentState::Paid,
             ]))
-            .all(&self.db)
+            .all(connection)
             .await?;
         Ok(rows
             .into_iter()
@@ -348,15 +413,8 @@ impl Payments {
         reference: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<PayableState>, DbErr> {
-        Ok(self
-            .open_payments(tenant, account_id, module_id, reference, now)
-            .await?
-            .into_iter()
-            .map(|row| match row.state {
-                PaymentState::Paid => PayableState::Received { payment_id: row.id },
-                _ => PayableState::InProgress { payment_id: row.id },
-            })
-            .min_by_key(|state| matches!(state, PayableState::InProgress { .. })))
+        self.state_in(&self.db, tenant, account_id, module_id, reference, now)
+            .await
     }
 
     /// What "Payer en ligne" becomes for each reference of a module a
@@ -401,6 +459,52 @@ impl Payments {
         }
         Ok(states)
     }
+}
+
+/// How long the provider's page of an operation takes payment (PayFiP:
+/// 15 minutes): a resident clicking again is sent back to it meanwhile.
+const PAGE_LIFETIME: chrono::Duration = chrono::Duration::minutes(15);
+
+/// What blocks another payment of a debt, received first.
+fn blocking(rows: Vec<payment::Model>) -> Option<PayableState> {
+    rows.into_iter()
+        .map(|row| match row.state {
+            PaymentState::Paid => PayableState::Received { payment_id: row.id },
+            _ => PayableState::InProgress { payment_id: row.id },
+        })
+        .min_by_key(|state| matches!(state, PayableState::InProgress { .. }))
+}
+
+/// Holds the debt's lock until `transaction` ends: on PostgreSQL an
+/// advisory lock of a hash of the town, resident, module and reference
+/// (other instances wait for it); SQLite's write transaction already
+/// admits one writer.
+async fn lock_debt(
+    transaction: &sea_orm::DatabaseTransaction,
+    tenant: &Tenant,
+    account_id: i32,
+    module_id: &str,
+    reference: &str,
+) -> Result<(), DbErr> {
+    use sea_orm::{ConnectionTrait as _, DatabaseBackend, Statement};
+    use sha2::Digest as _;
+    if transaction.get_database_backend() != DatabaseBackend::Postgres {
+        return Ok(());
+    }
+    let digest = sha2::Sha256::digest(format!(
+        "payment\u{0}{}\u{0}{account_id}\u{0}{module_id}\u{0}{reference}",
+        tenant.scope().tenant_id().get()
+    ));
+    let mut key = [0u8; 8];
+    key.copy_from_slice(&digest[..8]);
+    transaction
+        .execute_raw(Statement::from_sql_and_values(
+            DatabaseBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1)",
+            [i64::from_be_bytes(key).into()],
+        ))
+        .await?;
+    Ok(())
 }
 
 /// A provider's failure, in French, for the staff.

@@ -4,10 +4,11 @@
 //!   (the form names the module, the view it was shown on and the
 //!   reference; the amount is read again from the module) → the provider's
 //!   payment page, or a page saying in French why not;
-//! - `GET|POST /paiements/retour/<id>`: where the provider sends the
-//!   resident back. It needs no session (a provider's POST back carries no
-//!   `SameSite=Lax` cookie): it asks the provider, then sends the browser
-//!   on to the payment's page, which does;
+//! - `GET|POST /paiements/retour/<token>`: where the provider sends the
+//!   resident back, the payment's secret in the address. It needs no
+//!   session (a provider's POST back carries no `SameSite=Lax` cookie): it
+//!   asks the provider, then sends the browser on to the payment's page,
+//!   which does;
 //! - `GET /paiements/<id>`: a payment of the resident, as it stands;
 //! - `GET|POST /paiements/notification`: the provider's notification
 //!   (`idOp`, or `idop`), server to server, unsigned: only a reason to ask
@@ -26,7 +27,7 @@ use super::Csrf;
 use super::{CsrfForm, PageError, Resident, TownPage, resident_page};
 use crate::audit::Origin;
 use crate::modules::{Modules, ViewRequest};
-use crate::payments::{AnswerSource, PayChoice, PaymentState, Payments, StartError};
+use crate::payments::{PayChoice, PaymentState, Payments, StartError};
 use crate::tenancy::CurrentTenant;
 use crate::web::kit::Page;
 
@@ -126,39 +127,38 @@ async fn pay(
     }
 }
 
-/// Asks the provider, then on to the payment's page.
+/// Asks the provider, then on to the payment's page. The address holds
+/// the payment's secret (only the resident and the provider have it): a
+/// guessed one is a 404, and never makes Guichet call the provider.
 async fn returned(
     tenant: &CurrentTenant,
     payments: &Payments,
-    id: i32,
+    token: &str,
 ) -> Result<Option<Redirect>, PageError> {
-    let Some(payment) = payments.find(tenant, id).await? else {
-        return Ok(None);
-    };
-    payments
-        .settle(&tenant.0, payment, AnswerSource::Return, Utc::now())
-        .await?;
-    Ok(Some(Redirect::to(format!("/paiements/{id}"))))
+    Ok(payments
+        .returned(&tenant.0, token, Utc::now())
+        .await?
+        .map(|payment| Redirect::to(format!("/paiements/{}", payment.id))))
 }
 
-#[get("/paiements/retour/<id>")]
+#[get("/paiements/retour/<token>")]
 async fn returned_get(
-    id: i32,
+    token: &str,
     tenant: CurrentTenant,
     payments: &State<Payments>,
 ) -> Result<Option<Redirect>, PageError> {
-    returned(&tenant, payments, id).await
+    returned(&tenant, payments, token).await
 }
 
 /// Whatever the provider posts back (its `idOp`) is not needed: the
 /// address names the payment.
-#[post("/paiements/retour/<id>")]
+#[post("/paiements/retour/<token>")]
 async fn returned_post(
-    id: i32,
+    token: &str,
     tenant: CurrentTenant,
     payments: &State<Payments>,
 ) -> Result<Option<Redirect>, PageError> {
-    returned(&tenant, payments, id).await
+    returned(&tenant, payments, token).await
 }
 
 #[derive(Debug, Serialize)]
@@ -180,6 +180,8 @@ struct PaymentView {
     waiting: bool,
     retry: bool,
     paid: bool,
+    /// Made in PayFiP's test environment: no money moved.
+    test: bool,
 }
 
 #[get("/paiements/<id>")]
@@ -251,6 +253,7 @@ async fn payment_page(
                 | PaymentState::Failed
         ),
         paid: payment.state == PaymentState::Paid,
+        test: payment.saisie == crate::payments::Saisie::Test,
     };
     resident_page(page.with_flash(flash), &resident, &csrf)
         .ok(

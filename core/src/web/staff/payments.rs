@@ -71,6 +71,7 @@ struct RowView {
     label: String,
     amount: String,
     event_pending: bool,
+    test: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -82,6 +83,9 @@ struct ListView {
     first: Option<String>,
     export: String,
     enabled: bool,
+    /// Enabled in PayFiP's test environment: residents "pay" without any
+    /// money moving.
+    test_mode: bool,
     may_configure: bool,
 }
 
@@ -229,6 +233,7 @@ async fn list(
     query: Query,
 ) -> Result<Page, PageError> {
     let tenant = &staff.tenant;
+    let settings = payments.settings(tenant).await?;
     let filters = Filters::check(&query, tenant, journal).await?;
     let (rows, next, status) = if filters.errors.is_empty() {
         let found = payments
@@ -251,6 +256,7 @@ async fn list(
                     amount: crate::format::amount(row.amount_cents),
                     event_pending: row.state == PaymentState::Paid
                         && row.event_delivered_at.is_none(),
+                    test: row.saisie == Saisie::Test,
                 }
             })
             .collect();
@@ -270,7 +276,8 @@ async fn list(
         errors: filters.errors,
         rows,
         next,
-        enabled: payments.settings(tenant).await?.is_active(),
+        enabled: settings.is_active(),
+        test_mode: settings.is_active() && settings.saisie == Saisie::Test,
         may_configure: staff.member.role.may::<ManageTown>(),
     };
     staff_page(page.with_flash(flash), &staff, &csrf).render(
