@@ -21,6 +21,7 @@ pub mod local_server;
 pub mod mail;
 pub mod modules;
 pub mod payments;
+pub mod periodic;
 pub mod requests;
 pub mod spreadsheet;
 pub mod staff;

@@ -73,28 +73,18 @@ impl JournalPurge {
     /// Runs a round after [`FIRST_ROUND`], then every [`EVERY`], until
     /// `stop` resolves (see the policy above).
     pub async fn run(self, stop: impl Future<Output = ()>) {
-        tokio::pin!(stop);
-        let mut wait = FIRST_ROUND;
-        loop {
-            tokio::select! {
-                () = &mut stop => return,
-                () = tokio::time::sleep(wait) => {}
+        crate::periodic::every(FIRST_ROUND, EVERY, stop, || async {
+            let report = self.round(Utc::now()).await;
+            if report.deleted > 0 || report.failed > 0 {
+                tracing::info!(
+                    towns = report.towns,
+                    deleted = report.deleted,
+                    failed = report.failed,
+                    "journal purge"
+                );
             }
-            tokio::select! {
-                () = &mut stop => return,
-                report = self.round(Utc::now()) => {
-                    if report.deleted > 0 || report.failed > 0 {
-                        tracing::info!(
-                            towns = report.towns,
-                            deleted = report.deleted,
-                            failed = report.failed,
-                            "journal purge"
-                        );
-                    }
-                }
-            }
-            wait = EVERY;
-        }
+        })
+        .await;
     }
 
     /// Purges every town as of `now`; a town that fails is logged and

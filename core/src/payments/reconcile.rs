@@ -70,29 +70,19 @@ impl Reconciler {
     /// `stop` resolves; a round under way is abandoned (each change is its
     /// own transaction: nothing is half done).
     pub async fn run(self, stop: impl Future<Output = ()>) {
-        tokio::pin!(stop);
-        let mut wait = FIRST_ROUND;
-        loop {
-            tokio::select! {
-                () = &mut stop => return,
-                () = tokio::time::sleep(wait) => {}
+        crate::periodic::every(FIRST_ROUND, EVERY, stop, || async {
+            let report = self.round(Utc::now()).await;
+            if report.settled > 0 || report.delivered > 0 || report.failed > 0 {
+                tracing::info!(
+                    asked = report.asked,
+                    settled = report.settled,
+                    delivered = report.delivered,
+                    failed = report.failed,
+                    "payments reconciliation"
+                );
             }
-            tokio::select! {
-                () = &mut stop => return,
-                report = self.round(Utc::now()) => {
-                    if report.settled > 0 || report.delivered > 0 || report.failed > 0 {
-                        tracing::info!(
-                            asked = report.asked,
-                            settled = report.settled,
-                            delivered = report.delivered,
-                            failed = report.failed,
-                            "payments reconciliation"
-                        );
-                    }
-                }
-            }
-            wait = EVERY;
-        }
+        })
+        .await;
     }
 
     /// One round over every town as of `now`.

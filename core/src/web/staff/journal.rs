@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate, TimeZone as _, Utc};
+use chrono::Utc;
 use rocket::Either;
 use rocket::form::FromForm;
 use rocket::http::{ContentType, Header, Status};
@@ -16,7 +16,7 @@ use rocket::response::stream::ByteStream;
 use rocket::{Route, State, get, routes};
 use serde::Serialize;
 
-use super::{AdminPage, Csrf, FieldError, Staff, staff_page};
+use super::{AdminPage, Csrf, FieldError, Staff, day_range, staff_page, with_query};
 use crate::audit::{
     ActorFilter, ActorKind, AuditKind, Cursor, ExportError, Journal, JournalFilter,
     JournalSettings, Reader,
@@ -144,24 +144,9 @@ impl Filters {
         }
         form.du = text(&query.du);
         form.au = text(&query.au);
-        let from = parse_day(&form.du);
-        let until = parse_day(&form.au);
-        match from {
-            Some(Some(day)) => filter.from = Some(start_of(tenant, day)),
-            Some(None) => form.du_error = Some(DATE_FORMAT.to_owned()),
-            None => {}
-        }
-        match until {
-            // "Au 3 décembre": the whole day, up to the next one.
-            Some(Some(day)) => filter.until = day.succ_opt().map(|next| start_of(tenant, next)),
-            Some(None) => form.au_error = Some(DATE_FORMAT.to_owned()),
-            None => {}
-        }
-        if let (Some(Some(from)), Some(Some(until))) = (from, until)
-            && until < from
-        {
-            form.au_error = Some("La date de fin est avant la date de début.".to_owned());
-        }
+        let range = day_range(tenant, &form.du, &form.au);
+        (filter.from, filter.until) = (range.from, range.until);
+        (form.du_error, form.au_error) = (range.du_error, range.au_error);
         for (field, error) in [
             ("usager", &form.usager_error),
             ("du", &form.du_error),
@@ -194,36 +179,6 @@ impl Filters {
             query,
         })
     }
-}
-
-const DATE_FORMAT: &str = "Indiquez une date au format JJ/MM/AAAA, par exemple 03/12/2026.";
-
-/// None when empty; Some(None) when unreadable. `<input type="date">`
-/// sends `2026-12-03`; a browser without a date picker lets one type
-/// `03/12/2026`.
-fn parse_day(text: &str) -> Option<Option<NaiveDate>> {
-    if text.is_empty() {
-        return None;
-    }
-    Some(
-        NaiveDate::parse_from_str(text, "%Y-%m-%d")
-            .or_else(|_| NaiveDate::parse_from_str(text, "%d/%m/%Y"))
-            .ok(),
-    )
-}
-
-/// The first instant of a day in the town's time zone.
-fn start_of(tenant: &Tenant, day: NaiveDate) -> DateTime<Utc> {
-    let midnight = day.and_time(chrono::NaiveTime::MIN);
-    tenant
-        .timezone
-        .from_local_datetime(&midnight)
-        .earliest()
-        .map_or_else(
-            // No midnight that day (a time change at midnight): its UTC one.
-            || Utc.from_utc_datetime(&midnight),
-            |local| local.with_timezone(&Utc),
-        )
 }
 
 /// `resident`, `staff`, `staff:<id>`, `api_key`, `system`, `anonymous`.
@@ -261,22 +216,6 @@ fn actor_choices(members: &[crate::staff::StaffMember], selected: &str) -> Vec<C
             label,
         })
         .collect()
-}
-
-fn with_query(path: &str, query: &str, after: Option<&str>) -> String {
-    let mut query = query.to_owned();
-    if let Some(after) = after {
-        if !query.is_empty() {
-            query.push('&');
-        }
-        query.push_str("apres=");
-        query.push_str(after);
-    }
-    if query.is_empty() {
-        path.to_owned()
-    } else {
-        format!("{path}?{query}")
-    }
 }
 
 #[get("/journal?<query..>")]

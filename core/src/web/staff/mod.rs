@@ -245,6 +245,91 @@ fn role_choices(selected: Option<StaffRole>) -> Vec<Choice> {
         .collect()
 }
 
+/// What a date filter says when it cannot be read.
+const DATE_FORMAT: &str = "Indiquez une date au format JJ/MM/AAAA, par exemple 03/12/2026.";
+
+/// A date filter: none when empty; Some(None) when unreadable.
+/// `<input type="date">` sends `2026-12-03`; a browser without a date
+/// picker lets one type `03/12/2026`.
+fn parse_day(text: &str) -> Option<Option<chrono::NaiveDate>> {
+    if text.is_empty() {
+        return None;
+    }
+    Some(
+        chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .or_else(|_| chrono::NaiveDate::parse_from_str(text, "%d/%m/%Y"))
+            .ok(),
+    )
+}
+
+/// The first instant of a day in the town's time zone.
+fn start_of(
+    tenant: &crate::tenancy::Tenant,
+    day: chrono::NaiveDate,
+) -> chrono::DateTime<chrono::Utc> {
+    use chrono::TimeZone as _;
+    let midnight = day.and_time(chrono::NaiveTime::MIN);
+    tenant
+        .timezone
+        .from_local_datetime(&midnight)
+        .earliest()
+        .map_or_else(
+            // No midnight that day (a time change at midnight): its UTC one.
+            || chrono::Utc.from_utc_datetime(&midnight),
+            |local| local.with_timezone(&chrono::Utc),
+        )
+}
+
+/// A "du … au …" filter in the town's time: from the first instant of
+/// `du` to the first instant after `au` (the day `au` included), and each
+/// field's message.
+#[derive(Debug, Default)]
+struct DayRange {
+    from: Option<chrono::DateTime<chrono::Utc>>,
+    until: Option<chrono::DateTime<chrono::Utc>>,
+    du_error: Option<String>,
+    au_error: Option<String>,
+}
+
+fn day_range(tenant: &crate::tenancy::Tenant, du: &str, au: &str) -> DayRange {
+    let mut range = DayRange::default();
+    let from = parse_day(du);
+    let until = parse_day(au);
+    match from {
+        Some(Some(day)) => range.from = Some(start_of(tenant, day)),
+        Some(None) => range.du_error = Some(DATE_FORMAT.to_owned()),
+        None => {}
+    }
+    match until {
+        Some(Some(day)) => range.until = day.succ_opt().map(|next| start_of(tenant, next)),
+        Some(None) => range.au_error = Some(DATE_FORMAT.to_owned()),
+        None => {}
+    }
+    if let (Some(Some(from)), Some(Some(until))) = (from, until)
+        && until < from
+    {
+        range.au_error = Some("La date de fin est avant la date de début.".to_owned());
+    }
+    range
+}
+
+/// `path?<query>&apres=<after>`: a list's page with its filters.
+fn with_query(path: &str, query: &str, after: Option<&str>) -> String {
+    let mut query = query.to_owned();
+    if let Some(after) = after {
+        if !query.is_empty() {
+            query.push('&');
+        }
+        query.push_str("apres=");
+        query.push_str(after);
+    }
+    if query.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{query}")
+    }
+}
+
 /// Where to go after logging in: a back-office path, else the overview.
 fn next_page(suite: Option<&str>) -> String {
     crate::web::resident::session::safe_next(suite)

@@ -5,7 +5,7 @@
 //! the provider again; and the settings (`/admin/paiements/reglages`,
 //! administrators).
 
-use chrono::{DateTime, NaiveDate, TimeZone as _, Utc};
+use chrono::{DateTime, Utc};
 use rocket::form::FromForm;
 use rocket::http::{ContentType, Header, Status};
 use rocket::request::FlashMessage;
@@ -13,7 +13,7 @@ use rocket::response::{Flash, Redirect};
 use rocket::{Either, Route, State, get, post, routes};
 use serde::Serialize;
 
-use super::{AdminPage, Csrf, CsrfForm, FieldError, Staff, staff_page};
+use super::{AdminPage, Csrf, CsrfForm, FieldError, Staff, day_range, staff_page, with_query};
 use crate::audit::{Journal, Origin};
 use crate::payments::entity::payment;
 use crate::payments::{
@@ -30,7 +30,6 @@ pub(super) fn routes() -> Vec<Route> {
 
 /// Payments per page.
 const PAGE: u64 = 50;
-const DATE_FORMAT: &str = "Indiquez une date au format JJ/MM/AAAA, par exemple 03/12/2026.";
 
 #[derive(Debug, Default, FromForm)]
 struct Query {
@@ -96,29 +95,6 @@ struct Filters {
     query: String,
 }
 
-fn parse_day(text: &str) -> Option<Option<NaiveDate>> {
-    if text.is_empty() {
-        return None;
-    }
-    Some(
-        NaiveDate::parse_from_str(text, "%Y-%m-%d")
-            .or_else(|_| NaiveDate::parse_from_str(text, "%d/%m/%Y"))
-            .ok(),
-    )
-}
-
-fn start_of(tenant: &Tenant, day: NaiveDate) -> DateTime<Utc> {
-    let midnight = day.and_time(chrono::NaiveTime::MIN);
-    tenant
-        .timezone
-        .from_local_datetime(&midnight)
-        .earliest()
-        .map_or_else(
-            || Utc.from_utc_datetime(&midnight),
-            |local| local.with_timezone(&Utc),
-        )
-}
-
 impl Filters {
     async fn check(query: &Query, tenant: &Tenant, journal: &Journal) -> Result<Self, PageError> {
         let text = |value: &Option<String>| value.as_deref().unwrap_or_default().trim().to_owned();
@@ -151,23 +127,9 @@ impl Filters {
         }
         form.du = text(&query.du);
         form.au = text(&query.au);
-        let from = parse_day(&form.du);
-        let until = parse_day(&form.au);
-        match from {
-            Some(Some(day)) => filter.from = Some(start_of(tenant, day)),
-            Some(None) => form.du_error = Some(DATE_FORMAT.to_owned()),
-            None => {}
-        }
-        match until {
-            Some(Some(day)) => filter.until = day.succ_opt().map(|next| start_of(tenant, next)),
-            Some(None) => form.au_error = Some(DATE_FORMAT.to_owned()),
-            None => {}
-        }
-        if let (Some(Some(from)), Some(Some(until))) = (from, until)
-            && until < from
-        {
-            form.au_error = Some("La date de fin est avant la date de début.".to_owned());
-        }
+        let range = day_range(tenant, &form.du, &form.au);
+        (filter.from, filter.until) = (range.from, range.until);
+        (form.du_error, form.au_error) = (range.du_error, range.au_error);
         let errors = [
             ("usager", &form.usager_error),
             ("du", &form.du_error),
@@ -199,21 +161,6 @@ impl Filters {
             errors,
             query,
         })
-    }
-}
-
-fn with_query(path: &str, query: &str, after: Option<i32>) -> String {
-    let mut query = query.to_owned();
-    if let Some(after) = after {
-        if !query.is_empty() {
-            query.push('&');
-        }
-        query.push_str(&format!("apres={after}"));
-    }
-    if query.is_empty() {
-        path.to_owned()
-    } else {
-        format!("{path}?{query}")
     }
 }
 
@@ -262,7 +209,7 @@ async fn list(
             .collect();
         let next = found
             .next
-            .map(|after| with_query("/admin/paiements", &filters.query, Some(after)));
+            .map(|after| with_query("/admin/paiements", &filters.query, Some(&after.to_string())));
         (Some(rows), next, Status::Ok)
     } else {
         (None, None, Status::UnprocessableEntity)
