@@ -55,12 +55,6 @@ impl PayFiP {
         })
     }
 
-    /// The payment page of an operation.
-    pub fn page_url(&self, provider_id: &str) -> String {
-        url::Url::parse_with_params(&self.page_url, [("idop", provider_id)])
-            .map_or_else(|_| self.page_url.clone(), |url| url.to_string())
-    }
-
     /// Calls one operation; the answer's document, or its fault.
     async fn call(
         &self,
@@ -95,6 +89,11 @@ impl PayFiP {
 }
 
 impl PaymentProvider for PayFiP {
+    fn page_url(&self, provider_id: &str) -> String {
+        url::Url::parse_with_params(&self.page_url, [("idop", provider_id)])
+            .map_or_else(|_| self.page_url.clone(), |url| url.to_string())
+    }
+
     async fn create(&self, contract: &Contract, order: &Order) -> Result<Created, ProviderError> {
         let request = Request::check(contract, order).map_err(|rule| ProviderError::Refused {
             code: "guichet".to_owned(),

@@ -58,15 +58,6 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    /// The means of a payment, in the words of the invoices module.
-    pub fn means(self) -> Option<&'static str> {
-        match self {
-            Self::PaidByCard => Some("carte"),
-            Self::PaidByDirectDebit => Some("prelevement"),
-            _ => None,
-        }
-    }
-
     pub fn label(self) -> &'static str {
         match self {
             Self::PaidByCard => "payé par carte",
@@ -137,6 +128,10 @@ pub trait PaymentProvider: Send + Sync {
         contract: &Contract,
         order: &Order,
     ) -> impl Future<Output = Result<Created, ProviderError>> + Send;
+
+    /// The page where the resident pays an operation (sent back to it
+    /// when they click again while it is still payable).
+    fn page_url(&self, provider_id: &str) -> String;
 
     /// What became of a payment.
     fn report(

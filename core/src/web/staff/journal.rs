@@ -16,7 +16,9 @@ use rocket::response::stream::ByteStream;
 use rocket::{Route, State, get, routes};
 use serde::Serialize;
 
-use super::{AdminPage, Csrf, FieldError, Staff, day_range, staff_page, with_query};
+use super::{
+    AdminPage, Csrf, FieldError, Staff, day_range, resident_filter, staff_page, with_query,
+};
 use crate::audit::{
     ActorFilter, ActorKind, AuditKind, Cursor, ExportError, Journal, JournalFilter,
     JournalSettings, Reader,
@@ -131,17 +133,8 @@ impl Filters {
         .collect();
 
         form.usager = text(&query.usager);
-        if !form.usager.is_empty() {
-            match journal.resident_by_identifier(tenant, &form.usager).await? {
-                Some(resident) => filter.subject = Some(resident.id),
-                None => {
-                    form.usager_error = Some(format!(
-                        "Aucun usager de la commune n'a l'identifiant « {} ».",
-                        form.usager
-                    ));
-                }
-            }
-        }
+        (filter.subject, form.usager_error) =
+            resident_filter(journal, tenant, &form.usager).await?;
         form.du = text(&query.du);
         form.au = text(&query.au);
         let range = day_range(tenant, &form.du, &form.au);

@@ -313,6 +313,29 @@ fn day_range(tenant: &crate::tenancy::Tenant, du: &str, au: &str) -> DayRange {
     range
 }
 
+/// A list's "Usager (identifiant)" filter: the account it names, or the
+/// field's message when the town has no such resident (empty: no filter).
+async fn resident_filter(
+    journal: &crate::audit::Journal,
+    tenant: &crate::tenancy::Tenant,
+    identifier: &str,
+) -> Result<(Option<i32>, Option<String>), PageError> {
+    if identifier.is_empty() {
+        return Ok((None, None));
+    }
+    Ok(
+        match journal.resident_by_identifier(tenant, identifier).await? {
+            Some(resident) => (Some(resident.id), None),
+            None => (
+                None,
+                Some(format!(
+                    "Aucun usager de la commune n'a l'identifiant « {identifier} »."
+                )),
+            ),
+        },
+    )
+}
+
 /// `path?<query>&apres=<after>`: a list's page with its filters.
 fn with_query(path: &str, query: &str, after: Option<&str>) -> String {
     let mut query = query.to_owned();

@@ -13,7 +13,10 @@ use rocket::response::{Flash, Redirect};
 use rocket::{Either, Route, State, get, post, routes};
 use serde::Serialize;
 
-use super::{AdminPage, Csrf, CsrfForm, FieldError, Staff, day_range, staff_page, with_query};
+use super::{
+    AdminPage, Csrf, CsrfForm, FieldError, Staff, day_range, resident_filter, staff_page,
+    with_query,
+};
 use crate::audit::{Journal, Origin};
 use crate::payments::entity::payment;
 use crate::payments::{
@@ -114,17 +117,8 @@ impl Filters {
         }))
         .collect();
         form.usager = text(&query.usager);
-        if !form.usager.is_empty() {
-            match journal.resident_by_identifier(tenant, &form.usager).await? {
-                Some(resident) => filter.account_id = Some(resident.id),
-                None => {
-                    form.usager_error = Some(format!(
-                        "Aucun usager de la commune n'a l'identifiant « {} ».",
-                        form.usager
-                    ));
-                }
-            }
-        }
+        (filter.account_id, form.usager_error) =
+            resident_filter(journal, tenant, &form.usager).await?;
         form.du = text(&query.du);
         form.au = text(&query.au);
         let range = day_range(tenant, &form.du, &form.au);
