@@ -72,6 +72,8 @@ pub struct App {
     pub documents: crate::documents::Documents,
     /// Online payments (PayFiP) and their reconciliation.
     pub payments: crate::payments::Payments,
+    /// Residents' rights over their data: exports, closures, retention.
+    pub privacy: crate::privacy::Privacy,
     /// Where the outbox worker delivers; none keeps mail in the outbox.
     pub delivery: Option<Delivery>,
     /// Keys the CSRF tokens.
@@ -147,6 +149,12 @@ impl App {
             &config.payfip_url,
         )
         .map_err(StartupError::Payments)?;
+        let privacy = crate::privacy::Privacy::new(
+            db.clone(),
+            mailer.clone(),
+            themes.clone(),
+            tenants.clone(),
+        );
         Ok(Self {
             config,
             mode,
@@ -166,6 +174,7 @@ impl App {
             content,
             documents,
             payments,
+            privacy,
             delivery,
             secret_key,
         })
@@ -211,7 +220,8 @@ impl App {
     }
 
     /// Binds and serves until a shutdown signal, with the outbox worker,
-    /// the journal's purge, the payments' reconciliation and the watcher of town changes beside it. `on_ready` is given the port
+    /// the rounds (journal purge, payments' reconciliation, exports and
+    /// retention) and the watcher of town changes beside it. `on_ready` is given the port
     /// actually bound (useful with port 0) and a handle that stops the
     /// server. Returns once the server and the worker have both stopped: the
     /// worker hands back the mails it holds before the process exits
@@ -235,16 +245,13 @@ impl App {
         type Running = (tokio::task::JoinHandle<WorkerReport>, rocket::Shutdown);
         let running: Arc<std::sync::Mutex<Option<Running>>> = Arc::default();
         let started = running.clone();
-        // The journal's purge, stopped and waited for like the worker.
+        // The rounds beside the server (the journal's purge, the payments'
+        // reconciliation, the exports and the retention), stopped with it.
         let purge = crate::audit::JournalPurge::new(self.db.clone(), self.tenants.clone());
-        let purging: Arc<std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>> = Arc::default();
-        let purge_started = purging.clone();
-        // The payments' reconciliation, stopped and waited for likewise.
         let reconciler =
             crate::payments::Reconciler::new(self.payments.clone(), self.tenants.clone());
-        let reconciling: Arc<std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>> =
-            Arc::default();
-        let reconcile_started = reconciling.clone();
+        let privacy = self.privacy.clone();
+        let rounds: [Round; 3] = Default::default();
         let served = self
             .rocket()
             .attach(rocket::fairing::AdHoc::on_liftoff(
@@ -268,28 +275,17 @@ impl App {
                     })
                 },
             ))
-            .attach(rocket::fairing::AdHoc::on_liftoff(
-                "journal purge",
-                move |rocket| {
-                    Box::pin(async move {
-                        let task = tokio::spawn(purge.run(rocket.shutdown()));
-                        if let Ok(mut slot) = purge_started.lock() {
-                            *slot = Some(task);
-                        }
-                    })
-                },
-            ))
-            .attach(rocket::fairing::AdHoc::on_liftoff(
+            .attach(beside("journal purge", rounds[0].clone(), |stop| {
+                purge.run(stop)
+            }))
+            .attach(beside(
                 "payments reconciliation",
-                move |rocket| {
-                    Box::pin(async move {
-                        let task = tokio::spawn(reconciler.run(rocket.shutdown()));
-                        if let Ok(mut slot) = reconcile_started.lock() {
-                            *slot = Some(task);
-                        }
-                    })
-                },
+                rounds[1].clone(),
+                |stop| reconciler.run(stop),
             ))
+            .attach(beside("privacy", rounds[2].clone(), |stop| {
+                privacy.run(stop)
+            }))
             .attach(rocket::fairing::AdHoc::on_liftoff("ready", move |rocket| {
                 Box::pin(async move {
                     if let Some(on_ready) = on_ready.lock().ok().and_then(|mut slot| slot.take()) {
@@ -309,26 +305,42 @@ impl App {
         }
         // Already stopped by the shutdown signal; aborted if the server
         // failed without one (a batch under way rolls back: purge.rs).
-        let purging = purging.lock().ok().and_then(|mut slot| slot.take());
-        if let Some(task) = purging {
-            task.abort();
-            if let Err(error) = task.await
-                && !error.is_cancelled()
-            {
-                tracing::error!(%error, "the journal purge failed");
-            }
-        }
-        let reconciling = reconciling.lock().ok().and_then(|mut slot| slot.take());
-        if let Some(task) = reconciling {
-            task.abort();
-            if let Err(error) = task.await
-                && !error.is_cancelled()
-            {
-                tracing::error!(%error, "the payments reconciliation failed");
+        for (name, slot) in ["journal purge", "payments reconciliation", "privacy"]
+            .iter()
+            .zip(&rounds)
+        {
+            let task = slot.lock().ok().and_then(|mut slot| slot.take());
+            if let Some(task) = task {
+                task.abort();
+                if let Err(error) = task.await
+                    && !error.is_cancelled()
+                {
+                    tracing::error!(%error, round = name, "a round beside the server failed");
+                }
             }
         }
         served.map(|_| ()).map_err(Box::new)
     }
+}
+
+/// A round's task, once the server lifted off.
+type Round = Arc<std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>>;
+
+/// Starts `start` beside the server at its liftoff, given the server's
+/// shutdown to stop on; its task goes in `slot` for `serve` to wait for.
+fn beside<F, Fut>(name: &'static str, slot: Round, start: F) -> rocket::fairing::AdHoc
+where
+    F: FnOnce(rocket::Shutdown) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    rocket::fairing::AdHoc::on_liftoff(name, move |rocket| {
+        Box::pin(async move {
+            let task = tokio::spawn(start(rocket.shutdown()));
+            if let Ok(mut slot) = slot.lock() {
+                *slot = Some(task);
+            }
+        })
+    })
 }
 
 impl App {

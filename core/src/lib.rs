@@ -22,6 +22,7 @@ pub mod mail;
 pub mod modules;
 pub mod payments;
 pub mod periodic;
+pub mod privacy;
 pub mod requests;
 pub mod spreadsheet;
 pub mod staff;

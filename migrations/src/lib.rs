@@ -27,6 +27,7 @@ mod m20261126_000016_request_handling;
 mod m20261202_000017_module_keys_in_byte_order;
 mod m20261202_000018_documents;
 mod m20261202_000019_payments;
+mod m20261202_000020_privacy;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -54,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000017_module_keys_in_byte_order::Migration),
             Box::new(m20261202_000018_documents::Migration),
             Box::new(m20261202_000019_payments::Migration),
+            Box::new(m20261202_000020_privacy::Migration),
         ]
     }
 }

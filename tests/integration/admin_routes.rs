@@ -80,6 +80,11 @@ const ROUTES: &[(&str, &str, Least)] = &[
         "/admin/usagers/<identifier>/courriels-refuses/<mail>",
         Role(Gestionnaire),
     ),
+    (
+        "POST",
+        "/admin/usagers/<identifier>/export-donnees",
+        Role(Gestionnaire),
+    ),
     ("GET", "/admin/usagers/<identifier>/documents", Role(Agent)),
     (
         "POST",

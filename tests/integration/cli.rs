@@ -138,7 +138,7 @@ on_both_databases! {
 
         let first = guichet(dir.path(), &["migrate"], &env);
         assert!(first.status.success(), "{}", stderr(&first));
-        assert!(stdout(&first).starts_with("19 migration(s) applied"), "{}", stdout(&first));
+        assert!(stdout(&first).starts_with("20 migration(s) applied"), "{}", stdout(&first));
         let again = guichet(dir.path(), &["migrate"], &env);
         assert!(stdout(&again).starts_with("0 migration(s) applied"), "{}", stdout(&again));
 

@@ -34,6 +34,7 @@ mod modules;
 mod modules_v2;
 mod outages;
 mod payments;
+mod privacy;
 mod requests;
 mod staff;
 mod tenancy;

@@ -327,7 +327,7 @@ impl Accounts {
             .await?;
         }
         let session_token = self
-            .open_session(&txn, scope, &created, origin, Some(&pending.id_token), now)
+            .open_session(&txn, tenant, &created, origin, Some(&pending.id_token), now)
             .await?;
         txn.commit().await?;
         Ok(Ok(session_token))

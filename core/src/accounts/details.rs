@@ -27,6 +27,8 @@ impl Accounts {
             .scope()
             .select::<account::Entity>()
             .filter(account::Column::EmailKey.eq(email.trim().to_lowercase()))
+            // A closed account is a pseudonym, no one's address.
+            .filter(account::Column::Status.ne(account::AccountStatus::Closed))
             .one(&self.db)
             .await
     }

@@ -37,13 +37,21 @@ pub enum ResidentState {
     AwaitingActivation,
     Active,
     Disabled,
+    /// Closed: a pseudonym kept for the town's records.
+    Closed,
 }
 
 impl ResidentState {
-    pub const ALL: [Self; 3] = [Self::AwaitingActivation, Self::Active, Self::Disabled];
+    pub const ALL: [Self; 4] = [
+        Self::AwaitingActivation,
+        Self::Active,
+        Self::Disabled,
+        Self::Closed,
+    ];
 
     pub fn of(owner: &account::Model) -> Self {
         match (owner.disabled_at, owner.status) {
+            (_, AccountStatus::Closed) => Self::Closed,
             (Some(_), _) => Self::Disabled,
             (None, AccountStatus::Pending) => Self::AwaitingActivation,
             (None, AccountStatus::Active) => Self::Active,
@@ -56,6 +64,7 @@ impl ResidentState {
             Self::AwaitingActivation => "en-attente",
             Self::Active => "actif",
             Self::Disabled => "desactive",
+            Self::Closed => "ferme",
         }
     }
 
@@ -68,6 +77,7 @@ impl ResidentState {
             Self::AwaitingActivation => "En attente d'activation",
             Self::Active => "Actif",
             Self::Disabled => "Désactivé",
+            Self::Closed => "Fermé",
         }
     }
 
@@ -79,7 +89,10 @@ impl ResidentState {
             Self::Active => Condition::all()
                 .add(account::Column::Status.eq(AccountStatus::Active))
                 .add(account::Column::DisabledAt.is_null()),
-            Self::Disabled => Condition::all().add(account::Column::DisabledAt.is_not_null()),
+            Self::Disabled => Condition::all()
+                .add(account::Column::DisabledAt.is_not_null())
+                .add(account::Column::Status.ne(AccountStatus::Closed)),
+            Self::Closed => Condition::all().add(account::Column::Status.eq(AccountStatus::Closed)),
         }
     }
 }
@@ -124,9 +137,12 @@ pub struct StateCounts {
     pub awaiting_activation: u64,
     pub active: u64,
     pub disabled: u64,
+    /// Closed accounts (pseudonyms), apart from the total.
+    pub closed: u64,
 }
 
 impl StateCounts {
+    /// The town's residents (closed accounts are no longer residents).
     pub fn total(&self) -> u64 {
         self.awaiting_activation + self.active + self.disabled
     }
@@ -136,6 +152,7 @@ impl StateCounts {
             ResidentState::AwaitingActivation => self.awaiting_activation,
             ResidentState::Active => self.active,
             ResidentState::Disabled => self.disabled,
+            ResidentState::Closed => self.closed,
         }
     }
 }
@@ -221,6 +238,7 @@ impl Accounts {
                 ResidentState::AwaitingActivation => counts.awaiting_activation = count,
                 ResidentState::Active => counts.active = count,
                 ResidentState::Disabled => counts.disabled = count,
+                ResidentState::Closed => counts.closed = count,
             }
         }
         Ok(counts)
@@ -234,8 +252,10 @@ fn matching(
     query: &DirectoryQuery,
 ) -> Select<account::Entity> {
     let mut select = scope.select::<account::Entity>();
-    if let Some(state) = query.state {
-        select = select.filter(state.condition());
+    match query.state {
+        Some(state) => select = select.filter(state.condition()),
+        // Closed accounts are listed when asked for only.
+        None => select = select.filter(account::Column::Status.ne(AccountStatus::Closed)),
     }
     if let Some(from) = query.created_from.and_then(|day| start_of(tenant, day)) {
         select = select.filter(account::Column::CreatedAt.gte(from));

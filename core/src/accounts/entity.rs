@@ -13,6 +13,11 @@ pub mod account {
         Pending,
         #[sea_orm(string_value = "active")]
         Active,
+        /// Closed (at the resident's request, for inactivity): the row is a
+        /// pseudonym, its personal columns emptied (privacy/closure.rs),
+        /// kept for what the records the law keeps point to. Nobody logs in.
+        #[sea_orm(string_value = "closed")]
+        Closed,
     }
 
     /// "Monsieur" or "Madame", stored as the short form the town types.
@@ -75,6 +80,14 @@ pub mod account {
         /// "nom prénom" folded to lowercase ASCII: the staff list's order
         /// (search.rs).
         pub sort_key: String,
+        /// The resident asked to close the account (privacy/closure.rs).
+        pub closure_requested_at: Option<DateTimeUtc>,
+        /// When the closure takes effect; a login before cancels it.
+        pub closes_at: Option<DateTimeUtc>,
+        /// When the inactivity warning was sent; a login clears it.
+        pub inactivity_warned_at: Option<DateTimeUtc>,
+        /// When it was closed.
+        pub closed_at: Option<DateTimeUtc>,
     }
 
     crate::tenant_owned_entity!();
@@ -206,6 +219,7 @@ mod tests {
         assert_stored_as(&[
             (AccountStatus::Pending, "pending"),
             (AccountStatus::Active, "active"),
+            (AccountStatus::Closed, "closed"),
         ]);
         assert!(AccountStatus::try_from_value(&"disabled".to_owned()).is_err());
     }

@@ -70,6 +70,9 @@ impl Accounts {
                     .add(account::Column::Identifier.eq(typed))
                     .add(account::Column::EmailKey.eq(typed)),
             )
+            // A closed account's pseudonym is no login: it is answered
+            // as an unknown one, in the same time.
+            .filter(account::Column::Status.ne(AccountStatus::Closed))
             .one(&self.db)
             .await
     }
@@ -163,6 +166,7 @@ impl Accounts {
         match owner.status {
             AccountStatus::Active => {}
             AccountStatus::Pending => return Ok(LoginOutcome::NotActivated),
+            AccountStatus::Closed => return Ok(LoginOutcome::Refused),
         }
         let now = Utc::now();
         if owner.password_is_temporary
@@ -175,7 +179,7 @@ impl Accounts {
 
         let txn = crate::db::begin_write(&self.db).await?;
         let session_token = self
-            .open_session(&txn, scope, &owner, origin, None, now)
+            .open_session(&txn, tenant, &owner, origin, None, now)
             .await?;
         txn.commit().await?;
         let device_cookie = self.seal_device(scope, owner.id, device, now);
@@ -190,7 +194,7 @@ impl Accounts {
     /// of them is waiting out a delay. Each key's count and delay are one
     /// atomic statement (`throttle::attempt`), so attempts at the same
     /// moment neither slip past a delay nor refuse one another.
-    async fn admit(
+    pub(super) async fn admit(
         &self,
         scope: TenantScope,
         keys: &[ThrottleKey],
@@ -224,14 +228,7 @@ impl Accounts {
     ) -> Result<String, AccountError> {
         let txn = crate::db::begin_write(&self.db).await?;
         let token = self
-            .open_session(
-                &txn,
-                tenant.scope(),
-                owner,
-                origin,
-                Some(id_token),
-                Utc::now(),
-            )
+            .open_session(&txn, tenant, owner, origin, Some(id_token), Utc::now())
             .await?;
         txn.commit().await?;
         Ok(token)

@@ -17,6 +17,7 @@ use super::links::LinkProblem;
 use super::mail_bound::{self, MailAllowance, MailBound};
 use super::service::{Accounts, Addressee};
 use super::sessions;
+use super::throttle;
 use crate::audit::{AuditKind, Origin};
 use crate::format::long_date_time;
 use crate::mail::MailKind;
@@ -72,6 +73,33 @@ impl Accounts {
             });
         }
         errors
+    }
+
+    /// Whether `password` is the account's: a confirmation before an act
+    /// that cannot be undone (the closure of the account), throttled on
+    /// the account like a login so that a session left open does not let
+    /// anyone guess it.
+    pub async fn confirm_password(
+        &self,
+        tenant: &Tenant,
+        owner: &account::Model,
+        password: &str,
+    ) -> Result<PasswordConfirmation, AccountError> {
+        let scope = tenant.scope();
+        let key = throttle::ThrottleKey::Account(owner.id);
+        if let Some(wait) = self.admit(scope, std::slice::from_ref(&key)).await? {
+            return Ok(PasswordConfirmation::Wait(wait.num_seconds().max(1)));
+        }
+        if self
+            .hasher
+            .verify(password, Some(&owner.password_hash))
+            .await?
+        {
+            throttle::clear(&self.db, scope, &key).await?;
+            Ok(PasswordConfirmation::Confirmed)
+        } else {
+            Ok(PasswordConfirmation::Wrong)
+        }
     }
 
     /// Changes the password of a logged-in resident. `current` is required
@@ -299,4 +327,13 @@ impl Accounts {
         }
         Ok(Ok(Vec::new()))
     }
+}
+
+/// The answer to [`Accounts::confirm_password`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordConfirmation {
+    Confirmed,
+    Wrong,
+    /// Too many wrong attempts: seconds to wait.
+    Wait(i64),
 }

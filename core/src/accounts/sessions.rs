@@ -13,6 +13,7 @@ use super::error::AccountError;
 use super::secrets::{new_token, token_hash};
 use super::service::Accounts;
 use crate::audit::{self, AuditKind, Origin};
+use crate::mail::MailKind;
 use crate::tenancy::{Tenant, TenantScope};
 
 /// Session lifetimes, from the configuration.
@@ -162,12 +163,13 @@ impl Accounts {
     pub(super) async fn open_session(
         &self,
         txn: &DatabaseTransaction,
-        scope: TenantScope,
+        tenant: &Tenant,
         owner: &account::Model,
         origin: &Origin,
         franceconnect_id_token: Option<&str>,
         now: DateTime<Utc>,
-    ) -> Result<String, DbErr> {
+    ) -> Result<String, AccountError> {
+        let scope = tenant.scope();
         let session_token = open(txn, scope, owner.id, self.sessions, origin, now).await?;
         if let Some(id_token) = franceconnect_id_token {
             attach_id_token(txn, scope, &session_token, id_token).await?;
@@ -179,9 +181,48 @@ impl Accounts {
                 Expr::value(owner.last_login_at),
             )
             .col_expr(account::Column::LastLoginAt, Expr::value(Some(now)))
+            // Logging in cancels a closure asked and not yet done, and
+            // answers the inactivity warning (privacy/closure.rs).
+            .col_expr(
+                account::Column::ClosureRequestedAt,
+                Expr::value(None::<DateTime<Utc>>),
+            )
+            .col_expr(
+                account::Column::ClosesAt,
+                Expr::value(None::<DateTime<Utc>>),
+            )
+            .col_expr(
+                account::Column::InactivityWarnedAt,
+                Expr::value(None::<DateTime<Utc>>),
+            )
             .filter(account::Column::Id.eq(owner.id))
             .exec(txn)
             .await?;
+        if owner.closes_at.is_some() {
+            audit::record(
+                txn,
+                scope,
+                Some(owner.id),
+                AuditKind::AccountClosureCancelled,
+                origin,
+                None,
+            )
+            .await?;
+            // Told by mail: a login the owner did not make cancels too.
+            self.mailer
+                .queue(
+                    txn,
+                    tenant,
+                    MailKind::ClosureCancelled,
+                    &owner.email,
+                    serde_json::json!({
+                        "first_name": owner.first_name,
+                        "last_name": owner.last_name,
+                        "history_url": self.mailer.links().town_url(tenant, "/mon-compte/historique"),
+                    }),
+                )
+                .await?;
+        }
         audit::record(
             txn,
             scope,

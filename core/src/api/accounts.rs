@@ -63,6 +63,8 @@ fn account_body(owner: account::Model) -> AccountBody {
         ResidentState::AwaitingActivation => "pending",
         ResidentState::Active => "active",
         ResidentState::Disabled => "disabled",
+        // Never listed (the lookups skip closed accounts); said if it were.
+        ResidentState::Closed => "closed",
     };
     AccountBody {
         civility: owner.civility.map(|civility| match civility {

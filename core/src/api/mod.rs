@@ -19,6 +19,7 @@ mod accounts;
 pub mod entity;
 mod keys;
 mod payments;
+pub mod personal_data;
 
 use std::sync::Arc;
 
@@ -588,6 +589,8 @@ async fn resident_account(
     accounts
         .find_by_identifier(&client.tenant, identifier)
         .await?
+        // A closed account's pseudonym names nobody the town can write for.
+        .filter(|owner| owner.status != crate::accounts::entity::account::AccountStatus::Closed)
         .ok_or_else(|| ApiError::UnknownResident(identifier.to_owned()))
 }
 

@@ -23,6 +23,7 @@ use sea_orm::{ActiveModelTrait as _, ActiveValue::Set, ConnectionTrait, DbErr, E
 use crate::tenancy::TenantScope;
 
 mod journal;
+pub mod personal_data;
 mod purge;
 mod settings;
 
@@ -211,6 +212,25 @@ pub enum AuditKind {
     /// The town's online payment settings were changed in the back-office
     /// (detail: enabled, contract, mode).
     PaymentSettingsChanged,
+    /// The resident asked to close the account (detail: when it closes).
+    AccountClosureRequested,
+    /// A login cancelled the closure asked.
+    AccountClosureCancelled,
+    /// The account was closed: its data deleted, the records the law
+    /// keeps pseudonymised (detail: why, and the pseudonym).
+    AccountClosed,
+    /// The resident was warned that the account will be closed for
+    /// inactivity (detail: when).
+    InactivityWarned,
+    /// An account never activated was removed (no subject: it is gone;
+    /// detail: when it had been created).
+    NeverActivatedRemoved,
+    /// The resident asked for an export of their data.
+    DataExportRequested,
+    /// The resident downloaded their export.
+    DataExportDownloaded,
+    /// A staff member exported a resident's data (an access request).
+    DataExportedByStaff,
 }
 
 impl AuditKind {
@@ -274,6 +294,14 @@ impl AuditKind {
             Self::PaymentStarted => "payment_started",
             Self::PaymentReceived => "payment_received",
             Self::PaymentSettingsChanged => "payment_settings_changed",
+            Self::AccountClosureRequested => "account_closure_requested",
+            Self::AccountClosureCancelled => "account_closure_cancelled",
+            Self::AccountClosed => "account_closed",
+            Self::InactivityWarned => "inactivity_warned",
+            Self::NeverActivatedRemoved => "never_activated_removed",
+            Self::DataExportRequested => "data_export_requested",
+            Self::DataExportDownloaded => "data_export_downloaded",
+            Self::DataExportedByStaff => "data_exported_by_staff",
         }
     }
 
@@ -344,6 +372,14 @@ impl AuditKind {
             Self::PaymentStarted => "Paiement en ligne commencé",
             Self::PaymentReceived => "Paiement en ligne reçu",
             Self::PaymentSettingsChanged => "Réglages du paiement en ligne modifiés",
+            Self::AccountClosureRequested => "Fermeture du compte demandée",
+            Self::AccountClosureCancelled => "Fermeture du compte annulée par une connexion",
+            Self::AccountClosed => "Compte fermé",
+            Self::InactivityWarned => "Usager averti de la fermeture pour inactivité",
+            Self::NeverActivatedRemoved => "Compte jamais activé supprimé",
+            Self::DataExportRequested => "Export des données demandé",
+            Self::DataExportDownloaded => "Export des données téléchargé",
+            Self::DataExportedByStaff => "Données de l'usager exportées par un agent",
         }
     }
 

@@ -32,6 +32,7 @@ pub mod entity;
 mod issue;
 pub mod layout;
 pub mod pdf;
+pub mod personal_data;
 pub mod settings;
 mod signatory;
 mod text;

@@ -8,6 +8,7 @@
 //! `Refused` variant carries the French sentence the page shows.
 
 mod inbox;
+pub mod personal_data;
 
 use sea_orm::{ActiveModelTrait as _, ActiveValue::Set, DatabaseConnection, DbErr};
 

@@ -21,6 +21,7 @@ mod callback;
 pub mod client;
 pub mod entity;
 pub mod local_provider;
+pub mod personal_data;
 pub mod seal;
 mod service;
 mod settings;

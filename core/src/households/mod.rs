@@ -12,6 +12,7 @@
 //! request path turn them into their own layer's error.
 
 pub mod entity;
+pub mod personal_data;
 mod settings;
 
 use chrono::{Datelike as _, NaiveDate};

@@ -12,6 +12,7 @@
 //! failure with its next attempt) and logs them.
 
 pub mod entity;
+pub mod personal_data;
 mod worker;
 
 use std::sync::Arc;
@@ -63,6 +64,18 @@ pub enum MailKind {
     ModuleNotification,
     /// An online payment received (payments/settle.rs).
     PaymentReceipt,
+    /// The resident's data export is ready (privacy/exports.rs).
+    DataExportReady,
+    /// The closure asked, with its date and how to cancel it.
+    ClosureRequested,
+    /// A login cancelled the closure asked (accounts/sessions.rs).
+    ClosureCancelled,
+    /// The last mail: the account is closed (privacy/closure.rs).
+    AccountClosed,
+    /// A month before the closure for inactivity.
+    InactivityWarning,
+    /// To the town's administrators: the accounts closed in a round.
+    StaffClosures,
 }
 
 impl MailKind {
@@ -80,6 +93,12 @@ impl MailKind {
             Self::FeedbackReply => "feedback_reply",
             Self::ModuleNotification => "module_notification",
             Self::PaymentReceipt => "payment_receipt",
+            Self::DataExportReady => "data_export_ready",
+            Self::ClosureRequested => "closure_requested",
+            Self::ClosureCancelled => "closure_cancelled",
+            Self::AccountClosed => "account_closed",
+            Self::InactivityWarning => "inactivity_warning",
+            Self::StaffClosures => "staff_closures",
         }
     }
 }

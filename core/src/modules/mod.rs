@@ -28,6 +28,7 @@ mod host;
 pub mod lock;
 mod metrics;
 mod notify;
+pub mod personal_data;
 pub mod registry;
 mod sandbox;
 mod slots;

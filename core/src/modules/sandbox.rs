@@ -453,6 +453,8 @@ impl Sandbox {
                     .scope()
                     .select::<account::Entity>()
                     .filter(account::Column::Identifier.eq(reference.as_str()))
+                    // A closed account's pseudonym: nobody to write to.
+                    .filter(account::Column::Status.ne(account::AccountStatus::Closed))
                     .select_only()
                     .column(account::Column::Id)
                     .into_tuple::<i32>()

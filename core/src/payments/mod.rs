@@ -46,6 +46,7 @@ mod deliver;
 pub mod entity;
 mod list;
 pub mod payfip;
+pub mod personal_data;
 pub mod provider;
 mod reconcile;
 mod settings;

@@ -32,6 +32,7 @@ mod desk;
 pub mod entity;
 mod inbox;
 mod notes;
+pub mod personal_data;
 mod stats;
 mod status;
 mod transitions;

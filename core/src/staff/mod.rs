@@ -27,6 +27,7 @@ pub mod entity;
 mod invitation;
 mod login;
 mod members;
+pub mod personal_data;
 mod provision;
 mod recovery;
 mod role;

@@ -25,6 +25,7 @@ mod definition;
 pub mod entity;
 mod guard;
 mod host;
+pub mod personal_data;
 mod scope;
 mod service;
 mod watch;

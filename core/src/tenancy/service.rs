@@ -222,6 +222,16 @@ impl TenantDirectory {
         row.map(Tenant::from_row).transpose()
     }
 
+    /// The town of a row's `tenant_id` (background work that found the row
+    /// before its town).
+    pub async fn find_by_id(&self, id: i32) -> Result<Option<Tenant>, TenancyError> {
+        tenant::Entity::find_by_id(id)
+            .one(&self.db)
+            .await?
+            .map(Tenant::from_row)
+            .transpose()
+    }
+
     pub async fn find_by_slug(&self, slug: &str) -> Result<Option<Tenant>, TenancyError> {
         tenant::Entity::find()
             .filter(tenant::Column::Slug.eq(slug))

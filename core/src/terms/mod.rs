@@ -15,6 +15,7 @@ mod diff;
 pub mod entity;
 mod file;
 mod markdown;
+pub mod personal_data;
 mod service;
 
 pub use diff::{Change, DiffLine, diff_lines};

@@ -22,6 +22,7 @@ use crate::franceconnect::FranceConnectSettings;
 use crate::households::HouseholdSettings;
 use crate::modules::ModuleEnablement;
 use crate::payments::PaymentSection;
+use crate::privacy::PrivacySettings;
 use crate::requests::RequestType;
 use crate::tenancy::{DEFINITION_FILE, InvalidDefinition, Section, TOWN_KEYS, TenantDefinition};
 use crate::terms::{TermsFile, TermsFileError, parse_terms_file};
@@ -83,7 +84,7 @@ const fn rule<S: Section>() -> SectionRule {
 
 /// The sections `tenant.toml` may hold, each owned by its feature, in the
 /// order they are checked.
-const TOML_SECTIONS: [SectionRule; 9] = [
+const TOML_SECTIONS: [SectionRule; 10] = [
     rule::<Vec<ModuleEnablement>>(),
     rule::<Option<FranceConnectSettings>>(),
     rule::<Vec<RequestType>>(),
@@ -93,6 +94,7 @@ const TOML_SECTIONS: [SectionRule; 9] = [
     rule::<JournalSettings>(),
     rule::<DocumentSettings>(),
     rule::<PaymentSection>(),
+    rule::<PrivacySettings>(),
 ];
 
 /// The sections that come from files beside `tenant.toml`, never from it.

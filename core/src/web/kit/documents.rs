@@ -243,3 +243,17 @@ impl<'r> rocket::response::Responder<'r, 'static> for PdfDownload {
             .ok()
     }
 }
+
+/// A resident's data export (privacy/exports.rs), downloaded.
+impl<'r> rocket::response::Responder<'r, 'static> for crate::privacy::Download {
+    fn respond_to(self, _: &'r rocket::Request<'_>) -> rocket::response::Result<'static> {
+        // The town's slug, an identifier and a date: letters, digits,
+        // dots and hyphens, nothing to escape.
+        let disposition = format!("attachment; filename=\"{}\"", self.file_name);
+        rocket::Response::build()
+            .header(rocket::http::ContentType::ZIP)
+            .raw_header("Content-Disposition", disposition)
+            .sized_body(self.bytes.len(), std::io::Cursor::new(self.bytes))
+            .ok()
+    }
+}

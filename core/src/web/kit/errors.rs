@@ -64,6 +64,26 @@ impl From<crate::requests::DeskError> for PageError {
     }
 }
 
+impl From<crate::privacy::PrivacyError> for PageError {
+    /// A database that does not answer is the page's 503; anything else
+    /// (an archive that cannot be written, a mail that cannot be
+    /// composed) a 500, logged.
+    fn from(error: crate::privacy::PrivacyError) -> Self {
+        use crate::privacy::{ClosureError, PrivacyError};
+        match error {
+            PrivacyError::Database(error)
+            | PrivacyError::Closure(ClosureError::Database(error)) => Self::Database(error),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<crate::privacy::ClosureError> for PageError {
+    fn from(error: crate::privacy::ClosureError) -> Self {
+        crate::privacy::PrivacyError::from(error).into()
+    }
+}
+
 impl From<crate::feedback::FeedbackError> for PageError {
     fn from(error: crate::feedback::FeedbackError) -> Self {
         use crate::feedback::FeedbackError;

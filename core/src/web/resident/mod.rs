@@ -19,6 +19,7 @@ mod home;
 mod household;
 mod modules;
 mod payments;
+mod privacy;
 mod requests;
 pub mod session;
 mod terms;
@@ -96,6 +97,7 @@ pub fn routes() -> Vec<Route> {
         contact::routes(),
         franceconnect::routes(),
         history::routes(),
+        privacy::routes(),
     ]
     .concat()
 }

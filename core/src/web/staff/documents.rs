@@ -11,7 +11,7 @@ use rocket::response::{Flash, Redirect};
 use rocket::{Either, Route, State, get, post, routes};
 use serde::Serialize;
 
-use super::residents::resident;
+use super::residents::open_resident;
 use super::{AdminPage, Checked, Csrf, CsrfForm, FieldError, Staff, staff_page};
 use crate::accounts::Accounts;
 use crate::accounts::entity::account;
@@ -104,7 +104,7 @@ async fn resident_documents(
     documents: &State<Documents>,
     flash: Option<FlashMessage<'_>>,
 ) -> Result<Page, PageError> {
-    let owner = resident(accounts, &staff.tenant, identifier).await?;
+    let owner = open_resident(accounts, &staff.tenant, identifier).await?;
     let page = page.with_flash(flash);
     render(
         page,
@@ -136,7 +136,7 @@ async fn issue(
     documents: &State<Documents>,
     form: Checked<'_, ModuleFields>,
 ) -> Result<Either<Page, Redirect>, PageError> {
-    let owner = resident(accounts, &staff.tenant, identifier).await?;
+    let owner = open_resident(accounts, &staff.tenant, identifier).await?;
     let (ModuleFields(typed), stale) = input_of(form)?;
     let answer = issue_or_again(
         documents,
@@ -180,7 +180,7 @@ async fn download(
     accounts: &State<Accounts>,
     documents: &State<Documents>,
 ) -> Result<PdfDownload, PageError> {
-    let owner = resident(accounts, &staff.tenant, identifier).await?;
+    let owner = open_resident(accounts, &staff.tenant, identifier).await?;
     documents
         .file(staff.tenant.scope(), owner.id, id)
         .await?

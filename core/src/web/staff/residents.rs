@@ -44,6 +44,7 @@ pub(super) fn routes() -> Vec<Route> {
         action,
         refused_mail_page,
         refused_mail_resend,
+        export_data,
     ]
 }
 
@@ -101,6 +102,7 @@ fn tone(state: ResidentState) -> &'static str {
         ResidentState::AwaitingActivation => "warning",
         ResidentState::Active => "success",
         ResidentState::Disabled => "error",
+        ResidentState::Closed => "info",
     }
 }
 
@@ -470,6 +472,9 @@ struct ActionLink {
 
 #[derive(Serialize)]
 struct DetailsView {
+    csrf: String,
+    /// Closed: a pseudonym, nothing to export.
+    closed: bool,
     identifier: String,
     name: String,
     civility: Option<&'static str>,
@@ -502,6 +507,20 @@ pub(super) async fn resident(
         .find_by_identifier(staff_tenant, identifier)
         .await?
         .ok_or_else(PageError::not_found)
+}
+
+/// A resident the staff may act on: not a closed account's pseudonym
+/// (whose page stays readable, for the journal's sake).
+pub(super) async fn open_resident(
+    accounts: &Accounts,
+    staff_tenant: &crate::tenancy::Tenant,
+    identifier: &str,
+) -> Result<account::Model, PageError> {
+    let owner = resident(accounts, staff_tenant, identifier).await?;
+    if owner.status == account::AccountStatus::Closed {
+        return Err(PageError::not_found());
+    }
+    Ok(owner)
 }
 
 /// Who did it, as the staff reads it on the resident's page (the staff's
@@ -594,6 +613,8 @@ async fn details(
         })
         .collect();
     let view = DetailsView {
+        csrf: csrf.token().to_owned(),
+        closed: state == ResidentState::Closed,
         identifier: owner.identifier.clone(),
         name: format::full_name(&owner.first_name, &owner.last_name),
         civility: owner.civility.map(Civility::title),
@@ -682,6 +703,10 @@ impl ResidentAction {
     /// Whether the resident's page offers it (the service checks again).
     fn applies_to(self, owner: &account::Model) -> bool {
         let state = ResidentState::of(owner);
+        if state == ResidentState::Closed {
+            // A pseudonym: nothing left to act on.
+            return false;
+        }
         match self {
             Self::ResendActivation => state == ResidentState::AwaitingActivation,
             Self::ForcePasswordChange => state == ResidentState::Active,
@@ -816,7 +841,7 @@ async fn action_page(
     accounts: &State<Accounts>,
 ) -> Result<Page, PageError> {
     let action = ResidentAction::from_code(code).ok_or_else(PageError::not_found)?;
-    let owner = resident(accounts, &staff.tenant, identifier).await?;
+    let owner = open_resident(accounts, &staff.tenant, identifier).await?;
     let view = action_view(&csrf, &owner, action, "", None);
     staff_page(page, &staff, &csrf).ok("admin/resident_action", action.title(), view)
 }
@@ -842,7 +867,7 @@ async fn action<'r>(
     form: Checked<'r, ActionForm<'r>>,
 ) -> PageResult {
     let action = ResidentAction::from_code(code).ok_or_else(PageError::not_found)?;
-    let owner = resident(accounts, &staff.tenant, identifier).await?;
+    let owner = open_resident(accounts, &staff.tenant, identifier).await?;
     let (form, stale) = input_of(form)?;
     let typed = match action {
         ResidentAction::CorrectEmail => form.email,
@@ -915,7 +940,7 @@ async fn refused_mail_page(
     mail: i32,
     accounts: &State<Accounts>,
 ) -> Result<Page, PageError> {
-    let owner = resident(accounts, &staff.tenant, identifier).await?;
+    let owner = open_resident(accounts, &staff.tenant, identifier).await?;
     let refused = accounts
         .refused_mail(&staff.tenant, &owner)
         .await?
@@ -957,7 +982,7 @@ async fn refused_mail_resend(
     // The token alone: the button's form has no field.
     _form: super::CsrfForm<Button>,
 ) -> Result<Flash<Redirect>, PageError> {
-    let owner = resident(accounts, &staff.tenant, identifier).await?;
+    let owner = open_resident(accounts, &staff.tenant, identifier).await?;
     let back = Redirect::to(format!("/admin/usagers/{}", owner.identifier));
     match accounts
         .resend_refused_mail(&staff.tenant, owner.id, mail, staff.actor(), &origin)
@@ -970,4 +995,31 @@ async fn refused_mail_resend(
         Err(AdministrationProblem::UnknownAccount) => Err(PageError::not_found()),
         Err(problem) => Ok(Flash::error(back, problem.message())),
     }
+}
+
+// -------------------------------------------------------- access right --
+
+/// A resident's access request answered from the back-office: the same
+/// archive as the resident's own export, made now, recorded in the journal.
+#[post("/usagers/<identifier>/export-donnees", data = "<_form>", rank = 2)]
+async fn export_data(
+    staff: Staff<ManageResidents>,
+    origin: Origin,
+    identifier: &str,
+    accounts: &State<Accounts>,
+    privacy: &State<crate::privacy::Privacy>,
+    // The token alone: the button's form has no field.
+    _form: super::CsrfForm<Button>,
+) -> Result<crate::privacy::Download, PageError> {
+    let owner = open_resident(accounts, &staff.tenant, identifier).await?;
+    privacy
+        .staff_export(
+            &staff.tenant,
+            owner.id,
+            staff.actor(),
+            &origin,
+            chrono::Utc::now(),
+        )
+        .await?
+        .ok_or_else(PageError::not_found)
 }
