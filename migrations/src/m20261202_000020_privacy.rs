@@ -12,6 +12,9 @@
 //!   record that an export was made). The download link's token is stored
 //!   hashed.
 //! - `retention_run`: each run of a retention job and what it did.
+//! - `privacy_settings`: the notice's controller and DPO and the periods as
+//!   the back-office set them; a town without a row uses `[privacy]` of its
+//!   `tenant.toml`.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -116,6 +119,30 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
+            .create_table(
+                Table::create()
+                    .table(PrivacySettings::Table)
+                    .col(integer(PrivacySettings::TenantId).primary_key())
+                    .col(string_len_null(PrivacySettings::Controller, 300))
+                    .col(string_len_null(PrivacySettings::DpoName, 300))
+                    .col(string_len_null(PrivacySettings::DpoEmail, 254))
+                    .col(string_len_null(PrivacySettings::DpoAddress, 300))
+                    .col(integer(PrivacySettings::ClosureGraceDays))
+                    .col(integer(PrivacySettings::InactiveAfterMonths))
+                    .col(integer(PrivacySettings::NeverActivatedAfterMonths))
+                    .col(string_len_null(PrivacySettings::UpdatedBy, 200))
+                    .col(timestamp_with_time_zone(PrivacySettings::UpdatedAt))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_privacy_settings_tenant")
+                            .from(PrivacySettings::Table, PrivacySettings::TenantId)
+                            .to(Alias::new("tenant"), Alias::new("id"))
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
             .create_index(
                 Index::create()
                     .name("idx_retention_run_tenant")
@@ -128,6 +155,9 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(PrivacySettings::Table).to_owned())
+            .await?;
         manager
             .drop_table(Table::drop().table(RetentionRun::Table).to_owned())
             .await?;
@@ -178,4 +208,19 @@ enum RetentionRun {
     Affected,
     Detail,
     RanAt,
+}
+
+#[derive(DeriveIden)]
+enum PrivacySettings {
+    Table,
+    TenantId,
+    Controller,
+    DpoName,
+    DpoEmail,
+    DpoAddress,
+    ClosureGraceDays,
+    InactiveAfterMonths,
+    NeverActivatedAfterMonths,
+    UpdatedBy,
+    UpdatedAt,
 }

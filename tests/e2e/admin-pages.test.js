@@ -29,7 +29,7 @@ const VIEWPORTS = [
 
 // Pages reached by a form's button rather than a link, or from a page the
 // walk does not go deeper into (the demo resident's documents).
-const FORMS = ["/admin/usagers/nouveau", "/admin/usagers/import", "/admin/actualites/nouvelle", "/admin/usagers/michel.arpege/documents", "/admin/paiements/reglages"];
+const FORMS = ["/admin/usagers/nouveau", "/admin/usagers/import", "/admin/actualites/nouvelle", "/admin/usagers/michel.arpege/documents", "/admin/paiements/reglages", "/admin/donnees-personnelles"];
 
 // Links that download a file or act: never walked.
 const NOT_PAGES = /export|\.csv|telecharger|deconnexion/;

@@ -85,6 +85,8 @@ const ROUTES: &[(&str, &str, Least)] = &[
         "/admin/usagers/<identifier>/export-donnees",
         Role(Gestionnaire),
     ),
+    ("GET", "/admin/donnees-personnelles", Role(Administrateur)),
+    ("POST", "/admin/donnees-personnelles", Role(Administrateur)),
     ("GET", "/admin/usagers/<identifier>/documents", Role(Agent)),
     (
         "POST",

@@ -215,7 +215,7 @@ async fn rich_resident(app: &TestApp) -> (Visitor, account::Model) {
         &bookings,
         &format!("booking:cantine:2026-09-07:{}~m1", owner.identifier),
         Some(&format!(
-            r#"{{"activity":"cantine","date":"2026-09-07","resident":"{}","child_name":"Léa","price_cents":420}}"#,
+            r#"{{"activity":"cantine","date":"2026-09-07","resident":"{}","family":"Monsieur ARPEGE","child_name":"Léa","price_cents":420}}"#,
             owner.identifier
         )),
     )
@@ -369,13 +369,18 @@ on_both_databases! {
         let mut browser = app.demo_resident().await;
         let asked = browser.submit("/mes-donnees", "/mes-donnees/export", &[]).await;
         assert_eq!(asked.status, 303);
-        // A second request while the first is open is told so.
-        let twice = browser.submit("/mes-donnees", "/mes-donnees/export", &[]).await;
-        assert_eq!(twice.status, 303);
-        let page = browser.get("/mes-donnees").await;
-        assert!(page.text().contains("déjà"), "{}", page.text());
         let mail = app.mailbox().wait_for(EMAIL, "l'export de vos données est prêt").await;
-        let link = mail.link_path("/mes-donnees/export/");
+        let first = mail.link_path("/mes-donnees/export/");
+        // Its mail lost, say: a new request replaces the ready export.
+        let again = browser.submit("/mes-donnees", "/mes-donnees/export", &[]).await;
+        assert_eq!(again.status, 303);
+        let mails = app.mailbox().wait_for_count(EMAIL, "l'export de vos données est prêt", 2).await;
+        let link = mails
+            .iter()
+            .map(|mail| mail.link_path("/mes-donnees/export/"))
+            .find(|link| *link != first)
+            .unwrap();
+        assert_eq!(browser.get(&first).await.status, 410, "the replaced link is worth nothing");
         let token = link.trim_start_matches("/mes-donnees/export/");
 
         // Someone else's session with the link: nothing.
@@ -498,7 +503,7 @@ on_both_databases! {
         opened(Utc::now() - Duration::minutes(20)).exec(db).await.unwrap();
         let page = browser.get("/mes-donnees/fermer").await;
         assert!(page.body.contains("name=\"password\""), "{}", page.body);
-        assert!(page.body.contains("/franceconnect/connexion?suite=/mes-donnees/fermer"));
+        assert!(page.text().contains("reconnectez-vous avec FranceConnect, puis revenez sur cette page dans le quart d'heure"));
         let refused = browser.submit("/mes-donnees/fermer", "/mes-donnees/fermer", &[("understood", "true")]).await;
         assert_eq!(refused.status, 422);
         assert!(refused.text().contains("Saisissez votre mot de passe pour confirmer."));
@@ -600,6 +605,7 @@ on_both_databases! {
         let booking: Value = serde_json::from_str(&bookings).unwrap();
         assert_eq!(booking["resident"], closed.pseudonym.as_str());
         assert_eq!(booking["child_name"], "—");
+        assert_eq!(booking["family"], "—");
         assert_eq!(booking["price_cents"], 420);
         let other = storage::get(db, &DataScope::town(&town, "bookings"), "booking:cantine:2026-09-07:jeanne.martin~m9").await.unwrap().unwrap();
         assert!(other.contains("Zoé"), "another family's booking is untouched");
@@ -612,6 +618,16 @@ on_both_databases! {
             .unwrap();
         assert_eq!(events.len(), 1);
         assert!(events[0].detail.as_deref().unwrap().contains(&closed.pseudonym));
+        // The staff see the pseudonym, and can do nothing more on it.
+        let mut manager = app.staff("villeneuve", StaffRole::Gestionnaire).await;
+        let page = manager.get(&format!("/admin/usagers/{}", closed.pseudonym)).await;
+        assert_eq!(page.status, 200);
+        assert!(page.text().contains(&format!("Compte fermé ({})", closed.pseudonym)));
+        assert!(!page.body.contains("export-donnees") && !page.body.contains("/documents\""));
+        let csrf = crate::harness::csrf_of(&page.body);
+        let export = manager.post(&format!("/admin/usagers/{}/export-donnees", closed.pseudonym), &[("csrf", &csrf)]).await;
+        assert_eq!(export.status, 404);
+        assert_eq!(manager.get(&format!("/admin/usagers/{}/desactivation", closed.pseudonym)).await.status, 404);
     }
 
     async fn inactive_accounts_are_warned_then_closed_and_never_activated_ones_removed(backend) {
@@ -726,6 +742,60 @@ on_both_databases! {
             .unwrap();
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].actor_kind, guichet::audit::ActorKind::Staff);
+    }
+
+    async fn the_administrator_sets_the_notice_and_the_periods(backend) {
+        let app = TestApp::spawn(backend).await;
+        let mut admin = app.staff("saint-martin", StaffRole::Administrateur).await;
+        let page = admin.get("/admin/donnees-personnelles").await;
+        assert_eq!(page.status, 200);
+        assert!(page.text().contains("tenant.toml"), "{}", page.text());
+        assert_eq!(crate::harness::field_value(&page.body, "closure_grace_days"), "14");
+
+        // Wrong values: each field says why, what was typed stays.
+        let refused = admin
+            .submit(
+                "/admin/donnees-personnelles",
+                "/admin/donnees-personnelles",
+                &[("controller", ""), ("dpo_name", ""), ("dpo_email", "nulle part"), ("dpo_address", ""), ("closure_grace_days", "0"), ("inactive_after_months", "1"), ("never_activated_after_months", "six")],
+            )
+            .await;
+        assert_eq!(refused.status, 422);
+        let text = refused.text();
+        for said in ["Indiquez une adresse électronique valide", "Indiquez un nombre de jours entre 1 et 90.", "Indiquez un nombre de mois entre 2 et 120.", "Indiquez un nombre de mois entre 1 et 60."] {
+            assert!(text.contains(said), "{said} in {text}");
+        }
+        assert_eq!(crate::harness::field_value(&refused.body, "never_activated_after_months"), "six");
+
+        let saved = admin
+            .submit(
+                "/admin/donnees-personnelles",
+                "/admin/donnees-personnelles",
+                &[("controller", "Commune de Saint-Martin"), ("dpo_name", "Mme la déléguée"), ("dpo_email", "dpo@saint-martin.example.fr"), ("dpo_address", ""), ("closure_grace_days", "30"), ("inactive_after_months", "36"), ("never_activated_after_months", "3")],
+            )
+            .await;
+        assert_eq!(saved.status, 303, "{}", saved.body);
+        let notice = app.visitor("saint-martin.localhost").get("/donnees-personnelles").await.text();
+        for said in ["Commune de Saint-Martin", "dpo@saint-martin.example.fr", "36 mois", "3 mois", "30 jours"] {
+            assert!(notice.contains(said), "{said} in {notice}");
+        }
+        let town = app.town("saint-martin").await;
+        let events = audit_event::Entity::find()
+            .filter(audit_event::Column::TenantId.eq(town.id().get()))
+            .filter(audit_event::Column::Kind.eq("privacy_settings_changed"))
+            .count(&app.app.db)
+            .await
+            .unwrap();
+        assert_eq!(events, 1);
+        // The periods saved are the ones the round applies.
+        assert_eq!(app.app.privacy.settings(&town).await.unwrap().settings.closure_grace_days, 30);
+        let (mut resident, _) = app.active_resident("saint-martin", "paul@example.org").await;
+        assert!(resident.get("/mes-donnees/fermer").await.text().contains("dans 30 jours"));
+        // tenant.toml applied again changes nothing any more.
+        let towns = guichet::towns::load_definitions(&crate::harness::repo_root().join("tenants")).unwrap();
+        app.app.apply_towns(&towns).await.unwrap();
+        let town = app.town("saint-martin").await;
+        assert_eq!(app.app.privacy.settings(&town).await.unwrap().settings.closure_grace_days, 30);
     }
 
     async fn the_privacy_notice_is_complete_in_both_towns(backend) {

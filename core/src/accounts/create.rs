@@ -326,9 +326,11 @@ impl Accounts {
             )
             .await?;
         }
+        // Created in this very transaction: open, whatever else happens.
         let session_token = self
             .open_session(&txn, tenant, &created, origin, Some(&pending.id_token), now)
-            .await?;
+            .await?
+            .ok_or(DbErr::RecordNotUpdated)?;
         txn.commit().await?;
         Ok(Ok(session_token))
     }

@@ -178,9 +178,13 @@ impl Accounts {
         }
 
         let txn = crate::db::begin_write(&self.db).await?;
-        let session_token = self
+        let Some(session_token) = self
             .open_session(&txn, tenant, &owner, origin, None, now)
-            .await?;
+            .await?
+        else {
+            // Closed while the password was being checked.
+            return Ok(LoginOutcome::Refused);
+        };
         txn.commit().await?;
         let device_cookie = self.seal_device(scope, owner.id, device, now);
         Ok(LoginOutcome::Success {
@@ -218,14 +222,14 @@ impl Accounts {
     }
 
     /// Logs in the account an identity is linked to (the caller found it
-    /// active through the link).
+    /// active through the link); none when it was closed meanwhile.
     pub async fn login_with_franceconnect(
         &self,
         tenant: &Tenant,
         owner: &account::Model,
         id_token: &str,
         origin: &Origin,
-    ) -> Result<String, AccountError> {
+    ) -> Result<Option<String>, AccountError> {
         let txn = crate::db::begin_write(&self.db).await?;
         let token = self
             .open_session(&txn, tenant, owner, origin, Some(id_token), Utc::now())

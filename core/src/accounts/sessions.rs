@@ -81,9 +81,9 @@ pub async fn find(
     else {
         return Ok(None);
     };
-    // Disabling closes the account's sessions; one opened in a race with
-    // it is closed here.
-    if owner.disabled_at.is_some() {
+    // Disabling (or closing) ends the account's sessions; one opened in a
+    // race with it is closed here.
+    if owner.disabled_at.is_some() || owner.status == account::AccountStatus::Closed {
         close_by_id(db, scope, found.id).await?;
         return Ok(None);
     }
@@ -168,21 +168,37 @@ impl Accounts {
         origin: &Origin,
         franceconnect_id_token: Option<&str>,
         now: DateTime<Utc>,
-    ) -> Result<String, AccountError> {
+    ) -> Result<Option<String>, AccountError> {
         let scope = tenant.scope();
-        let session_token = open(txn, scope, owner.id, self.sessions, origin, now).await?;
-        if let Some(id_token) = franceconnect_id_token {
-            attach_id_token(txn, scope, &session_token, id_token).await?;
-        }
-        scope
+        // First the account, on the condition that it is still open: a
+        // closure that won the race (privacy/closure.rs) leaves nothing to
+        // log in to, and this login writes nothing. Once this statement
+        // holds the row, a closure waits for the login and then finds its
+        // reason gone.
+        let touched = scope
             .update::<account::Entity>()
             .col_expr(
                 account::Column::PreviousLoginAt,
                 Expr::value(owner.last_login_at),
             )
             .col_expr(account::Column::LastLoginAt, Expr::value(Some(now)))
-            // Logging in cancels a closure asked and not yet done, and
-            // answers the inactivity warning (privacy/closure.rs).
+            // A login answers the inactivity warning.
+            .col_expr(
+                account::Column::InactivityWarnedAt,
+                Expr::value(None::<DateTime<Utc>>),
+            )
+            .filter(account::Column::Id.eq(owner.id))
+            .filter(account::Column::Status.ne(account::AccountStatus::Closed))
+            .filter(account::Column::ClosedAt.is_null())
+            .exec(txn)
+            .await?;
+        if touched.rows_affected != 1 {
+            return Ok(None);
+        }
+        // And cancels a closure asked and not yet done: told by what this
+        // statement changed, not by the account as read before.
+        let cancelled = scope
+            .update::<account::Entity>()
             .col_expr(
                 account::Column::ClosureRequestedAt,
                 Expr::value(None::<DateTime<Utc>>),
@@ -191,14 +207,11 @@ impl Accounts {
                 account::Column::ClosesAt,
                 Expr::value(None::<DateTime<Utc>>),
             )
-            .col_expr(
-                account::Column::InactivityWarnedAt,
-                Expr::value(None::<DateTime<Utc>>),
-            )
             .filter(account::Column::Id.eq(owner.id))
+            .filter(account::Column::ClosesAt.is_not_null())
             .exec(txn)
             .await?;
-        if owner.closes_at.is_some() {
+        if cancelled.rows_affected == 1 {
             audit::record(
                 txn,
                 scope,
@@ -223,6 +236,10 @@ impl Accounts {
                 )
                 .await?;
         }
+        let session_token = open(txn, scope, owner.id, self.sessions, origin, now).await?;
+        if let Some(id_token) = franceconnect_id_token {
+            attach_id_token(txn, scope, &session_token, id_token).await?;
+        }
         audit::record(
             txn,
             scope,
@@ -232,7 +249,7 @@ impl Accounts {
             franceconnect_id_token.map(|_| "franceconnect".to_owned()),
         )
         .await?;
-        Ok(session_token)
+        Ok(Some(session_token))
     }
 
     /// The live session of a cookie's token, with its account.

@@ -231,6 +231,9 @@ pub enum AuditKind {
     DataExportDownloaded,
     /// A staff member exported a resident's data (an access request).
     DataExportedByStaff,
+    /// The town's privacy settings were changed in the back-office
+    /// (detail: the periods and the DPO's address).
+    PrivacySettingsChanged,
 }
 
 impl AuditKind {
@@ -302,6 +305,7 @@ impl AuditKind {
             Self::DataExportRequested => "data_export_requested",
             Self::DataExportDownloaded => "data_export_downloaded",
             Self::DataExportedByStaff => "data_exported_by_staff",
+            Self::PrivacySettingsChanged => "privacy_settings_changed",
         }
     }
 
@@ -380,6 +384,7 @@ impl AuditKind {
             Self::DataExportRequested => "Export des données demandé",
             Self::DataExportDownloaded => "Export des données téléchargé",
             Self::DataExportedByStaff => "Données de l'usager exportées par un agent",
+            Self::PrivacySettingsChanged => "Réglages de protection des données modifiés",
         }
     }
 

@@ -3,7 +3,7 @@
 //! resident's (`account_id`), theirs alone, and the town's, where a
 //! module may name residents by their reference (a booking, a waiting
 //! list): those entries are found by the reference and rewritten
-//! (privacy/mentions.rs), since they are the town's records.
+//! (privacy/rows.rs), since they are the town's records.
 
 use crate::privacy::declare::{Closure, Column, Erase, Holds, Kind, Rows, Table};
 

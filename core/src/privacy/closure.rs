@@ -24,7 +24,7 @@ use sea_orm::{
 
 use super::declare::{Closure, Erase, Holds, Rows};
 use super::registry;
-use super::rows::{Subject, condition, mentions, rewrite};
+use super::rows::{Names, Subject, condition, mentions, rewrite};
 use super::settings::{PrivacySettings, WARNING_BEFORE};
 use crate::accounts::entity::account::{self, AccountStatus};
 use crate::audit::{self, Actor, AuditKind, Event, Origin};
@@ -86,11 +86,11 @@ pub fn new_pseudonym() -> String {
 async fn claim(
     txn: &DatabaseTransaction,
     tenant: &Tenant,
+    settings: &PrivacySettings,
     account_id: i32,
     reason: ClosureReason,
     now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
-    let settings = PrivacySettings::of(tenant);
     let mut update = tenant
         .scope()
         .update::<account::Entity>()
@@ -102,11 +102,13 @@ async fn claim(
         ClosureReason::Requested => update.filter(account::Column::ClosesAt.lte(now)),
         ClosureReason::Inactivity => update
             .filter(account::Column::Status.eq(AccountStatus::Active))
+            .filter(account::Column::DisabledAt.is_null())
             .filter(account::Column::InactivityWarnedAt.lte(now - WARNING_BEFORE))
             .filter(inactive_since(settings.inactive_before(now))),
         ClosureReason::NeverActivated => update
             .filter(account::Column::Status.eq(AccountStatus::Pending))
-            .filter(account::Column::CreatedAt.lt(settings.never_activated_before(now))),
+            .filter(account::Column::CreatedAt.lt(settings.never_activated_before(now)))
+            .filter(super::retention::unexpired_invitation_none(now)),
     };
     Ok(update.exec(txn).await?.rows_affected == 1)
 }
@@ -136,12 +138,13 @@ pub async fn close(
     db: &sea_orm::DatabaseConnection,
     mailer: &Mailer,
     tenant: &Tenant,
+    settings: &PrivacySettings,
     account_id: i32,
     reason: ClosureReason,
     now: DateTime<Utc>,
 ) -> Result<Option<Closed>, ClosureError> {
     let txn = crate::db::begin_write(db).await?;
-    if !claim(&txn, tenant, account_id, reason, now).await? {
+    if !claim(&txn, tenant, settings, account_id, reason, now).await? {
         return Ok(None);
     }
     let scope = tenant.scope();
@@ -158,19 +161,28 @@ pub async fn close(
         .filter(household_member::Column::AccountId.eq(account_id))
         .all(&txn)
         .await?;
-    let mut names = vec![
+    let mut exact = vec![
         owner.first_name.clone(),
-        owner.last_name.clone(),
         crate::format::full_name(&owner.first_name, &owner.last_name),
     ];
+    // As modules greet the resident ("Monsieur ARPEGE"), whatever civility.
+    for civility in ["Monsieur", "Madame"] {
+        exact.push(crate::format::formal_name(
+            Some(civility),
+            &owner.first_name,
+            &owner.last_name,
+        ));
+    }
+    let mut surnames = vec![owner.last_name.clone()];
     for member in &members {
-        names.push(member.first_name.clone());
-        names.push(crate::format::full_name(
+        exact.push(member.first_name.clone());
+        exact.push(crate::format::full_name(
             &member.first_name,
             &member.last_name,
         ));
+        surnames.push(member.last_name.clone());
     }
-    names.retain(|name| name.trim().chars().count() > 1);
+    let names = Names::new(&exact, &surnames);
 
     // Composed while the names and address are still there; queued once
     // the outbox's rows to that address are gone.
@@ -195,6 +207,7 @@ pub async fn close(
         tenant_id: scope.tenant_id().get(),
         account_id,
         identifier: owner.identifier.clone(),
+        email: owner.email.clone(),
         email_key: owner.email_key.clone(),
     };
     let pseudonym = new_pseudonym();
@@ -259,7 +272,7 @@ pub async fn erase(
     txn: &impl ConnectionTrait,
     subject: &Subject,
     pseudonym: &str,
-    names: &[String],
+    names: &Names,
 ) -> Result<(), DbErr> {
     let rank = |rows: &Rows| match rows {
         Rows::Parent { .. } => 0,
@@ -330,7 +343,7 @@ async fn rewrite_mentions(
     table: &str,
     subject: &Subject,
     pseudonym: &str,
-    names: &[String],
+    names: &Names,
 ) -> Result<(), DbErr> {
     let select = Query::select()
         .columns([Alias::new("id"), Alias::new("key"), Alias::new("value")])
@@ -363,11 +376,12 @@ pub async fn request(
     db: &sea_orm::DatabaseConnection,
     mailer: &Mailer,
     tenant: &Tenant,
+    settings: &PrivacySettings,
     owner: &account::Model,
     origin: &Origin,
     now: DateTime<Utc>,
 ) -> Result<Option<DateTime<Utc>>, ClosureError> {
-    let closes_at = PrivacySettings::of(tenant).closes_at(now);
+    let closes_at = settings.closes_at(now);
     let scope = tenant.scope();
     let txn = crate::db::begin_write(db).await?;
     let updated = scope
@@ -420,10 +434,10 @@ pub async fn warn(
     db: &sea_orm::DatabaseConnection,
     mailer: &Mailer,
     tenant: &Tenant,
+    settings: &PrivacySettings,
     account_id: i32,
     now: DateTime<Utc>,
 ) -> Result<bool, ClosureError> {
-    let settings = PrivacySettings::of(tenant);
     let scope = tenant.scope();
     let txn = crate::db::begin_write(db).await?;
     let updated = scope
@@ -431,6 +445,7 @@ pub async fn warn(
         .col_expr(account::Column::InactivityWarnedAt, Expr::value(Some(now)))
         .filter(account::Column::Id.eq(account_id))
         .filter(account::Column::Status.eq(AccountStatus::Active))
+        .filter(account::Column::DisabledAt.is_null())
         .filter(account::Column::InactivityWarnedAt.is_null())
         .filter(inactive_since(settings.warn_before(now)))
         .exec(&txn)

@@ -91,3 +91,27 @@ pub mod retention_run {
 
     crate::tenant_owned_entity!();
 }
+
+pub mod privacy_settings {
+    use sea_orm::entity::prelude::*;
+
+    /// The town's privacy settings as the back-office set them.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "privacy_settings")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub tenant_id: i32,
+        pub controller: Option<String>,
+        pub dpo_name: Option<String>,
+        pub dpo_email: Option<String>,
+        pub dpo_address: Option<String>,
+        pub closure_grace_days: i32,
+        pub inactive_after_months: i32,
+        pub never_activated_after_months: i32,
+        /// The administrator, as the journal names them.
+        pub updated_by: Option<String>,
+        pub updated_at: DateTimeUtc,
+    }
+
+    crate::tenant_owned_entity!();
+}

@@ -247,6 +247,15 @@ struct SummarySection<'a> {
     count: usize,
     headers: Vec<&'a str>,
     rows: Vec<Vec<SummaryCell>>,
+    /// A section of one row (the account) reads better as a list of
+    /// labelled values than as a table twenty columns wide.
+    fields: Vec<SummaryField<'a>>,
+}
+
+#[derive(Serialize)]
+struct SummaryField<'a> {
+    label: &'a str,
+    cell: SummaryCell,
 }
 
 #[derive(Serialize)]
@@ -295,22 +304,37 @@ pub fn archive(
         sections: collected
             .sections
             .iter()
-            .map(|section| SummarySection {
-                id: section.table,
-                label: section.label,
-                count: section.rows.len(),
-                headers: section.columns.iter().map(|(_, label)| *label).collect(),
-                rows: section
-                    .rows
-                    .iter()
-                    .map(|row| {
-                        section
-                            .columns
-                            .iter()
-                            .map(|(name, _)| cell(row.get(*name), tenant))
-                            .collect()
-                    })
-                    .collect(),
+            .map(|section| {
+                let single = section.rows.len() == 1;
+                SummarySection {
+                    id: section.table,
+                    label: section.label,
+                    count: section.rows.len(),
+                    headers: section.columns.iter().map(|(_, label)| *label).collect(),
+                    rows: section
+                        .rows
+                        .iter()
+                        .filter(|_| !single)
+                        .map(|row| {
+                            section
+                                .columns
+                                .iter()
+                                .map(|(name, _)| cell(row.get(*name), tenant))
+                                .collect()
+                        })
+                        .collect(),
+                    fields: section
+                        .rows
+                        .iter()
+                        .filter(|_| single)
+                        .flat_map(|row| {
+                            section.columns.iter().map(|(name, label)| SummaryField {
+                                label,
+                                cell: cell(row.get(*name), tenant),
+                            })
+                        })
+                        .collect(),
+                }
             })
             .collect(),
     };

@@ -23,8 +23,9 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait as _};
 use sea_orm::{
-    ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, Condition, DbErr, EntityTrait as _,
-    PaginatorTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _,
+    ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, Condition, ConnectionTrait as _,
+    DbErr, EntityTrait as _, PaginatorTrait as _, QueryFilter as _, QueryOrder as _,
+    QuerySelect as _,
 };
 
 use super::entity::data_export::{self, ExportState, RequestedBy};
@@ -52,8 +53,6 @@ pub enum ExportRequest {
     Started,
     /// One is being prepared already.
     AlreadyPending,
-    /// One is ready and waits for its download.
-    AlreadyReady,
     /// [`PER_DAY`] asked in the last day.
     TooMany,
 }
@@ -84,6 +83,7 @@ impl Privacy {
                     tenant_id: tenant.scope().tenant_id().get(),
                     account_id,
                     identifier: owner.identifier.clone(),
+                    email: owner.email.clone(),
                     email_key: owner.email_key.clone(),
                 },
                 owner,
@@ -129,25 +129,27 @@ impl Privacy {
     ) -> Result<ExportRequest, PrivacyError> {
         let scope = tenant.scope();
         let txn = crate::db::begin_write(&self.db).await?;
-        let open = scope
+        // Two requests at once wait for each other here (PostgreSQL: the
+        // account's row; SQLite: its one writer): one export opens.
+        if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+            scope
+                .select::<account::Entity>()
+                .filter(account::Column::Id.eq(owner.id))
+                .lock_exclusive()
+                .one(&txn)
+                .await?;
+        }
+        // One being prepared: wait for it. One ready and not downloaded
+        // (its mail lost, say): this one replaces it, its link worth
+        // nothing from now on.
+        let pending = scope
             .select::<data_export::Entity>()
             .filter(data_export::Column::AccountId.eq(owner.id))
-            .filter(
-                Condition::any()
-                    .add(data_export::Column::State.eq(ExportState::Pending))
-                    .add(
-                        Condition::all()
-                            .add(data_export::Column::State.eq(ExportState::Ready))
-                            .add(data_export::Column::ExpiresAt.gt(now)),
-                    ),
-            )
+            .filter(data_export::Column::State.eq(ExportState::Pending))
             .one(&txn)
             .await?;
-        if let Some(open) = open {
-            return Ok(match open.state {
-                ExportState::Ready => ExportRequest::AlreadyReady,
-                _ => ExportRequest::AlreadyPending,
-            });
+        if pending.is_some() {
+            return Ok(ExportRequest::AlreadyPending);
         }
         let today = scope
             .select::<data_export::Entity>()
@@ -159,6 +161,18 @@ impl Privacy {
         if today >= PER_DAY {
             return Ok(ExportRequest::TooMany);
         }
+        scope
+            .update::<data_export::Entity>()
+            .col_expr(
+                data_export::Column::State,
+                Expr::value(ExportState::Expired),
+            )
+            .col_expr(data_export::Column::Archive, Expr::value(None::<Vec<u8>>))
+            .col_expr(data_export::Column::TokenHash, Expr::value(None::<String>))
+            .filter(data_export::Column::AccountId.eq(owner.id))
+            .filter(data_export::Column::State.eq(ExportState::Ready))
+            .exec(&txn)
+            .await?;
         data_export::ActiveModel {
             tenant_id: Set(scope.tenant_id().get()),
             account_id: Set(owner.id),
@@ -230,8 +244,10 @@ impl Privacy {
     }
 
     /// Produces every pending export this instance can claim; how many
-    /// were made ready.
-    pub async fn produce_pending(&self, now: DateTime<Utc>) -> usize {
+    /// were made ready. Each is claimed at its own time: a lease taken
+    /// after a long one is a lease of its own length.
+    pub async fn produce_pending(&self) -> usize {
+        let now = Utc::now();
         let pending = match data_export::Entity::find()
             .filter(data_export::Column::State.eq(ExportState::Pending))
             .filter(data_export::Column::Attempts.lt(MAX_ATTEMPTS))
@@ -255,7 +271,7 @@ impl Privacy {
         };
         let mut ready = 0;
         for (id, tenant_id) in pending {
-            match self.produce(id, tenant_id, now).await {
+            match self.produce(id, tenant_id, Utc::now()).await {
                 Ok(true) => ready += 1,
                 Ok(false) => {}
                 Err(error) => tracing::warn!(export = id, %error, "data export failed"),

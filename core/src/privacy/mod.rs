@@ -20,7 +20,8 @@
 //!   warnings and closures, never-activated accounts, expired links,
 //!   sessions, exports, imports' files, sent mails; each run recorded.
 //! - `[privacy]` of tenant.toml (settings.rs): the notice's controller and
-//!   DPO, the periods.
+//!   DPO, the periods; the back-office's settings (admin.rs), which the
+//!   database owns once saved.
 //!
 //! This domain is above the features (like `towns`): it reads their
 //! declarations; they import only `privacy::declare`.
@@ -30,6 +31,7 @@
 //! closure or warning in the retention round is logged and the round goes
 //! on (the next round tries again: every step is a compare-and-set).
 
+mod admin;
 pub mod closure;
 pub mod declare;
 pub mod entity;
@@ -50,6 +52,7 @@ use crate::mail::{MailError, Mailer};
 use crate::tenancy::{TenancyError, TenantDirectory};
 use crate::theme::ThemeSet;
 
+pub use admin::{EffectiveSettings, FieldProblem, SettingsInput};
 pub use closure::{ClosureError, ClosureReason};
 pub use entity::data_export::ExportState;
 pub use exports::{Download, ExportRequest, LINK_VALID, MAX_ATTEMPTS, PER_DAY};
@@ -107,7 +110,17 @@ impl Privacy {
         origin: &crate::audit::Origin,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Option<chrono::DateTime<chrono::Utc>>, ClosureError> {
-        closure::request(&self.db, &self.mailer, tenant, owner, origin, now).await
+        let settings = self.settings(tenant).await?.settings;
+        closure::request(
+            &self.db,
+            &self.mailer,
+            tenant,
+            &settings,
+            owner,
+            origin,
+            now,
+        )
+        .await
     }
 
     /// Closes the account now if `reason` holds at `now` (the retention
@@ -119,6 +132,16 @@ impl Privacy {
         reason: ClosureReason,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Option<closure::Closed>, ClosureError> {
-        closure::close(&self.db, &self.mailer, tenant, account_id, reason, now).await
+        let settings = self.settings(tenant).await?.settings;
+        closure::close(
+            &self.db,
+            &self.mailer,
+            tenant,
+            &settings,
+            account_id,
+            reason,
+            now,
+        )
+        .await
     }
 }

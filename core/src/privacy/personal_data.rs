@@ -31,6 +31,13 @@ pub const TABLES: &[Table] = &[
         },
     },
     Table {
+        name: "privacy_settings",
+        label: "Réglages de la protection des données",
+        holds: Holds::Others(
+            "the controller and the DPO of the notice: an office's professional contact",
+        ),
+    },
+    Table {
         name: "retention_run",
         label: "Passages des tâches de conservation",
         holds: Holds::Nothing("what each retention round did, counts only"),

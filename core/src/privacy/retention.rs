@@ -94,7 +94,7 @@ impl Privacy {
         let wake = self.wake.clone();
         let exports = async {
             loop {
-                self.produce_pending(Utc::now()).await;
+                self.produce_pending().await;
                 // Woken by a new request; else a look every half minute for
                 // what another instance left.
                 let _ = tokio::time::timeout(Duration::from_secs(30), wake.notified()).await;
@@ -149,7 +149,8 @@ impl Privacy {
         tenant: &Tenant,
         now: DateTime<Utc>,
     ) -> Result<TownRound, PrivacyError> {
-        let settings = PrivacySettings::of(tenant);
+        let settings = self.settings(tenant).await?.settings;
+        let settings = &settings;
         let scope = tenant.scope();
         let mut round = TownRound::default();
         let mut closed: Vec<Closed> = Vec::new();
@@ -165,6 +166,7 @@ impl Privacy {
         for id in due {
             self.close_one(
                 tenant,
+                settings,
                 id,
                 ClosureReason::Requested,
                 now,
@@ -179,12 +181,15 @@ impl Privacy {
                 tenant,
                 Condition::all()
                     .add(account::Column::Status.eq(AccountStatus::Active))
+                    // The staff's decision: a disabled account cannot
+                    // answer a warning by logging in.
+                    .add(account::Column::DisabledAt.is_null())
                     .add(account::Column::InactivityWarnedAt.is_null())
                     .add(inactive_since(settings.warn_before(now))),
             )
             .await?;
         for id in to_warn {
-            match closure::warn(&self.db, &self.mailer, tenant, id, now).await {
+            match closure::warn(&self.db, &self.mailer, tenant, settings, id, now).await {
                 Ok(true) => round.warned += 1,
                 Ok(false) => {}
                 Err(error) => {
@@ -199,6 +204,7 @@ impl Privacy {
                 tenant,
                 Condition::all()
                     .add(account::Column::Status.eq(AccountStatus::Active))
+                    .add(account::Column::DisabledAt.is_null())
                     .add(account::Column::InactivityWarnedAt.lte(now - WARNING_BEFORE))
                     .add(inactive_since(settings.inactive_before(now))),
             )
@@ -206,6 +212,7 @@ impl Privacy {
         for id in inactive {
             self.close_one(
                 tenant,
+                settings,
                 id,
                 ClosureReason::Inactivity,
                 now,
@@ -220,12 +227,14 @@ impl Privacy {
                 tenant,
                 Condition::all()
                     .add(account::Column::Status.eq(AccountStatus::Pending))
-                    .add(account::Column::CreatedAt.lt(settings.never_activated_before(now))),
+                    .add(account::Column::CreatedAt.lt(settings.never_activated_before(now)))
+                    .add(unexpired_invitation_none(now)),
             )
             .await?;
         for id in never {
             self.close_one(
                 tenant,
+                settings,
                 id,
                 ClosureReason::NeverActivated,
                 now,
@@ -296,12 +305,13 @@ impl Privacy {
             .rows_affected;
         round.mails = scope
             .delete::<mail_outbox::Entity>()
-            .filter(mail_outbox::Column::Status.eq(MailStatus::Sent))
+            .filter(mail_outbox::Column::Status.ne(MailStatus::Pending))
             .filter(
                 Condition::any()
-                    .add(mail_outbox::Column::SentAt.lt(now - SHORT))
+                    // Sent, refused or failed for good a month ago.
+                    .add(mail_outbox::Column::CreatedAt.lt(now - SHORT))
                     // The last mail of a closed account: the address goes
-                    // as soon as the server took it.
+                    // as soon as the mail is done with, delivered or not.
                     .add(mail_outbox::Column::Kind.eq(MailKind::AccountClosed.name())),
             )
             .exec(&self.db)
@@ -314,8 +324,11 @@ impl Privacy {
             .await?
             .rows_affected;
 
-        if !closed.is_empty() {
-            self.tell_administrators(tenant, &closed).await?;
+        if !closed.is_empty()
+            && let Err(error) = self.tell_administrators(tenant, &closed).await
+        {
+            // The closures are done and journaled; only the mail is missing.
+            tracing::warn!(town = tenant.slug, %error, "retention: the administrators' mail failed");
         }
         retention_run::ActiveModel {
             tenant_id: Set(scope.tenant_id().get()),
@@ -350,16 +363,18 @@ impl Privacy {
             .await
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn close_one(
         &self,
         tenant: &Tenant,
+        settings: &PrivacySettings,
         id: i32,
         reason: ClosureReason,
         now: DateTime<Utc>,
         round: &mut TownRound,
         closed: &mut Vec<Closed>,
     ) {
-        match closure::close(&self.db, &self.mailer, tenant, id, reason, now).await {
+        match closure::close(&self.db, &self.mailer, tenant, settings, id, reason, now).await {
             Ok(Some(done)) => {
                 match reason {
                     ClosureReason::Requested => round.closed_on_request += 1,
@@ -421,4 +436,12 @@ impl Privacy {
         self.mailer.wake();
         Ok(())
     }
+}
+
+/// No temporary password still valid: an account whose activation the
+/// staff sent again lately is not removed under the resident's feet.
+pub(super) fn unexpired_invitation_none(now: DateTime<Utc>) -> Condition {
+    Condition::any()
+        .add(account::Column::TemporaryPasswordExpiresAt.is_null())
+        .add(account::Column::TemporaryPasswordExpiresAt.lt(now))
 }

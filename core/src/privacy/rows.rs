@@ -2,7 +2,7 @@
 //! export reads and the closure deletes or rewrites. Written with
 //! sea-query, so that SQLite and PostgreSQL read the same declarations.
 
-use sea_orm::sea_query::{Alias, Cond, Condition, Expr, ExprTrait as _, Func, Query};
+use sea_orm::sea_query::{Alias, Cond, Condition, Expr, ExprTrait as _, Query};
 use serde_json::Value;
 
 use super::declare::Rows;
@@ -14,7 +14,8 @@ pub struct Subject {
     pub tenant_id: i32,
     pub account_id: i32,
     pub identifier: String,
-    /// The lower-cased address (the accounts' `email_key`).
+    /// The address as typed and lower-cased (the accounts' `email_key`).
+    pub email: String,
     pub email_key: String,
 }
 
@@ -51,9 +52,11 @@ pub fn condition(rows: Rows, subject: &Subject) -> Condition {
                     .add(col("actor_id").eq(account)),
             ),
         ),
+        // As the outbox wrote it: the address as it was typed (mails are
+        // addressed to `email`), or lower-cased.
         Rows::Recipient(column) => Cond::all()
             .add(tenant)
-            .add(Expr::expr(Func::lower(col(column))).eq(subject.email_key.as_str())),
+            .add(col(column).is_in([subject.email.as_str(), subject.email_key.as_str()])),
         Rows::ThrottleKeys => Cond::all().add(tenant).add(
             Cond::any()
                 .add(col("key").is_in([
@@ -94,22 +97,69 @@ fn names(value: &Value, reference: &str) -> bool {
     match value {
         Value::String(text) => text == reference,
         Value::Array(items) => items.iter().any(|item| names(item, reference)),
-        Value::Object(map) => map.values().any(|item| names(item, reference)),
+        Value::Object(map) => map
+            .iter()
+            .any(|(key, item)| key == reference || names(item, reference)),
         _ => false,
     }
 }
 
+/// What names a person in a module's values: exact names (first names,
+/// full and formal forms: "Monsieur ARPEGE"), and surnames, which also
+/// erase any text holding them as a word ("Léa ARPEGE", "famille Arpège").
+/// Compared case-insensitively over Unicode.
+#[derive(Debug, Clone, Default)]
+pub struct Names {
+    exact: Vec<String>,
+    surnames: Vec<String>,
+}
+
+impl Names {
+    pub fn new(exact: &[String], surnames: &[String]) -> Self {
+        let fold = |names: &[String]| -> Vec<String> {
+            names
+                .iter()
+                .map(|name| name.trim().to_lowercase())
+                .filter(|name| name.chars().count() > 1)
+                .collect()
+        };
+        Self {
+            exact: fold(exact),
+            surnames: fold(surnames),
+        }
+    }
+
+    /// Whether `text` names the person.
+    pub fn name(&self, text: &str) -> bool {
+        let text = text.trim().to_lowercase();
+        if self
+            .exact
+            .iter()
+            .chain(&self.surnames)
+            .any(|name| *name == text)
+        {
+            return true;
+        }
+        text.split(|c: char| !c.is_alphanumeric())
+            .any(|word| self.surnames.iter().any(|surname| surname == word))
+            || self.surnames.iter().any(|surname| {
+                // A compound surname ("Le Gall", "Martin-Dupont"), as words.
+                surname.contains(|c: char| !c.is_alphanumeric()) && text.contains(surname.as_str())
+            })
+    }
+}
+
 /// A town-storage entry rewritten for a closed account: `reference` becomes
-/// `pseudonym` in the key's segments and the value's strings, and every
-/// string of the value equal to one of `names` (the resident's and their
-/// household's names) becomes "—". The module's own structure is kept:
-/// counts, dates, prices stay what the town bills.
+/// `pseudonym` in the key's segments and in the value's strings and object
+/// keys, and every string of the value that names the person (see
+/// [`Names`]) becomes "—". The module's own structure is kept: counts,
+/// dates, prices stay what the town bills.
 pub fn rewrite(
     key: &str,
     value: &str,
     reference: &str,
     pseudonym: &str,
-    names_to_erase: &[String],
+    names: &Names,
 ) -> (String, String) {
     let mut new_key = String::with_capacity(key.len());
     let mut segment = String::new();
@@ -133,7 +183,7 @@ pub fn rewrite(
     });
     let new_value = match serde_json::from_str::<Value>(value) {
         Ok(mut parsed) => {
-            erase(&mut parsed, reference, pseudonym, names_to_erase);
+            erase(&mut parsed, reference, pseudonym, names);
             parsed.to_string()
         }
         // Not JSON (a module may store text): its mentions replaced.
@@ -142,24 +192,25 @@ pub fn rewrite(
     (new_key, new_value)
 }
 
-fn erase(value: &mut Value, reference: &str, pseudonym: &str, names_to_erase: &[String]) {
+fn erase(value: &mut Value, reference: &str, pseudonym: &str, names: &Names) {
     match value {
         Value::String(text) => {
             if text == reference {
                 *text = pseudonym.to_owned();
-            } else if names_to_erase
-                .iter()
-                .any(|name| name.eq_ignore_ascii_case(text.trim()))
-            {
+            } else if names.name(text) {
                 *text = "—".to_owned();
             }
         }
         Value::Array(items) => items
             .iter_mut()
-            .for_each(|item| erase(item, reference, pseudonym, names_to_erase)),
-        Value::Object(map) => map
-            .values_mut()
-            .for_each(|item| erase(item, reference, pseudonym, names_to_erase)),
+            .for_each(|item| erase(item, reference, pseudonym, names)),
+        Value::Object(map) => {
+            if let Some(item) = map.remove(reference) {
+                map.insert(pseudonym.to_owned(), item);
+            }
+            map.values_mut()
+                .for_each(|item| erase(item, reference, pseudonym, names));
+        }
         _ => {}
     }
 }
@@ -200,17 +251,30 @@ mod tests {
 
     #[test]
     fn a_rewritten_entry_keeps_its_structure_and_loses_the_names() {
+        let names = Names::new(
+            &[
+                "Léa".to_owned(),
+                "Michel".to_owned(),
+                "Monsieur ARPÈGE".to_owned(),
+            ],
+            &["Arpège".to_owned()],
+        );
         let (key, value) = rewrite(
             "booking:cantine:2026-09-07:michel.arpege~3",
-            r#"{"resident":"michel.arpege","child_name":"Léa","price_cents":420,"late":false}"#,
+            r#"{"resident":"michel.arpege","family":"Monsieur ARPÈGE","child_name":"léa","note":"pour Léa ARPÈGE","activity":"cantine","price_cents":420,"late":false,"by":{"michel.arpege":1}}"#,
             "michel.arpege",
             "anonyme-x",
-            &["Léa".to_owned(), "Michel".to_owned()],
+            &names,
         );
         assert_eq!(key, "booking:cantine:2026-09-07:anonyme-x~3");
         let value: Value = serde_json::from_str(&value).unwrap();
         assert_eq!(value["resident"], "anonyme-x");
-        assert_eq!(value["child_name"], "—");
+        for erased in ["family", "child_name", "note"] {
+            assert_eq!(value[erased], "—", "{erased}");
+        }
+        assert_eq!(value["activity"], "cantine");
         assert_eq!(value["price_cents"], 420);
+        assert_eq!(value["by"]["anonyme-x"], 1);
+        assert!(value["by"].get("michel.arpege").is_none());
     }
 }

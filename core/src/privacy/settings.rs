@@ -108,7 +108,7 @@ impl Section for PrivacySettings {
             ));
         }
         if let Some(email) = &self.dpo_email
-            && !email.contains('@')
+            && !crate::tenancy::is_plausible_email(email)
         {
             return Err(format!(
                 "privacy.dpo_email `{email}` is not an e-mail address"

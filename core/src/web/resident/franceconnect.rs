@@ -215,11 +215,15 @@ async fn callback(
         .await?
     {
         close_previous_session(accounts, &visitor, &origin).await?;
-        let token = accounts
+        // None: the account was closed in the meantime; the identity then
+        // names nobody, as for a new one below.
+        if let Some(token) = accounts
             .login_with_franceconnect(&page.tenant, &owner, &verified.id_token, &origin)
-            .await?;
-        set_session_cookie(jar, settings, token);
-        return Ok(Either::Right(Redirect::to(next)));
+            .await?
+        {
+            set_session_cookie(jar, settings, token);
+            return Ok(Either::Right(Redirect::to(next)));
+        }
     }
     // A new identity: the resident says which account is theirs.
     let pending = PendingLink::new(&page.tenant.slug, &verified, flow.next.clone());

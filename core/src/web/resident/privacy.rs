@@ -119,7 +119,7 @@ async fn my_data(
         exports,
         export_open,
         link_days: LINK_VALID.num_days(),
-        grace_days: PrivacySettings::of(tenant).closure_grace_days,
+        grace_days: privacy.settings(tenant).await?.settings.closure_grace_days,
         journal_days: JournalSettings::of(tenant).retention_days,
     };
     resident_page(page.with_flash(flash), &resident, &csrf).ok("pages/my_data", "Mes données", view)
@@ -141,7 +141,7 @@ async fn ask_export(
         ExportRequest::Started => Flash::success(
             to,
             format!(
-                "Votre export est en préparation. Vous recevrez un courriel à {} dès qu'il sera prêt, avec un lien de téléchargement valable {} jours.",
+                "Votre export est en préparation. Vous recevrez un courriel à {} dès qu'il sera prêt, avec un lien de téléchargement valable {} jours (le lien d'un export précédent ne sert plus).",
                 resident.account.email,
                 LINK_VALID.num_days()
             ),
@@ -149,10 +149,6 @@ async fn ask_export(
         ExportRequest::AlreadyPending => Flash::warning(
             to,
             "Un export est déjà en préparation : vous recevrez un courriel dès qu'il sera prêt.",
-        ),
-        ExportRequest::AlreadyReady => Flash::warning(
-            to,
-            "Un export est déjà prêt : utilisez le lien du courriel reçu, ou le bouton de téléchargement ci-dessous.",
         ),
         ExportRequest::TooMany => Flash::warning(
             to,
@@ -210,9 +206,8 @@ struct CloseView {
     errors: Vec<FieldError>,
 }
 
-fn close_view(resident: &Resident, csrf: &Csrf) -> CloseView {
+fn close_view(resident: &Resident, csrf: &Csrf, settings: &PrivacySettings) -> CloseView {
     let tenant = &resident.tenant;
-    let settings = PrivacySettings::of(tenant);
     let now = Utc::now();
     let session = &resident.session;
     CloseView {
@@ -248,8 +243,14 @@ fn close_form_page(
 }
 
 #[get("/mes-donnees/fermer")]
-fn close_page(page: TownPage, resident: Resident, csrf: Csrf) -> Result<Page, PageError> {
-    let view = close_view(&resident, &csrf);
+async fn close_page(
+    page: TownPage,
+    resident: Resident,
+    csrf: Csrf,
+    privacy: &State<Privacy>,
+) -> Result<Page, PageError> {
+    let settings = privacy.settings(&resident.tenant).await?.settings;
+    let view = close_view(&resident, &csrf, &settings);
     close_form_page(page, &resident, &csrf, view, Status::Ok)
 }
 
@@ -269,13 +270,14 @@ async fn close<'r>(
     csrf: Csrf,
     origin: Origin,
     jar: &CookieJar<'_>,
-    settings: &State<WebSettings>,
+    web: &State<WebSettings>,
     accounts: &State<Accounts>,
     privacy: &State<Privacy>,
     form: Checked<'r, CloseForm<'r>>,
 ) -> Result<Either<Page, Flash<Redirect>>, PageError> {
     let (form, stale) = input_of(form)?;
-    let mut view = close_view(&resident, &csrf);
+    let settings = privacy.settings(&resident.tenant).await?.settings;
+    let mut view = close_view(&resident, &csrf, &settings);
     if let Some(status) = stale {
         view.understood_error = Some(refusal_message(status).to_owned());
         return close_form_page(page, &resident, &csrf, view, status).map(Either::Left);
@@ -318,7 +320,7 @@ async fn close<'r>(
         return Err(PageError::not_found());
     };
     // Every session was ended with the request: this one too.
-    remove_session_cookie(jar, settings);
+    remove_session_cookie(jar, web);
     let when = crate::format::long_date(closes.with_timezone(&resident.tenant.timezone));
     Ok(Either::Right(Flash::success(
         Redirect::to("/connexion"),
@@ -344,9 +346,14 @@ struct NoticeView {
 }
 
 #[get("/donnees-personnelles")]
-fn notice(page: TownPage, visitor: Visitor, csrf: Csrf) -> Result<Page, PageError> {
+async fn notice(
+    page: TownPage,
+    visitor: Visitor,
+    csrf: Csrf,
+    privacy: &State<Privacy>,
+) -> Result<Page, PageError> {
     let tenant = page.tenant.clone();
-    let settings = PrivacySettings::of(&tenant);
+    let settings = privacy.settings(&tenant).await?.settings;
     let contact = &tenant.definition.contact;
     let view = NoticeView {
         controller: settings

@@ -33,6 +33,7 @@ mod journal;
 mod modules;
 mod overview;
 mod payments;
+mod privacy;
 mod requests;
 mod residents;
 mod services;
@@ -146,6 +147,11 @@ pub const MENU: &[StaffMenuEntry] = &[
         least: <ManageTown as Permission>::LEAST,
     },
     StaffMenuEntry {
+        href: "/admin/donnees-personnelles",
+        label: "Données personnelles",
+        least: <ManageTown as Permission>::LEAST,
+    },
+    StaffMenuEntry {
         href: "/admin/journal",
         label: "Journal",
         least: <ReadJournal as Permission>::LEAST,
@@ -181,6 +187,7 @@ pub fn routes() -> Vec<Route> {
         services::routes(),
         journal::routes(),
         payments::routes(),
+        privacy::routes(),
     ]
     .concat()
 }

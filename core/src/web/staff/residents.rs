@@ -509,6 +509,15 @@ pub(super) async fn resident(
         .ok_or_else(PageError::not_found)
 }
 
+/// How the staff's pages name an account: a closed one by its pseudonym.
+fn display_name(owner: &account::Model) -> String {
+    if owner.status == account::AccountStatus::Closed {
+        format!("Compte fermé ({})", owner.identifier)
+    } else {
+        format::full_name(&owner.first_name, &owner.last_name)
+    }
+}
+
 /// A resident the staff may act on: not a closed account's pseudonym
 /// (whose page stays readable, for the journal's sake).
 pub(super) async fn open_resident(
@@ -616,7 +625,7 @@ async fn details(
         csrf: csrf.token().to_owned(),
         closed: state == ResidentState::Closed,
         identifier: owner.identifier.clone(),
-        name: format::full_name(&owner.first_name, &owner.last_name),
+        name: display_name(&owner),
         civility: owner.civility.map(Civility::title),
         state: state.label(),
         tone: tone(state),
@@ -635,10 +644,7 @@ async fn details(
         can_manage: staff.member.role.may::<ManageResidents>(),
         actions,
     };
-    let title = format!(
-        "Usager : {}",
-        format::full_name(&owner.first_name, &owner.last_name)
-    );
+    let title = format!("Usager : {}", display_name(&owner));
     staff_page(page.with_flash(flash), &staff, &csrf).ok("admin/resident", &title, view)
 }
 
