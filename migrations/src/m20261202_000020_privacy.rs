@@ -12,6 +12,10 @@
 //!   record that an export was made). The download link's token is stored
 //!   hashed.
 //! - `retention_run`: each run of a retention job and what it did.
+//! - `retired_identifier`: the digests (SHA-256 of town and identifier) of
+//!   the identifiers of closed accounts, linked to no account: an
+//!   identifier is never given to someone else (the town's software names
+//!   residents by identifier).
 //! - `privacy_settings`: the notice's controller and DPO and the periods as
 //!   the back-office set them; a town without a row uses `[privacy]` of its
 //!   `tenant.toml`.
@@ -143,6 +147,27 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
+            .create_table(
+                Table::create()
+                    .table(RetiredIdentifier::Table)
+                    .col(integer(RetiredIdentifier::TenantId))
+                    .col(string_len(RetiredIdentifier::Digest, 64))
+                    .primary_key(
+                        Index::create()
+                            .col(RetiredIdentifier::TenantId)
+                            .col(RetiredIdentifier::Digest),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_retired_identifier_tenant")
+                            .from(RetiredIdentifier::Table, RetiredIdentifier::TenantId)
+                            .to(Alias::new("tenant"), Alias::new("id"))
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
             .create_index(
                 Index::create()
                     .name("idx_retention_run_tenant")
@@ -155,6 +180,9 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(RetiredIdentifier::Table).to_owned())
+            .await?;
         manager
             .drop_table(Table::drop().table(PrivacySettings::Table).to_owned())
             .await?;
@@ -223,4 +251,11 @@ enum PrivacySettings {
     NeverActivatedAfterMonths,
     UpdatedBy,
     UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+enum RetiredIdentifier {
+    Table,
+    TenantId,
+    Digest,
 }

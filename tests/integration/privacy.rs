@@ -618,6 +618,9 @@ on_both_databases! {
             .unwrap();
         assert_eq!(events.len(), 1);
         assert!(events[0].detail.as_deref().unwrap().contains(&closed.pseudonym));
+        // His identifier is never given again: a homonym gets another.
+        let homonym = app.create_resident("villeneuve", "Michel", "Arpège", "autre.michel@example.fr").await;
+        assert_eq!(homonym.identifier, "michel.arpege2");
         // The staff see the pseudonym, and can do nothing more on it.
         let mut manager = app.staff("villeneuve", StaffRole::Gestionnaire).await;
         let page = manager.get(&format!("/admin/usagers/{}", closed.pseudonym)).await;

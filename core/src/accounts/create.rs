@@ -222,7 +222,7 @@ impl Accounts {
             return Ok(Err(NewAccountError::EmailTaken(email)));
         }
         let stem = identifier::stem(first_name, last_name);
-        let taken: Vec<String> = scope
+        let mut taken: Vec<String> = scope
             .select::<account::Entity>()
             .filter(account::Column::Identifier.starts_with(&stem))
             .all(txn)
@@ -230,7 +230,17 @@ impl Accounts {
             .into_iter()
             .map(|row| row.identifier)
             .collect();
-        let login = identifier::first_free(&stem, &taken);
+        // Nor one a closed account had: the town's software may still name
+        // its former owner by it.
+        let login = loop {
+            let candidate = identifier::first_free(&stem, &taken);
+            let retired =
+                identifier::retired_among(txn, scope, std::slice::from_ref(&candidate)).await?;
+            if retired.is_empty() {
+                break candidate;
+            }
+            taken.push(candidate);
+        };
         let status = if fields.activated_at.is_some() {
             AccountStatus::Active
         } else {

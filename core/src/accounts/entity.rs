@@ -171,6 +171,23 @@ pub mod account_search_word {
     crate::tenant_owned_entity!();
 }
 
+pub mod retired_identifier {
+    use sea_orm::entity::prelude::*;
+
+    /// An identifier of a closed account, as its digest
+    /// (`identifier::retired_digest`): never given again.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "retired_identifier")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub tenant_id: i32,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub digest: String,
+    }
+
+    crate::tenant_owned_entity!();
+}
+
 pub mod auth_throttle {
     use sea_orm::entity::prelude::*;
 

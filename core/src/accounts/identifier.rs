@@ -35,6 +35,69 @@ pub fn first_free(stem: &str, taken: &[String]) -> String {
         .unwrap_or_else(|| stem.to_owned())
 }
 
+/// What `retired_identifier` keeps of an identifier no longer in use: the
+/// SHA-256 of the town and the identifier, enough to never give it again,
+/// linked to no account.
+pub fn retired_digest(tenant_id: i32, identifier: &str) -> String {
+    use sha2::{Digest as _, Sha256};
+    hex::encode(Sha256::digest(
+        format!("{tenant_id}:{identifier}").as_bytes(),
+    ))
+}
+
+/// Keeps a closed account's identifier from being given again, in the
+/// closure's transaction.
+pub async fn retire(
+    txn: &impl sea_orm::ConnectionTrait,
+    scope: crate::tenancy::TenantScope,
+    identifier: &str,
+) -> Result<(), sea_orm::DbErr> {
+    use sea_orm::EntityTrait as _;
+    use sea_orm::sea_query::OnConflict;
+    let tenant_id = scope.tenant_id().get();
+    super::entity::retired_identifier::Entity::insert(
+        super::entity::retired_identifier::ActiveModel {
+            tenant_id: sea_orm::ActiveValue::Set(tenant_id),
+            digest: sea_orm::ActiveValue::Set(retired_digest(tenant_id, identifier)),
+        },
+    )
+    .on_conflict(
+        OnConflict::columns([
+            super::entity::retired_identifier::Column::TenantId,
+            super::entity::retired_identifier::Column::Digest,
+        ])
+        .do_nothing()
+        .to_owned(),
+    )
+    .exec_without_returning(txn)
+    .await
+    .map(|_| ())
+}
+
+/// The digests of the town's retired identifiers among `candidates`.
+pub async fn retired_among(
+    txn: &impl sea_orm::ConnectionTrait,
+    scope: crate::tenancy::TenantScope,
+    candidates: &[String],
+) -> Result<std::collections::HashSet<String>, sea_orm::DbErr> {
+    use sea_orm::{ColumnTrait as _, QueryFilter as _};
+    let tenant_id = scope.tenant_id().get();
+    let digests: Vec<String> = candidates
+        .iter()
+        .map(|candidate| retired_digest(tenant_id, candidate))
+        .collect();
+    let mut found = std::collections::HashSet::new();
+    for chunk in digests.chunks(500) {
+        let rows = scope
+            .select::<super::entity::retired_identifier::Entity>()
+            .filter(super::entity::retired_identifier::Column::Digest.is_in(chunk.to_vec()))
+            .all(txn)
+            .await?;
+        found.extend(rows.into_iter().map(|row| row.digest));
+    }
+    Ok(found)
+}
+
 /// What a resident types, made comparable: trimmed, lowercase.
 pub fn normalize_login(input: &str) -> String {
     input.trim().to_lowercase()

@@ -58,6 +58,7 @@ pub use entity::account::{AccountStatus, Civility};
 pub use entity::account_token::LinkPurpose;
 pub use error::{AccountError, FieldError};
 pub use hashing::{HashingError, PasswordHasher};
+pub use identifier::retire as retire_identifier;
 pub use links::LinkProblem;
 pub use login::LoginOutcome;
 pub use mail_bound::{MailAllowance, MailBound};

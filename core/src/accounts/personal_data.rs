@@ -121,6 +121,14 @@ pub const TABLES: &[Table] = &[
         },
     },
     Table {
+        name: "retired_identifier",
+        label: "Identifiants retirés",
+        holds: Holds::Nothing(
+            "digests of closed accounts' identifiers, linked to no account, so that none \
+             is given to someone else",
+        ),
+    },
+    Table {
         name: "account_import",
         label: "Imports de comptes",
         holds: Holds::Transient(

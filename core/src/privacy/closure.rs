@@ -212,6 +212,7 @@ pub async fn close(
     };
     let pseudonym = new_pseudonym();
     erase(&txn, &subject, &pseudonym, &names).await?;
+    crate::accounts::retire_identifier(&txn, scope, &owner.identifier).await?;
 
     let detail = format!("{} ; pseudonyme {pseudonym}", reason.label());
     if reason == ClosureReason::NeverActivated {

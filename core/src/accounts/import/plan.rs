@@ -186,11 +186,19 @@ fn differs(known: &Known, resident: &Resident) -> bool {
             .is_some_and(|p| known.phone.as_ref() != Some(p))
 }
 
-/// The first of `stem`, `stem2`, `stem3`… nobody has, taken at once.
-fn take_identifier(stem: &str, taken: &mut HashSet<String>) -> String {
+/// The first of `stem`, `stem2`, `stem3`… nobody has nor had (`retired`:
+/// the digests of closed accounts' identifiers), taken at once.
+fn take_identifier(
+    stem: &str,
+    taken: &mut HashSet<String>,
+    retired: &HashSet<String>,
+    tenant_id: i32,
+) -> String {
     let mut candidate = stem.to_owned();
     let mut number = 2u32;
-    while taken.contains(&candidate) {
+    while taken.contains(&candidate)
+        || retired.contains(&identifier::retired_digest(tenant_id, &candidate))
+    {
         candidate = format!("{stem}{number}");
         number += 1;
     }
@@ -263,6 +271,15 @@ pub(super) async fn plan(
         taken.insert(account.identifier.clone());
         known.insert(account.email_key.clone(), account);
     }
+    // The closed accounts' identifiers, never given again.
+    let retired: HashSet<String> = scope
+        .select::<crate::accounts::entity::retired_identifier::Entity>()
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|row| row.digest)
+        .collect();
+    let tenant_id = scope.tenant_id().get();
 
     let mut plan = Plan::default();
     plan.report.update_known = update_known;
@@ -309,7 +326,7 @@ pub(super) async fn plan(
         } else {
             let mut stem = identifier::stem(&resident.first_name, &resident.last_name);
             stem.truncate(STEM_MAX);
-            let login = take_identifier(&stem, &mut taken);
+            let login = take_identifier(&stem, &mut taken, &retired, tenant_id);
             line.identifier = Some(login.clone());
             plan.creations.push(Creation {
                 resident,
@@ -374,9 +391,12 @@ mod tests {
     #[test]
     fn homonyms_in_the_file_get_their_own_numbers() {
         let mut taken: HashSet<String> = ["lea.arpege".to_owned()].into();
-        assert_eq!(take_identifier("lea.arpege", &mut taken), "lea.arpege2");
-        assert_eq!(take_identifier("lea.arpege", &mut taken), "lea.arpege3");
-        assert_eq!(take_identifier("jean.dupont", &mut taken), "jean.dupont");
-        assert_eq!(take_identifier("jean.dupont", &mut taken), "jean.dupont2");
+        // A closed account's identifier is no more free than a living one's.
+        let retired: HashSet<String> = [identifier::retired_digest(7, "lea.arpege3")].into();
+        let mut take = |stem: &str| take_identifier(stem, &mut taken, &retired, 7);
+        assert_eq!(take("lea.arpege"), "lea.arpege2");
+        assert_eq!(take("lea.arpege"), "lea.arpege4");
+        assert_eq!(take("jean.dupont"), "jean.dupont");
+        assert_eq!(take("jean.dupont"), "jean.dupont2");
     }
 }
