@@ -39,8 +39,22 @@ pub enum LoginOutcome {
 
 impl Accounts {
     /// The town's account with this identifier (as the town's software
-    /// names residents through the data API).
+    /// names residents through the data API); a closed account's
+    /// pseudonym names nobody.
     pub async fn find_by_identifier(
+        &self,
+        tenant: &Tenant,
+        identifier: &str,
+    ) -> Result<Option<account::Model>, DbErr> {
+        Ok(self
+            .find_any_by_identifier(tenant, identifier)
+            .await?
+            .filter(|owner| owner.status != AccountStatus::Closed))
+    }
+
+    /// The same, a closed account's pseudonym included: what the staff's
+    /// page of a closed account (and of the journal's links to it) reads.
+    pub async fn find_any_by_identifier(
         &self,
         tenant: &Tenant,
         identifier: &str,

@@ -589,8 +589,6 @@ async fn resident_account(
     accounts
         .find_by_identifier(&client.tenant, identifier)
         .await?
-        // A closed account's pseudonym names nobody the town can write for.
-        .filter(|owner| owner.status != crate::accounts::entity::account::AccountStatus::Closed)
         .ok_or_else(|| ApiError::UnknownResident(identifier.to_owned()))
 }
 

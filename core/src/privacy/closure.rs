@@ -24,7 +24,7 @@ use sea_orm::{
 
 use super::declare::{Closure, Erase, Holds, Rows};
 use super::registry;
-use super::rows::{Names, Subject, condition, mentions, rewrite};
+use super::rows::{Names, Subject, condition, mentioned, rewrite};
 use super::settings::{PrivacySettings, WARNING_BEFORE};
 use crate::accounts::entity::account::{self, AccountStatus};
 use crate::audit::{self, Actor, AuditKind, Event, Origin};
@@ -108,7 +108,7 @@ async fn claim(
         ClosureReason::NeverActivated => update
             .filter(account::Column::Status.eq(AccountStatus::Pending))
             .filter(account::Column::CreatedAt.lt(settings.never_activated_before(now)))
-            .filter(super::retention::unexpired_invitation_none(now)),
+            .filter(no_live_invitation(now)),
     };
     Ok(update.exec(txn).await?.rows_affected == 1)
 }
@@ -130,6 +130,14 @@ pub fn inactive_since(since: DateTime<Utc>) -> Condition {
                 .add(account::Column::LastLoginAt.is_null())
                 .add(account::Column::LastLoginAt.lt(since)),
         )
+}
+
+/// No temporary password still valid: an account whose activation the
+/// staff sent again lately is not removed under the resident's feet.
+pub fn no_live_invitation(now: DateTime<Utc>) -> Condition {
+    Condition::any()
+        .add(account::Column::TemporaryPasswordExpiresAt.is_null())
+        .add(account::Column::TemporaryPasswordExpiresAt.lt(now))
 }
 
 /// Closes the account if `reason` still holds (see the module's doc);
@@ -346,18 +354,7 @@ async fn rewrite_mentions(
     pseudonym: &str,
     names: &Names,
 ) -> Result<(), DbErr> {
-    let select = Query::select()
-        .columns([Alias::new("id"), Alias::new("key"), Alias::new("value")])
-        .from(Alias::new(table))
-        .cond_where(condition(Rows::Mentions, subject))
-        .to_owned();
-    for row in txn.query_all(&select).await? {
-        let id: i32 = row.try_get("", "id")?;
-        let key: String = row.try_get("", "key")?;
-        let value: String = row.try_get("", "value")?;
-        if !mentions(&key, &value, &subject.identifier) {
-            continue;
-        }
+    for (id, key, value) in mentioned(txn, table, subject).await? {
         let (key, value) = rewrite(&key, &value, &subject.identifier, pseudonym, names);
         let update = Query::update()
             .table(Alias::new(table))

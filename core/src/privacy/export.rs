@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 
 use super::declare::{Holds, Kind, Rows, Table};
 use super::registry;
-use super::rows::{Subject, condition, mentions};
+use super::rows::{Subject, condition, mentioned, mentions};
 use crate::tenancy::Tenant;
 use crate::theme::{Theme, ThemeError};
 
@@ -136,20 +136,7 @@ pub async fn counts(
         }
         let count = if matches!(rows, Rows::Mentions) {
             // Sifted as the export sifts them.
-            let select = Query::select()
-                .columns([Alias::new("key"), Alias::new("value")])
-                .from(Alias::new(table.name))
-                .cond_where(condition(*rows, subject))
-                .to_owned();
-            let mut count = 0;
-            for row in db.query_all(&select).await? {
-                let key: String = row.try_get("", "key")?;
-                let value: String = row.try_get("", "value")?;
-                if mentions(&key, &value, &subject.identifier) {
-                    count += 1;
-                }
-            }
-            count
+            mentioned(db, table.name, subject).await?.len() as u64
         } else {
             let select = Query::select()
                 .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))

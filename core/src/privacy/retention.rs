@@ -30,7 +30,7 @@ use sea_orm::{
 };
 use serde::Serialize;
 
-use super::closure::{self, Closed, ClosureReason, inactive_since};
+use super::closure::{self, Closed, ClosureReason, inactive_since, no_live_invitation};
 use super::entity::data_export::{self, ExportState};
 use super::entity::retention_run;
 use super::settings::{PrivacySettings, WARNING_BEFORE};
@@ -228,7 +228,7 @@ impl Privacy {
                 Condition::all()
                     .add(account::Column::Status.eq(AccountStatus::Pending))
                     .add(account::Column::CreatedAt.lt(settings.never_activated_before(now)))
-                    .add(unexpired_invitation_none(now)),
+                    .add(no_live_invitation(now)),
             )
             .await?;
         for id in never {
@@ -436,12 +436,4 @@ impl Privacy {
         self.mailer.wake();
         Ok(())
     }
-}
-
-/// No temporary password still valid: an account whose activation the
-/// staff sent again lately is not removed under the resident's feet.
-pub(super) fn unexpired_invitation_none(now: DateTime<Utc>) -> Condition {
-    Condition::any()
-        .add(account::Column::TemporaryPasswordExpiresAt.is_null())
-        .add(account::Column::TemporaryPasswordExpiresAt.lt(now))
 }

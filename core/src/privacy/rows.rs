@@ -3,6 +3,7 @@
 //! sea-query, so that SQLite and PostgreSQL read the same declarations.
 
 use sea_orm::sea_query::{Alias, Cond, Condition, Expr, ExprTrait as _, Query};
+use sea_orm::{ConnectionTrait, DbErr};
 use serde_json::Value;
 
 use super::declare::Rows;
@@ -78,6 +79,30 @@ pub fn condition(rows: Rows, subject: &Subject) -> Condition {
                     .add(col("value").like(format!("%\"{}\"%", subject.identifier))),
             ),
     }
+}
+
+/// The town-storage entries of `table` that name the subject: (id, key,
+/// value), sifted from what the `Mentions` condition lets through.
+pub async fn mentioned(
+    db: &impl ConnectionTrait,
+    table: &str,
+    subject: &Subject,
+) -> Result<Vec<(i32, String, String)>, DbErr> {
+    let select = Query::select()
+        .columns([Alias::new("id"), Alias::new("key"), Alias::new("value")])
+        .from(Alias::new(table))
+        .cond_where(condition(Rows::Mentions, subject))
+        .to_owned();
+    let mut found = Vec::new();
+    for row in db.query_all(&select).await? {
+        let id: i32 = row.try_get("", "id")?;
+        let key: String = row.try_get("", "key")?;
+        let value: String = row.try_get("", "value")?;
+        if mentions(&key, &value, &subject.identifier) {
+            found.push((id, key, value));
+        }
+    }
+    Ok(found)
 }
 
 /// Whether a town-storage entry names `reference`: as a segment of its key

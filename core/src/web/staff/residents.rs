@@ -504,7 +504,7 @@ pub(super) async fn resident(
     identifier: &str,
 ) -> Result<account::Model, PageError> {
     accounts
-        .find_by_identifier(staff_tenant, identifier)
+        .find_any_by_identifier(staff_tenant, identifier)
         .await?
         .ok_or_else(PageError::not_found)
 }
