@@ -1,6 +1,6 @@
-// The accessibility checks are worth something only if they fail on a bad
-// page: here they run on a page broken on purpose (fixtures/broken.html)
-// and must report each fault.
+// The accessibility and layout checks are worth something only if they
+// fail on a bad page: here they run on pages broken on purpose
+// (fixtures/broken.html, fixtures/cramped.html) and must report each fault.
 
 "use strict";
 
@@ -10,6 +10,7 @@ const { after, before, test } = require("node:test");
 const { chromium } = require("playwright-core");
 
 const { axeViolations, explicitViolations } = require("./lib/a11y");
+const { layoutProblems } = require("./lib/layout");
 
 let browser;
 
@@ -36,4 +37,12 @@ test("a broken page fails axe and the explicit checks", async () => {
   assert.ok(explicit.some((problem) => problem.includes("has no <label for>")), explicit.join("\n"));
   assert.ok(explicit.some((problem) => problem.includes("title « x » says nothing")), explicit.join("\n"));
   assert.ok(explicit.includes("no skip link"), explicit.join("\n"));
+});
+
+test("a cramped page fails the layout checks", async () => {
+  const page = await (await browser.newContext({ viewport: { width: 375, height: 667 } })).newPage();
+  await page.goto(`file://${path.join(__dirname, "fixtures", "cramped.html")}`);
+  const problems = (await layoutProblems(page)).join("\n");
+  assert.match(problems, /the page is \d+px wider than the window \(375px\)/, problems);
+  assert.match(problems, /the cell « 45,00 € » is clipped/, problems);
 });

@@ -118,11 +118,11 @@ for (const viewport of VIEWPORTS) {
       await page.locator("#fichier").setInputFiles({ name: "usagers-corrige.csv", mimeType: "text/csv", buffer: Buffer.from(right, "utf8") });
       await page.getByRole("button", { name: "Simuler l'import" }).click();
       await page.waitForURL(/\/admin\/usagers\/import\/\d+/);
-      assert.match(await page.getByRole("region", { name: "Bilan" }).innerText(), /Comptes à créer\s*3/);
+      assert.match(await page.getByRole("table", { name: /^Bilan/ }).innerText(), /Comptes à créer\s*3/);
       await checked("simulation sans erreur");
       await page.getByRole("button", { name: "Exécuter l'import" }).click();
       await page.waitForLoadState();
-      assert.match(await page.getByRole("region", { name: "Bilan" }).innerText(), /Comptes créés\s*3/);
+      assert.match(await page.getByRole("table", { name: /^Bilan/ }).innerText(), /Comptes créés\s*3/);
       await checked("import exécuté");
 
       // A resident the import created: the mail, the link, the temporary

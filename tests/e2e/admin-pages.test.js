@@ -2,8 +2,9 @@
 // browser at desktop and phone sizes: each entry of the menu, the forms
 // that create something, and the first page each list leads to (a
 // resident, a request, a news item, a module's configuration…). Each one
-// is checked for accessibility (axe-core, RGAA) and for never being wider
-// than the window. The menu is read from the page, so a new back-office
+// is checked for accessibility (axe-core, RGAA), and at 320, 375, 768 and
+// 1,280 pixels for never being wider than the window nor clipping a table
+// cell. The menu is read from the page, so a new back-office
 // page joins this walk by being in the menu.
 
 "use strict";
@@ -16,6 +17,7 @@ const { chromium } = require("playwright-core");
 
 const { start } = require("./lib/server");
 const { PageAudit } = require("./lib/a11y");
+const { layoutProblems } = require("./lib/layout");
 
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const ARTIFACTS = path.join(__dirname, "artifacts", "admin-pages");
@@ -23,8 +25,8 @@ const DEMO_STAFF_PASSWORD = "espace-agents-2026";
 
 // One town per viewport: a TOTP code is accepted once per member.
 const VIEWPORTS = [
-  { name: "ordinateur", width: 1280, height: 800, town: "villeneuve" },
-  { name: "mobile", width: 375, height: 667, town: "saint-martin", mobile: true },
+  { name: "ordinateur", width: 1280, height: 800, town: "villeneuve", other: 768 },
+  { name: "mobile", width: 375, height: 667, town: "saint-martin", mobile: true, other: 320 },
 ];
 
 // Pages reached by a form's button rather than a link, or from a page the
@@ -94,8 +96,12 @@ for (const viewport of VIEWPORTS) {
         const response = await page.goto(url.toString());
         assert.equal(response.status(), 200, `${key} answered ${response.status()}`);
         await audit.check(page, key);
-        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-        assert.ok(overflow <= 0, `${key} is ${overflow}px wider than the window`);
+        assert.deepEqual(await layoutProblems(page), [], `${key} at ${viewport.width}px`);
+        // And at the viewport's neighbour size (320 px beside the phone,
+        // 768 px beside the desktop): no horizontal scroll, no clipped cell.
+        await page.setViewportSize({ width: viewport.other, height: viewport.height });
+        assert.deepEqual(await layoutProblems(page), [], `${key} at ${viewport.other}px`);
+        await page.setViewportSize({ width: viewport.width, height: viewport.height });
         step += 1;
         await page.screenshot({ path: path.join(shots, `${String(step).padStart(2, "0")}${url.pathname.replace(/\//g, "-")}.png`), fullPage: true });
       }

@@ -18,6 +18,7 @@ const { chromium } = require("playwright-core");
 const { start } = require("./lib/server");
 const { waitForMail } = require("./lib/mail");
 const { PageAudit } = require("./lib/a11y");
+const { openMenu } = require("./lib/layout");
 
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const ARTIFACTS = path.join(__dirname, "artifacts", "admin-requests");
@@ -91,6 +92,7 @@ for (const viewport of VIEWPORTS) {
       await agent.locator("#code").fill(code);
       await agent.getByRole("button", { name: "Se connecter" }).click();
       await agent.waitForURL((url) => !url.pathname.startsWith("/admin/connexion"));
+      await openMenu(agent);
       await agent.getByRole("link", { name: "Demandes" }).first().click();
       await agent.waitForURL(/\/admin\/demandes/);
 
@@ -126,6 +128,7 @@ for (const viewport of VIEWPORTS) {
       await check(agent, "demande en attente");
 
       // The feedback inbox.
+      await openMenu(agent);
       await agent.getByRole("link", { name: "Avis" }).first().click();
       await agent.waitForURL(/\/admin\/avis/);
       await check(agent, "avis");

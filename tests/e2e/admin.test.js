@@ -18,6 +18,7 @@ const { chromium } = require("playwright-core");
 const { start } = require("./lib/server");
 const { waitForMail, linkPath } = require("./lib/mail");
 const { PageAudit } = require("./lib/a11y");
+const { openMenu } = require("./lib/layout");
 
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const ARTIFACTS = path.join(__dirname, "artifacts", "admin");
@@ -191,6 +192,7 @@ for (const viewport of VIEWPORTS) {
       await shoot(admin, "equipe-avec-agent");
       for (const page of [agent, admin]) {
         await page.goto(server.url(town, "/admin"));
+        await openMenu(page);
         await page.getByRole("button", { name: "Se déconnecter" }).click();
         await page.waitForURL(/\/admin\/connexion/);
         assert.match(await page.locator("main").innerText(), /déconnecté/);

@@ -113,6 +113,9 @@ describe("bookings on a phone (375×667)", () => {
     const home = await page.locator("main").innerText();
     assert.match(home, /Ma famille/i);
     assert.match(home, /Annuler ou réserver/i);
+    // The tile is a summary; its link leads to the page where each child
+    // is booked.
+    await page.getByRole("link", { name: "Réserver ou annuler", exact: true }).click();
     await page.getByRole("link", { name: "Réserver ou annuler pour Léa" }).first().click();
     await page.getByRole("link", { name: "Accueil du matin — Léa" }).click();
     await page.waitForURL(/activite=matin/);

@@ -16,6 +16,7 @@ const { chromium } = require("playwright-core");
 
 const { start } = require("./lib/server");
 const { PageAudit } = require("./lib/a11y");
+const { openMenu } = require("./lib/layout");
 
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const ARTIFACTS = path.join(__dirname, "artifacts", "franceconnect");
@@ -83,9 +84,11 @@ test("Villeneuve: the button, the provider, the first link, logout through the p
   await shoot("03-mon-compte-franceconnect");
 
   // Logout goes through the provider and comes back to the town.
+  await openMenu(page);
   await page.getByRole("button", { name: "Se déconnecter" }).first().click();
   await page.waitForURL(/\/api\/v2\/session\/end/);
   await shoot("04-deconnexion-fournisseur");
+  await openMenu(page);
   await page.getByRole("button", { name: "Se déconnecter" }).click();
   await page.waitForURL(/\/franceconnect\/deconnexion\?state=/);
   assert.match(await page.locator("main").innerText(), /Vous êtes déconnecté\(e\) de votre espace personnel\./);

@@ -293,7 +293,7 @@ on_both_databases! {
         assert!(bad.text().contains("Déposée à partir du : saisissez une date au format AAAA-MM-JJ."), "{}", bad.body);
         assert!(bad.body.contains("value=\"31/12/2026\""), "the input is kept");
         // The statistics: open requests per type.
-        assert!(inbox.contains("Demander une attestation de paiement</th><td class=\"numeric\">27</td>"), "{inbox}");
+        assert!(inbox.contains("Demander une attestation de paiement</th><td data-label=\"Ouvertes\" class=\"numeric\">27</td>"), "{inbox}");
     }
 
     async fn a_module_s_request_arrives_in_the_same_inbox(backend) {

@@ -47,6 +47,66 @@ fn a_missing_config_file_is_named() {
 }
 
 #[test]
+fn a_town_theme_whose_palette_fails_wcag_aa_is_refused_by_tenant_apply() {
+    let dir = tempfile::tempdir().unwrap();
+    let themes = dir.path().join("themes");
+    std::fs::create_dir_all(themes.join("default")).unwrap();
+    std::fs::copy(
+        repo_root().join("themes/default/theme.toml"),
+        themes.join("default/theme.toml"),
+    )
+    .unwrap();
+    std::fs::create_dir_all(themes.join("bourg")).unwrap();
+    // A pale yellow: 1.5:1 as link text on white.
+    std::fs::write(
+        themes.join("bourg/theme.toml"),
+        "[palette]\nprimary = \"#ffcc00\"\n",
+    )
+    .unwrap();
+    let town = dir.path().join("towns/bourg");
+    std::fs::create_dir_all(&town).unwrap();
+    std::fs::write(
+        town.join("tenant.toml"),
+        "display_name = \"Bourg\"\ntheme = \"bourg\"\n[mail]\nsender_name = \"M\"\nsender_address = \"m@bourg.fr\"\n",
+    )
+    .unwrap();
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("g.sqlite").display()
+    );
+    let env = [("GUICHET_DATABASE_URL", url.as_str())];
+    let output = guichet(dir.path(), &["tenant", "apply", "towns"], &env);
+    assert_fails_with(
+        &output,
+        &[
+            "theme `bourg`",
+            "theme.toml",
+            "#ffcc00 as link text on white",
+            "WCAG AA needs 4.5:1",
+            "a darker shade such as",
+        ],
+    );
+
+    // A town's theme changes tokens, never the kit's files.
+    std::fs::write(
+        themes.join("bourg/theme.toml"),
+        "[palette]\nprimary = \"#0b4f8a\"\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(themes.join("bourg/static")).unwrap();
+    std::fs::write(
+        themes.join("bourg/static/guichet.css"),
+        "body { font-family: serif }",
+    )
+    .unwrap();
+    let output = guichet(dir.path(), &["tenant", "apply", "towns"], &env);
+    assert_fails_with(
+        &output,
+        &["theme `bourg` replaces the kit's file static/guichet.css"],
+    );
+}
+
+#[test]
 fn an_unknown_key_in_the_file_is_named_with_the_file() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -147,8 +207,8 @@ on_both_databases! {
         assert_eq!(
             stdout(&applied),
             "created   saint-martin\ncreated   villeneuve\n\
-             modules   saint-martin: invoices 0.1.3, bookings 0.2.1, absences 0.1.1, tariffs 0.1.2, bloc-notes 0.1.1\n\
-             modules   villeneuve: invoices 0.1.3, bookings 0.2.1, absences 0.1.1, tariffs 0.1.2\n\
+             modules   saint-martin: invoices 0.1.4, bookings 0.2.2, absences 0.1.2, tariffs 0.1.3, bloc-notes 0.1.2\n\
+             modules   villeneuve: invoices 0.1.4, bookings 0.2.2, absences 0.1.2, tariffs 0.1.3\n\
              published saint-martin terms version 1 (major)\n\
              published villeneuve terms version 1 (major)\n"
         );

@@ -79,8 +79,12 @@ on_both_databases! {
         assert!(position("Dossier administratif") < position("Signaler une absence"));
         assert!(position("Signaler une absence") < position("Simulation des tarifs"));
 
-        // His invoices: only June's is due.
-        assert!(body.contains("Total à régler</dt><dd class=\"numeric\">45,00\u{a0}€"), "{body}");
+        // His invoices: only June's is due — the tile says so, the list has it.
+        assert!(body.contains("<p>45,00\u{a0}€ à régler</p>"), "{body}");
+        let invoices = browser.get("/services/invoices/factures").await;
+        assert!(invoices.body.contains("Total à régler</dt><dd class=\"numeric\">45,00\u{a0}€"), "{}", invoices.body);
+        // The tiles are summaries: no table, no form on the home page.
+        assert!(!body.contains("<table") && !body.contains("actions/signaler"), "{body}");
         let invoice = browser.get("/services/invoices/facture?numero=2020-06-0042").await;
         assert_eq!(invoice.status, 200);
         assert!(invoice.body.contains("Restauration scolaire") && invoice.body.contains("40,00\u{a0}€"));

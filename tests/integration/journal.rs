@@ -201,7 +201,7 @@ on_both_databases! {
         let staff_row = rows.iter().find(|row| row.contains("Adresse électronique modifiée")).unwrap();
         assert!(staff_row.contains("un agent de la mairie") && !staff_row.contains("Adresse IP"), "{staff_row}");
         let created_row = rows.iter().find(|row| row.contains("Compte créé")).unwrap();
-        assert!(created_row.contains("<td>Guichet</td>"), "{created_row}");
+        assert!(created_row.contains("<td data-label=\"Par\">Guichet</td>"), "{created_row}");
         let failed_row = rows.iter().find(|row| row.contains("Échec de connexion")).unwrap();
         assert!(failed_row.contains("Adresse IP : 127.0.0.1"), "{failed_row}");
         assert_eq!(rows.len(), events(&app).await.iter().filter(|e| e.account_id == Some(me)).count());

@@ -7,7 +7,8 @@ use guichet::towns::parse_town;
 use crate::harness::{TestApp, TestAppOptions, repo_root};
 
 /// A copy of the default theme, and a theme `test` that overrides the footer
-/// partial and the palette, but not the layout nor `guichet.css`.
+/// partial and the primary colour (a token), but not the layout nor
+/// `guichet.css`.
 fn theme_folder() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     copy_tree(
@@ -23,8 +24,8 @@ fn theme_folder() -> tempfile::TempDir {
     )
     .unwrap();
     std::fs::write(
-        test.join("static/theme.css"),
-        ":root { --color-primary: #123456; }",
+        test.join("theme.toml"),
+        "[palette]\nprimary = \"#123456\"\n",
     )
     .unwrap();
     dir
@@ -73,8 +74,12 @@ on_both_databases! {
         assert!(page.body.contains("Mon espace perso"));
         assert!(page.body.contains(r#"<a class="skip-link""#));
 
+        // The palette is generated from the tokens: the town's colour, the
+        // default theme's accent, the base font untouched.
         let palette = app.get("bourg.localhost", "/static/theme.css").await;
-        assert_eq!(palette.body, ":root { --color-primary: #123456; }");
+        assert!(palette.body.contains("--color-primary: #123456;"), "{}", palette.body);
+        assert!(palette.body.contains("--color-accent: #123456;"), "a town setting one colour gets buttons of it: {}", palette.body);
+        assert!(palette.body.contains("--font-headings: var(--font-body)"), "{}", palette.body);
         let structure = app.get("bourg.localhost", "/static/guichet.css").await;
         assert_eq!(structure.status, 200);
         assert_eq!(

@@ -57,7 +57,11 @@ on_both_databases! {
         assert!(html.contains(r##"<a class="skip-link" href="#contenu">Aller au contenu</a>"##));
         assert!(html.contains(r#"<main id="contenu""#));
         assert!(html.contains(r#"<header class="site-header" role="banner">"#));
-        assert!(html.contains(r#"<nav class="main-nav" aria-label="Menu principal">"#));
+        assert!(html.contains(r#"<nav class="main-nav" id="menu" aria-label="Menu principal">"#));
+        // On a phone the menu is behind "Menu": a link to it without
+        // JavaScript, which nav.js (an external file) turns into a button.
+        assert!(html.contains(r##"<a class="menu-toggle" href="#menu" data-menu-toggle>"##));
+        assert!(html.contains("/static/nav.js?v="));
         assert!(html.contains(r#"<footer class="site-footer" role="contentinfo">"#));
         // The seed's menu, in its order, the current page marked.
         let menu = [
@@ -66,10 +70,10 @@ on_both_databases! {
         ];
         let mut at = 0;
         for label in menu {
-            let found = html[at..].find(&format!(">{label}</a>")).unwrap_or_else(|| panic!("menu item {label}"));
+            let found = html[at..].find(&format!("<span>{label}</span></a>")).unwrap_or_else(|| panic!("menu item {label}"));
             at += found;
         }
-        assert!(html.contains(r#"href="/" aria-current="page">Accueil</a>"#));
+        assert!(html.contains(r#"href="/" aria-current="page"><svg class="icon icon--home""#));
         // The seed's login form, every field with its label.
         assert!(html.contains("Mon espace perso"));
         assert!(html.contains("La connexion à votre espace personnel est nécessaire."));

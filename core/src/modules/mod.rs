@@ -754,6 +754,11 @@ struct StaffJournal {
     label: String,
 }
 
+/// The parameter of a tile's rendering on "Mon accueil" (the interface's
+/// `view-request` says so): the module answers a summary, its page the
+/// full view.
+pub const TILE_PARAM: (&str, &str) = ("affichage", "tuile");
+
 /// `/services/<module>/<view>?<params>` (a resident's view), when both
 /// names are plain: a module's links only ever reach its own views.
 pub fn view_path(module_id: &str, view: &str, params: &[(String, String)]) -> Option<String> {

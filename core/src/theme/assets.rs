@@ -31,19 +31,25 @@ impl Asset {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct AssetTable {
     /// Name (relative to `static/`) to file, the last layer winning.
     assets: HashMap<String, Asset>,
     /// In dev mode: read files again from the chain at every request.
     live: Option<(ThemeFiles, Vec<String>)>,
+    /// `theme.css`, generated from the chain's tokens (never read from disk).
+    generated: Asset,
 }
+
+/// The generated stylesheet's name.
+const GENERATED: &str = "theme.css";
 
 impl AssetTable {
     pub(super) fn load(
         files: &ThemeFiles,
         chain: &[&str],
         reload: bool,
+        tokens_css: String,
     ) -> Result<Self, ThemeError> {
         let mut assets = HashMap::new();
         for layer in chain {
@@ -65,12 +71,19 @@ impl AssetTable {
                     .collect(),
             )
         });
-        Ok(Self { assets, live })
+        Ok(Self {
+            assets,
+            live,
+            generated: Asset::new(tokens_css.into_bytes(), true),
+        })
     }
 
     pub(super) fn get(&self, name: &str) -> Option<Asset> {
         if name.split('/').any(|part| part.is_empty() || part == "..") {
             return None;
+        }
+        if name == GENERATED {
+            return Some(self.generated.clone());
         }
         if let Some((files, layers_last_first)) = &self.live {
             return layers_last_first.iter().find_map(|layer| {

@@ -2,8 +2,12 @@
 //!
 //! A theme is a folder `themes/<name>/` with `templates/**/*.hbs` and
 //! `static/**`. Every theme inherits from `themes/default/`: a town's theme
-//! holds only what it overrides (a partial, `theme.css` with its palette as
-//! CSS custom properties, its logo, its favicon). Each theme chain gets one
+//! holds only what it overrides (a partial, its logo, its favicon) and its
+//! tokens (`theme.toml`: brand colours and style choices, key by key, from
+//! which [`palette`] derives `theme.css` after checking every pair of colours
+//! against WCAG AA). The kit's own files (`guichet.css`, `admin.css`, the
+//! font, the icons, the scripts) cannot be replaced by a town's theme: a
+//! town changes tokens, never the base font, spacing or behaviour. Each theme chain gets one
 //! handlebars registry, in strict mode, built at startup.
 //!
 //! Themes are read from `themes_dir` when it exists, else from the copy built
@@ -17,6 +21,8 @@
 
 mod assets;
 mod files;
+mod icons;
+pub mod palette;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -43,6 +49,16 @@ pub enum ThemeError {
     },
     #[error("template {0}")]
     Template(#[from] Box<handlebars::TemplateError>),
+    #[error("theme `{theme}`, {file}: {reason}")]
+    Tokens {
+        theme: String,
+        file: String,
+        reason: String,
+    },
+    #[error(
+        "theme `{theme}` replaces the kit's file static/{file}; a town's theme changes tokens in theme.toml (colours, corners, header, titles) and may add its own logo, favicon and templates"
+    )]
+    KitFile { theme: String, file: String },
     #[error("cannot render the template `{template}`: {source}")]
     Render {
         template: String,
@@ -130,6 +146,67 @@ impl ThemeSet {
     }
 }
 
+/// The files of `default` a town's theme may not replace.
+fn is_kit_file(name: &str) -> bool {
+    matches!(
+        name,
+        "guichet.css"
+            | "admin.css"
+            | "theme.css"
+            | "icons.svg"
+            | "nav.js"
+            | "password.js"
+            | "terms.js"
+    ) || name.starts_with("fonts/")
+}
+
+/// The chain's tokens, each layer's `theme.toml` over the previous one's,
+/// checked; a town's theme replacing a kit file is refused here too.
+fn tokens(files: &ThemeFiles, chain: &[&str]) -> Result<palette::Palette, ThemeError> {
+    let mut tokens = palette::ThemeTokens::default();
+    for layer in chain {
+        if *layer != DEFAULT_THEME {
+            if let Some(file) = files
+                .static_files(layer)
+                .iter()
+                .filter_map(|relative| relative.strip_prefix("static/"))
+                .find(|name| is_kit_file(name))
+            {
+                return Err(ThemeError::KitFile {
+                    theme: (*layer).to_owned(),
+                    file: file.to_owned(),
+                });
+            }
+        }
+        let text = match files.read_text(layer, palette::FILE) {
+            Ok(text) => text,
+            Err(ThemeError::Read { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                continue;
+            }
+            Err(error) => return Err(error),
+        };
+        let layer_tokens: palette::ThemeTokens =
+            toml::from_str(&text).map_err(|error| ThemeError::Tokens {
+                theme: (*layer).to_owned(),
+                file: palette::FILE.to_owned(),
+                reason: error.message().to_owned(),
+            })?;
+        tokens = if *layer == DEFAULT_THEME {
+            layer_tokens
+        } else {
+            tokens.overlaid(&layer_tokens)
+        };
+    }
+    let theme = chain.last().copied().unwrap_or(DEFAULT_THEME);
+    tokens.palette().map_err(|poor| ThemeError::Tokens {
+        theme: theme.to_owned(),
+        file: palette::FILE.to_owned(),
+        reason: format!("the palette is refused: {poor}"),
+    })
+}
+
 impl Theme {
     fn load(files: &ThemeFiles, name: &str, dev_mode: bool) -> Result<Self, ThemeError> {
         let chain: Vec<&str> = if name == DEFAULT_THEME {
@@ -172,8 +249,14 @@ impl Theme {
             }
         }
 
-        let assets = Arc::new(AssetTable::load(files, &chain, reload)?);
+        let palette = tokens(files, &chain)?;
+        let assets = Arc::new(AssetTable::load(files, &chain, reload, palette.css())?);
         assets::register_helper(&mut registry, assets.clone());
+        let icons = assets
+            .get(icons::FILE)
+            .map(|asset| icons::Icons::parse(&String::from_utf8_lossy(&asset.bytes)))
+            .unwrap_or_default();
+        icons::register_helper(&mut registry, Arc::new(icons));
         Ok(Self {
             registry,
             text_registry,

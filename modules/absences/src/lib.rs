@@ -124,6 +124,16 @@ fn french(iso: &str) -> String {
     }
 }
 
+/// Whether the host renders the view as a tile on "Mon accueil"
+/// (`affichage=tuile`, interface 0.2.0's convention, which the frozen 0.1
+/// SDK predates; a 0.1 host never sends it).
+fn is_tile(request: &ViewRequest) -> bool {
+    request
+        .params
+        .iter()
+        .any(|(name, value)| name == "affichage" && value == "tuile")
+}
+
 struct Absences;
 
 impl Module for Absences {
@@ -144,6 +154,7 @@ impl Module for Absences {
 
     fn render(context: Context, request: ViewRequest) -> Result<View, ModuleError> {
         match request.view.as_str() {
+            "absences" if is_tile(&request) => tile(),
             "absences" => page(&context, &Fields::default(), &Errors::default()),
             other => Err(ModuleError::NotFound(other.to_owned())),
         }
@@ -281,6 +292,18 @@ fn children() -> Result<Vec<Member>, ModuleError> {
         .into_iter()
         .filter(|member| member.relation == "enfant")
         .collect())
+}
+
+/// The tile on "Mon accueil": the form is on the page it leads to.
+fn tile() -> Result<View, ModuleError> {
+    let children = children()?;
+    let view = View::new("Signaler une absence");
+    Ok(if children.is_empty() {
+        view.paragraph("Aucun enfant inscrit dans votre foyer.")
+    } else {
+        view.paragraph("Un enfant absent ?")
+            .link(Link::new("Prévenir la mairie", "absences"))
+    })
 }
 
 fn page(context: &Context, typed: &Fields, errors: &Errors) -> Result<View, ModuleError> {

@@ -175,6 +175,9 @@ impl Module for Bookings {
         let children = children()?;
         let store = &mut HostStore;
         match request.view.as_str() {
+            TILE if guichet_module_sdk::is_tile(&request) => {
+                views::summary(store, &rules, now, &family, &children).map_err(failed)
+            }
             TILE => views::tile(store, &rules, now, &family, &children).map_err(failed),
             PLANNING => {
                 let prices = prices(&rules)?;

@@ -55,14 +55,27 @@ fn link(label: &str, view: &str, params: &[(&str, &str)]) -> Link {
         })
 }
 
-/// "Ma famille" tile: what is booked next, what waits, where to book.
-pub fn tile(
+/// A day booked or waited for: the child, the activity, the day in words.
+struct Upcoming {
+    child: String,
+    activity: String,
+    day: String,
+}
+
+impl Upcoming {
+    /// "Léa : Restauration scolaire, lundi 8 juin".
+    fn line(&self) -> String {
+        format!("{} : {}, {}", self.child, self.activity, self.day)
+    }
+}
+
+/// What is booked next and what waits, at most `TILE_LINES` each.
+fn upcoming(
     store: &mut impl Store,
     rules: &Rules,
     now: Moment,
     family: &Family,
-    children: &[Child],
-) -> Result<View, StoreError> {
+) -> Result<(Vec<Upcoming>, Vec<Upcoming>), StoreError> {
     let prefix = family_prefix(&family.resident);
     let after = format!("{prefix}{}", now.date.add_days(-1));
     let upcoming = store.list_after(&prefix, &after, 100)?;
@@ -77,7 +90,11 @@ pub fn tile(
         else {
             continue;
         };
-        let line = format!("{} : {}, {}", entry.child_name, activity.label, date.long());
+        let line = Upcoming {
+            child: entry.child_name.clone(),
+            activity: activity.label.clone(),
+            day: date.long(),
+        };
         match entry.state {
             EntryState::Booked if booked.len() < TILE_LINES => booked.push(line),
             EntryState::Waiting
@@ -88,6 +105,50 @@ pub fn tile(
             _ => {}
         }
     }
+    Ok((booked, waiting))
+}
+
+/// The tile on "Mon accueil": the next booking, what waits, and the way to
+/// the page where everything is booked and cancelled.
+pub fn summary(
+    store: &mut impl Store,
+    rules: &Rules,
+    now: Moment,
+    family: &Family,
+    children: &[Child],
+) -> Result<View, StoreError> {
+    let view = View::new("Annuler ou réserver…");
+    if children.is_empty() {
+        return Ok(view.paragraph("Aucun enfant inscrit dans votre foyer."));
+    }
+    let (booked, waiting) = upcoming(store, rules, now, family)?;
+    let mut view = match booked.first() {
+        Some(next) => view
+            .paragraph(format!("Prochaine réservation : {}", next.day))
+            .paragraph(format!("{}, {}", next.child, next.activity)),
+        None => view.paragraph("Aucune réservation à venir"),
+    };
+    if !waiting.is_empty() {
+        view = view.paragraph(if waiting.len() == 1 {
+            "1 demande en liste d'attente".to_owned()
+        } else {
+            format!("{} demandes en liste d'attente", waiting.len())
+        });
+    }
+    Ok(view.link(link("Réserver ou annuler", TILE, &[])))
+}
+
+/// The tile's page: what is booked next, what waits, where to book.
+pub fn tile(
+    store: &mut impl Store,
+    rules: &Rules,
+    now: Moment,
+    family: &Family,
+    children: &[Child],
+) -> Result<View, StoreError> {
+    let (booked, waiting) = upcoming(store, rules, now, family)?;
+    let booked: Vec<String> = booked.iter().map(Upcoming::line).collect();
+    let waiting: Vec<String> = waiting.iter().map(Upcoming::line).collect();
     let mut view = View::new("Annuler ou réserver…");
     if children.is_empty() {
         return Ok(view.paragraph(
@@ -990,6 +1051,24 @@ mod tests {
             "Léa : Restauration scolaire, lundi 8 juin".to_owned(),
             "Léa : Restauration scolaire, jeudi 11 juin".to_owned(),
         ])));
+        // On "Mon accueil", the next one only, and the way to the page.
+        let summary = summary(&mut store, &rules, now(), &family(), &children())
+            .unwrap_or_else(|error| panic!("{error:?}"));
+        assert_eq!(
+            summary.blocks.first(),
+            Some(&Block::Paragraph(
+                "Prochaine réservation : lundi 8 juin".to_owned()
+            ))
+        );
+        assert!(
+            matches!(summary.blocks.last(), Some(Block::Link(link)) if link.view == TILE && link.params.is_empty())
+        );
+        assert!(
+            !summary
+                .blocks
+                .iter()
+                .any(|block| matches!(block, Block::Items(_)))
+        );
     }
 
     #[test]

@@ -3,6 +3,8 @@
 
 use guichet_module_sdk::{Block, Link, Notice, Tone, Value, View};
 
+use crate::words;
+
 use crate::model::{Config, Invoice, listed, sorted_with_total};
 use crate::payment::{self, References};
 
@@ -18,6 +20,51 @@ fn status(invoice: &Invoice) -> Value {
         _ => (Tone::Warning, "À payer"),
     };
     Value::Status(Notice::new(tone, text))
+}
+
+/// The tile on "Mon accueil": what is left to pay and by when, and the way
+/// to the list (where each invoice due offers "Payer en ligne").
+pub fn summary(invoices: Vec<Invoice>) -> View {
+    let view = View::new("Mes factures");
+    if invoices.is_empty() {
+        return view.paragraph("Aucune facture pour le moment.");
+    }
+    let (invoices, due) = sorted_with_total(invoices);
+    let waiting: Vec<&Invoice> = invoices.iter().filter(|invoice| invoice.is_due()).collect();
+    if due > 0 {
+        let first = waiting
+            .iter()
+            .map(|invoice| invoice.due_date.as_str())
+            .min()
+            .unwrap_or_default();
+        let when = if waiting.len() == 1 {
+            format!("Échéance : {}", french_date(first))
+        } else {
+            format!(
+                "{} factures, échéance : {}",
+                waiting.len(),
+                french_date(first)
+            )
+        };
+        view.paragraph(format!("{} à régler", words::amount(due)))
+            .paragraph(when)
+            .link(Link::new("Voir et payer", LIST))
+    } else {
+        let view = view.paragraph("Tout est réglé");
+        let view = match invoices.first() {
+            Some(newest) => view.paragraph(format!("Dernière facture : {}", newest.period)),
+            None => view,
+        };
+        view.link(Link::new("Voir mes factures", LIST))
+    }
+}
+
+/// "2020-06-15" as "15/06/2020"; anything else as it is.
+fn french_date(iso: &str) -> String {
+    match iso.split('-').collect::<Vec<_>>().as_slice() {
+        [year, month, day] => format!("{day}/{month}/{year}"),
+        _ => iso.to_owned(),
+    }
 }
 
 pub fn list(config: &Config, invoices: Vec<Invoice>) -> View {
@@ -167,6 +214,31 @@ mod tests {
     fn quantities_read_the_french_way() {
         assert_eq!(format_quantity(16.0), "16");
         assert_eq!(format_quantity(2.5), "2,5");
+    }
+
+    #[test]
+    fn the_tile_is_a_summary_of_what_is_due_and_leads_to_the_list() -> Result<(), serde_json::Error>
+    {
+        let view = summary(parse(&[APRIL, JUNE, MAY])?);
+        let [
+            Block::Paragraph(total),
+            Block::Paragraph(when),
+            Block::Link(link),
+        ] = view.blocks.as_slice()
+        else {
+            panic!("a summary: {:?}", view.blocks);
+        };
+        assert_eq!(total, "57,00\u{a0}€ à régler");
+        assert_eq!(when, "2 factures, échéance : 15/06/2020");
+        assert_eq!(
+            (link.label.as_str(), link.view.as_str()),
+            ("Voir et payer", LIST)
+        );
+        let settled = summary(parse(&[APRIL])?);
+        assert!(
+            matches!(settled.blocks.first(), Some(Block::Paragraph(text)) if text == "Tout est réglé")
+        );
+        Ok(())
     }
 
     #[test]

@@ -70,6 +70,21 @@ pub use bindings::guichet::module::types::{
 };
 pub use forms::Fields;
 
+/// The parameter the host adds when it renders a tile on "Mon accueil":
+/// `affichage=tuile`. A tile is a summary — the figure that matters first
+/// (e.g. "45,00 € à régler"), then the main action as a link to the view
+/// itself without the parameter, its page, where full tables and forms go.
+/// A module that ignores it shows the same view in both places.
+pub const TILE_PARAM: (&str, &str) = ("affichage", "tuile");
+
+/// Whether `request` renders its view as a tile on "Mon accueil".
+pub fn is_tile(request: &ViewRequest) -> bool {
+    request
+        .params
+        .iter()
+        .any(|(name, value)| name == TILE_PARAM.0 && value == TILE_PARAM.1)
+}
+
 /// What a module implements. `describe`, `render` and `act` are required;
 /// the other exports have defaults for a module that declares no staff
 /// view, staff action or document and handles no event.

@@ -82,6 +82,16 @@ fn number(text: &str) -> Option<f64> {
         .filter(|value| value.is_finite())
 }
 
+/// Whether the host renders the view as a tile on "Mon accueil"
+/// (`affichage=tuile`, interface 0.2.0's convention, which the frozen 0.1
+/// SDK predates; a 0.1 host never sends it).
+fn is_tile(request: &ViewRequest) -> bool {
+    request
+        .params
+        .iter()
+        .any(|(name, value)| name == "affichage" && value == "tuile")
+}
+
 struct Tariffs;
 
 impl Module for Tariffs {
@@ -100,6 +110,11 @@ impl Module for Tariffs {
     fn render(context: Context, request: ViewRequest) -> Result<View, ModuleError> {
         if request.view != "simulation" {
             return Err(ModuleError::NotFound(request.view));
+        }
+        if is_tile(&request) {
+            return Ok(View::new("Simulation des tarifs")
+                .paragraph("Le tarif selon votre quotient familial.")
+                .link(Link::new("Faire une simulation", "simulation")));
         }
         let config: Config = config(&context)?;
         let typed = Fields::from(request.params.clone());

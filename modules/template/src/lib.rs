@@ -40,6 +40,8 @@ impl Module for Notes {
 
     fn render(context: Context, request: ViewRequest) -> Result<View, ModuleError> {
         match request.view.as_str() {
+            // On "Mon accueil", a summary; the notes and the form on the page.
+            "notes" if is_tile(&request) => summary(&context),
             "notes" => notes_view(&context, &Fields::default(), None),
             other => Err(ModuleError::NotFound(other.to_owned())),
         }
@@ -78,6 +80,21 @@ impl Module for Notes {
         )?;
         Ok(Outcome::done("Votre note est enregistrée.", "notes"))
     }
+}
+
+/// The tile: how many notes, the town's words, the way to the page.
+fn summary(context: &Context) -> Result<View, ModuleError> {
+    let config: Config = config(context)?;
+    let count = storage::count(Scope::Resident, "note:")?;
+    let headline = match count {
+        0 => "Aucune note pour le moment".to_owned(),
+        1 => "1 note".to_owned(),
+        _ => format!("{count} notes"),
+    };
+    Ok(View::new("Mon bloc-notes")
+        .paragraph(headline)
+        .paragraph(config.intro)
+        .link(Link::new("Écrire une note", "notes")))
 }
 
 fn notes_view(

@@ -9,6 +9,8 @@
 pub struct MenuEntry {
     pub href: &'static str,
     pub label: &'static str,
+    /// One of the theme's icons (`static/icons.svg`).
+    pub icon: &'static str,
 }
 
 pub trait Face: Send + Sync + 'static {

@@ -154,6 +154,9 @@ struct ValueHtml {
     numeric: bool,
     /// Kept on one line (dates).
     date: bool,
+    /// A table cell's column header, shown beside it where the table is
+    /// laid out as a list (a phone).
+    label: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -211,6 +214,7 @@ impl ValueHtml {
             tone: None,
             numeric: false,
             date: false,
+            label: String::new(),
         };
         match value {
             Value::Text(text) => plain(text.clone()),
@@ -341,7 +345,11 @@ impl ViewHtml {
                         .iter()
                         .map(|row| {
                             row.iter()
-                                .map(|value| ValueHtml::of(value, module_id, face))
+                                .enumerate()
+                                .map(|(column, value)| ValueHtml {
+                                    label: table.headers.get(column).cloned().unwrap_or_default(),
+                                    ..ValueHtml::of(value, module_id, face)
+                                })
                                 .collect()
                         })
                         .collect(),

@@ -139,6 +139,7 @@ struct PageView<'a> {
 struct MenuItem {
     href: &'static str,
     label: &'static str,
+    icon: &'static str,
     current: bool,
 }
 
@@ -229,9 +230,10 @@ impl<F: Face> TownPage<F> {
                 .as_deref()
                 .unwrap_or(F::MENU)
                 .iter()
-                .map(|&MenuEntry { href, label }| MenuItem {
+                .map(|&MenuEntry { href, label, icon }| MenuItem {
                     href,
                     label,
+                    icon,
                     current: self.path == href,
                 })
                 .collect(),

@@ -46,30 +46,37 @@ impl Face for Residents {
         MenuEntry {
             href: "/",
             label: "Accueil",
+            icon: "home",
         },
         MenuEntry {
             href: "/demarches/nouvelle",
             label: "Nouvelle démarche",
+            icon: "plus",
         },
         MenuEntry {
             href: "/actualites",
             label: "Actualités",
+            icon: "news",
         },
         MenuEntry {
             href: "/avis",
             label: "Votre avis nous intéresse",
+            icon: "chat",
         },
         MenuEntry {
             href: "/documents",
             label: "Edition de documents",
+            icon: "document",
         },
         MenuEntry {
             href: "/activites",
             label: "Activités",
+            icon: "star",
         },
         MenuEntry {
             href: "/infos-pratiques",
             label: "Infos pratiques",
+            icon: "info",
         },
     ];
 }

@@ -36,6 +36,8 @@ pub fn routes() -> Vec<Route> {
 #[derive(Debug, Serialize)]
 pub struct TileView {
     pub title: String,
+    /// One of the theme's icons.
+    pub icon: &'static str,
     pub href: String,
     /// None when the module failed: "indisponible".
     pub view: Option<ViewHtml>,
@@ -65,7 +67,10 @@ pub async fn home_tiles(
     let rendered = rocket::futures::future::join_all(wanted.iter().map(|(module, tile)| {
         let request = ViewRequest {
             view: tile.id.clone(),
-            params: Vec::new(),
+            params: vec![(
+                crate::modules::TILE_PARAM.0.to_owned(),
+                crate::modules::TILE_PARAM.1.to_owned(),
+            )],
         };
         async move {
             modules
@@ -87,6 +92,7 @@ pub async fn home_tiles(
         });
         let tile_view = TileView {
             title: tile.title.clone(),
+            icon: tile_icon(&module.module_id, tile.slot),
             href: view_href(&module.module_id, &tile.id, &[]).unwrap_or_default(),
             view,
         };
@@ -96,6 +102,17 @@ pub async fn home_tiles(
         }
     }
     Ok(tiles)
+}
+
+/// The icon of a tile: the first-party modules' own, else one per slot.
+fn tile_icon(module_id: &str, slot: Slot) -> &'static str {
+    match (module_id, slot) {
+        ("invoices", _) => "euro",
+        ("bookings" | "absences", _) => "calendar",
+        ("tariffs", _) => "calculator",
+        (_, Slot::Dashboard) => "grid",
+        (_, Slot::Family) => "users",
+    }
 }
 
 /// `/services/<module>/<view>?<params>`, when both names are plain.

@@ -80,6 +80,8 @@ impl Staffs {
 pub struct StaffMenuEntry {
     pub href: &'static str,
     pub label: &'static str,
+    /// One of the theme's icons (`static/icons.svg`).
+    pub icon: &'static str,
     pub least: StaffRole,
 }
 
@@ -89,76 +91,91 @@ pub const MENU: &[StaffMenuEntry] = &[
     StaffMenuEntry {
         href: "/admin",
         label: "Tableau de bord",
+        icon: "home",
         least: <EnterBackOffice as Permission>::LEAST,
     },
     StaffMenuEntry {
         href: "/admin/demandes",
         label: "Demandes",
+        icon: "inbox",
         least: <HandleRequests as Permission>::LEAST,
     },
     StaffMenuEntry {
         href: "/admin/services",
         label: "Services",
+        icon: "grid",
         least: <EnterBackOffice as Permission>::LEAST,
     },
     StaffMenuEntry {
         href: "/admin/usagers",
         label: "Usagers",
+        icon: "users",
         least: <ReadResidents as Permission>::LEAST,
     },
     StaffMenuEntry {
         href: "/admin/usagers/import",
         label: "Import d'usagers",
+        icon: "list",
         least: <ImportResidents as Permission>::LEAST,
     },
     StaffMenuEntry {
         href: "/admin/paiements",
         label: "Paiements",
+        icon: "euro",
         least: <ReadPayments as Permission>::LEAST,
     },
     StaffMenuEntry {
         href: "/admin/avis",
         label: "Avis",
+        icon: "chat",
         least: <HandleFeedback as Permission>::LEAST,
     },
     StaffMenuEntry {
         href: "/admin/actualites",
         label: "Actualités",
+        icon: "news",
         least: <PublishContent as Permission>::LEAST,
     },
     StaffMenuEntry {
         href: "/admin/pages",
         label: "Pages",
+        icon: "document",
         least: <PublishContent as Permission>::LEAST,
     },
     StaffMenuEntry {
         href: "/admin/cgu",
         label: "Conditions d'utilisation",
+        icon: "document",
         least: <ManageTown as Permission>::LEAST,
     },
     StaffMenuEntry {
         href: "/admin/modules",
         label: "Modules",
+        icon: "settings",
         least: <ManageTown as Permission>::LEAST,
     },
     StaffMenuEntry {
         href: "/admin/documents",
         label: "Documents",
+        icon: "document",
         least: <ManageTown as Permission>::LEAST,
     },
     StaffMenuEntry {
         href: "/admin/donnees-personnelles",
         label: "Données personnelles",
+        icon: "lock",
         least: <ManageTown as Permission>::LEAST,
     },
     StaffMenuEntry {
         href: "/admin/journal",
         label: "Journal",
+        icon: "journal",
         least: <ReadJournal as Permission>::LEAST,
     },
     StaffMenuEntry {
         href: "/admin/agents",
         label: "Équipe",
+        icon: "user",
         least: <ManageStaff as Permission>::LEAST,
     },
 ];
@@ -211,6 +228,7 @@ pub fn staff_page<P: Permission>(page: AdminPage, staff: &Staff<P>, csrf: &Csrf)
             .map(|entry| MenuEntry {
                 href: entry.href,
                 label: entry.label,
+                icon: entry.icon,
             })
             .collect(),
     )
