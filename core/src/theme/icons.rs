@@ -35,10 +35,9 @@ impl Icons {
                 .split_once("id=\"")
                 .and_then(|(_, after)| after.split_once('"'))
                 .map(|(id, _)| id)
+                && let Some(drawing) = rest.get(open_end + 1..close)
             {
-                if open_end < close {
-                    icons.insert(id.to_owned(), rest[open_end + 1..close].to_owned());
-                }
+                icons.insert(id.to_owned(), drawing.to_owned());
             }
             rest = &rest[close + "</symbol>".len()..];
         }

@@ -165,18 +165,17 @@ fn is_kit_file(name: &str) -> bool {
 fn tokens(files: &ThemeFiles, chain: &[&str]) -> Result<palette::Palette, ThemeError> {
     let mut tokens = palette::ThemeTokens::default();
     for layer in chain {
-        if *layer != DEFAULT_THEME {
-            if let Some(file) = files
+        if *layer != DEFAULT_THEME
+            && let Some(file) = files
                 .static_files(layer)
                 .iter()
                 .filter_map(|relative| relative.strip_prefix("static/"))
                 .find(|name| is_kit_file(name))
-            {
-                return Err(ThemeError::KitFile {
-                    theme: (*layer).to_owned(),
-                    file: file.to_owned(),
-                });
-            }
+        {
+            return Err(ThemeError::KitFile {
+                theme: (*layer).to_owned(),
+                file: file.to_owned(),
+            });
         }
         let text = match files.read_text(layer, palette::FILE) {
             Ok(text) => text,
