@@ -175,7 +175,7 @@ impl Module for Bookings {
         let children = children()?;
         let store = &mut HostStore;
         match request.view.as_str() {
-            TILE if guichet_module_sdk::is_tile(&request) => {
+            TILE if is_tile(&request) => {
                 views::summary(store, &rules, now, &family, &children).map_err(failed)
             }
             TILE => views::tile(store, &rules, now, &family, &children).map_err(failed),

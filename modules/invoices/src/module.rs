@@ -40,7 +40,7 @@ impl Module for Invoices {
     fn render(context: Context, request: ViewRequest) -> Result<View, ModuleError> {
         let config: Config = config(&context)?;
         match request.view.as_str() {
-            LIST if guichet_module_sdk::is_tile(&request) => Ok(views::summary(invoices()?)),
+            LIST if is_tile(&request) => Ok(views::summary(invoices()?)),
             LIST => Ok(views::list(&config, invoices()?)),
             DETAIL => {
                 let number = param(&request, "numero").unwrap_or_default();
