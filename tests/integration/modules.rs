@@ -89,7 +89,9 @@ on_both_databases! {
         let simulation = saint_martin.get("/services/tariffs/simulation").await;
         assert!(simulation.body.contains("Cantine (par repas)"), "Saint-Martin's grid");
         let home = saint_martin.get("/").await;
-        assert!(home.body.contains("Vos notes ne sont visibles que par vous."), "Saint-Martin's notebook");
+        assert!(home.body.contains("Écrire une note"), "Saint-Martin's notebook");
+        let notes = saint_martin.get("/services/bloc-notes/notes").await;
+        assert!(notes.body.contains("Vos notes ne sont visibles que par vous."), "Saint-Martin's words");
         assert_eq!(villeneuve.get("/services/bloc-notes/notes").await.status, 404);
 
         // Saint-Martin turns the tariffs off: its tile goes, Villeneuve's stays.
@@ -324,10 +326,17 @@ async fn two_versions_of_a_module_serve_two_towns_at_once() {
     app.app.apply_towns(&towns).await.unwrap();
     let (mut villeneuve, _) = app.active_resident("villeneuve", "v@example.org").await;
     let (mut saint_martin, _) = app.active_resident("saint-martin", "s@example.org").await;
-    assert!(villeneuve.get("/").await.body.contains("Version suivante."));
+    // The town's words are on the notebook's page (the tile counts notes).
+    assert!(
+        villeneuve
+            .get("/services/bloc-notes/notes")
+            .await
+            .body
+            .contains("Version suivante.")
+    );
     assert!(
         saint_martin
-            .get("/")
+            .get("/services/bloc-notes/notes")
             .await
             .body
             .contains("Vos notes ne sont visibles que par vous.")
@@ -633,8 +642,8 @@ async fn a_saturated_town_leaves_its_neighbours_their_module_slots() {
         "Saint-Martin's tiles render"
     );
     assert!(
-        home.body
-            .contains("Vos notes ne sont visibles que par vous.")
+        home.body.contains("Écrire une note"),
+        "the notebook's tile renders"
     );
 
     // Villeneuve's own calls find its share taken, whichever module.

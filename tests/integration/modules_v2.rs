@@ -155,7 +155,7 @@ on_both_databases! {
         let (mut browser, identifier) = app.active_resident("saint-martin", "cote@example.org").await;
         let home = browser.get("/").await;
         assert!(home.body.contains("Places du jour"), "the 0.2.0 tile: {}", home.body);
-        assert!(home.body.contains("Vos notes ne sont visibles que par vous."), "the 0.1.0 tile");
+        assert!(home.body.contains("Écrire une note"), "the notebook's tile");
 
         let page = browser.get("/services/places/places?jour=2030-01-07").await;
         assert_eq!(page.status, 200, "{}", page.body);

@@ -74,8 +74,8 @@ on_both_databases! {
         assert!(page.body.contains("Mon espace perso"));
         assert!(page.body.contains(r#"<a class="skip-link""#));
 
-        // The palette is generated from the tokens: the town's colour, the
-        // default theme's accent, the base font untouched.
+        // The palette is generated from the tokens: the town's colour, for
+        // the buttons too (it set no accent), the base font untouched.
         let palette = app.get("bourg.localhost", "/static/theme.css").await;
         assert!(palette.body.contains("--color-primary: #123456;"), "{}", palette.body);
         assert!(palette.body.contains("--color-accent: #123456;"), "a town setting one colour gets buttons of it: {}", palette.body);

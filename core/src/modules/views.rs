@@ -108,7 +108,8 @@ const PAIR: usize = 80;
 const TABLE: usize = 180;
 const HEADER: usize = 24;
 const ROW: usize = 12;
-const CELL: usize = 32;
+/// `<td data-label="" class="numeric"></td>`, the label counted apart.
+const CELL: usize = 40;
 /// `<a href=""></a>`.
 const LINK_VALUE: usize = 16;
 /// `<span class="status status--warning"></span>`.
@@ -278,14 +279,26 @@ impl Walk<'_> {
                 .saturating_add(HEADER.saturating_mul(table.headers.len()))
                 .saturating_add(ROW.saturating_mul(table.rows.len())),
         )?;
-        // The caption is also the scrolling region's label.
-        self.text(&table.caption, 2)?;
+        self.text(&table.caption, 1)?;
         for header in &table.headers {
             self.text(header, 1)?;
         }
+        // Each cell repeats its column's header (`data-label`, shown beside
+        // the value where a phone lays the table out as a list): a long
+        // header costs once per row.
+        let labels: Vec<usize> = table
+            .headers
+            .iter()
+            .map(|header| escaped_len(header))
+            .collect();
         for row in &table.rows {
             self.count(ViewPart::Cells, row.len())?;
             self.markup(CELL.saturating_mul(row.len()))?;
+            let repeated = labels
+                .iter()
+                .take(row.len())
+                .fold(0usize, |sum, label| sum.saturating_add(*label));
+            self.markup(repeated)?;
             for value in row {
                 self.value(value)?;
             }
@@ -542,6 +555,22 @@ mod tests {
         assert!(measure.rendered_bytes > 200_000);
         let huge = view(vec![Block::Paragraph("x".repeat(4 << 20))]);
         assert_eq!(refused(&huge), CallFailure::OutputTooLarge);
+    }
+
+    #[test]
+    fn a_long_header_counts_once_per_row() {
+        // A 10 KB header over 100 rows: 1 MB of labels once rendered.
+        let header = "x".repeat(10_000);
+        let rows = (0..100).map(|_| vec![Value::Text(String::new())]).collect();
+        let wide = view(vec![Block::Table(Table {
+            caption: "c".to_owned(),
+            headers: vec![header],
+            rows,
+        })]);
+        assert!(matches!(
+            ViewLimits::DEFAULT.check(&wide, "m"),
+            Err(CallFailure::ViewTooLarge { .. })
+        ));
     }
 
     #[test]

@@ -172,6 +172,14 @@ fn tokens(files: &ThemeFiles, chain: &[&str]) -> Result<palette::Palette, ThemeE
                 .filter_map(|relative| relative.strip_prefix("static/"))
                 .find(|name| is_kit_file(name))
         {
+            // A theme written before tokens set its colours in theme.css.
+            if file == "theme.css" {
+                return Err(ThemeError::Tokens {
+                    theme: (*layer).to_owned(),
+                    file: "static/theme.css".to_owned(),
+                    reason: "this file is now generated from the theme's theme.toml: move its colours to `[palette] primary` and `accent` (and its corners, header alignment and title face to `[style]`), then delete it".to_owned(),
+                });
+            }
             return Err(ThemeError::KitFile {
                 theme: (*layer).to_owned(),
                 file: file.to_owned(),
@@ -190,7 +198,16 @@ fn tokens(files: &ThemeFiles, chain: &[&str]) -> Result<palette::Palette, ThemeE
             toml::from_str(&text).map_err(|error| ThemeError::Tokens {
                 theme: (*layer).to_owned(),
                 file: palette::FILE.to_owned(),
-                reason: error.message().to_owned(),
+                reason: match error.span() {
+                    Some(span) => format!(
+                        "line {}: {}",
+                        text.get(..span.start)
+                            .map_or(0, |before| before.matches('\n').count())
+                            + 1,
+                        error.message()
+                    ),
+                    None => error.message().to_owned(),
+                },
             })?;
         tokens = if *layer == DEFAULT_THEME {
             layer_tokens

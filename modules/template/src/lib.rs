@@ -41,7 +41,7 @@ impl Module for Notes {
     fn render(context: Context, request: ViewRequest) -> Result<View, ModuleError> {
         match request.view.as_str() {
             // On "Mon accueil", a summary; the notes and the form on the page.
-            "notes" if is_tile(&request) => summary(&context),
+            "notes" if is_tile(&request) => summary(),
             "notes" => notes_view(&context, &Fields::default(), None),
             other => Err(ModuleError::NotFound(other.to_owned())),
         }
@@ -82,9 +82,9 @@ impl Module for Notes {
     }
 }
 
-/// The tile: how many notes, the town's words, the way to the page.
-fn summary(context: &Context) -> Result<View, ModuleError> {
-    let config: Config = config(context)?;
+/// The tile: how many notes and the way to the page (the town's words are
+/// there, above the notes).
+fn summary() -> Result<View, ModuleError> {
     let count = storage::count(Scope::Resident, "note:")?;
     let headline = match count {
         0 => "Aucune note pour le moment".to_owned(),
@@ -93,7 +93,6 @@ fn summary(context: &Context) -> Result<View, ModuleError> {
     };
     Ok(View::new("Mon bloc-notes")
         .paragraph(headline)
-        .paragraph(config.intro)
         .link(Link::new("Écrire une note", "notes")))
 }
 

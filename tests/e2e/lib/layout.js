@@ -33,6 +33,16 @@ async function layoutProblems(page) {
         if (shape.left < left - 1 || shape.right > right + 1) {
           problems.push(`the cell « ${cell.textContent.trim().slice(0, 40)} » is clipped: ${Math.round(shape.left)}–${Math.round(shape.right)} px, its table shows ${Math.round(left)}–${Math.round(right)} px`);
         }
+        // Content wider than its own cell (a long word kept on one line).
+        if (cell.scrollWidth > cell.clientWidth + 1 && getComputedStyle(cell).overflowX !== "visible") {
+          problems.push(`the cell « ${cell.textContent.trim().slice(0, 40)} » hides ${cell.scrollWidth - cell.clientWidth}px of its content`);
+        }
+        for (const child of cell.children) {
+          const inner = child.getBoundingClientRect();
+          if (inner.width > 0 && (inner.right > shape.right + 1 || inner.left < shape.left - 1)) {
+            problems.push(`in the cell « ${cell.textContent.trim().slice(0, 40)} », « ${child.textContent.trim().slice(0, 30)} » overflows the cell`);
+          }
+        }
       }
     }
     return problems;

@@ -27,10 +27,15 @@
   button.addEventListener("click", function () {
     set(button.getAttribute("aria-expanded") !== "true");
   });
+  // Escape closes the menu; the focus goes back to the button only when it
+  // was in the menu (elsewhere on the page it stays where it is).
   document.addEventListener("keydown", function (event) {
     if (event.key === "Escape" && button.getAttribute("aria-expanded") === "true") {
+      var inside = menu.contains(document.activeElement) || document.activeElement === button;
       set(false);
-      button.focus();
+      if (inside) {
+        button.focus();
+      }
     }
   });
 })();
