@@ -3,12 +3,27 @@
 //! build their test components: no manual step, no extra tool.
 //!
 //! The first-party modules are embedded in the binary (applying towns
-//! publishes them); the folder of every built module is given to the tests
+//! publishes them) and signed with Guichet's key (minisign's format, the
+//! signature beside each `.wasm` as `.wasm.minisig`, and in the binary):
+//! the key named by `MODULES_SIGNING_KEY` (a minisign secret key file:
+//! release builds; not `GUICHET_…`, which is configuration), else this
+//! checkout's own, made at its first build in
+//! `target/modules/guichet-build.key` and never committed. The binary
+//! checks its modules' signatures with the public half; `module publish`
+//! trusts it as Guichet only when it is the release key (a checkout's key
+//! is readable by whoever reads its `target/`). The folder of every built module is given to the tests
 //! and benches through `MODULES_BUILD_DIR` (not `GUICHET_…`: cargo also sets
 //! it when running them, and `GUICHET_*` variables are configuration).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+#[path = "src/modules/minisign.rs"]
+#[allow(dead_code)]
+mod minisign;
+
+/// A release build signs with this key (a minisign secret key file).
+const SIGNING_KEY_VARIABLE: &str = "MODULES_SIGNING_KEY";
 
 /// Crates of `modules/` embedded in the binary, by module id.
 const EMBEDDED: &[(&str, &str)] = &[
@@ -79,24 +94,122 @@ fn main() {
     let built = target_dir.join("wasm32-wasip2").join("release");
     println!("cargo:rustc-env=MODULES_BUILD_DIR={}", built.display());
 
+    let (key, is_release_key) = signing_key(&target_dir);
     let mut embedded = String::from(
-        "/// First-party modules built from `modules/`: (module id, component bytes).\n\
-         pub const FIRST_PARTY_MODULES: &[(&str, &[u8])] = &[\n",
+        "/// First-party modules built from `modules/`, signed with Guichet's key.\n\
+         pub const FIRST_PARTY_MODULES: &[FirstPartyModule] = &[\n",
     );
     for (id, crate_name) in EMBEDDED {
         let path = built.join(format!("{crate_name}.wasm"));
-        if !path.is_file() {
-            fail(&format!("{} was not built", path.display()));
+        let bytes = std::fs::read(&path)
+            .unwrap_or_else(|error| fail(&format!("{} was not built: {error}", path.display())));
+        let signature = key.sign(&bytes, &format!("guichet module {id} ({crate_name}.wasm)"));
+        let signature_path = built.join(format!("{crate_name}.wasm.minisig"));
+        if let Err(error) = std::fs::write(&signature_path, &signature) {
+            fail(&format!(
+                "cannot write {}: {error}",
+                signature_path.display()
+            ));
         }
         embedded.push_str(&format!(
-            "    ({id:?}, include_bytes!({:?})),\n",
+            "    FirstPartyModule {{ id: {id:?}, bytes: include_bytes!({:?}), signature: {signature:?} }},\n",
             path.display().to_string()
         ));
     }
     embedded.push_str("];\n");
-    let out = PathBuf::from(env("OUT_DIR")).join("first_party_modules.rs");
-    if let Err(error) = std::fs::write(&out, embedded) {
-        fail(&format!("cannot write {}: {error}", out.display()));
+    let out = PathBuf::from(env("OUT_DIR"));
+    write(&out.join("first_party_modules.rs"), &embedded);
+    write(
+        &out.join("guichet_publisher_key.rs"),
+        &format!(
+            "/// The public key of the build that signed the first-party modules.\n\
+             const GUICHET_PUBLISHER_KEY: &str = {:?};\n\
+             /// Whether it is the release key (`{SIGNING_KEY_VARIABLE}`), trusted to publish.\n\
+             const GUICHET_KEY_IS_RELEASE_KEY: bool = {is_release_key};\n",
+            key.public().encoded()
+        ),
+    );
+}
+
+/// The release key if one is named (true), else this checkout's (made
+/// once).
+fn signing_key(target_dir: &Path) -> (minisign::SecretKey, bool) {
+    println!("cargo:rerun-if-env-changed={SIGNING_KEY_VARIABLE}");
+    if let Some(path) = std::env::var_os(SIGNING_KEY_VARIABLE) {
+        let path = PathBuf::from(path);
+        println!("cargo:rerun-if-changed={}", path.display());
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|error| {
+            fail(&format!(
+                "{SIGNING_KEY_VARIABLE}: cannot read {}: {error}",
+                path.display()
+            ))
+        });
+        let key = minisign::SecretKey::parse(&text).unwrap_or_else(|error| {
+            fail(&format!(
+                "{SIGNING_KEY_VARIABLE}: {}: {error}",
+                path.display()
+            ))
+        });
+        return (key, true);
+    }
+    let path = target_dir.join("guichet-build.key");
+    if let Some(key) = read_key(&path) {
+        return (key, false);
+    }
+    let mut seed = [0; 32];
+    let mut id = [0; 8];
+    if let Err(error) = getrandom::fill(&mut seed).and_then(|()| getrandom::fill(&mut id)) {
+        fail(&format!(
+            "no randomness for the build's signing key: {error}"
+        ));
+    }
+    let key = minisign::SecretKey::from_random(seed, id);
+    if let Err(error) = std::fs::create_dir_all(target_dir) {
+        fail(&format!("cannot create {}: {error}", target_dir.display()));
+    }
+    if !write_private(&path, &key.file()) {
+        // Another build made it meanwhile (cargo and an editor's checker
+        // building at once): theirs is the checkout's key.
+        if let Some(key) = read_key(&path) {
+            return (key, false);
+        }
+    }
+    (key, false)
+}
+
+fn read_key(path: &Path) -> Option<minisign::SecretKey> {
+    let text = std::fs::read_to_string(path).ok()?;
+    match minisign::SecretKey::parse(&text) {
+        Ok(key) => Some(key),
+        Err(error) => fail(&format!(
+            "{}: {error} (delete it: a new one is made)",
+            path.display()
+        )),
+    }
+}
+
+/// Writes a secret, readable by its owner only where the system says so;
+/// false when the file already exists.
+fn write_private(path: &Path, text: &str) -> bool {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(mut file) => {
+            if let Err(error) = std::io::Write::write_all(&mut file, text.as_bytes()) {
+                fail(&format!("cannot write {}: {error}", path.display()));
+            }
+            true
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => false,
+        Err(error) => fail(&format!("cannot write {}: {error}", path.display())),
+    }
+}
+
+fn write(path: &Path, text: &str) {
+    if let Err(error) = std::fs::write(path, text) {
+        fail(&format!("cannot write {}: {error}", path.display()));
     }
 }
 

@@ -41,11 +41,22 @@ pub enum StartupError {
 }
 
 /// How the process was started: `demo` keeps mail in a local mailbox when
-/// no SMTP server is configured, and shows it on a page.
+/// no SMTP server is configured, and shows it on a page; `preview` (a
+/// module author's `guichet module preview`) does too, and its pages say
+/// what a failed module call hit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     Serve,
     Demo,
+    Preview,
+}
+
+impl Mode {
+    /// Whether mail stays in the local mailbox shown at `/demo/courriels`
+    /// (when no SMTP server is configured).
+    pub fn keeps_mail_locally(self) -> bool {
+        matches!(self, Self::Demo | Self::Preview)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -90,8 +101,8 @@ impl App {
                 Delivery::smtp(url, config.mail_concurrency)
                     .map_err(|error| StartupError::Smtp(error.to_string()))?,
             ),
-            (None, Mode::Demo) => Some(Delivery::LocalMailbox),
-            (None, Mode::Serve) => None,
+            (None, mode) if mode.keeps_mail_locally() => Some(Delivery::LocalMailbox),
+            (None, _) => None,
         };
         let themes = Arc::new(ThemeSet::load(&config.themes_dir, config.dev_mode)?);
         let db = db::open(&config.database_url, config.database_acquire_timeout()).await?;
@@ -127,6 +138,11 @@ impl App {
             cache,
         )?;
         let modules = crate::modules::Modules::new(db.clone(), host, mailer.clone());
+        let modules = if mode == Mode::Preview {
+            modules.showing_failures()
+        } else {
+            modules
+        };
         let households = crate::households::Households::new(db.clone());
         let requests = crate::requests::Requests::new(db.clone());
         let request_desk = crate::requests::RequestDesk::new(db.clone(), mailer.clone());

@@ -85,8 +85,60 @@ enum StaffCommand {
 
 #[derive(Debug, Subcommand)]
 enum ModuleCommand {
-    /// Check a component and store it as a new release.
-    Publish { file: PathBuf },
+    /// Create a module crate to start from: a tile, a page, a form and its
+    /// action, storage, a configuration schema, unit tests, sample data.
+    New {
+        /// The module's id (lowercase letters, digits, hyphens).
+        name: String,
+        /// Where to create it (default: here). In a Guichet checkout's
+        /// modules/ folder, it joins that workspace.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// Guichet's module SDK (modules/sdk of a Guichet checkout); by
+        /// default the checkout this binary was built from.
+        #[arg(long, value_name = "PATH", conflicts_with = "sdk_version")]
+        sdk: Option<PathBuf>,
+        /// The SDK by version, from a registry that holds it (e.g. 0.2).
+        #[arg(long, value_name = "VERSION")]
+        sdk_version: Option<String>,
+    },
+    /// Run the publication checks on a component, without publishing it.
+    Check {
+        file: PathBuf,
+        /// The signature file (default: FILE.minisig, if present).
+        #[arg(long, value_name = "FILE")]
+        signature: Option<PathBuf>,
+    },
+    /// Serve a module's tile, pages and forms on a local page with sample
+    /// data; reloads when the file changes.
+    Preview {
+        file: PathBuf,
+        /// The sample data (default: apercu.toml, if present).
+        #[arg(long, value_name = "FILE")]
+        sample: Option<PathBuf>,
+        /// Port to listen on.
+        #[arg(long, default_value_t = 8400)]
+        port: u16,
+    },
+    /// Create a publisher's key pair (minisign format): PREFIX.key, PREFIX.pub.
+    Keygen {
+        /// Path and name of the two files, without extension.
+        #[arg(long, value_name = "PREFIX", default_value = "guichet-module")]
+        output: PathBuf,
+    },
+    /// Sign a component with a publisher's secret key: writes FILE.minisig.
+    Sign {
+        #[arg(long, value_name = "KEY")]
+        key: PathBuf,
+        file: PathBuf,
+    },
+    /// Check a component and its signature, and store it as a new release.
+    Publish {
+        file: PathBuf,
+        /// The signature file (default: FILE.minisig, if present).
+        #[arg(long, value_name = "FILE")]
+        signature: Option<PathBuf>,
+    },
     /// List the published releases.
     List,
     /// Move a town's modules to the newest release their requirement
@@ -210,9 +262,33 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Terms(TermsCommand::Export { tenant, output }) => {
             terms_export(&file, &tenant, output.as_deref()).await
         }
-        Command::Module(ModuleCommand::Publish { file: wasm }) => {
-            module_publish(&file, &wasm).await
+        Command::Module(ModuleCommand::Publish {
+            file: wasm,
+            signature,
+        }) => module_publish(&file, &wasm, signature.as_deref()).await,
+        Command::Module(ModuleCommand::New {
+            name,
+            dir,
+            sdk,
+            sdk_version,
+        }) => {
+            let sdk = match sdk_version {
+                Some(version) => crate::authoring::scaffold::SdkSource::Version(version),
+                None => crate::authoring::scaffold::SdkSource::Path(sdk),
+            };
+            module_new(&name, dir.as_deref(), &sdk)
         }
+        Command::Module(ModuleCommand::Check {
+            file: wasm,
+            signature,
+        }) => module_check(&file, &wasm, signature.as_deref()).await,
+        Command::Module(ModuleCommand::Preview {
+            file: wasm,
+            sample,
+            port,
+        }) => module_preview(&file, wasm, sample, port).await,
+        Command::Module(ModuleCommand::Keygen { output }) => module_keygen(&output),
+        Command::Module(ModuleCommand::Sign { key, file: wasm }) => module_sign(&key, &wasm),
         Command::Module(ModuleCommand::List) => module_list(&file).await,
         Command::Module(ModuleCommand::Upgrade {
             tenant,
@@ -595,14 +671,20 @@ async fn staff_invite(
     Ok(())
 }
 
-async fn module_publish(file: &ConfigFile, path: &std::path::Path) -> anyhow::Result<()> {
+async fn module_publish(
+    file: &ConfigFile,
+    path: &std::path::Path,
+    signature_file: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
     let config = Config::load(file)?;
     init_logging(&config);
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let signature = crate::authoring::signing::read_signature(path, signature_file)?;
+    let trust = config.publisher_trust()?;
     let app = App::open(with_ephemeral_key(config), Mode::Serve).await?;
     let published = app
         .modules
-        .publish(&bytes)
+        .publish_signed(&bytes, signature.as_deref(), &trust)
         .await
         .with_context(|| format!("{} cannot be published", path.display()))?;
     let manifest = &published.manifest;
@@ -629,10 +711,164 @@ async fn module_publish(file: &ConfigFile, path: &std::path::Path) -> anyhow::Re
         .map(crate::modules::capability_name)
         .collect();
     println!("  capabilities: {}", capabilities.join(", "));
-    println!("  publisher: {}", published.publisher.as_str());
+    println!(
+        "  publisher: {}",
+        crate::modules::registry::publisher_label(
+            published.publisher,
+            published.publisher_name.as_deref()
+        )
+    );
     println!(
         "Towns use it once their tenant.toml names it and `guichet tenant apply` runs; \
          a town already using an older release keeps it until `guichet module upgrade --tenant SLUG`."
+    );
+    Ok(())
+}
+
+fn module_new(
+    name: &str,
+    dir: Option<&std::path::Path>,
+    sdk: &crate::authoring::scaffold::SdkSource,
+) -> anyhow::Result<()> {
+    let parent = dir.unwrap_or_else(|| std::path::Path::new("."));
+    let made = crate::authoring::scaffold::new_module(name, parent, sdk)?;
+    println!(
+        "created {} (module `{}`)",
+        made.dir.display(),
+        made.module_id
+    );
+    if made.in_workspace {
+        println!("  added to the members of modules/Cargo.toml");
+    }
+    println!("Next:");
+    println!("  cd {}", made.dir.display());
+    println!("  cargo test                                     # its unit tests");
+    println!("  cargo build --release --target wasm32-wasip2   # the component");
+    println!("  guichet module check {}", made.wasm.display());
+    println!(
+        "  guichet module preview {}   # on http://apercu.localhost:8400/",
+        made.wasm.display()
+    );
+    Ok(())
+}
+
+async fn module_check(
+    file: &ConfigFile,
+    path: &std::path::Path,
+    signature_file: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    let config = Config::load(file)?;
+    init_logging(&config);
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let signature = crate::authoring::signing::read_signature(path, signature_file)?;
+    let trust = config.publisher_trust()?;
+    let (host, _scratch) = crate::authoring::standalone_host(&config).await?;
+    let report = crate::authoring::check::check(&host, &bytes, signature.as_deref(), &trust).await;
+    println!(
+        "{}: {} KiB (at most {} KiB)",
+        path.display(),
+        report.size.div_ceil(1024),
+        crate::modules::registry::MAX_COMPONENT_BYTES / 1024
+    );
+    if let Some(interface) = report.interface {
+        println!("  interface: guichet:module@{interface}");
+    }
+    if let Some(manifest) = &report.manifest {
+        println!(
+            "  module: {} {} ({})",
+            manifest.id, manifest.version, manifest.name
+        );
+        for tile in &manifest.tiles {
+            println!("  tile: {} ({})", tile.title, tile.id);
+        }
+        for action in &manifest.actions {
+            println!("  action: {} -> view {}", action.id, action.view);
+        }
+        for document in &manifest.documents {
+            println!("  document: {} ({})", document.title, document.id);
+        }
+        if manifest.capabilities.is_empty() {
+            println!("  capabilities: none (it reaches nothing beyond its configuration)");
+        }
+        for capability in &manifest.capabilities {
+            println!(
+                "  capability {}: towns read \"{}\"",
+                crate::modules::capability_name(capability),
+                capability.reach()
+            );
+        }
+    }
+    println!("  signature: {}", report.signature);
+    if report.problems.is_empty() {
+        println!("ok: nothing stops its publication");
+        return Ok(());
+    }
+    for problem in &report.problems {
+        println!("problem: {problem}");
+    }
+    anyhow::bail!(
+        "{} problem(s) would stop the publication of {}",
+        report.problems.len(),
+        path.display()
+    )
+}
+
+async fn module_preview(
+    file: &ConfigFile,
+    wasm: PathBuf,
+    sample: Option<PathBuf>,
+    port: u16,
+) -> anyhow::Result<()> {
+    let options = crate::authoring::preview::PreviewOptions {
+        file: wasm,
+        sample,
+        port,
+    };
+    let config = Config::load_over(Config::demo_defaults(), file)?;
+    init_logging(&config);
+    crate::authoring::preview::run(file, &options, |served| {
+        println!(
+            "Preview of {} {} ({}): {}",
+            served.module_id, served.version, served.name, served.url
+        );
+        println!(
+            "  resident: identifiant {}, mot de passe {}",
+            served.identifier, served.password
+        );
+        println!("  mail sent: {}demo/courriels", served.url);
+        println!("Rebuild the module and the page serves the new build; Ctrl+C stops.");
+    })
+    .await?;
+    Ok(())
+}
+
+fn module_keygen(output: &std::path::Path) -> anyhow::Result<()> {
+    let pair = crate::authoring::signing::keygen(output)?;
+    println!(
+        "secret key: {} (keep it private: it signs as you)",
+        pair.secret.display()
+    );
+    println!(
+        "public key: {} (key id {})",
+        pair.public.display(),
+        pair.key.id
+    );
+    println!("  {}", pair.key.encoded());
+    println!("An operator trusts your releases with, in guichet.toml:");
+    println!(
+        "  module_publishers = {{ \"your-name\" = \"{}\" }}",
+        pair.key.encoded()
+    );
+    Ok(())
+}
+
+fn module_sign(key: &std::path::Path, wasm: &std::path::Path) -> anyhow::Result<()> {
+    let (signature, public) = crate::authoring::signing::sign(key, wasm)?;
+    println!(
+        "signed {} with key {}: {}",
+        wasm.display(),
+        public.id,
+        signature.display()
     );
     Ok(())
 }
@@ -647,16 +883,16 @@ async fn module_list(file: &ConfigFile) -> anyhow::Result<()> {
         return Ok(());
     }
     println!(
-        "{:<24} {:<10} {:<10} {:<12} {:<16} PUBLISHED",
+        "{:<24} {:<10} {:<10} {:<24} {:<16} PUBLISHED",
         "MODULE", "VERSION", "INTERFACE", "PUBLISHER", "SHA256"
     );
     for release in releases {
         println!(
-            "{:<24} {:<10} {:<10} {:<12} {:<16} {}",
+            "{:<24} {:<10} {:<10} {:<24} {:<16} {}",
             release.module_id,
             release.version,
             release.interface,
-            release.publisher().as_str(),
+            release.publisher_label(),
             release.sha256.get(..16).unwrap_or(&release.sha256),
             release.published_at.format("%Y-%m-%d %H:%M UTC")
         );
@@ -696,13 +932,17 @@ async fn module_upgrade(
             "{verb} {slug} {}: {from} -> {}",
             change.module_id, change.to.version
         );
+        let label = |facts: &crate::modules::towns::ReleaseFacts| {
+            crate::modules::registry::publisher_label(
+                facts.publisher,
+                facts.publisher_name.as_deref(),
+            )
+        };
         let publisher = match &change.from {
-            Some(from) if from.publisher != change.to.publisher => format!(
-                "{} -> {}",
-                from.publisher.as_str(),
-                change.to.publisher.as_str()
-            ),
-            _ => change.to.publisher.as_str().to_owned(),
+            Some(from) if label(from) != label(&change.to) => {
+                format!("{} -> {}", label(from), label(&change.to))
+            }
+            _ => label(&change.to),
         };
         println!("  publisher: {publisher}");
         let list = |capabilities: Vec<String>| {

@@ -7,6 +7,7 @@
 //! (the file, the environment variable, or the built-in default), so that the
 //! operator can fix it without reading code.
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 
@@ -99,6 +100,15 @@ pub struct Config {
     pub module_concurrency_town_percent: u32,
     /// The share of `module_concurrency` one module of one town may hold.
     pub module_concurrency_module_percent: u32,
+    /// The module publishers this server trusts: a name (shown to towns)
+    /// for each minisign public key (`RW…`). `guichet module publish`
+    /// records who signed a release; an id belongs to its first signed
+    /// publisher.
+    pub module_publishers: BTreeMap<String, String>,
+    /// Take releases that are not signed, or signed by a key not above,
+    /// recorded as unsigned: for development (the demo does), never for
+    /// towns' residents.
+    pub allow_unsigned_modules: bool,
     /// PayFiP's address (its SOAP service and payment page are under it):
     /// the DGFiP's, or a server in its shape for tests and the demo.
     pub payfip_url: String,
@@ -161,6 +171,8 @@ impl Default for Config {
             module_storage_town_kib: crate::modules::StorageQuota::DEFAULT_TOWN_KIB,
             module_concurrency_town_percent: 50,
             module_concurrency_module_percent: 25,
+            module_publishers: BTreeMap::new(),
+            allow_unsigned_modules: false,
             payfip_url: crate::payments::payfip::DEFAULT_BASE_URL.to_owned(),
             log: DEFAULT_LOG_FILTER.to_owned(),
             log_format: LogFormat::Text,
@@ -215,6 +227,8 @@ impl Config {
             database_url: "sqlite://data/demo.sqlite".to_owned(),
             public_scheme: PublicScheme::Http,
             dev_mode: true,
+            // Local development: modules built here are not signed.
+            allow_unsigned_modules: true,
             ..Self::default()
         }
     }
@@ -394,7 +408,30 @@ impl Config {
         if let Err(error) = tracing_subscriber::EnvFilter::builder().parse(&self.log) {
             return Err(invalid("log", format!("is not a log filter ({error})")));
         }
+        if let Err((name, error)) = crate::modules::trust::PublisherTrust::new(
+            &self.module_publishers,
+            self.allow_unsigned_modules,
+        ) {
+            return Err(invalid(
+                "module_publishers",
+                format!("entry `{name}`: {error}"),
+            ));
+        }
         Ok(())
+    }
+
+    /// The keys of `module_publishers` (and Guichet's own) as the module
+    /// registry checks signatures with; an invalid key names its entry.
+    pub fn publisher_trust(&self) -> Result<crate::modules::trust::PublisherTrust, ConfigError> {
+        crate::modules::trust::PublisherTrust::new(
+            &self.module_publishers,
+            self.allow_unsigned_modules,
+        )
+        .map_err(|(name, error)| ConfigError::Invalid {
+            key: "module_publishers",
+            origin: "the configuration".to_owned(),
+            reason: format!("entry `{name}`: {error}"),
+        })
     }
 
     /// How long a request waits for a database connection.
@@ -618,6 +655,8 @@ mod example_file {
             "module_storage_town_kib",
             "module_concurrency_town_percent",
             "module_concurrency_module_percent",
+            "module_publishers",
+            "allow_unsigned_modules",
             "payfip_url",
             "log",
             "log_format",
@@ -651,6 +690,8 @@ mod example_file {
             module_storage_town_kib: _,
             module_concurrency_town_percent: _,
             module_concurrency_module_percent: _,
+            module_publishers: _,
+            allow_unsigned_modules: _,
             payfip_url: _,
             log: _,
             log_format: _,

@@ -78,9 +78,9 @@ pub async fn ensure_residents(
     definitions: &[TownDefinition],
 ) -> anyhow::Result<DemoResident> {
     use chrono::TimeZone as _;
-    use sea_orm::{ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, QueryFilter as _};
+    use sea_orm::{ColumnTrait as _, QueryFilter as _};
 
-    use crate::accounts::entity::account::{self, AccountStatus, Civility};
+    use crate::accounts::entity::account::{self, Civility};
 
     let identifier = "michel.arpege";
     let hasher = crate::accounts::PasswordHasher::new(1, &app.secret_key)?;
@@ -104,37 +104,83 @@ pub async fn ensure_residents(
             .with_ymd_and_hms(2020, 6, 15, 12, 55, 0)
             .single()
             .map(|at| at.with_timezone(&chrono::Utc));
-        let now = chrono::Utc::now();
-        let michel = account::ActiveModel {
-            tenant_id: Set(scope.tenant_id().get()),
-            identifier: Set(identifier.to_owned()),
-            email: Set(format!("michel.arpege@{}.example.fr", tenant.slug)),
-            email_key: Set(format!("michel.arpege@{}.example.fr", tenant.slug)),
-            civility: Set(Some(Civility::Monsieur)),
-            first_name: Set("Michel".to_owned()),
-            last_name: Set("ARPEGE".to_owned()),
-            address: Set(Some("10 LA RUE CREUSE".to_owned())),
-            phone: Set(None),
-            password_hash: Set(password_hash.clone()),
-            password_is_temporary: Set(false),
-            temporary_password_expires_at: Set(None),
-            status: Set(AccountStatus::Active),
-            created_at: Set(now),
-            activated_at: Set(Some(now)),
-            password_changed_at: Set(Some(now)),
-            last_login_at: Set(last_login),
-            previous_login_at: Set(None),
-            ..Default::default()
-        }
-        .insert(&app.db)
+        let email = format!("michel.arpege@{}.example.fr", tenant.slug);
+        let michel = insert_ready_resident(
+            app,
+            &tenant,
+            &ReadyResident {
+                identifier,
+                email: &email,
+                civility: Some(Civility::Monsieur),
+                first_name: "Michel",
+                last_name: "ARPEGE",
+                address: Some("10 LA RUE CREUSE"),
+                last_login,
+            },
+            &password_hash,
+        )
         .await?;
-        crate::accounts::index_account(&app.db, scope, &michel).await?;
         household_and_invoices(app, &tenant, michel.id).await?;
     }
     Ok(DemoResident {
         identifier: identifier.to_owned(),
         password: DEMO_PASSWORD.to_owned(),
     })
+}
+
+/// A resident who can log in at once: active, with a password already
+/// chosen (no activation mail, no forced change).
+#[derive(Debug)]
+pub struct ReadyResident<'a> {
+    pub identifier: &'a str,
+    pub email: &'a str,
+    pub civility: Option<crate::accounts::Civility>,
+    pub first_name: &'a str,
+    pub last_name: &'a str,
+    pub address: Option<&'a str>,
+    pub last_login: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Inserts a [`ReadyResident`] (the demo's Michel ARPEGE, a module
+/// preview's sample resident), indexed for the staff's search.
+pub async fn insert_ready_resident(
+    app: &App,
+    tenant: &crate::tenancy::Tenant,
+    resident: &ReadyResident<'_>,
+    password_hash: &str,
+) -> anyhow::Result<crate::accounts::entity::account::Model> {
+    use sea_orm::{ActiveModelTrait as _, ActiveValue::Set};
+
+    use crate::accounts::entity::account::{self, AccountStatus};
+
+    let scope = tenant.scope();
+    let now = chrono::Utc::now();
+    let email_key = resident.email.trim().to_lowercase();
+    let model = account::ActiveModel {
+        tenant_id: Set(scope.tenant_id().get()),
+        identifier: Set(resident.identifier.to_owned()),
+        email: Set(resident.email.to_owned()),
+        email_key: Set(email_key),
+        civility: Set(resident.civility),
+        first_name: Set(resident.first_name.to_owned()),
+        last_name: Set(resident.last_name.to_owned()),
+        address: Set(resident.address.map(str::to_owned)),
+        phone: Set(None),
+        password_hash: Set(password_hash.to_owned()),
+        password_is_temporary: Set(false),
+        temporary_password_expires_at: Set(None),
+        status: Set(AccountStatus::Active),
+        created_at: Set(now),
+        activated_at: Set(Some(now)),
+        password_changed_at: Set(Some(now)),
+        last_login_at: Set(resident.last_login),
+        previous_login_at: Set(None),
+        ..Default::default()
+    }
+    .insert(&app.db)
+    .await?;
+    crate::accounts::index_account(&app.db, scope, &model).await?;
+    Ok(model)
 }
 
 /// Michel ARPEGE's household (Léa, and Hugo, under six: the invoices'

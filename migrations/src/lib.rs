@@ -28,6 +28,7 @@ mod m20261202_000017_module_keys_in_byte_order;
 mod m20261202_000018_documents;
 mod m20261202_000019_payments;
 mod m20261202_000020_privacy;
+mod m20261202_000021_module_signatures;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -56,6 +57,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000018_documents::Migration),
             Box::new(m20261202_000019_payments::Migration),
             Box::new(m20261202_000020_privacy::Migration),
+            Box::new(m20261202_000021_module_signatures::Migration),
         ]
     }
 }

@@ -236,7 +236,7 @@ on_both_databases! {
         assert!(page.body.contains("href=\"/admin/modules\""), "the menu entry");
         let text = page.text();
         assert!(text.contains("Simulation des tarifs"), "{text}");
-        assert!(text.contains("Guichet (module fourni avec Guichet)"));
+        assert!(text.contains("Guichet (module fourni avec Guichet, signé)"));
         assert!(text.contains("Estimer le prix des activités selon votre quotient familial."));
         // Capabilities in French (the invoices read the resident's storage).
         assert!(text.contains("propres à l'usager connecté"), "{text}");
@@ -359,12 +359,38 @@ on_both_databases! {
         assert_eq!(town_config(&app, "villeneuve", "tariffs").await.unwrap().1, before);
     }
 
+    async fn a_signed_release_shows_its_publisher_and_what_it_reaches(backend) {
+        use guichet::modules::minisign::SecretKey;
+        use guichet::modules::trust::PublisherTrust;
+
+        let app = TestApp::spawn(backend).await;
+        let key = SecretKey::from_random([4; 32], [1, 3, 5, 7, 9, 11, 13, 15]);
+        let trust = PublisherTrust::new(
+            &std::collections::BTreeMap::from([("Éditions Civiques".to_owned(), key.public().encoded())]),
+            false,
+        )
+        .unwrap();
+        let bytes = built_module("guichet_module_hoarder");
+        let signature = key.sign(&bytes, "hoarder 0.1.0");
+        let published = app.app.modules.publish_signed(&bytes, Some(&signature), &trust).await.unwrap();
+        assert_eq!(published.publisher_name.as_deref(), Some("Éditions Civiques"));
+        // Unsigned, where the operator does not allow it: refused.
+        let unsigned = app.app.modules.publish_signed(&built_module("guichet_module_places"), None, &trust).await;
+        assert!(unsigned.is_err(), "{unsigned:?}");
+
+        let mut admin = app.staff("villeneuve", StaffRole::Administrateur).await;
+        let list = admin.get("/admin/modules").await.text();
+        assert!(list.contains("Éditeur : Éditions Civiques (signature vérifiée par l'hébergeur)"), "{list}");
+        assert!(list.contains("Éditeur : Guichet (module fourni avec Guichet, signé)"), "{list}");
+        assert!(list.contains("Lire et écrire des données partagées par toute la commune"), "{list}");
+    }
+
     async fn every_schema_type_is_rendered_and_refused_in_french(backend) {
         let app = TestApp::spawn(backend).await;
         let release = publish_settings_release(&app).await;
         let mut admin = app.staff("villeneuve", StaffRole::Administrateur).await;
         let list = admin.get("/admin/modules").await.text();
-        assert!(list.contains("Réglages d'essai") && list.contains("Éditeur tiers (non vérifié)"), "{list}");
+        assert!(list.contains("Réglages d'essai") && list.contains("Éditeur non vérifié (module non signé)"), "{list}");
         assert!(list.contains("Lire la composition du foyer de l'usager connecté"));
         assert!(list.contains("Déposer des demandes au nom de l'usager connecté"));
 
@@ -528,7 +554,7 @@ on_both_databases! {
 
         let form = admin.get(&href).await;
         assert_eq!(form.status, 200);
-        assert!(form.text().contains("Vous passez de la version 0.1.2 à la version 0.2.0"), "{}", form.text());
+        assert!(form.text().contains("Vous passez de la version 0.1.3 à la version 0.2.0"), "{}", form.text());
         let moved = post_form(&mut admin, &form.body, "save", &[("c.intro", Some("Vos notes, version deux."))]).await;
         assert_eq!(moved.status, 303, "{}", moved.body);
         assert_eq!(town_config(&app, "saint-martin", "bloc-notes").await.unwrap().0, next);
@@ -536,7 +562,7 @@ on_both_databases! {
         let events = module_events(&app, "saint-martin").await;
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].0, "module_release_changed");
-        assert_eq!(events[0].1["before"]["version"], "0.1.2");
+        assert_eq!(events[0].1["before"]["version"], "0.1.3");
         assert_eq!(events[0].1["before"]["config"]["intro"], "Vos notes ne sont visibles que par vous.");
         assert_eq!(events[0].1["after"]["version"], "0.2.0");
         assert_eq!(events[0].1["after"]["config"]["intro"], "Vos notes, version deux.");

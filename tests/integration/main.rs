@@ -28,6 +28,7 @@ mod franceconnect;
 mod households;
 mod journal;
 mod mail;
+mod module_authors;
 mod module_releases;
 mod module_storage;
 mod modules;

@@ -85,9 +85,9 @@ on_both_databases! {
         // The binary's own bytes are welcome through the same door.
         let own = guichet::modules::FIRST_PARTY_MODULES
             .iter()
-            .find(|(id, _)| *id == "invoices")
+            .find(|module| module.id == "invoices")
             .unwrap()
-            .1;
+            .bytes;
         let again = app.app.modules.publish(own).await.unwrap();
         assert!(again.already && again.publisher == Publisher::Guichet);
 
@@ -105,7 +105,7 @@ on_both_databases! {
             manifest: Set(serde_json::to_string(&manifest).unwrap()),
             component: Set(impostor.clone()),
             published_at: Set(chrono::Utc::now()),
-            publisher: Set(Publisher::ThirdParty.as_str().to_owned()),
+            publisher: Set(Publisher::Unsigned.as_str().to_owned()),
             ..Default::default()
         }
         .insert(&app.app.db)
@@ -147,7 +147,7 @@ on_both_databases! {
         // A newer release within "^0.1" is published: applying the same
         // definitions again moves no town.
         let next = app.app.modules.publish(&built_module("guichet_module_hoarder_next")).await.unwrap();
-        assert_eq!((next.manifest.version.as_str(), next.publisher), ("0.1.1", Publisher::ThirdParty));
+        assert_eq!((next.manifest.version.as_str(), next.publisher), ("0.1.1", Publisher::Unsigned));
         let applied = app.app.apply_towns(&towns).await.unwrap();
         assert!(applied.modules.is_empty(), "{:?}", applied.modules);
         assert_eq!(rendered_version(&app, "villeneuve", "v1@example.org").await, "0.1.0");
@@ -164,7 +164,7 @@ on_both_databases! {
         let change = &changes[0];
         assert_eq!(change.module_id, "hoarder");
         assert_eq!(change.from.as_ref().unwrap().version, "0.1.0");
-        assert_eq!((change.to.version.as_str(), change.to.publisher), ("0.1.1", Publisher::ThirdParty));
+        assert_eq!((change.to.version.as_str(), change.to.publisher), ("0.1.1", Publisher::Unsigned));
         assert_eq!(change.capabilities_added(), vec!["household"]);
         assert!(change.capabilities_removed().is_empty());
         assert_eq!(rendered_version(&app, "villeneuve", "v2@example.org").await, "0.1.1");
@@ -190,7 +190,7 @@ on_both_databases! {
         enable(&mut towns, "saint-martin", "bloc-notes", "^0.1");
         enable(&mut towns, "villeneuve", "bloc-notes", ">=0.1");
         app.app.apply_towns(&towns).await.unwrap();
-        assert_eq!(pinned_version(&app, "villeneuve", "bloc-notes").await, "0.1.2");
+        assert_eq!(pinned_version(&app, "villeneuve", "bloc-notes").await, "0.1.3");
         // A later binary ships bloc-notes 0.2.0 (the notes-next build stands
         // in for it): towns whose requirement allows it move on apply.
         app.app.modules.publish_first_party(&built_module("guichet_module_notes_next")).await.unwrap();
@@ -198,6 +198,6 @@ on_both_databases! {
         let moved: Vec<&str> = applied.modules.iter().map(|(slug, _)| slug.as_str()).collect();
         assert_eq!(moved, ["villeneuve"]);
         assert_eq!(pinned_version(&app, "villeneuve", "bloc-notes").await, "0.2.0");
-        assert_eq!(pinned_version(&app, "saint-martin", "bloc-notes").await, "0.1.2");
+        assert_eq!(pinned_version(&app, "saint-martin", "bloc-notes").await, "0.1.3");
     }
 }

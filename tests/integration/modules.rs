@@ -347,7 +347,7 @@ async fn two_versions_of_a_module_serve_two_towns_at_once() {
         "{metrics}"
     );
     assert!(
-        metrics.contains(r#"town="saint-martin",module="bloc-notes",version="0.1.2",outcome="ok""#),
+        metrics.contains(r#"town="saint-martin",module="bloc-notes",version="0.1.3",outcome="ok""#),
         "{metrics}"
     );
 }

@@ -20,6 +20,10 @@ pub mod module_release {
         pub published_at: DateTimeUtc,
         /// Who vouches for the bytes: `registry::Publisher` as text.
         pub publisher: String,
+        /// A signed release: the name the operator gave the key…
+        pub publisher_name: Option<String>,
+        /// …and the public key itself (minisign's `RW…` line).
+        pub publisher_key: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -115,6 +115,53 @@ pub enum CallFailure {
 }
 
 impl CallFailure {
+    /// What happened, in French, with the limit that was hit: what the
+    /// preview shows an author in place of "indisponible" (never shown to
+    /// residents: it names the host's internals).
+    pub fn for_author(&self, limits: &ModuleLimits) -> String {
+        let view = &limits.view;
+        match self {
+            Self::CpuDeadline => format!(
+                "Limite atteinte : temps de calcul, {} ms par appel (module_cpu_ms).",
+                limits.cpu.as_millis()
+            ),
+            Self::Timeout => format!(
+                "Limite atteinte : durée de l'appel, {} ms appels à l'hôte compris (module_timeout_ms).",
+                limits.timeout.as_millis()
+            ),
+            Self::Memory => format!(
+                "Limite atteinte : mémoire, {} Mio par appel (module_memory_mib).",
+                limits.memory_bytes / (1024 * 1024)
+            ),
+            Self::Trap(message) => format!("Le module s'est arrêté (trap) : {message}"),
+            Self::OutputTooLarge => format!(
+                "Limite atteinte : la réponse contient plus de {} Kio de texte.",
+                MAX_OUTPUT_BYTES / 1024
+            ),
+            Self::ViewTooLarge { what } => {
+                let (bound, name) = match what {
+                    ViewPart::Blocks => (view.blocks, "blocs"),
+                    ViewPart::Rows => (view.rows, "lignes (tableaux et listes)"),
+                    ViewPart::Cells => (view.cells, "cellules"),
+                    ViewPart::Fields => (view.fields, "champs de formulaire"),
+                    ViewPart::Choices => (view.choices, "choix de listes"),
+                    ViewPart::RenderedBytes => (view.rendered_bytes, "octets une fois affichée"),
+                };
+                format!("Limite atteinte : la vue dépasse {bound} {name}.")
+            }
+            Self::InputTooLarge => format!(
+                "Limite atteinte : l'entrée de l'appel dépasse {} Kio.",
+                MAX_INPUT_BYTES / 1024
+            ),
+            Self::Busy(level) => {
+                format!("Limite atteinte : tous les créneaux d'appel sont occupés ({level}).")
+            }
+            Self::Load(message) => format!("Le module ne peut pas être chargé : {message}"),
+            Self::Module(message) => format!("Le module a répondu une erreur : {message}"),
+            Self::NotFound(what) => format!("Le module ne connaît pas « {what} »."),
+        }
+    }
+
     /// The metric label of the failure.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -301,6 +348,18 @@ impl ModuleHost {
             return Ok(pre);
         }
         let component: Component = self.inner.cache.load_or_compile(sha256, bytes).await?;
+        // Named first: a module built for a newer interface also imports
+        // functions this host lacks, and "needs imports Guichet does not
+        // give" would hide that the versions differ.
+        let component_type = component.component_type();
+        let versions = Interface::named_in(
+            component_type
+                .imports(&self.inner.engine)
+                .map(|(name, _)| name),
+        );
+        if let Some(refusal) = versions.iter().rev().find_map(Interface::refusal) {
+            return Err(refusal);
+        }
         let instance_pre = self.inner.linker.instantiate_pre(&component).map_err(|error| {
             format!("the component needs imports Guichet does not give (supported interfaces: guichet:module@0.2.0 and @0.1.0, WASI 0.2 without files, network or environment): {error:#}")
         })?;

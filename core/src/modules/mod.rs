@@ -27,6 +27,7 @@ pub mod entity;
 mod host;
 pub mod lock;
 mod metrics;
+pub mod minisign;
 mod notify;
 pub mod personal_data;
 pub mod registry;
@@ -35,6 +36,7 @@ mod slots;
 pub mod storage;
 pub mod town_admin;
 pub mod towns;
+pub mod trust;
 mod views;
 pub mod wit;
 
@@ -71,6 +73,16 @@ pub use wit::v0_2::types::{
 use crate::accounts::{Civility, entity::account};
 use crate::tenancy::Tenant;
 use entity::{module_resident_usage, module_usage, town_module};
+
+/// A module built into the binary, signed at build time with Guichet's key
+/// (`core/build.rs`; its public half is [`trust::guichet_key`]).
+#[derive(Debug)]
+pub struct FirstPartyModule {
+    pub id: &'static str,
+    pub bytes: &'static [u8],
+    /// The minisign signature file of `bytes`.
+    pub signature: &'static str,
+}
 
 include!(concat!(env!("OUT_DIR"), "/first_party_modules.rs"));
 
@@ -174,6 +186,8 @@ pub struct Modules {
     mailer: crate::mail::Mailer,
     /// Releases by id (hash and manifest).
     releases: Arc<Mutex<HashMap<i32, KnownRelease>>>,
+    /// `guichet module preview`: pages say what a failed call hit.
+    failures_shown: bool,
 }
 
 impl Modules {
@@ -183,6 +197,36 @@ impl Modules {
             host,
             mailer,
             releases: Arc::default(),
+            failures_shown: false,
+        }
+    }
+
+    /// Pages will say what a failed call hit ([`Modules::failure_for_author`]):
+    /// for the author's preview only.
+    #[must_use]
+    pub fn showing_failures(mut self) -> Self {
+        self.failures_shown = true;
+        self
+    }
+
+    /// What a failed call hit, for the page — only in the author's
+    /// preview; residents read "indisponible" and nothing of the host.
+    pub fn failure_for_author(&self, failure: &CallFailure) -> Option<String> {
+        self.failures_shown
+            .then(|| failure.for_author(self.host.limits()))
+    }
+
+    /// The same, for a submitted form: a quota broken by the call's writes
+    /// is a limit too.
+    pub fn act_failure_for_author(&self, error: &ActError) -> Option<String> {
+        match error {
+            ActError::Call(failure) => self.failure_for_author(failure),
+            ActError::Quota(quota) => self
+                .failures_shown
+                .then(|| format!("Limite atteinte : quota de stockage ({quota}).")),
+            other => self
+                .failures_shown
+                .then(|| format!("L'appel n'a rien enregistré : {other}")),
         }
     }
 
@@ -190,10 +234,30 @@ impl Modules {
         &self.host
     }
 
-    /// Publishes a component from outside (`guichet module publish`): a
-    /// first-party id is refused unless the bytes are the binary's own.
+    /// Publishes a component from outside (`guichet module publish`): its
+    /// signature file (if any) judged by the keys the operator trusts
+    /// ([`trust`]), then the component checked and stored under the id's
+    /// rule ([`registry`]).
+    pub async fn publish_signed(
+        &self,
+        bytes: &[u8],
+        signature: Option<&str>,
+        trust: &trust::PublisherTrust,
+    ) -> Result<Published, PublishError> {
+        // The binary's own bytes are Guichet's, whatever signs them.
+        let provenance = if registry::is_built_in(&registry::sha256_hex(bytes)) {
+            trust::Provenance::Guichet
+        } else {
+            trust.judge(bytes, signature)?
+        };
+        registry::publish(&self.db, &self.host, bytes, &provenance).await
+    }
+
+    /// Publishes a component as an unsigned release: what
+    /// [`Modules::publish_signed`] does where the operator allows unsigned
+    /// modules (tests, which stand for such an operator).
     pub async fn publish(&self, bytes: &[u8]) -> Result<Published, PublishError> {
-        registry::publish(&self.db, &self.host, bytes, Publisher::ThirdParty).await
+        registry::publish(&self.db, &self.host, bytes, &trust::Provenance::Unsigned).await
     }
 
     /// Publishes a component as Guichet's own: for the modules built into
@@ -201,7 +265,7 @@ impl Modules {
     /// stand in for a later binary. Nothing an operator or a module author
     /// reaches calls it.
     pub async fn publish_first_party(&self, bytes: &[u8]) -> Result<Published, PublishError> {
-        registry::publish(&self.db, &self.host, bytes, Publisher::Guichet).await
+        registry::publish(&self.db, &self.host, bytes, &trust::Provenance::Guichet).await
     }
 
     pub async fn releases(&self) -> Result<Vec<ReleaseSummary>, DbErr> {

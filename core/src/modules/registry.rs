@@ -1,12 +1,15 @@
 //! The registry of published components: `guichet module publish` checks a
-//! component (a supported world, a sound manifest) and stores its bytes,
-//! hash and manifest; releases are immutable.
+//! component (a supported world, a sound manifest, its size) and stores its
+//! bytes, hash, manifest and publisher; releases are immutable.
 //!
-//! A module id belongs to one publisher. Until publishers sign their
-//! releases, the only publisher Guichet can tell apart is itself: the ids of
-//! the modules built into the binary ([`super::FIRST_PARTY_MODULES`]), and
-//! any id Guichet ever published, are Guichet's, and a release under such an
-//! id is refused unless its bytes are the binary's own.
+//! **A module id belongs to one publisher.** The ids of the modules built
+//! into the binary ([`super::FIRST_PARTY_MODULES`]), and any id Guichet ever
+//! published, are Guichet's: a release under such an id is refused unless
+//! it is Guichet's (its bytes are the binary's own, or it is signed with
+//! Guichet's key). An id whose first signed release came from a publisher
+//! (the name the operator gave its key, [`super::trust`]) is that
+//! publisher's: anyone else's release, signed or not, is refused. Ids only
+//! ever published unsigned (development) belong to nobody yet.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -16,53 +19,76 @@ use sea_orm::{
 use sha2::Digest as _;
 
 use super::entity::module_release;
-use super::host::ModuleHost;
+use super::host::{ModuleHost, Prepared};
+use super::trust::Provenance;
 use super::wit::Interface;
 use super::wit::v0_2::types::Manifest;
+
+/// The largest component published: the first-party modules weigh 100 to
+/// 400 KB; a component is compiled at publication and kept in the
+/// database, and its size bounds both.
+pub const MAX_COMPONENT_BYTES: usize = 16 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
     #[error("{0}")]
     NotAComponent(String),
+    #[error(
+        "the component weighs {} KiB; at most {} KiB are published",
+        .size / 1024,
+        MAX_COMPONENT_BYTES / 1024
+    )]
+    TooLarge { size: usize },
     #[error("the module's manifest cannot be read: {0}")]
     Describe(String),
-    #[error("invalid manifest: {0}")]
-    Manifest(String),
+    #[error("invalid manifest: {}", .0.join("; "))]
+    Manifest(Vec<String>),
     #[error(
         "version {version} of `{module_id}` is already published with other content; give the new build a new version"
     )]
     Conflict { module_id: String, version: String },
     #[error(
-        "the module id `{module_id}` belongs to Guichet's own modules: only the releases built into Guichet may use it; give this module an id of its own"
+        "the module id `{module_id}` belongs to Guichet's own modules: only Guichet's releases (built into Guichet or signed with its key) may use it; give this module an id of its own"
     )]
     FirstPartyId { module_id: String },
+    #[error(
+        "the module id `{module_id}` belongs to publisher `{owner}`: only releases signed with its key may use it; give this module an id of its own"
+    )]
+    OwnedId { module_id: String, owner: String },
+    #[error(transparent)]
+    Trust(#[from] super::trust::TrustError),
     #[error("database error: {0}")]
     Database(#[from] DbErr),
 }
 
-/// Who vouches for a release.
+/// Who vouches for a release, as stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Publisher {
-    /// Built into the binary: Guichet's own modules.
+    /// Built into the binary, or signed with Guichet's key.
     Guichet,
-    /// Anyone else (not yet told apart: releases are not signed).
-    ThirdParty,
+    /// Signed with a key the operator trusts (its name is stored beside).
+    Signed,
+    /// Not signed (or by a key nobody trusted), published where the
+    /// operator allowed it.
+    Unsigned,
 }
 
 impl Publisher {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Guichet => "guichet",
-            Self::ThirdParty => "third-party",
+            Self::Signed => "signed",
+            // The stored word predates signatures.
+            Self::Unsigned => "third-party",
         }
     }
 
-    /// As stored; anything unknown is a third party.
+    /// As stored; anything unknown is unsigned.
     pub fn from_stored(text: &str) -> Self {
-        if text == Self::Guichet.as_str() {
-            Self::Guichet
-        } else {
-            Self::ThirdParty
+        match text {
+            "guichet" => Self::Guichet,
+            "signed" => Self::Signed,
+            _ => Self::Unsigned,
         }
     }
 }
@@ -72,6 +98,8 @@ pub struct Published {
     pub manifest: Manifest,
     pub sha256: String,
     pub publisher: Publisher,
+    /// A signed release: who signed it, as the operator named the key.
+    pub publisher_name: Option<String>,
     /// The same bytes were already published: nothing changed.
     pub already: bool,
 }
@@ -88,11 +116,18 @@ pub struct ReleaseSummary {
     pub published_at: DateTime<Utc>,
     /// [`Publisher`], as stored.
     pub publisher: String,
+    pub publisher_name: Option<String>,
+    pub publisher_key: Option<String>,
 }
 
 impl ReleaseSummary {
     pub fn publisher(&self) -> Publisher {
         Publisher::from_stored(&self.publisher)
+    }
+
+    /// Who vouches for it, in a few words for operators.
+    pub fn publisher_label(&self) -> String {
+        publisher_label(self.publisher(), self.publisher_name.as_deref())
     }
 
     /// The interface version the release implements.
@@ -116,6 +151,16 @@ impl ReleaseSummary {
     }
 }
 
+/// "guichet", "signed by civitas", "unsigned".
+pub fn publisher_label(publisher: Publisher, name: Option<&str>) -> String {
+    match (publisher, name) {
+        (Publisher::Guichet, _) => "guichet".to_owned(),
+        (Publisher::Signed, Some(name)) => format!("signed by {name}"),
+        (Publisher::Signed, None) => "signed".to_owned(),
+        (Publisher::Unsigned, _) => "unsigned".to_owned(),
+    }
+}
+
 /// A stored manifest: 0.2.0 JSON, or 0.1.0 JSON (releases published before
 /// 0.2.0 existed, stored as their own interface's manifest).
 pub fn parse_manifest(json: &str) -> Result<Manifest, serde_json::Error> {
@@ -130,49 +175,117 @@ pub fn parse_manifest(json: &str) -> Result<Manifest, serde_json::Error> {
 pub fn is_built_in(sha256: &str) -> bool {
     super::FIRST_PARTY_MODULES
         .iter()
-        .any(|(_, bytes)| sha256_hex(bytes) == sha256)
+        .any(|module| sha256_hex(module.bytes) == sha256)
 }
 
-/// Whether an id is Guichet's: a module built into the binary, or one
-/// Guichet ever published.
-async fn is_first_party_id(db: &DatabaseConnection, module_id: &str) -> Result<bool, DbErr> {
+/// Who an id belongs to: Guichet (a module built into the binary, or one
+/// Guichet ever published), the publisher of its first signed release, or
+/// nobody yet.
+async fn owner_of(db: &DatabaseConnection, module_id: &str) -> Result<Owner, DbErr> {
     if super::FIRST_PARTY_MODULES
         .iter()
-        .any(|(id, _)| *id == module_id)
+        .any(|module| module.id == module_id)
     {
-        return Ok(true);
+        return Ok(Owner::Guichet);
     }
-    let published = module_release::Entity::find()
+    let releases: Vec<(String, Option<String>)> = module_release::Entity::find()
         .filter(module_release::Column::ModuleId.eq(module_id))
-        .filter(module_release::Column::Publisher.eq(Publisher::Guichet.as_str()))
+        .filter(module_release::Column::Publisher.ne(Publisher::Unsigned.as_str()))
         .select_only()
-        .column(module_release::Column::Id)
-        .into_tuple::<i32>()
-        .one(db)
+        .column(module_release::Column::Publisher)
+        .column(module_release::Column::PublisherName)
+        .order_by_asc(module_release::Column::Id)
+        .into_tuple()
+        .all(db)
         .await?;
-    Ok(published.is_some())
+    if releases
+        .iter()
+        .any(|(publisher, _)| Publisher::from_stored(publisher) == Publisher::Guichet)
+    {
+        return Ok(Owner::Guichet);
+    }
+    Ok(releases
+        .into_iter()
+        .find_map(|(_, name)| name)
+        .map_or(Owner::Nobody, Owner::Publisher))
+}
+
+enum Owner {
+    Guichet,
+    Publisher(String),
+    Nobody,
+}
+
+/// Refuses a release of `module_id` that its owner did not sign.
+async fn check_owner(
+    db: &DatabaseConnection,
+    module_id: &str,
+    provenance: &Provenance,
+) -> Result<(), PublishError> {
+    match (owner_of(db, module_id).await?, provenance) {
+        (Owner::Guichet, Provenance::Guichet) | (Owner::Nobody, _) => Ok(()),
+        (Owner::Guichet, _) => Err(PublishError::FirstPartyId {
+            module_id: module_id.to_owned(),
+        }),
+        (Owner::Publisher(owner), Provenance::Signed { name, .. }) if *name == owner => Ok(()),
+        (Owner::Publisher(owner), _) => Err(PublishError::OwnedId {
+            module_id: module_id.to_owned(),
+            owner,
+        }),
+    }
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(sha2::Sha256::digest(bytes))
 }
 
-/// Checks and stores a component. `claim` is who the caller vouches for:
-/// [`Publisher::Guichet`] only for the binary's own modules (and tests
-/// standing in for a later binary); `guichet module publish` claims
-/// [`Publisher::ThirdParty`], and is refused a first-party id unless the
-/// bytes are built into the binary.
+/// The publication checks, without the database: the size, the component
+/// (a world this host serves, no import it does not give), its manifest.
+/// What `guichet module check` runs, and `publish` before storing.
+pub async fn inspect(
+    host: &ModuleHost,
+    sha256: &str,
+    bytes: &[u8],
+) -> Result<(Prepared, Manifest), PublishError> {
+    if bytes.len() > MAX_COMPONENT_BYTES {
+        return Err(PublishError::TooLarge { size: bytes.len() });
+    }
+    let pre = host
+        .prepare(sha256, bytes)
+        .await
+        .map_err(PublishError::NotAComponent)?;
+    let manifest = host
+        .describe(&pre)
+        .await
+        .map_err(|failure| PublishError::Describe(failure.to_string()))?;
+    let problems = manifest_problems(&manifest);
+    if !problems.is_empty() {
+        return Err(PublishError::Manifest(problems));
+    }
+    Ok((pre, manifest))
+}
+
+/// Checks and stores a component. `provenance` is what its signature
+/// proved ([`super::trust::PublisherTrust::judge`]); bytes built into the
+/// binary are Guichet's whatever it says.
 pub async fn publish(
     db: &DatabaseConnection,
     host: &ModuleHost,
     bytes: &[u8],
-    claim: Publisher,
+    provenance: &Provenance,
 ) -> Result<Published, PublishError> {
     let sha256 = sha256_hex(bytes);
-    let publisher = if claim == Publisher::Guichet || is_built_in(&sha256) {
-        Publisher::Guichet
+    let provenance = if is_built_in(&sha256) {
+        &Provenance::Guichet
     } else {
-        Publisher::ThirdParty
+        provenance
+    };
+    let (publisher, publisher_name, publisher_key) = match provenance {
+        Provenance::Guichet => (Publisher::Guichet, None, None),
+        Provenance::Signed { name, key } => {
+            (Publisher::Signed, Some(name.clone()), Some(key.encoded()))
+        }
+        Provenance::Unsigned => (Publisher::Unsigned, None, None),
     };
     let stored = summaries_query()
         .filter(module_release::Column::Sha256.eq(&sha256))
@@ -180,53 +293,51 @@ pub async fn publish(
         .one(db)
         .await?;
     if let Some(stored) = stored {
-        let manifest = stored.manifest().map_err(PublishError::Manifest)?;
-        if publisher == Publisher::ThirdParty
-            && stored.publisher() == Publisher::ThirdParty
-            && is_first_party_id(db, &stored.module_id).await?
-        {
-            // Stored before ids were checked: it stays, and is never used.
-            return Err(PublishError::FirstPartyId {
-                module_id: stored.module_id,
-            });
+        let manifest = stored
+            .manifest()
+            .map_err(|error| PublishError::Manifest(vec![error]))?;
+        if stored.publisher() == Publisher::Unsigned {
+            // Stored unsigned (or before ids were checked): whoever now
+            // vouches for it must own the id.
+            check_owner(db, &stored.module_id, provenance).await?;
         }
-        // Releases stored before publishers were recorded count as third
-        // party until the binary claims its own, by their bytes.
-        if publisher == Publisher::Guichet && stored.publisher() != Publisher::Guichet {
+        // Releases stored before publishers were recorded count as unsigned
+        // until the binary claims its own, by their bytes, or a publisher
+        // signs them.
+        let upgrade = publisher != Publisher::Unsigned && stored.publisher() == Publisher::Unsigned;
+        if upgrade {
             module_release::Entity::update_many()
                 .col_expr(
                     module_release::Column::Publisher,
-                    sea_orm::sea_query::Expr::value(Publisher::Guichet.as_str()),
+                    sea_orm::sea_query::Expr::value(publisher.as_str()),
+                )
+                .col_expr(
+                    module_release::Column::PublisherName,
+                    sea_orm::sea_query::Expr::value(publisher_name.clone()),
+                )
+                .col_expr(
+                    module_release::Column::PublisherKey,
+                    sea_orm::sea_query::Expr::value(publisher_key),
                 )
                 .filter(module_release::Column::Id.eq(stored.id))
                 .exec(db)
                 .await?;
         }
+        let (publisher, publisher_name) = if upgrade {
+            (publisher, publisher_name)
+        } else {
+            (stored.publisher(), stored.publisher_name)
+        };
         return Ok(Published {
             manifest,
             sha256,
-            publisher: if publisher == Publisher::Guichet {
-                publisher
-            } else {
-                stored.publisher()
-            },
+            publisher,
+            publisher_name,
             already: true,
         });
     }
-    let pre = host
-        .prepare(&sha256, bytes)
-        .await
-        .map_err(PublishError::NotAComponent)?;
-    let manifest = host
-        .describe(&pre)
-        .await
-        .map_err(|failure| PublishError::Describe(failure.to_string()))?;
-    check_manifest(&manifest).map_err(PublishError::Manifest)?;
-    if publisher == Publisher::ThirdParty && is_first_party_id(db, &manifest.id).await? {
-        return Err(PublishError::FirstPartyId {
-            module_id: manifest.id,
-        });
-    }
+    let (pre, manifest) = inspect(host, &sha256, bytes).await?;
+    check_owner(db, &manifest.id, provenance).await?;
 
     let existing = module_release::Entity::find()
         .filter(module_release::Column::ModuleId.eq(&manifest.id))
@@ -236,25 +347,14 @@ pub async fn publish(
         .into_tuple::<String>()
         .one(db)
         .await?;
-    match existing {
-        Some(stored) if stored == sha256 => {
-            return Ok(Published {
-                manifest,
-                sha256,
-                publisher,
-                already: true,
-            });
-        }
-        Some(_) => {
-            return Err(PublishError::Conflict {
-                module_id: manifest.id,
-                version: manifest.version,
-            });
-        }
-        None => {}
+    if existing.is_some() {
+        return Err(PublishError::Conflict {
+            module_id: manifest.id,
+            version: manifest.version,
+        });
     }
     let manifest_json = serde_json::to_string(&manifest)
-        .map_err(|error| PublishError::Manifest(error.to_string()))?;
+        .map_err(|error| PublishError::Manifest(vec![error.to_string()]))?;
     module_release::ActiveModel {
         module_id: Set(manifest.id.clone()),
         version: Set(manifest.version.clone()),
@@ -264,6 +364,8 @@ pub async fn publish(
         component: Set(bytes.to_vec()),
         published_at: Set(Utc::now()),
         publisher: Set(publisher.as_str().to_owned()),
+        publisher_name: Set(publisher_name.clone()),
+        publisher_key: Set(publisher_key),
         ..Default::default()
     }
     .insert(db)
@@ -272,6 +374,7 @@ pub async fn publish(
         manifest,
         sha256,
         publisher,
+        publisher_name,
         already: false,
     })
 }
@@ -293,7 +396,7 @@ pub async fn list(db: &DatabaseConnection) -> Result<Vec<ReleaseSummary>, DbErr>
     Ok(releases)
 }
 
-const SUMMARY_COLUMNS: [module_release::Column; 8] = [
+const SUMMARY_COLUMNS: [module_release::Column; 10] = [
     module_release::Column::Id,
     module_release::Column::ModuleId,
     module_release::Column::Version,
@@ -302,6 +405,8 @@ const SUMMARY_COLUMNS: [module_release::Column; 8] = [
     module_release::Column::Manifest,
     module_release::Column::PublishedAt,
     module_release::Column::Publisher,
+    module_release::Column::PublisherName,
+    module_release::Column::PublisherKey,
 ];
 
 /// Releases, without their bytes.
@@ -354,65 +459,67 @@ fn is_valid_view_id(id: &str) -> bool {
     is_valid_module_id(id)
 }
 
-fn check_manifest(manifest: &Manifest) -> Result<(), String> {
+/// Every problem of a manifest, one sentence each (empty: sound).
+pub fn manifest_problems(manifest: &Manifest) -> Vec<String> {
+    let mut problems = Vec::new();
     if !is_valid_module_id(&manifest.id) {
-        return Err(format!(
+        problems.push(format!(
             "id `{}` must be 1 to 64 lowercase letters, digits and inner hyphens",
             manifest.id
         ));
     }
-    semver::Version::parse(&manifest.version).map_err(|error| {
-        format!(
+    if let Err(error) = semver::Version::parse(&manifest.version) {
+        problems.push(format!(
             "version `{}` is not a semantic version: {error}",
             manifest.version
-        )
-    })?;
+        ));
+    }
     if manifest.name.trim().is_empty() {
-        return Err("name is empty".to_owned());
+        problems.push("name is empty".to_owned());
     }
     let mut seen = std::collections::BTreeSet::new();
     for tile in &manifest.tiles {
         if !is_valid_view_id(&tile.id) || !seen.insert(tile.id.as_str()) {
-            return Err(format!("tile `{}`: invalid or repeated id", tile.id));
+            problems.push(format!("tile `{}`: invalid or repeated id", tile.id));
         }
         if tile.title.trim().is_empty() {
-            return Err(format!("tile `{}` has no title", tile.id));
+            problems.push(format!("tile `{}` has no title", tile.id));
         }
     }
     let mut seen = std::collections::BTreeSet::new();
     for action in &manifest.actions {
         if !is_valid_view_id(&action.id) || !seen.insert(action.id.as_str()) {
-            return Err(format!("action `{}`: invalid or repeated id", action.id));
+            problems.push(format!("action `{}`: invalid or repeated id", action.id));
         }
         if !is_valid_view_id(&action.view) || action.label.trim().is_empty() {
-            return Err(format!("action `{}` needs a label and a view", action.id));
+            problems.push(format!("action `{}` needs a label and a view", action.id));
         }
     }
     let mut seen = std::collections::BTreeSet::new();
     for view in &manifest.staff_views {
         if !is_valid_view_id(&view.id) || !seen.insert(view.id.as_str()) {
-            return Err(format!("staff view `{}`: invalid or repeated id", view.id));
+            problems.push(format!("staff view `{}`: invalid or repeated id", view.id));
         }
         if view.title.trim().is_empty() {
-            return Err(format!("staff view `{}` has no title", view.id));
+            problems.push(format!("staff view `{}` has no title", view.id));
         }
     }
     let mut seen = std::collections::BTreeSet::new();
     for action in &manifest.staff_actions {
         if !is_valid_view_id(&action.id) || !seen.insert(action.id.as_str()) {
-            return Err(format!(
+            problems.push(format!(
                 "staff action `{}`: invalid or repeated id",
                 action.id
             ));
         }
         if action.label.trim().is_empty() {
-            return Err(format!("staff action `{}` has no label", action.id));
+            problems.push(format!("staff action `{}` has no label", action.id));
         }
     }
     let mut seen = std::collections::BTreeSet::new();
     for document in &manifest.documents {
         if !is_valid_view_id(&document.id) || !seen.insert(document.id.as_str()) {
-            return Err(format!(
+            problems.push(format!(
                 "document `{}`: invalid or repeated id",
                 document.id
             ));
@@ -423,7 +530,7 @@ fn check_manifest(manifest: &Manifest) -> Result<(), String> {
             || document.title.chars().count() > 200
             || document.title.chars().any(char::is_control)
         {
-            return Err(format!(
+            problems.push(format!(
                 "document `{}` needs a title of one line, at most 200 characters",
                 document.id
             ));
@@ -436,7 +543,7 @@ fn check_manifest(manifest: &Manifest) -> Result<(), String> {
                 || field.name == "csrf"
                 || !names.insert(field.name.as_str())
             {
-                return Err(format!(
+                problems.push(format!(
                     "document `{}`: parameter `{}` has an invalid or repeated name",
                     document.id, field.name
                 ));
@@ -447,16 +554,20 @@ fn check_manifest(manifest: &Manifest) -> Result<(), String> {
         if let super::wit::v0_2::types::Capability::ModuleConfig(module) = capability
             && !is_valid_module_id(module)
         {
-            return Err(format!(
+            problems.push(format!(
                 "capability module-config(`{module}`): not a module id"
             ));
         }
     }
-    let schema: serde_json::Value = serde_json::from_str(&manifest.config_schema)
-        .map_err(|error| format!("config-schema is not JSON: {error}"))?;
-    jsonschema::validator_for(&schema)
-        .map_err(|error| format!("config-schema is not a valid JSON Schema: {error}"))?;
-    Ok(())
+    match serde_json::from_str::<serde_json::Value>(&manifest.config_schema) {
+        Err(error) => problems.push(format!("config-schema is not JSON: {error}")),
+        Ok(schema) => {
+            if let Err(error) = jsonschema::validator_for(&schema) {
+                problems.push(format!("config-schema is not a valid JSON Schema: {error}"));
+            }
+        }
+    }
+    problems
 }
 
 #[cfg(test)]
@@ -505,7 +616,10 @@ mod tests {
     #[test]
     fn documents_are_checked_at_publication() {
         let good = document("attestation-fiscale", "Attestation fiscale", &["annee"]);
-        assert_eq!(check_manifest(&manifest(vec![good.clone()])), Ok(()));
+        assert_eq!(
+            manifest_problems(&manifest(vec![good.clone()])),
+            Vec::<String>::new()
+        );
         for (bad, why) in [
             (
                 vec![document("Attestation/..", "x", &[])],
@@ -523,8 +637,11 @@ mod tests {
                 "invalid or repeated name",
             ),
         ] {
-            let error = check_manifest(&manifest(bad)).unwrap_err();
-            assert!(error.contains(why), "{error}");
+            let problems = manifest_problems(&manifest(bad));
+            assert!(
+                problems.iter().any(|problem| problem.contains(why)),
+                "{problems:?}"
+            );
         }
     }
 }

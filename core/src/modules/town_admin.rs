@@ -58,6 +58,8 @@ pub struct OfferedRelease {
     pub module_id: String,
     pub version: String,
     pub publisher: Publisher,
+    /// A signed release: its publisher, as the operator named the key.
+    pub publisher_name: Option<String>,
     pub manifest: Manifest,
     /// The release the town uses for this module now.
     pub current: bool,
@@ -113,16 +115,12 @@ fn parse_manifest(release: &ReleaseSummary) -> Option<Manifest> {
     release.manifest().ok()
 }
 
-/// The releases a town may use: every readable one, except the releases of
-/// a first-party id that Guichet did not publish (never chosen either by
-/// `tenant apply`, see towns.rs).
+/// The releases a town may use: every readable one its id's owner
+/// published (`towns::serves_its_id`, which `tenant apply` follows too).
 fn offered(releases: &[ReleaseSummary]) -> Vec<OfferedRelease> {
     let mut offered: Vec<OfferedRelease> = releases
         .iter()
-        .filter(|release| {
-            !towns::is_first_party(&release.module_id, releases)
-                || release.publisher() == Publisher::Guichet
-        })
+        .filter(|release| towns::serves_its_id(release, releases))
         .filter(|release| semver::Version::parse(&release.version).is_ok())
         .filter_map(|release| {
             Some(OfferedRelease {
@@ -130,6 +128,7 @@ fn offered(releases: &[ReleaseSummary]) -> Vec<OfferedRelease> {
                 module_id: release.module_id.clone(),
                 version: release.version.clone(),
                 publisher: release.publisher(),
+                publisher_name: release.publisher_name.clone(),
                 manifest: parse_manifest(release)?,
                 current: false,
             })
@@ -189,6 +188,7 @@ impl Modules {
                         module_id: summary.module_id.clone(),
                         version: summary.version.clone(),
                         publisher: summary.publisher(),
+                        publisher_name: summary.publisher_name.clone(),
                         manifest,
                         current: true,
                     }
@@ -483,7 +483,7 @@ pub async fn keep_edited(
             requirement: row.requirement.clone(),
             release_id: row.module_release_id,
             version: release.map(|r| r.version.clone()).unwrap_or_default(),
-            publisher: release.map_or(Publisher::ThirdParty, ReleaseSummary::publisher),
+            publisher: release.map_or(Publisher::Unsigned, ReleaseSummary::publisher),
             config: row.config.clone(),
             // Quotas are the operator's: the folder's when it lists the
             // module.

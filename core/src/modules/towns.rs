@@ -178,10 +178,40 @@ impl Upgrade {
 pub fn is_first_party(module_id: &str, releases: &[ReleaseSummary]) -> bool {
     super::FIRST_PARTY_MODULES
         .iter()
-        .any(|(id, _)| *id == module_id)
+        .any(|module| module.id == module_id)
         || releases.iter().any(|release| {
             release.module_id == module_id && release.publisher() == Publisher::Guichet
         })
+}
+
+/// The publisher who owns an id that is not Guichet's: the name on its
+/// first signed release (ids only ever published unsigned have none).
+fn signed_owner<'a>(module_id: &str, releases: &'a [ReleaseSummary]) -> Option<&'a str> {
+    releases
+        .iter()
+        .filter(|release| {
+            release.module_id == module_id && release.publisher() == Publisher::Signed
+        })
+        .min_by_key(|release| release.id)
+        .and_then(|release| release.publisher_name.as_deref())
+}
+
+/// Whether a release may serve towns under its id's owner: a Guichet id
+/// only Guichet's releases; an id a publisher signed first only that
+/// publisher's signed releases (an unsigned or other build published
+/// before, or under the operator's allowance, is never chosen nor
+/// offered); an id nobody signed, any release.
+pub fn serves_its_id(release: &ReleaseSummary, releases: &[ReleaseSummary]) -> bool {
+    if is_first_party(&release.module_id, releases) {
+        return release.publisher() == Publisher::Guichet;
+    }
+    match signed_owner(&release.module_id, releases) {
+        Some(owner) => {
+            release.publisher() == Publisher::Signed
+                && release.publisher_name.as_deref() == Some(owner)
+        }
+        None => true,
+    }
 }
 
 /// Resolves one town's enablements against the published releases, keeping
@@ -199,12 +229,12 @@ pub fn resolve(
             let requirement = semver::VersionReq::parse(&module.version)
                 .map_err(|error| format!("module `{}`: {error}", module.id))?;
             let first_party = is_first_party(&module.id, releases);
-            // A first-party id is only ever Guichet's releases.
+            // Only the releases of the id's owner (Guichet's, or the
+            // publisher who signed it first).
             let candidates: Vec<&ReleaseSummary> = releases
                 .iter()
                 .filter(|release| {
-                    release.module_id == module.id
-                        && (!first_party || release.publisher() == Publisher::Guichet)
+                    release.module_id == module.id && serves_its_id(release, releases)
                 })
                 .collect();
             if candidates.is_empty() {
@@ -277,6 +307,8 @@ fn manifest_of(release: &ReleaseSummary) -> Result<Manifest, String> {
 pub struct ReleaseFacts {
     pub version: String,
     pub publisher: Publisher,
+    /// A signed release: its publisher, as the operator named the key.
+    pub publisher_name: Option<String>,
     /// As the WIT interface spells them, e.g. "resident-storage".
     pub capabilities: Vec<String>,
 }
@@ -286,6 +318,7 @@ impl ReleaseFacts {
         Ok(Self {
             version: release.version.clone(),
             publisher: release.publisher(),
+            publisher_name: release.publisher_name.clone(),
             capabilities: manifest_of(release)?
                 .capabilities
                 .iter()
@@ -451,7 +484,36 @@ mod tests {
             manifest: serde_json::to_string(&manifest).unwrap(),
             published_at: chrono::Utc::now(),
             publisher: publisher.as_str().to_owned(),
+            publisher_name: None,
+            publisher_key: None,
         }
+    }
+
+    fn signed(id: i32, module: &str, version: &str, name: &str) -> ReleaseSummary {
+        ReleaseSummary {
+            publisher_name: Some(name.to_owned()),
+            ..release(id, module, version, Publisher::Signed)
+        }
+    }
+
+    #[test]
+    fn an_id_a_publisher_signed_first_serves_only_that_publisher_s_releases() {
+        let releases = vec![
+            // A squatter's unsigned build, published before the owner's.
+            release(1, "agenda", "9.9.9", Publisher::Unsigned),
+            signed(2, "agenda", "1.0.0", "civitas"),
+            signed(3, "agenda", "1.1.0", "autre"),
+            release(4, "notes", "0.1.0", Publisher::Unsigned),
+        ];
+        let resolved = resolve(&wanting("agenda", "*"), &releases, &[], &Upgrade::Keep).unwrap();
+        assert_eq!(resolved[0].version, "1.0.0");
+        assert!(!serves_its_id(&releases[0], &releases));
+        assert!(serves_its_id(&releases[1], &releases));
+        assert!(!serves_its_id(&releases[2], &releases));
+        assert!(
+            serves_its_id(&releases[3], &releases),
+            "nobody signed `notes`"
+        );
     }
 
     fn wanting(module: &str, version: &str) -> Vec<ModuleEnablement> {
@@ -477,8 +539,8 @@ mod tests {
     #[test]
     fn a_third_party_release_stays_pinned_until_upgraded() {
         let releases = [
-            release(1, "agenda", "0.1.0", Publisher::ThirdParty),
-            release(2, "agenda", "0.1.1", Publisher::ThirdParty),
+            release(1, "agenda", "0.1.0", Publisher::Unsigned),
+            release(2, "agenda", "0.1.1", Publisher::Unsigned),
         ];
         let modules = wanting("agenda", "^0.1");
         let keep = |pinned: &[Pinned]| resolve(&modules, &releases, pinned, &Upgrade::Keep);
@@ -516,7 +578,7 @@ mod tests {
     fn a_first_party_id_is_only_ever_guichet_s_and_follows_the_binary() {
         let releases = [
             release(1, "invoices", "0.1.0", Publisher::Guichet),
-            release(2, "invoices", "0.1.99", Publisher::ThirdParty),
+            release(2, "invoices", "0.1.99", Publisher::Unsigned),
             release(3, "invoices", "0.1.1", Publisher::Guichet),
         ];
         let modules = wanting("invoices", "^0.1");
@@ -535,8 +597,8 @@ mod tests {
     #[test]
     fn a_change_names_version_publisher_and_capabilities() {
         let releases = [
-            release(1, "agenda", "0.1.0", Publisher::ThirdParty),
-            release(2, "agenda", "0.1.1", Publisher::ThirdParty),
+            release(1, "agenda", "0.1.0", Publisher::Unsigned),
+            release(2, "agenda", "0.1.1", Publisher::Unsigned),
         ];
         let pinned = pin("agenda", 1);
         let resolved = resolve(

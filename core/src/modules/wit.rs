@@ -49,6 +49,52 @@ pub enum Interface {
 }
 
 impl Interface {
+    /// Every version this binary serves, oldest first.
+    pub const SERVED: [Self; 2] = [Self::V0_1, Self::V0_2];
+
+    /// What the served versions are, for messages: "0.1.0 and 0.2.0".
+    pub fn served() -> String {
+        Self::SERVED
+            .iter()
+            .map(|interface| interface.as_str())
+            .collect::<Vec<_>>()
+            .join(" and ")
+    }
+
+    /// The versions of `guichet:module` a component's imports name
+    /// (`guichet:module/host@0.2.0` → `0.2.0`), newest last.
+    pub fn named_in<'a>(imports: impl Iterator<Item = &'a str>) -> Vec<semver::Version> {
+        let mut versions: Vec<semver::Version> = imports
+            .filter_map(|name| name.strip_prefix("guichet:module/"))
+            .filter_map(|name| name.split_once('@'))
+            .filter_map(|(_, version)| semver::Version::parse(version).ok())
+            .collect();
+        versions.sort();
+        versions.dedup();
+        versions
+    }
+
+    /// Why a component naming `version` is refused: built for a newer
+    /// interface than this binary serves, or for one it never served.
+    pub fn refusal(version: &semver::Version) -> Option<String> {
+        if Self::parse(&version.to_string()).is_some() {
+            return None;
+        }
+        let newest = Self::SERVED[Self::SERVED.len() - 1].as_str();
+        let newer = semver::Version::parse(newest).is_ok_and(|newest| *version > newest);
+        Some(if newer {
+            format!(
+                "the module is built for interface guichet:module@{version}, newer than this Guichet serves ({}): upgrade Guichet, or build the module against guichet-module-sdk {newest}",
+                Self::served()
+            )
+        } else {
+            format!(
+                "the module is built for interface guichet:module@{version}, which this Guichet does not serve ({}): build it against guichet-module-sdk {newest}",
+                Self::served()
+            )
+        })
+    }
+
     /// As stored in `module_release.interface`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -64,5 +110,30 @@ impl Interface {
             v0_2::INTERFACE => Some(Self::V0_2),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_newer_interface_is_refused_naming_both_versions() {
+        let versions = Interface::named_in(
+            [
+                "wasi:io/streams@0.2.0",
+                "guichet:module/host@0.3.0",
+                "guichet:module/types@0.3.0",
+            ]
+            .into_iter(),
+        );
+        assert_eq!(versions, vec![semver::Version::new(0, 3, 0)]);
+        let refusal = Interface::refusal(&versions[0]).unwrap();
+        assert!(refusal.contains("guichet:module@0.3.0"), "{refusal}");
+        assert!(refusal.contains("0.1.0 and 0.2.0"), "{refusal}");
+        assert!(refusal.contains("upgrade Guichet"), "{refusal}");
+        assert!(Interface::refusal(&semver::Version::new(0, 2, 0)).is_none());
+        let odd = Interface::refusal(&semver::Version::new(0, 1, 5)).unwrap();
+        assert!(odd.contains("does not serve"), "{odd}");
     }
 }

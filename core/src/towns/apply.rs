@@ -158,17 +158,24 @@ pub async fn apply(
     Ok(applied)
 }
 
-/// Publishes the modules built into the binary (those already published
-/// are recognised by their hash and left as they are): they ship with the
-/// binary, like the themes.
+/// Publishes the modules built into the binary, once their build
+/// signature is checked (those already published are recognised by their
+/// hash and left as they are): they ship with the binary, like the themes.
 async fn publish_first_party_modules(modules: &Modules) -> Result<(), ApplyError> {
-    for (module, bytes) in crate::modules::FIRST_PARTY_MODULES {
-        modules.publish_first_party(bytes).await.map_err(|source| {
+    for module in crate::modules::FIRST_PARTY_MODULES {
+        crate::modules::trust::verify_first_party(module).map_err(|error| {
             ApplyError::FirstPartyModule {
-                module: (*module).to_owned(),
-                source,
+                module: module.id.to_owned(),
+                source: error.into(),
             }
         })?;
+        modules
+            .publish_first_party(module.bytes)
+            .await
+            .map_err(|source| ApplyError::FirstPartyModule {
+                module: module.id.to_owned(),
+                source,
+            })?;
     }
     Ok(())
 }

@@ -28,7 +28,7 @@ pub mod staff;
 
 use rocket::{Build, Rocket};
 
-use crate::app::{App, Mode};
+use crate::app::App;
 
 pub use kit::{PageError, RequestId, Themes, WebSettings};
 
@@ -78,8 +78,9 @@ pub fn build(app: &App, rocket_config: rocket::Config) -> Rocket<Build> {
         .register(staff::BASE, staff::catchers())
         .register(crate::api::BASE, crate::api::catchers());
     // The demo's mailbox shows every mail of a town, passwords included:
-    // it exists only in `guichet demo`, never in `serve`.
-    if app.mode == Mode::Demo {
+    // it exists only in `guichet demo` and an author's `module preview`,
+    // never in `serve`.
+    if app.mode.keeps_mail_locally() {
         rocket
             .manage(crate::mail::Outbox::new(app.db.clone()))
             .mount("/", demo_mailbox::routes())

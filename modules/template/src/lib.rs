@@ -1,9 +1,17 @@
 //! Bloc-notes: the resident keeps short notes; the town words the
-//! introduction. A module to copy when writing a new one (interface 0.2.0).
+//! introduction. The module `guichet module new` starts from (interface
+//! 0.2.0): a tile, a page, a form and its action, the resident's storage,
+//! the town's configuration, and unit tests of the plain logic.
 
 use guichet_module_sdk::storage::{self, Scope};
 use guichet_module_sdk::*;
 use serde::{Deserialize, Serialize};
+
+/// The module's id: a town's `tenant.toml` names it, and it belongs to
+/// its first signed publisher on each server.
+const ID: &str = "bloc-notes";
+/// Its name, as towns and residents read it.
+const NAME: &str = "Bloc-notes";
 
 const MAX_NOTE_CHARS: usize = 280;
 
@@ -30,7 +38,7 @@ struct Notes;
 
 impl Module for Notes {
     fn describe() -> Manifest {
-        Manifest::new("bloc-notes", "Bloc-notes", env!("CARGO_PKG_VERSION"))
+        Manifest::new(ID, NAME, env!("CARGO_PKG_VERSION"))
             .description("Des notes personnelles, gardées dans votre espace.")
             .tile("notes", "Mon bloc-notes", Slot::Dashboard)
             .action("ajouter", "Ajouter une note", "notes")
@@ -57,13 +65,7 @@ impl Module for Notes {
         }
         let fields = Fields::from(fields);
         let text = fields.get("texte");
-        let error = if text.is_empty() {
-            Some("Écrivez votre note.".to_owned())
-        } else if text.chars().count() > MAX_NOTE_CHARS {
-            Some(format!("Votre note dépasse {MAX_NOTE_CHARS} caractères."))
-        } else {
-            None
-        };
+        let error = note_error(text);
         if error.is_some() {
             return notes_view(&context, &fields, error).map(Outcome::Invalid);
         }
@@ -82,17 +84,33 @@ impl Module for Notes {
     }
 }
 
+/// What is wrong with a note, in the words the form shows under the field.
+/// Plain logic of plain data: tested natively (`cargo test`), no host.
+fn note_error(text: &str) -> Option<String> {
+    if text.trim().is_empty() {
+        Some("Écrivez votre note.".to_owned())
+    } else if text.chars().count() > MAX_NOTE_CHARS {
+        Some(format!("Votre note dépasse {MAX_NOTE_CHARS} caractères."))
+    } else {
+        None
+    }
+}
+
+/// "Aucune note pour le moment", "1 note", "3 notes".
+fn headline(count: u32) -> String {
+    match count {
+        0 => "Aucune note pour le moment".to_owned(),
+        1 => "1 note".to_owned(),
+        _ => format!("{count} notes"),
+    }
+}
+
 /// The tile: how many notes and the way to the page (the town's words are
 /// there, above the notes).
 fn summary() -> Result<View, ModuleError> {
     let count = storage::count(Scope::Resident, "note:")?;
-    let headline = match count {
-        0 => "Aucune note pour le moment".to_owned(),
-        1 => "1 note".to_owned(),
-        _ => format!("{count} notes"),
-    };
     Ok(View::new("Mon bloc-notes")
-        .paragraph(headline)
+        .paragraph(headline(count))
         .link(Link::new("Écrire une note", "notes")))
 }
 
@@ -128,3 +146,33 @@ fn notes_view(
 }
 
 export!(Notes);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_note_needs_words_and_no_more_than_the_limit() {
+        assert_eq!(note_error("Acheter du pain"), None);
+        assert_eq!(note_error("  "), Some("Écrivez votre note.".to_owned()));
+        let long = "a".repeat(MAX_NOTE_CHARS + 1);
+        assert!(note_error(&long).is_some_and(|error| error.contains("280")));
+        // Characters, not bytes: accents count once.
+        assert_eq!(note_error(&"é".repeat(MAX_NOTE_CHARS)), None);
+    }
+
+    #[test]
+    fn the_tile_counts_in_french() {
+        assert_eq!(headline(0), "Aucune note pour le moment");
+        assert_eq!(headline(1), "1 note");
+        assert_eq!(headline(12), "12 notes");
+    }
+
+    #[test]
+    fn the_manifest_declares_what_the_module_uses() {
+        let manifest = Notes::describe();
+        assert_eq!(manifest.id, ID);
+        assert_eq!(manifest.tiles.len(), 1);
+        assert_eq!(manifest.capabilities, vec![Capability::ResidentStorage]);
+    }
+}

@@ -41,6 +41,8 @@ pub struct TileView {
     pub href: String,
     /// None when the module failed: "indisponible".
     pub view: Option<ViewHtml>,
+    /// In the author's preview, what the failed call hit.
+    pub failure: Option<String>,
 }
 
 /// The home page's module tiles, by slot.
@@ -81,6 +83,10 @@ pub async fn home_tiles(
     .await;
     let mut tiles = Tiles::default();
     for ((module, tile), outcome) in wanted.into_iter().zip(rendered) {
+        let failure = outcome
+            .as_ref()
+            .err()
+            .and_then(|failure| modules.failure_for_author(failure));
         let view = outcome.ok().map(|view| {
             ViewHtml::of(
                 &view,
@@ -95,6 +101,7 @@ pub async fn home_tiles(
             icon: tile_icon(&module.module_id, tile.slot),
             href: view_href(&module.module_id, &tile.id, &[]).unwrap_or_default(),
             view,
+            failure,
         };
         match tile.slot {
             Slot::Dashboard => tiles.dashboard.push(tile_view),
@@ -127,6 +134,8 @@ struct ServiceView {
     /// What the resident submitted, shown back when the module could not
     /// take it (so nothing typed is lost).
     submitted: Vec<(String, String)>,
+    /// In the author's preview, what the failed call hit.
+    failure: Option<String>,
 }
 
 fn query_params(uri: &RequestUri<'_>) -> Vec<(String, String)> {
@@ -151,6 +160,7 @@ fn unavailable_page(
     page: &TownPage,
     module: &EnabledModule,
     submitted: Vec<(String, String)>,
+    failure: Option<String>,
 ) -> Result<Page, PageError> {
     page.render(
         Status::ServiceUnavailable,
@@ -160,6 +170,7 @@ fn unavailable_page(
             module_name: module.manifest.name.clone(),
             view: None,
             submitted,
+            failure,
         },
     )
 }
@@ -201,7 +212,12 @@ async fn service_page(
             )?))
         }
         Err(CallFailure::NotFound(_)) => Ok(None),
-        Err(_) => Ok(Some(unavailable_page(&page, &module, Vec::new())?)),
+        Err(failure) => Ok(Some(unavailable_page(
+            &page,
+            &module,
+            Vec::new(),
+            modules.failure_for_author(&failure),
+        )?)),
     }
 }
 
@@ -258,6 +274,7 @@ fn show_view(
                 }
             }),
             submitted: Vec::new(),
+            failure: None,
         },
     )
 }
@@ -306,7 +323,10 @@ async fn service_action(
                     status,
                     None,
                 )?,
-                Err(_) => unavailable_page(&page, &module, fields)?,
+                Err(failure) => {
+                    let failure = modules.failure_for_author(&failure);
+                    unavailable_page(&page, &module, fields, failure)?
+                }
             })));
         }
     };
@@ -349,8 +369,9 @@ async fn service_action(
         Err(ActError::Call(CallFailure::NotFound(_))) => Ok(None),
         Err(error) => {
             tracing::warn!(module = %module.module_id, "module action failed: {error}");
+            let failure = modules.act_failure_for_author(&error);
             Ok(Some(Either::Left(unavailable_page(
-                &page, &module, fields,
+                &page, &module, fields, failure,
             )?)))
         }
     }

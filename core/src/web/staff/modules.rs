@@ -30,10 +30,16 @@ pub(super) fn routes() -> Vec<Route> {
 
 const PATH: &str = "/admin/modules";
 
-fn publisher_label(publisher: Publisher) -> &'static str {
-    match publisher {
-        Publisher::Guichet => "Guichet (module fourni avec Guichet)",
-        Publisher::ThirdParty => "Éditeur tiers (non vérifié)",
+/// Who vouches for a release, as an administrator reads it: the name the
+/// operator gave the key that signed it, or that nobody does.
+fn publisher_label(release: &OfferedRelease) -> String {
+    match (release.publisher, &release.publisher_name) {
+        (Publisher::Guichet, _) => "Guichet (module fourni avec Guichet, signé)".to_owned(),
+        (Publisher::Signed, Some(name)) => {
+            format!("{name} (signature vérifiée par l'hébergeur)")
+        }
+        (Publisher::Signed, None) => "Éditeur tiers (signature vérifiée)".to_owned(),
+        (Publisher::Unsigned, _) => "Éditeur non vérifié (module non signé)".to_owned(),
     }
 }
 
@@ -58,14 +64,14 @@ struct EnabledView {
     module_id: String,
     name: String,
     version: String,
-    publisher: &'static str,
+    publisher: String,
     edited: Option<String>,
 }
 
 #[derive(Serialize)]
 struct ReleaseView {
     version: String,
-    publisher: &'static str,
+    publisher: String,
     description: String,
     capabilities: Vec<CapabilityView>,
     current: bool,
@@ -106,7 +112,7 @@ async fn modules(
             module_id: module.module_id.clone(),
             name: module.release.manifest.name.clone(),
             version: module.release.version.clone(),
-            publisher: publisher_label(module.release.publisher),
+            publisher: publisher_label(&module.release),
             edited: module
                 .edited_at
                 .map(|at| crate::format::date_time(&at.with_timezone(&timezone))),
@@ -132,7 +138,7 @@ async fn modules(
         if let Some(offer) = offers.last_mut() {
             offer.releases.push(ReleaseView {
                 version: release.version.clone(),
-                publisher: publisher_label(release.publisher),
+                publisher: publisher_label(release),
                 description: release.manifest.description.clone(),
                 capabilities: capabilities(release),
                 current: release.current,
@@ -170,7 +176,7 @@ struct ConfigView {
     name: String,
     description: String,
     version: String,
-    publisher: &'static str,
+    publisher: String,
     release_id: i32,
     /// Enabling the module (it is not enabled yet).
     enabling: bool,
@@ -232,7 +238,7 @@ fn render(
         module_id: release.module_id.clone(),
         description: release.manifest.description.clone(),
         version: release.version.clone(),
-        publisher: publisher_label(release.publisher),
+        publisher: publisher_label(release),
         release_id: release.id,
         enabling: current.is_none(),
         from_version: current
