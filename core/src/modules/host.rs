@@ -133,7 +133,15 @@ impl CallFailure {
                 "Limite atteinte : mémoire, {} Mio par appel (module_memory_mib).",
                 limits.memory_bytes / (1024 * 1024)
             ),
-            Self::Trap(message) => format!("Le module s'est arrêté (trap) : {message}"),
+            Self::Trap(message) => {
+                // Rust compiles a panic to `unreachable`.
+                let hint = if message.contains("unreachable") {
+                    " (en Rust, une panique : unwrap, expect, indice hors bornes…)"
+                } else {
+                    ""
+                };
+                format!("Le module s'est arrêté (trap) : {message}{hint}")
+            }
             Self::OutputTooLarge => format!(
                 "Limite atteinte : la réponse contient plus de {} Kio de texte.",
                 MAX_OUTPUT_BYTES / 1024
@@ -871,8 +879,14 @@ fn classify(error: wasmtime::Error) -> CallFailure {
     if error.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
         return CallFailure::CpuDeadline;
     }
-    let message: String = format!("{error:#}").chars().take(500).collect();
-    CallFailure::Trap(message)
+    // A trap says what stopped the guest ("wasm `unreachable` instruction
+    // executed": a panic); its backtrace of unnamed addresses says
+    // nothing and would push that out of the 500 characters kept.
+    let message: String = match error.downcast_ref::<Trap>() {
+        Some(trap) => trap.to_string(),
+        None => format!("{error:#}"),
+    };
+    CallFailure::Trap(message.chars().take(500).collect())
 }
 
 fn module_failure(error: ModuleError) -> CallFailure {
