@@ -144,11 +144,15 @@ fn signing_key(target_dir: &Path) -> (minisign::SecretKey, bool) {
                 path.display()
             ))
         });
-        let key = minisign::SecretKey::parse(&text).unwrap_or_else(|error| {
-            fail(&format!(
+        let key = minisign::SecretKey::parse(&text).unwrap_or_else(|error| match error {
+            minisign::MinisignError::EncryptedSecretKey => fail(&format!(
+                "{SIGNING_KEY_VARIABLE}: {} is protected by a password; a build signs without a prompt: give the absolute path of an unencrypted key (`guichet module keygen`, or `minisign -G -W`)",
+                path.display()
+            )),
+            error => fail(&format!(
                 "{SIGNING_KEY_VARIABLE}: {}: {error}",
                 path.display()
-            ))
+            )),
         });
         return (key, true);
     }
@@ -178,13 +182,22 @@ fn signing_key(target_dir: &Path) -> (minisign::SecretKey, bool) {
 }
 
 fn read_key(path: &Path) -> Option<minisign::SecretKey> {
-    let text = std::fs::read_to_string(path).ok()?;
-    match minisign::SecretKey::parse(&text) {
-        Ok(key) => Some(key),
-        Err(error) => fail(&format!(
-            "{}: {error} (delete it: a new one is made)",
-            path.display()
-        )),
+    // Another build may be writing it this very moment: a few tries
+    // before calling it damaged.
+    let mut tries = 0;
+    loop {
+        let text = std::fs::read_to_string(path).ok()?;
+        match minisign::SecretKey::parse(&text) {
+            Ok(key) => return Some(key),
+            Err(_) if tries < 20 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            Err(error) => fail(&format!(
+                "{}: {error} (delete it: a new one is made)",
+                path.display()
+            )),
+        }
     }
 }
 

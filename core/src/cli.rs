@@ -738,7 +738,9 @@ fn module_new(
         made.module_id
     );
     if made.in_workspace {
-        println!("  added to the members of modules/Cargo.toml");
+        println!(
+            "  added to the members of modules/Cargo.toml: run `cargo update -w` in modules/ once, for its Cargo.lock (Guichet's build uses it --locked)"
+        );
     }
     println!("Next:");
     println!("  cd {}", made.dir.display());

@@ -223,6 +223,8 @@ pub async fn run(
         let stamps: Vec<Stamp> = watched.iter().map(|path| stamp(path)).collect();
         let bytes = std::fs::read(&options.file).map_err(AuthoringError::file(&options.file))?;
         let app = App::open(config.clone(), Mode::Preview).await?;
+        // Whether the next round starts from an empty database.
+        let mut afresh = false;
         let changed = match load(&app, &bytes, &sample, &mut seeded).await {
             Ok(served) => {
                 let changed = Arc::new(AtomicUsize::new(usize::MAX));
@@ -252,27 +254,31 @@ pub async fn run(
                     options.file.display(),
                     sample_path.display()
                 );
+                // The sample may be half written: start again from nothing.
+                afresh = !seeded;
                 wait_for_change(&watched, &stamps).await
             }
         };
         drop(app);
         if changed == 0 {
             eprintln!("{} changed: reloading the module…", options.file.display());
-            continue;
-        }
-        match Sample::read(options.sample.as_deref()) {
-            Ok(read) => {
-                eprintln!(
-                    "{} changed: starting again from the sample data…",
-                    sample_path.display()
-                );
-                sample = read;
-                scratch =
-                    tempfile::tempdir().map_err(AuthoringError::file(std::env::temp_dir()))?;
-                config = preview_config(config_file, scratch.path(), options.port)?;
-                seeded = false;
+        } else {
+            match Sample::read(options.sample.as_deref()) {
+                Ok(read) => {
+                    eprintln!(
+                        "{} changed: starting again from the sample data…",
+                        sample_path.display()
+                    );
+                    sample = read;
+                    afresh = true;
+                }
+                Err(error) => eprintln!("{error} (the previous sample data stay)"),
             }
-            Err(error) => eprintln!("{error} (the previous sample data stay)"),
+        }
+        if afresh {
+            scratch = tempfile::tempdir().map_err(AuthoringError::file(std::env::temp_dir()))?;
+            config = preview_config(config_file, scratch.path(), options.port)?;
+            seeded = false;
         }
     }
 }
@@ -299,6 +305,8 @@ fn preview_config(file: &ConfigFile, scratch: &Path, port: u16) -> Result<Config
     config.port = port;
     config.public_port = Some(port);
     config.smtp_url = None;
+    // Served over plain HTTP on this machine: cookies and links say so.
+    config.public_scheme = crate::config::PublicScheme::Http;
     config.allow_unsigned_modules = true;
     // Compiled code is sealed with the secret key, new at each preview:
     // kept for this preview only (its reloads reuse it).

@@ -91,6 +91,12 @@ pub fn new_module(name: &str, parent: &Path, sdk: &SdkSource) -> Result<Scaffold
     let write = |path: PathBuf, text: &str| -> Result<(), AuthoringError> {
         std::fs::write(&path, text).map_err(AuthoringError::file(path))
     };
+    // The workspace's members list is edited first: refused, nothing is
+    // written.
+    let members = workspace
+        .as_ref()
+        .map(|root| with_member(&root.join("Cargo.toml"), name))
+        .transpose()?;
     std::fs::create_dir_all(dir.join("src")).map_err(AuthoringError::file(&dir))?;
     write(dir.join("Cargo.toml"), &manifest)?;
     write(dir.join("src/lib.rs"), &source)?;
@@ -103,8 +109,9 @@ pub fn new_module(name: &str, parent: &Path, sdk: &SdkSource) -> Result<Scaffold
             "target/\n# A publisher's secret key never goes into a repository.\n*.key\n",
         )?;
     }
-    if let Some(root) = &workspace {
-        add_member(&root.join("Cargo.toml"), name)?;
+    if let (Some(root), Some(members)) = (&workspace, members) {
+        let manifest = root.join("Cargo.toml");
+        std::fs::write(&manifest, members).map_err(AuthoringError::file(manifest))?;
     }
     Ok(Scaffold {
         dir,
@@ -243,8 +250,8 @@ workspace = true
     )
 }
 
-/// Adds `name` to the `members` of the workspace's `Cargo.toml`.
-fn add_member(manifest: &Path, name: &str) -> Result<(), AuthoringError> {
+/// The workspace's `Cargo.toml` with `name` added to its `members`.
+fn with_member(manifest: &Path, name: &str) -> Result<String, AuthoringError> {
     let text = std::fs::read_to_string(manifest).map_err(AuthoringError::file(manifest))?;
     let start = text.find("members = [").ok_or_else(|| {
         AuthoringError::Refused(format!("{}: no `members = [` list", manifest.display()))
@@ -281,7 +288,7 @@ fn add_member(manifest: &Path, name: &str) -> Result<(), AuthoringError> {
             manifest.display()
         )));
     }
-    std::fs::write(manifest, updated).map_err(AuthoringError::file(manifest))
+    Ok(updated)
 }
 
 /// The sample data of the preview, for the template: the town's words and
@@ -367,8 +374,7 @@ mod tests {
             "[workspace]\nmembers = [\n    \"sdk\",\n    \"template\",\n]\n",
         )
         .unwrap();
-        add_member(&manifest, "agenda").unwrap();
-        let text = std::fs::read_to_string(&manifest).unwrap();
+        let text = with_member(&manifest, "agenda").unwrap();
         let parsed: toml::Table = toml::from_str(&text).unwrap();
         let members = parsed["workspace"]["members"].as_array().unwrap();
         assert_eq!(members.last().and_then(|m| m.as_str()), Some("agenda"));
@@ -376,8 +382,7 @@ mod tests {
         // A `]` in a comment: refused rather than broken.
         let odd = "[workspace]\nmembers = [\n    \"sdk\", # [x]\n    \"template\",\n]\n";
         std::fs::write(&manifest, odd).unwrap();
-        assert!(add_member(&manifest, "agenda").is_err());
-        assert_eq!(std::fs::read_to_string(&manifest).unwrap(), odd);
+        assert!(with_member(&manifest, "agenda").is_err());
     }
 
     #[test]

@@ -110,6 +110,12 @@ impl PublicKey {
         encode(&bytes)
     }
 
+    /// Whether both are the same Ed25519 key, whatever id each carries (an
+    /// id is not covered by a signature: it only names the key).
+    pub fn same_key(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+
     /// The `.pub` file minisign writes.
     pub fn file(&self) -> String {
         format!(

@@ -496,6 +496,12 @@ pub async fn keep_edited(
             ),
         }
     };
+    let serves = |row: &town_module::Model| {
+        releases
+            .iter()
+            .find(|release| release.id == row.module_release_id)
+            .is_none_or(|release| towns::serves_its_id(release, releases))
+    };
     let same_config = |a: &str, b: &str| {
         serde_json::from_str::<Value>(a).ok() == serde_json::from_str::<Value>(b).ok()
     };
@@ -507,6 +513,10 @@ pub async fn keep_edited(
             continue;
         }
         match rows.iter().find(|row| row.module_id == module.module_id) {
+            // Pinned in the back-office to a release its id's owner did
+            // not publish (an earlier unsigned build, since claimed by a
+            // signed publisher): the folder's resolution, the owner's.
+            Some(row) if !serves(row) => kept.push(module),
             Some(row) => {
                 if row.module_release_id != module.release_id
                     || !same_config(&row.config, &module.config)
@@ -521,6 +531,16 @@ pub async fn keep_edited(
     }
     for row in &rows {
         if edited.contains(&row.module_id) && !kept.iter().any(|m| m.module_id == row.module_id) {
+            if !serves(row) {
+                // Enabled in the back-office, absent from the folder, on a
+                // release its id's owner did not publish: not kept.
+                tracing::warn!(
+                    town = %tenant.slug,
+                    module = %row.module_id,
+                    "a module enabled in the back-office is on a release its id's owner did not publish: disabled"
+                );
+                continue;
+            }
             // Enabled in the back-office, absent from the folder.
             left_alone.push(row.module_id.clone());
             kept.push(as_stored(row));

@@ -87,8 +87,13 @@ impl PublisherTrust {
                 return refuse("this name is Guichet's own (or empty): name the publisher");
             }
             let key = PublicKey::parse(key).map_err(|error| (name.clone(), error.to_string()))?;
-            if key == guichet {
+            if key.same_key(&guichet) {
                 return refuse("this is Guichet's own key, not a publisher's");
+            }
+            if let Some((other, _)) = keys.values().find(|(_, known)| known.same_key(&key)) {
+                return refuse(&format!(
+                    "this key is also `{other}`'s: one key, one publisher"
+                ));
             }
             // A key id is 8 bytes its owner chose: two keys under one id
             // would let one publisher's signatures be judged by the other.
