@@ -283,7 +283,9 @@ on_both_databases! {
         assert!(none.contains("Aucune demande ne correspond."), "{none}");
         let none = agent.get("/admin/demandes?demarche=type:attestation-residence").await.text();
         assert!(none.contains("Aucune demande ne correspond."), "{none}");
-        let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+        // The town's day (Paris), which is the filter's: between 23:00 and
+        // midnight UTC, UTC's date is the day before.
+        let today = chrono::Utc::now().with_timezone(&chrono_tz::Europe::Paris).format("%Y-%m-%d").to_string();
         let dated = agent.get(&format!("/admin/demandes?du=2000-01-01&au={today}")).await.text();
         assert!(dated.contains("27 au total"), "{dated}");
         let future = agent.get("/admin/demandes?du=2999-01-01").await.text();
