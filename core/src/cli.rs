@@ -671,6 +671,16 @@ async fn staff_invite(
     Ok(())
 }
 
+/// A component and its signature file (named, else beside it, if any).
+fn release_files(
+    path: &std::path::Path,
+    signature_file: Option<&std::path::Path>,
+) -> anyhow::Result<(Vec<u8>, Option<String>)> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let signature = crate::authoring::signing::read_signature(path, signature_file)?;
+    Ok((bytes, signature))
+}
+
 async fn module_publish(
     file: &ConfigFile,
     path: &std::path::Path,
@@ -678,8 +688,7 @@ async fn module_publish(
 ) -> anyhow::Result<()> {
     let config = Config::load(file)?;
     init_logging(&config);
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let signature = crate::authoring::signing::read_signature(path, signature_file)?;
+    let (bytes, signature) = release_files(path, signature_file)?;
     let trust = config.publisher_trust()?;
     let app = App::open(with_ephemeral_key(config), Mode::Serve).await?;
     let published = app
@@ -761,8 +770,7 @@ async fn module_check(
 ) -> anyhow::Result<()> {
     let config = Config::load(file)?;
     init_logging(&config);
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let signature = crate::authoring::signing::read_signature(path, signature_file)?;
+    let (bytes, signature) = release_files(path, signature_file)?;
     let trust = config.publisher_trust()?;
     let (host, _scratch) = crate::authoring::standalone_host(&config).await?;
     let report = crate::authoring::check::check(&host, &bytes, signature.as_deref(), &trust).await;

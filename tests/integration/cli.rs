@@ -3,19 +3,11 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use crate::harness::{TestDatabase, Visitor, free_port, repo_root};
+use crate::harness::{TestDatabase, Visitor, free_port, repo_root, run_guichet};
 
 /// Runs `guichet ARGS` in `dir`, with only the given `GUICHET_*` variables.
 fn guichet(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_guichet"));
-    command.current_dir(dir).args(args);
-    for (key, _) in std::env::vars() {
-        if key.starts_with("GUICHET_") {
-            command.env_remove(key);
-        }
-    }
-    command.envs(env.iter().copied());
-    command.output().expect("the binary runs")
+    run_guichet(dir, args, env)
 }
 
 fn stderr(output: &Output) -> String {

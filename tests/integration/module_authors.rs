@@ -11,7 +11,7 @@ use std::process::{Command, Output, Stdio};
 
 use base64::Engine as _;
 
-use crate::harness::{TestDatabase, Visitor, free_port};
+use crate::harness::{TestDatabase, Visitor, free_port, run_guichet};
 
 fn built(crate_name: &str) -> PathBuf {
     PathBuf::from(env!("MODULES_BUILD_DIR")).join(format!("{crate_name}.wasm"))
@@ -19,15 +19,7 @@ fn built(crate_name: &str) -> PathBuf {
 
 /// Runs `guichet ARGS` in `dir`, with only the given `GUICHET_*` variables.
 fn guichet(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_guichet"));
-    command.current_dir(dir).args(args);
-    for (key, _) in std::env::vars() {
-        if key.starts_with("GUICHET_") {
-            command.env_remove(key);
-        }
-    }
-    command.envs(env.iter().copied());
-    command.output().expect("the binary runs")
+    run_guichet(dir, args, env)
 }
 
 fn text(output: &Output) -> String {

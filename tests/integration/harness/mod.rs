@@ -22,6 +22,24 @@ pub use visitor::{Visitor, csrf_of, field_value};
 use std::path::PathBuf;
 
 /// The root of the repository (`tenants/`, `themes/`).
+/// Runs the `guichet` binary with `args` in `dir`, with only the given
+/// `GUICHET_*` variables (none of the test process's own).
+pub fn run_guichet(
+    dir: &std::path::Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> std::process::Output {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_guichet"));
+    command.current_dir(dir).args(args);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("GUICHET_") {
+            command.env_remove(key);
+        }
+    }
+    command.envs(env.iter().copied());
+    command.output().expect("the binary runs")
+}
+
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .parent()
