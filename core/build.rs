@@ -42,6 +42,7 @@ fn main() {
         .unwrap_or_else(|| manifest_dir.clone());
     let modules = root.join("modules");
     println!("cargo:rerun-if-changed={}", modules.display());
+    ensure_wasm_target(&root);
 
     // A target directory of its own: the outer cargo holds a lock on its own.
     let target_dir = root.join("target").join("modules");
@@ -133,6 +134,54 @@ fn main() {
 
 /// The release key if one is named (true), else this checkout's (made
 /// once).
+/// The modules' target, `wasm32-wasip2`, listed by rust-toolchain.toml:
+/// rustup installs the toolchain the file names but, with auto-install off
+/// or for a toolchain already there, not always its targets. Checked (and
+/// installed through rustup, as `rustup toolchain install` would) before
+/// anything is built, so that a first build stops in its first minute
+/// with the one command that fixes it, not after the heavy crates.
+fn ensure_wasm_target(root: &Path) {
+    const TARGET: &str = "wasm32-wasip2";
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_owned());
+    let installed = || {
+        Command::new(&rustc)
+            .args(["--print", "target-libdir", "--target", TARGET])
+            .output()
+            .ok()
+            .filter(|output| output.status.success())
+            .map(|output| PathBuf::from(String::from_utf8_lossy(&output.stdout).trim()))
+            .is_some_and(|libdir| libdir.is_dir())
+    };
+    if installed() {
+        return;
+    }
+    // The toolchain rustup's proxy runs (`1.95.0-x86_64-…`), if any.
+    let toolchain = std::env::var("RUSTUP_TOOLCHAIN").ok();
+    let mut rustup = Command::new("rustup");
+    rustup.current_dir(root).args(["target", "add", TARGET]);
+    if let Some(toolchain) = &toolchain {
+        rustup.args(["--toolchain", toolchain]);
+    }
+    println!(
+        "cargo:warning=the {TARGET} target (rust-toolchain.toml) was missing: installing it with `rustup target add {TARGET}`"
+    );
+    let added = rustup
+        .status()
+        .map(|status| status.success())
+        .unwrap_or(false);
+    if !(added && installed()) {
+        let command = match &toolchain {
+            Some(toolchain) => format!("rustup target add {TARGET} --toolchain {toolchain}"),
+            None => format!("rustup target add {TARGET}"),
+        };
+        fail(&format!(
+            "the modules are built for {TARGET}, which this Rust toolchain lacks; run `{command}` \
+             (or `rustup toolchain install` in the checkout, which installs what \
+             rust-toolchain.toml lists), then build again"
+        ));
+    }
+}
+
 fn signing_key(target_dir: &Path) -> (minisign::SecretKey, bool) {
     println!("cargo:rerun-if-env-changed={SIGNING_KEY_VARIABLE}");
     if let Some(path) = std::env::var_os(SIGNING_KEY_VARIABLE) {

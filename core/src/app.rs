@@ -87,6 +87,8 @@ pub struct App {
     pub privacy: crate::privacy::Privacy,
     /// Where the outbox worker delivers; none keeps mail in the outbox.
     pub delivery: Option<Delivery>,
+    /// What `/metrics` serves.
+    pub metrics: crate::metrics::Metrics,
     /// Keys the CSRF tokens.
     pub secret_key: Arc<[u8]>,
 }
@@ -171,7 +173,9 @@ impl App {
             themes.clone(),
             tenants.clone(),
         );
+        let metrics = crate::metrics::Metrics::new(db.clone(), modules.clone());
         Ok(Self {
+            metrics,
             config,
             mode,
             db,

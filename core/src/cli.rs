@@ -31,6 +31,10 @@ struct Cli {
     /// Configuration file (default: guichet.toml, or $GUICHET_CONFIG).
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Act on the demo started from this folder (its database, key and
+    /// links: data/demo/guichet.toml, written by `guichet demo`).
+    #[arg(long, global = true, conflicts_with = "config")]
+    demo: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -233,6 +237,27 @@ enum TenantCommand {
     Apply { dir: PathBuf },
     /// List the towns.
     List,
+    /// Remove a town and every row it owns (residents, requests, documents,
+    /// payments, staff, mail, journal, module data) in one transaction,
+    /// after a confirmation naming what goes.
+    Remove {
+        /// The town's slug.
+        slug: String,
+        /// Write the town's rows to this ZIP file first (one JSON file per
+        /// table); the town is removed only once it is written.
+        #[arg(long, value_name = "FILE")]
+        export: Option<PathBuf>,
+        /// The folder towns are applied from: a town it still defines is
+        /// not removed (the next `tenant apply` would create it again).
+        #[arg(long, value_name = "DIR", default_value = "tenants")]
+        folder: PathBuf,
+        /// Remove it even though the folder above still defines it.
+        #[arg(long)]
+        despite_folder: bool,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 pub fn main() -> ExitCode {
@@ -247,13 +272,31 @@ pub fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let file = ConfigFile::from_cli_or_env(cli.config);
+    let file = ConfigFile::from_cli_or_env(cli.config, cli.demo);
+    if file.is_demo() && matches!(cli.command, Command::Demo { .. } | Command::Serve) {
+        anyhow::bail!("--demo is for the commands run beside a running demo, not for serve or demo");
+    }
     match cli.command {
         Command::Serve => serve(&file).await,
         Command::Demo { port } => demo(&file, port).await,
         Command::Migrate => migrate(&file).await,
         Command::Tenant(TenantCommand::Apply { dir }) => tenant_apply(&file, &dir).await,
         Command::Tenant(TenantCommand::List) => tenant_list(&file).await,
+        Command::Tenant(TenantCommand::Remove {
+            slug,
+            export,
+            folder,
+            despite_folder,
+            yes,
+        }) => {
+            let options = RemoveOptions {
+                export,
+                folder,
+                despite_folder,
+                yes,
+            };
+            tenant_remove(&file, &slug, &options).await
+        }
         Command::Terms(TermsCommand::Publish {
             tenant,
             file: terms_file,
@@ -333,6 +376,9 @@ async fn serve(file: &ConfigFile) -> anyhow::Result<()> {
     let config = Config::load(file)?;
     config.require_secret_key()?;
     init_logging(&config);
+    for doubt in config.public_url_doubts() {
+        tracing::warn!("{doubt}");
+    }
     let app = App::open(config, Mode::Serve).await?;
     tracing::info!(themes = ?app.themes.files(), "themes loaded");
     let address = app.config.address;
@@ -350,13 +396,21 @@ async fn demo(file: &ConfigFile, port: Option<u16>) -> anyhow::Result<()> {
     if config.public_port.is_none() && config.port != 80 {
         config.public_port = Some(config.port);
     }
-    // A fresh key per run: demo sessions need not survive a restart.
-    let mut config = with_ephemeral_key(config);
+    // One key for every run from this folder: the sessions, the temporary
+    // passwords of accounts created beside the demo and the compiled
+    // modules' cache (signed with it) outlive a restart.
+    let folder = crate::demo::DemoFolder::here();
+    if config.secret_key.is_none() {
+        config.secret_key = Some(folder.secret_key()?);
+    }
     init_logging(&config);
     let mut definitions = crate::demo::town_definitions(std::path::Path::new("tenants"))?;
     // Kept until the demo stops, as FranceConnect's provider below.
     let payfip = crate::demo::start_payfip(&mut config, &mut definitions).await;
     let app = App::open(config, Mode::Demo).await?;
+    // What `guichet --demo …` reads, written once the configuration is
+    // known to work.
+    folder.write_config(&app.config)?;
     // Kept until the demo stops: dropping it stops the provider.
     let franceconnect = crate::demo::start_franceconnect(&app, &mut definitions).await;
     apply(&app, &definitions).await?;
@@ -403,6 +457,11 @@ async fn demo(file: &ConfigFile, port: Option<u16>) -> anyhow::Result<()> {
                 "Mail is kept in a local mailbox: http://<town>.{base_domain}:{port}/demo/courriels"
             ));
         }
+        banner.push(
+            "Commands beside the demo take --demo (in another terminal, from this folder): \
+             guichet --demo account create --tenant villeneuve --email …"
+                .to_owned(),
+        );
         if let Some(note) = &franceconnect_note {
             banner.push(note.clone());
         }
@@ -433,10 +492,8 @@ async fn migrate(file: &ConfigFile) -> anyhow::Result<()> {
 }
 
 async fn tenant_apply(file: &ConfigFile, dir: &std::path::Path) -> anyhow::Result<()> {
-    let config = Config::load(file)?;
-    init_logging(&config);
     let definitions = load_definitions(dir)?;
-    let app = App::open(with_ephemeral_key(config), Mode::Serve).await?;
+    let app = open_app(file, Database::Created, Key::Ephemeral).await?;
     apply(&app, &definitions).await
 }
 
@@ -534,13 +591,11 @@ async fn terms_publish(
     path: &std::path::Path,
     minor: bool,
 ) -> anyhow::Result<()> {
-    let config = Config::load(file)?;
-    init_logging(&config);
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let parsed = crate::terms::parse_terms_file(&text, &path.display().to_string())?;
     let kind = if minor { TermsKind::Minor } else { parsed.kind };
-    let app = App::open(with_ephemeral_key(config), Mode::Serve).await?;
+    let app = open_app(file, Database::Existing, Key::Ephemeral).await?;
     let tenant = town(&app, slug).await?;
     match app.terms.publish(&tenant, &parsed.source, kind).await? {
         PublishOutcome::Published { number, kind } => {
@@ -561,9 +616,7 @@ async fn terms_export(
     slug: &str,
     output: Option<&std::path::Path>,
 ) -> anyhow::Result<()> {
-    let config = Config::load(file)?;
-    init_logging(&config);
-    let app = App::open(with_ephemeral_key(config), Mode::Serve).await?;
+    let app = open_app(file, Database::Existing, Key::Ephemeral).await?;
     let tenant = town(&app, slug).await?;
     let count = match output {
         Some(path) => {
@@ -577,10 +630,132 @@ async fn terms_export(
     Ok(())
 }
 
+#[derive(Debug)]
+struct RemoveOptions {
+    export: Option<PathBuf>,
+    folder: PathBuf,
+    despite_folder: bool,
+    yes: bool,
+}
+
+/// What the confirmation names first, by table: what an operator counts.
+const REMOVAL_HEADLINE: &[(&str, &str)] = &[
+    ("account", "residents' accounts"),
+    ("household_member", "household members"),
+    ("request", "requests"),
+    ("issued_document", "documents"),
+    ("payment", "payments"),
+    ("staff_member", "staff members"),
+    ("module_data", "module data entries"),
+    ("mail_outbox", "mails"),
+    ("audit_event", "journal events"),
+];
+
+async fn tenant_remove(file: &ConfigFile, slug: &str, options: &RemoveOptions) -> anyhow::Result<()> {
+    let app = open_app(file, Database::Existing, Key::Ephemeral).await?;
+    let tenant = town(&app, slug).await?;
+    if !options.despite_folder && folder_defines(&options.folder, slug) {
+        anyhow::bail!(
+            "{}/ still defines the town `{slug}`: the next `guichet tenant apply {}` would create \
+             it again, empty. Remove its folder first, or pass --despite-folder",
+            options.folder.join(slug).display(),
+            options.folder.display()
+        );
+    }
+    if let Some(path) = &options.export
+        && path.exists()
+    {
+        anyhow::bail!("{} already exists: the export never overwrites a file", path.display());
+    }
+    let counts = crate::tenancy::removal::count(&app.db, &tenant).await?;
+    // Written whole, then printed: a lock on stdout must not be held
+    // across the awaits below.
+    let mut summary = format!(
+        "Removing {} ({}) takes away, for good:\n",
+        tenant.slug, tenant.display_name
+    );
+    for (table, noun) in REMOVAL_HEADLINE {
+        summary.push_str(&format!("  {noun:<24} {}\n", counts.of(table)));
+    }
+    let tables = counts.rows.values().filter(|rows| **rows > 0).count();
+    summary.push_str(&format!(
+        "  {} rows in {tables} tables in all, and the town itself.\n",
+        counts.total()
+    ));
+    match &options.export {
+        Some(path) => summary.push_str(&format!("Its rows are first written to {}.\n", path.display())),
+        None => summary.push_str("No export is written (--export FILE writes one first).\n"),
+    }
+    print!("{summary}");
+    std::io::stdout().flush()?;
+    if !options.yes {
+        confirm_removal(slug)?;
+    }
+    let mut write_export = |bytes: Vec<u8>| -> std::io::Result<String> {
+        let Some(path) = &options.export else {
+            return Ok(String::new());
+        };
+        // Written in full and synced before the removal commits.
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)?;
+        file.write_all(&bytes)?;
+        file.sync_all()?;
+        Ok(std::path::absolute(path)
+            .unwrap_or_else(|_| path.clone())
+            .display()
+            .to_string())
+    };
+    let export: Option<&mut (dyn FnMut(Vec<u8>) -> std::io::Result<String> + Send)> =
+        if options.export.is_some() {
+            Some(&mut write_export)
+        } else {
+            None
+        };
+    let removed = crate::tenancy::removal::remove(&app.db, &tenant, export).await?;
+    app.tenants.forget_resolved();
+    println!(
+        "removed   {slug}: {} rows in {tables} tables, and the town",
+        removed.counts.total()
+    );
+    if let (Some(path), Some(bytes)) = (&options.export, removed.export_bytes) {
+        println!("exported  {} ({})", path.display(), human_bytes(bytes));
+    }
+    Ok(())
+}
+
+/// Whether the folder towns are applied from still holds `slug`'s
+/// definition (as `DIR/<slug>/tenant.toml`, or `DIR/tenant.toml` naming it).
+fn folder_defines(folder: &std::path::Path, slug: &str) -> bool {
+    if folder.join(slug).join(crate::tenancy::DEFINITION_FILE).is_file() {
+        return true;
+    }
+    load_definitions(folder).is_ok_and(|towns| {
+        towns
+            .iter()
+            .any(|town| town.definition.slug == slug)
+    })
+}
+
+/// Asks for the slug on the terminal; refuses without one.
+fn confirm_removal(slug: &str) -> anyhow::Result<()> {
+    use std::io::IsTerminal as _;
+    if !std::io::stdin().is_terminal() {
+        anyhow::bail!("not removed: no terminal to confirm on; pass --yes to remove without asking");
+    }
+    print!("Type the town's slug ({slug}) to remove it: ");
+    std::io::stdout().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    if answer.trim() != slug {
+        anyhow::bail!("not removed: the answer was not `{slug}`");
+    }
+    Ok(())
+}
+
 async fn tenant_list(file: &ConfigFile) -> anyhow::Result<()> {
-    let config = Config::load(file)?;
-    init_logging(&config);
-    let app = App::open(with_ephemeral_key(config), Mode::Serve).await?;
+    let app = open_app(file, Database::Existing, Key::Ephemeral).await?;
     let towns = app.tenants.list().await?;
     if towns.is_empty() {
         println!("No town yet: add one with `guichet tenant apply DIR`.");
@@ -602,9 +777,9 @@ async fn tenant_list(file: &ConfigFile) -> anyhow::Result<()> {
 }
 
 async fn account_create(file: &ConfigFile, slug: &str, new: NewAccount) -> anyhow::Result<()> {
-    let config = Config::load(file)?;
-    init_logging(&config);
-    let app = App::open(with_ephemeral_key(config), Mode::Serve).await?;
+    // The temporary password is an HMAC keyed by the server's key: with
+    // another key, the server could not check it.
+    let app = open_app(file, Database::Existing, Key::Server).await?;
     let tenant = town(&app, slug).await?;
     let origin = Origin {
         ip: None,
@@ -615,13 +790,29 @@ async fn account_create(file: &ConfigFile, slug: &str, new: NewAccount) -> anyho
         "Account created in {}: identifier {}",
         tenant.slug, created.identifier
     );
-    println!("The activation mail is queued with the temporary password.");
-    if app.delivery.is_none() {
-        println!("No smtp_url is configured: it will be sent once one is, by `guichet serve`.");
-    } else {
-        println!("`guichet serve` delivers it.");
-    }
+    println!(
+        "The activation mail (with the temporary password) is queued: {}",
+        mail_fate(&app, &tenant)
+    );
     Ok(())
+}
+
+/// What happens to a mail a command queued: said as it is, since the
+/// command itself sends nothing (the servers' outbox worker does).
+fn mail_fate(app: &App, tenant: &crate::tenancy::Tenant) -> String {
+    match (app.mode, &app.config.smtp_url) {
+        (Mode::Demo, None) => format!(
+            "the running demo shows it in its mailbox, {}",
+            app.mailer.links().town_url(tenant, "/demo/courriels")
+        ),
+        (Mode::Demo, Some(_)) => "the running demo sends it through its smtp_url.".to_owned(),
+        (_, Some(_)) => "the servers on this database (`guichet serve`) send it; \
+                         it waits in the outbox until one runs."
+            .to_owned(),
+        (_, None) => "no smtp_url is configured here; it waits in the outbox until a \
+                      `guichet serve` with smtp_url runs on this database."
+            .to_owned(),
+    }
 }
 
 async fn staff_invite(
@@ -632,9 +823,7 @@ async fn staff_invite(
 ) -> anyhow::Result<()> {
     let role = crate::staff::StaffRole::parse(role)
         .context("--role must be agent, gestionnaire or administrateur")?;
-    let config = Config::load(file)?;
-    init_logging(&config);
-    let app = App::open(with_ephemeral_key(config), Mode::Serve).await?;
+    let app = open_app(file, Database::Existing, Key::Ephemeral).await?;
     let tenant = town(&app, slug).await?;
     let origin = Origin {
         ip: None,
@@ -663,11 +852,7 @@ async fn staff_invite(
         crate::staff::INVITATION_VALIDITY_HOURS
     );
     println!("{}", invited.link);
-    if app.delivery.is_none() {
-        println!(
-            "No smtp_url is configured: the mail will be sent once one is, by `guichet serve`."
-        );
-    }
+    println!("The invitation mail is queued: {}", mail_fate(&app, &tenant));
     Ok(())
 }
 
@@ -686,11 +871,9 @@ async fn module_publish(
     path: &std::path::Path,
     signature_file: Option<&std::path::Path>,
 ) -> anyhow::Result<()> {
-    let config = Config::load(file)?;
-    init_logging(&config);
     let (bytes, signature) = release_files(path, signature_file)?;
-    let trust = config.publisher_trust()?;
-    let app = App::open(with_ephemeral_key(config), Mode::Serve).await?;
+    let app = open_app(file, Database::Created, Key::Ephemeral).await?;
+    let trust = app.config.publisher_trust()?;
     let published = app
         .modules
         .publish_signed(&bytes, signature.as_deref(), &trust)
@@ -884,9 +1067,7 @@ fn module_sign(key: &std::path::Path, wasm: &std::path::Path) -> anyhow::Result<
 }
 
 async fn module_list(file: &ConfigFile) -> anyhow::Result<()> {
-    let config = Config::load(file)?;
-    init_logging(&config);
-    let app = App::open(with_ephemeral_key(config), Mode::Serve).await?;
+    let app = open_app(file, Database::Existing, Key::Ephemeral).await?;
     let releases = app.modules.releases().await?;
     if releases.is_empty() {
         println!("No module yet: publish one with `guichet module publish FILE.wasm`.");
@@ -916,9 +1097,7 @@ async fn module_upgrade(
     module: Option<&str>,
     dry_run: bool,
 ) -> anyhow::Result<()> {
-    let config = Config::load(file)?;
-    init_logging(&config);
-    let app = App::open(with_ephemeral_key(config), Mode::Serve).await?;
+    let app = open_app(file, Database::Existing, Key::Ephemeral).await?;
     let tenant = town(&app, slug).await?;
     let changes = app.modules.upgrade(&tenant, module, dry_run).await?;
     if changes.is_empty() {
@@ -978,9 +1157,7 @@ async fn module_upgrade(
 }
 
 async fn module_usage(file: &ConfigFile, slug: &str) -> anyhow::Result<()> {
-    let config = Config::load(file)?;
-    init_logging(&config);
-    let app = App::open(with_ephemeral_key(config), Mode::Serve).await?;
+    let app = open_app(file, Database::Existing, Key::Ephemeral).await?;
     let tenant = town(&app, slug).await?;
     let usage = app.modules.storage_usage(&tenant).await?;
     if usage.is_empty() {
@@ -1033,9 +1210,7 @@ fn percent(part: u64, whole: u64) -> u64 {
 }
 
 async fn api_key(file: &ConfigFile, command: ApiKeyCommand) -> anyhow::Result<()> {
-    let config = Config::load(file)?;
-    init_logging(&config);
-    let app = App::open(with_ephemeral_key(config), Mode::Serve).await?;
+    let app = open_app(file, Database::Existing, Key::Ephemeral).await?;
     let keys = crate::api::ApiKeys::new(app.db.clone());
     match command {
         ApiKeyCommand::Create { tenant, name } => {
@@ -1076,6 +1251,59 @@ async fn api_key(file: &ConfigFile, command: ApiKeyCommand) -> anyhow::Result<()
         }
     }
     Ok(())
+}
+
+/// Whether a command may create the database it is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Database {
+    /// It sets one up (`tenant apply`, `module publish`): migrated if new.
+    Created,
+    /// It acts on towns that must exist: a SQLite file that does not is a
+    /// mistaken path (or a demo's database named without --demo), refused
+    /// rather than silently created empty.
+    Existing,
+}
+
+/// What a command needs of the secret key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Key {
+    /// Nothing it writes depends on the key: a random one will do.
+    Ephemeral,
+    /// It writes what the server checks with its key (a temporary
+    /// password): the server's own, configured.
+    Server,
+}
+
+/// Loads the configuration (with `--demo`, the running demo's) and opens
+/// the app, as every command that touches data does.
+async fn open_app(file: &ConfigFile, database: Database, key: Key) -> anyhow::Result<App> {
+    let config = Config::load(file)?;
+    init_logging(&config);
+    if database == Database::Existing
+        && let Some(path) = config.sqlite_file()
+        && !path.exists()
+    {
+        let hint = if file.is_demo() {
+            "start `guichet demo` from this folder first"
+        } else if std::path::Path::new(crate::config::DEMO_CONFIG_PATH).is_file() {
+            "to act on the demo started from this folder, add --demo (`guichet --demo …`)"
+        } else {
+            "check database_url, or create it with `guichet migrate` and `guichet tenant apply`"
+        };
+        anyhow::bail!(
+            "the database {} does not exist: {hint}",
+            path.display()
+        );
+    }
+    let config = match key {
+        Key::Ephemeral => with_ephemeral_key(config),
+        Key::Server => {
+            config.require_secret_key()?;
+            config
+        }
+    };
+    let mode = if file.is_demo() { Mode::Demo } else { Mode::Serve };
+    Ok(App::open(config, mode).await?)
 }
 
 /// Commands that serve no page need no lasting secret key: they get a

@@ -184,6 +184,12 @@ impl Default for Config {
 pub enum ConfigError {
     #[error("the configuration file {} does not exist", .0.display())]
     MissingFile(PathBuf),
+    #[error(
+        "no demo has started from this folder ({} is written when `guichet demo` starts): \
+         start the demo here first, or leave out --demo",
+        .0.display()
+    )]
+    NoDemo(PathBuf),
     #[error("{}", describe_figment_error(.figment, .error))]
     Unreadable {
         figment: Box<Figment>,
@@ -204,27 +210,52 @@ pub enum ConfigFile {
     Explicit(PathBuf),
     /// `guichet.toml` in the working directory, read if present.
     Default,
+    /// `--demo`: the configuration the demo started from this folder wrote
+    /// ([`DEMO_CONFIG_PATH`]), over the demo's defaults, so that a command
+    /// run beside the demo acts on the demo's database with its key and
+    /// its links.
+    Demo,
 }
 
+/// What `guichet demo` keeps from one run to the next, beside its database.
+pub const DEMO_DIR: &str = "data/demo";
+/// The running demo's configuration, which `--demo` reads.
+pub const DEMO_CONFIG_PATH: &str = "data/demo/guichet.toml";
+
 impl ConfigFile {
-    /// The file named by `--config`, else by `GUICHET_CONFIG`, else the default.
-    pub fn from_cli_or_env(cli: Option<PathBuf>) -> Self {
+    /// `--demo`, else the file named by `--config`, else by
+    /// `GUICHET_CONFIG`, else the default.
+    pub fn from_cli_or_env(cli: Option<PathBuf>, demo: bool) -> Self {
+        if demo {
+            return Self::Demo;
+        }
         cli.or_else(|| std::env::var_os(CONFIG_PATH_VARIABLE).map(PathBuf::from))
             .map_or(Self::Default, Self::Explicit)
+    }
+
+    /// Whether the commands act on the demo's database.
+    pub fn is_demo(&self) -> bool {
+        matches!(self, Self::Demo)
     }
 }
 
 impl Config {
-    /// Reads the three layers: defaults, the file, the environment.
+    /// Reads the three layers: defaults, the file, the environment (with
+    /// `--demo`, the demo's defaults and the file the demo wrote).
     pub fn load(file: &ConfigFile) -> Result<Self, ConfigError> {
-        Self::load_over(Self::default(), file)
+        let defaults = if file.is_demo() {
+            Self::demo_defaults()
+        } else {
+            Self::default()
+        };
+        Self::load_over(defaults, file)
     }
 
     /// The defaults of `guichet demo`: its own database, plain HTTP on
     /// localhost, templates reloaded.
     pub fn demo_defaults() -> Self {
         Self {
-            database_url: "sqlite://data/demo.sqlite".to_owned(),
+            database_url: format!("sqlite://{DEMO_DIR}/guichet.sqlite"),
             public_scheme: PublicScheme::Http,
             dev_mode: true,
             // Local development: modules built here are not signed.
@@ -240,6 +271,10 @@ impl Config {
                 return Err(ConfigError::MissingFile(path.clone()));
             }
             ConfigFile::Explicit(path) => Some(path.as_path()),
+            ConfigFile::Demo if !Path::new(DEMO_CONFIG_PATH).is_file() => {
+                return Err(ConfigError::NoDemo(PathBuf::from(DEMO_CONFIG_PATH)));
+            }
+            ConfigFile::Demo => Some(Path::new(DEMO_CONFIG_PATH)),
             // The default file is optional, and looked for here only.
             ConfigFile::Default => {
                 Some(Path::new(DEFAULT_CONFIG_PATH)).filter(|path| path.is_file())
@@ -434,6 +469,58 @@ impl Config {
         })
     }
 
+    /// The SQLite file `database_url` names, if it names one (not
+    /// PostgreSQL, not an in-memory database).
+    pub fn sqlite_file(&self) -> Option<PathBuf> {
+        let rest = self.database_url.strip_prefix("sqlite:")?;
+        let path = rest.trim_start_matches("//");
+        let path = path.split_once('?').map_or(path, |(path, _)| path);
+        (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+    }
+
+    /// What looks wrong in the links mails carry (`public_scheme`,
+    /// `public_port`, `base_domain`) for the address this server listens
+    /// on: each doubt a sentence naming the key to change. Links are built
+    /// from these settings and the town's host, never from a request's
+    /// `Host` header, so a wrong setting gives dead links in every mail.
+    pub fn public_url_doubts(&self) -> Vec<String> {
+        let local = self.base_domain == "localhost" || self.base_domain.ends_with(".localhost");
+        let default_port = match self.public_scheme {
+            PublicScheme::Http => 80,
+            PublicScheme::Https => 443,
+        };
+        let example = format!(
+            "{}://<town>.{}{}/",
+            self.public_scheme.as_str(),
+            self.base_domain,
+            self.public_port
+                .map(|port| format!(":{port}"))
+                .unwrap_or_default()
+        );
+        let mut doubts = Vec::new();
+        if local && self.public_scheme == PublicScheme::Https {
+            doubts.push(format!(
+                "links in mails read {example}, but this server speaks plain HTTP on {}: \
+                 set public_scheme = \"http\" unless a local proxy serves HTTPS",
+                self.base_domain
+            ));
+        }
+        if local && self.public_port.is_none() && self.port != default_port {
+            doubts.push(format!(
+                "links in mails read {example} (no port), but this server listens on port {}: \
+                 set public_port = {}",
+                self.port, self.port
+            ));
+        }
+        if !local && self.public_scheme == PublicScheme::Http {
+            doubts.push(format!(
+                "links in mails read {example}: passwords would cross the network in clear; \
+                 set public_scheme = \"https\" and serve behind a TLS proxy"
+            ));
+        }
+        doubts
+    }
+
     /// How long a request waits for a database connection.
     pub fn database_acquire_timeout(&self) -> std::time::Duration {
         std::time::Duration::from_millis(u64::from(self.database_acquire_timeout_ms))
@@ -601,6 +688,37 @@ mod tests {
         let config = load("base_domain = 'Example.FR.'").unwrap();
         assert_eq!(config.base_domain, "example.fr");
         assert!(load("base_domain = 'exa mple.fr'").is_err());
+    }
+
+    #[test]
+    fn doubtful_public_links_are_named() {
+        // The defaults (https, no port) on localhost:8000 give dead links.
+        let doubts = load("").unwrap().public_url_doubts();
+        assert_eq!(doubts.len(), 2, "{doubts:?}");
+        assert!(doubts[0].contains("public_scheme = \"http\""), "{doubts:?}");
+        assert!(doubts[1].contains("public_port = 8000"), "{doubts:?}");
+        // What the demo sets: nothing to say.
+        let demo = load("public_scheme = 'http'\npublic_port = 8000").unwrap();
+        assert_eq!(demo.public_url_doubts(), Vec::<String>::new());
+        // A real domain behind a proxy on 443: nothing to say…
+        let real = load("base_domain = 'guichet.example.fr'").unwrap();
+        assert_eq!(real.public_url_doubts(), Vec::<String>::new());
+        // …but plain http there is named.
+        let clear = load("base_domain = 'guichet.example.fr'\npublic_scheme = 'http'").unwrap();
+        assert!(clear.public_url_doubts()[0].contains("public_scheme = \"https\""));
+    }
+
+    #[test]
+    fn the_sqlite_file_is_read_from_the_url() {
+        let file = |url: &str| {
+            load(&format!("database_url = '{url}'"))
+                .unwrap()
+                .sqlite_file()
+        };
+        assert_eq!(file("sqlite://data/x.sqlite?mode=rwc"), Some(PathBuf::from("data/x.sqlite")));
+        assert_eq!(file("sqlite:///tmp/x.sqlite"), Some(PathBuf::from("/tmp/x.sqlite")));
+        assert_eq!(file("sqlite::memory:"), None);
+        assert_eq!(file("postgres://u@h/db"), None);
     }
 
     #[test]

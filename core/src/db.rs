@@ -181,6 +181,12 @@ pub async fn connect_with(
         options.max_connections(8).min_connections(1);
     } else {
         options.max_connections(32).min_connections(1);
+        // PostgreSQL's notices ("relation seaql_migrations already exists,
+        // skipping" at every start) are not ours to relay: warnings and
+        // errors still come through.
+        options.map_sqlx_postgres_opts(|options| {
+            options.options([("client_min_messages", "warning")])
+        });
     }
     Database::connect(options).await.map_err(|source| {
         // A SQLite file is there or not: its errors say which file.
@@ -196,6 +202,36 @@ pub async fn connect_with(
             }
         }
     })
+}
+
+/// The connection pool now: connections open, idle among them, and the
+/// most it opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolFigures {
+    pub open: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
+/// What `/metrics` says of the pool.
+pub fn pool_figures(db: &DatabaseConnection) -> PoolFigures {
+    use sea_orm::DatabaseConnectionType as Pool;
+    let figures = |open: u32, idle: usize, max: u32| PoolFigures {
+        open,
+        idle: u32::try_from(idle).unwrap_or(u32::MAX),
+        max,
+    };
+    match &db.inner {
+        Pool::SqlxPostgresPoolConnection(_) => {
+            let pool = db.get_postgres_connection_pool();
+            figures(pool.size(), pool.num_idle(), pool.options().get_max_connections())
+        }
+        Pool::SqlxSqlitePoolConnection(_) => {
+            let pool = db.get_sqlite_connection_pool();
+            figures(pool.size(), pool.num_idle(), pool.options().get_max_connections())
+        }
+        _ => figures(0, 0, 0),
+    }
 }
 
 /// Applies every pending migration; returns how many were applied.

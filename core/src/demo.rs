@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use crate::app::App;
+use crate::config::{Config, DEMO_DIR};
 
 use rust_embed::RustEmbed;
 
@@ -384,7 +385,7 @@ pub struct DemoPayFiP {
 /// When it cannot start, those towns go without online payment and the
 /// note says why.
 pub async fn start_payfip(
-    config: &mut crate::config::Config,
+    config: &mut Config,
     definitions: &mut [TownDefinition],
 ) -> DemoPayFiP {
     use crate::payments::PaymentSection;
@@ -555,4 +556,88 @@ pub async fn ensure_staff(
         }
     }
     Ok(staff)
+}
+
+/// What `guichet demo` keeps in [`DEMO_DIR`] from one run to the next: its
+/// secret key (so that sessions, temporary passwords and the compiled
+/// modules' cache outlive a restart), and the configuration it runs with,
+/// written at each start for the commands run beside it with `--demo`.
+#[derive(Debug, Clone)]
+pub struct DemoFolder {
+    dir: std::path::PathBuf,
+}
+
+impl DemoFolder {
+    /// The folder under the working directory, as the demo's database.
+    pub fn here() -> Self {
+        Self {
+            dir: std::path::PathBuf::from(DEMO_DIR),
+        }
+    }
+
+    /// The demo's secret key: the one kept in `secret.key`, else a new one
+    /// written there (readable by its owner only).
+    pub fn secret_key(&self) -> anyhow::Result<String> {
+        use anyhow::Context as _;
+        use base64::Engine as _;
+        let path = self.dir.join("secret.key");
+        match std::fs::read_to_string(&path) {
+            Ok(key) if !key.trim().is_empty() => return Ok(key.trim().to_owned()),
+            Ok(_) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => {
+                return Err(error).with_context(|| format!("cannot read {}", path.display()));
+            }
+        }
+        let bytes: [u8; 32] = rand::RngExt::random(&mut rand::rng());
+        let key = base64::engine::general_purpose::STANDARD.encode(bytes);
+        write_private(&path, &format!("{key}\n"))?;
+        Ok(key)
+    }
+
+    /// Writes `config` to [`crate::config::DEMO_CONFIG_PATH`], its paths made absolute so
+    /// that `--config data/demo/guichet.toml` works from anywhere too.
+    pub fn write_config(&self, config: &Config) -> anyhow::Result<()> {
+        use anyhow::Context as _;
+        let mut config = config.clone();
+        let absolute = |path: &Path| {
+            std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+        };
+        if let Some(file) = config.sqlite_file() {
+            let query = config
+                .database_url
+                .split_once('?')
+                .map(|(_, query)| format!("?{query}"))
+                .unwrap_or_default();
+            config.database_url = format!("sqlite://{}{query}", absolute(&file).display());
+        }
+        config.themes_dir = absolute(&config.themes_dir);
+        config.module_cache_dir = absolute(&config.module_cache_dir);
+        let text = toml::to_string(&config).context("cannot write the demo's configuration")?;
+        let text = format!(
+            "# Written by `guichet demo` at each start: the running demo's configuration,\n\
+             # read by the commands run beside it with --demo\n\
+             # (`guichet --demo account create …`). Edit guichet.toml instead.\n{text}"
+        );
+        write_private(&self.dir.join("guichet.toml"), &text)
+    }
+}
+
+/// Writes a file readable by its owner only (it holds the secret key).
+fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    use std::io::Write as _;
+    if let Some(folder) = path.parent() {
+        std::fs::create_dir_all(folder)
+            .with_context(|| format!("cannot create {}", folder.display()))?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    file.write_all(text.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))
 }

@@ -20,6 +20,7 @@ pub mod franceconnect;
 pub mod households;
 pub mod local_server;
 pub mod mail;
+pub mod metrics;
 pub mod modules;
 pub mod payments;
 pub mod periodic;

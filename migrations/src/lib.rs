@@ -29,6 +29,7 @@ mod m20261202_000018_documents;
 mod m20261202_000019_payments;
 mod m20261202_000020_privacy;
 mod m20261202_000021_module_signatures;
+mod m20261203_000022_tenant_removal;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -58,6 +59,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000019_payments::Migration),
             Box::new(m20261202_000020_privacy::Migration),
             Box::new(m20261202_000021_module_signatures::Migration),
+            Box::new(m20261203_000022_tenant_removal::Migration),
         ]
     }
 }

@@ -190,7 +190,7 @@ on_both_databases! {
 
         let first = guichet(dir.path(), &["migrate"], &env);
         assert!(first.status.success(), "{}", stderr(&first));
-        assert!(stdout(&first).starts_with("21 migration(s) applied"), "{}", stdout(&first));
+        assert!(stdout(&first).starts_with("22 migration(s) applied"), "{}", stdout(&first));
         let again = guichet(dir.path(), &["migrate"], &env);
         assert!(stdout(&again).starts_with("0 migration(s) applied"), "{}", stdout(&again));
 
@@ -233,6 +233,7 @@ on_both_databases! {
         let town = dir.path().join("towns/bourg");
         std::fs::create_dir_all(&town).unwrap();
         std::fs::write(town.join("tenant.toml"), "display_name = \"Bourg\"\ntimezone = \"Europe/Paname\"\n[mail]\nsender_name = \"M\"\nsender_address = \"m@bourg.fr\"\n").unwrap();
+        assert!(guichet(dir.path(), &["migrate"], &env).status.success());
         let output = guichet(dir.path(), &["tenant", "apply", "towns"], &env);
         assert_fails_with(&output, &["towns/bourg/tenant.toml", "Europe/Paname"]);
         let listed = guichet(dir.path(), &["tenant", "list"], &env);
@@ -314,13 +315,21 @@ on_both_databases! {
     async fn account_create_queues_the_activation_mail(backend) {
         let database = TestDatabase::create(backend).await;
         let dir = tempfile::tempdir().unwrap();
-        let env = [("GUICHET_DATABASE_URL", database.url.as_str())];
+        let keyless = [("GUICHET_DATABASE_URL", database.url.as_str())];
         let tenants = repo_root().join("tenants");
-        guichet(dir.path(), &["tenant", "apply", tenants.to_str().unwrap()], &env);
+        guichet(dir.path(), &["tenant", "apply", tenants.to_str().unwrap()], &keyless);
         let args = [
             "account", "create", "--tenant", "villeneuve", "--email", "michel@example.org",
             "--first-name", "Michel", "--last-name", "ARPEGE", "--civility", "M",
             "--address", "10 LA RUE CREUSE",
+        ];
+        // The temporary password is keyed by the server's key: without it,
+        // refused, naming the key.
+        let without_key = guichet(dir.path(), &args, &keyless);
+        assert_fails_with(&without_key, &["`secret_key`", "is missing"]);
+        let env = [
+            ("GUICHET_DATABASE_URL", database.url.as_str()),
+            ("GUICHET_SECRET_KEY", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="),
         ];
         let created = guichet(dir.path(), &args, &env);
         assert!(created.status.success(), "{}", stderr(&created));
@@ -360,14 +369,14 @@ async fn the_demo_resident_logs_in_with_the_printed_credentials() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let stdout = demo.stdout.take().unwrap();
+    let demo_stdout = demo.stdout.take().unwrap();
     let (found, banner) = tokio::sync::oneshot::channel();
     // Reads every line, to the end: closing the pipe early would make the
     // demo's next line fail.
     std::thread::spawn(move || {
         let mut found = Some(found);
         let mut lines = Vec::new();
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        for line in BufReader::new(demo_stdout).lines().map_while(Result::ok) {
             lines.push(line.clone());
             if line.starts_with("Press Ctrl+C")
                 && let Some(found) = found.take()
@@ -465,6 +474,41 @@ async fn the_demo_resident_logs_in_with_the_printed_credentials() {
         "{}",
         overview.body
     );
+
+    // Beside the running demo, from the same folder: without --demo, the
+    // command refuses to create another, empty database, and says --demo.
+    let account = [
+        "account", "create", "--tenant", "villeneuve", "--email", "jeanne@example.org",
+        "--first-name", "Jeanne", "--last-name", "MARTIN",
+    ];
+    let without = guichet(dir.path(), &account, &[]);
+    assert_fails_with(&without, &["does not exist", "--demo"]);
+    assert!(!dir.path().join("data/guichet.sqlite").exists());
+    // With --demo: the demo's database, and its mailbox says where.
+    let with = guichet(dir.path(), &[&["--demo"], &account[..]].concat(), &[]);
+    assert!(with.status.success(), "{}", stderr(&with));
+    assert!(
+        stdout(&with).contains(&format!("http://villeneuve.localhost:{port}/demo/courriels")),
+        "{}",
+        stdout(&with)
+    );
+    let mailbox = browser.get("/demo/courriels").await;
+    let link = mailbox
+        .body
+        .split('"')
+        .find(|part| part.starts_with(&format!("http://villeneuve.localhost:{port}/activation/")))
+        .unwrap_or_else(|| panic!("no activation link at the demo's port in {}", mailbox.body))
+        .to_owned();
+    let mut newcomer = Visitor::new(port, "villeneuve.localhost");
+    let activation = newcomer.get(link.trim_start_matches(&format!("http://villeneuve.localhost:{port}"))).await;
+    assert_eq!(activation.status, 200);
+    assert!(activation.body.contains("Activation de votre espace personnel"));
+    // The demo's key is kept for the next start, readable by its owner only.
+    use std::os::unix::fs::PermissionsExt as _;
+    for file in ["data/demo/secret.key", "data/demo/guichet.toml"] {
+        let mode = std::fs::metadata(dir.path().join(file)).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{file}");
+    }
     let _ = demo.kill();
     let _ = demo.wait();
 }

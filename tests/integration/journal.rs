@@ -144,6 +144,7 @@ on_both_databases! {
                 .current_dir(dir.path())
                 .args(args)
                 .env("GUICHET_DATABASE_URL", &database.url)
+                .env("GUICHET_SECRET_KEY", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")
                 .output()
                 .unwrap();
             assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));

@@ -341,7 +341,7 @@ async fn two_versions_of_a_module_serve_two_towns_at_once() {
             .body
             .contains("Vos notes ne sont visibles que par vous.")
     );
-    let metrics = app.app.modules.host().metrics().render();
+    let metrics = app.app.metrics.render().await;
     assert!(
         metrics.contains(r#"town="villeneuve",module="bloc-notes",version="0.2.0",outcome="ok""#),
         "{metrics}"

@@ -37,7 +37,7 @@ const DEMO_PASSWORD: &str = "arpege-demo-2020";
 const MARKER: &str = "marqueur-prive-7q2x";
 
 /// Every table of the schema with its columns and whether each holds text.
-async fn schema(db: &DatabaseConnection) -> BTreeMap<String, BTreeMap<String, bool>> {
+pub(crate) async fn schema(db: &DatabaseConnection) -> BTreeMap<String, BTreeMap<String, bool>> {
     let mut tables = BTreeMap::new();
     match db.get_database_backend() {
         DbBackend::Sqlite => {
@@ -128,7 +128,7 @@ on_both_databases! {
 /// The demo resident with one of every kind of data: a document issued,
 /// feedback, a FranceConnect link, a payment received, a booking in the
 /// bookings module's town storage, a staff answer in a request's history.
-async fn rich_resident(app: &TestApp) -> (Visitor, account::Model) {
+pub(crate) async fn rich_resident(app: &TestApp) -> (Visitor, account::Model) {
     let mut browser = app.demo_resident().await;
     let town = app.town("villeneuve").await;
     let db = &app.app.db;

@@ -103,6 +103,32 @@ impl MailKind {
     }
 }
 
+/// The outbox's backlog, all towns together: a platform figure for
+/// `/metrics` (one of the few cross-town reads; see ARCHITECTURE.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OutboxBacklog {
+    /// Mails waiting to be sent (retries included).
+    pub pending: u64,
+    /// When the oldest of them was queued.
+    pub oldest_pending: Option<chrono::DateTime<Utc>>,
+}
+
+pub async fn outbox_backlog(db: &sea_orm::DatabaseConnection) -> Result<OutboxBacklog, DbErr> {
+    use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _, QuerySelect as _};
+    let row: Option<(i64, Option<chrono::DateTime<Utc>>)> = entity::Entity::find()
+        .select_only()
+        .column_as(entity::Column::Id.count(), "pending")
+        .column_as(entity::Column::CreatedAt.min(), "oldest")
+        .filter(entity::Column::Status.eq(MailStatus::Pending))
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(row.map_or_else(OutboxBacklog::default, |(pending, oldest)| OutboxBacklog {
+        pending: u64::try_from(pending).unwrap_or(0),
+        oldest_pending: oldest,
+    }))
+}
+
 /// A mail composed and not yet queued ([`Mailer::queue_many`]).
 #[derive(Debug, Clone)]
 pub struct ComposedMail(entity::ActiveModel);

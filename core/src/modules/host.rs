@@ -460,10 +460,11 @@ impl ModuleHost {
         request: &ViewRequest,
         audience: Audience,
     ) -> Result<View, CallFailure> {
+        let started = std::time::Instant::now();
         let outcome = self
             .render_inner(release, scope, context, request, audience)
             .await;
-        self.record(release, context, &outcome);
+        self.record(release, context, &outcome, started.elapsed());
         outcome
     }
 
@@ -532,10 +533,11 @@ impl ModuleHost {
         id: &str,
         params: &[(String, String)],
     ) -> Result<Document, CallFailure> {
+        let started = std::time::Instant::now();
         let outcome = self
             .document_inner(release, scope, context, id, params)
             .await;
-        self.record(release, context, &outcome);
+        self.record(release, context, &outcome, started.elapsed());
         outcome
     }
 
@@ -591,10 +593,11 @@ impl ModuleHost {
         fields: &[(String, String)],
         audience: Audience,
     ) -> Result<ActResult, CallFailure> {
+        let started = std::time::Instant::now();
         let outcome = self
             .act_inner(release, scope, context, action, fields, audience)
             .await;
-        self.record(release, context, &outcome);
+        self.record(release, context, &outcome, started.elapsed());
         outcome
     }
 
@@ -687,10 +690,11 @@ impl ModuleHost {
         context: &Context,
         event: &Event,
     ) -> Result<EventResult, CallFailure> {
+        let started = std::time::Instant::now();
         let outcome = self
             .handle_event_inner(release, scope, context, event)
             .await;
-        self.record(release, context, &outcome);
+        self.record(release, context, &outcome, started.elapsed());
         outcome
     }
 
@@ -731,6 +735,7 @@ impl ModuleHost {
         release: &LoadedRelease,
         context: &Context,
         outcome: &Result<T, CallFailure>,
+        took: Duration,
     ) {
         let kind = match outcome {
             Ok(_) => "ok",
@@ -752,6 +757,7 @@ impl ModuleHost {
             &release.module_id,
             &release.version,
             kind,
+            took,
         );
     }
 

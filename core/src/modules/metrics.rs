@@ -1,22 +1,100 @@
-//! Counters of module calls by town, module, version and outcome, of
-//! refused storage writes, and the call slots in use by town, served in
-//! Prometheus' text format at `/metrics` with the storage figures
-//! ([`StorageFigure`]) read from the database.
+//! Module calls by town, module, version and outcome, with their
+//! durations; refused storage writes; the call slots in use by town; and
+//! what each module stores in each town against its quotas
+//! ([`StorageFigure`], read from the database when scraped). Families of
+//! the `prometheus-client` crate, registered in the server's registry
+//! (`crate::metrics`), served at `/metrics`.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::{Registry, Unit};
 
 use super::slots::Slots;
 use super::storage::StorageRefusal;
 
-type Labels = (String, String, String, &'static str);
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CallLabels {
+    town: String,
+    module: String,
+    version: String,
+    outcome: &'static str,
+}
 
-#[derive(Debug, Clone, Default)]
+/// Durations are by module, version and outcome, not by town: a thousand
+/// towns would make a thousand histograms of each.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DurationLabels {
+    module: String,
+    version: String,
+    outcome: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RefusalLabels {
+    town: String,
+    module: String,
+    version: String,
+    reason: &'static str,
+}
+
+/// `scope` ("server", "town", "module"), and `town` where it has one: a
+/// list rather than a struct, so that the server's line has no empty
+/// `town` label.
+type SlotLabels = Vec<(&'static str, String)>;
+
+fn slot_labels(scope: &'static str, town: Option<String>) -> SlotLabels {
+    let mut labels = vec![("scope", scope.to_owned())];
+    labels.extend(town.map(|town| ("town", town)));
+    labels
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StorageLabels {
+    town: String,
+    module: String,
+}
+
+/// A refusal's key among the totals, apart from the calls' outcomes.
+fn refusal_key(refusal: StorageRefusal) -> &'static str {
+    match refusal {
+        StorageRefusal::WritesPerCall => "refusal/writes_per_call",
+        StorageRefusal::BytesPerCall => "refusal/bytes_per_call",
+        StorageRefusal::ResidentQuota => "refusal/resident_quota",
+        StorageRefusal::TownQuota => "refusal/town_quota",
+    }
+}
+
+type Durations = Family<DurationLabels, Histogram, fn() -> Histogram>;
+
+/// A module call's duration: 100 µs to about 6.5 s.
+fn call_histogram() -> Histogram {
+    Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(
+        0.000_1, 2.0, 17,
+    ))
+}
+
+#[derive(Debug, Clone)]
 pub struct ModuleMetrics {
-    calls: Arc<Mutex<BTreeMap<Labels, u64>>>,
-    refusals: Arc<Mutex<BTreeMap<Labels, u64>>>,
+    calls: Family<CallLabels, Counter>,
+    durations: Durations,
+    refusals: Family<RefusalLabels, Counter>,
+    slots_total: Family<SlotLabels, Gauge>,
+    slots_in_use: Family<SlotLabels, Gauge>,
+    storage_bytes: Family<StorageLabels, Gauge>,
+    storage_entries: Family<StorageLabels, Gauge>,
+    town_quota: Family<StorageLabels, Gauge>,
+    resident_quota: Family<StorageLabels, Gauge>,
     slots: Option<Arc<Slots>>,
+    /// Calls by outcome and refusals by reason, all towns together: what
+    /// the tests and the host's own checks ask (a family cannot be summed).
+    totals: Arc<Mutex<BTreeMap<&'static str, u64>>>,
 }
 
 /// What one module stores in one town, against its quotas.
@@ -30,183 +108,205 @@ pub struct StorageFigure {
     pub resident_quota_bytes: u64,
 }
 
-fn bump(counters: &Mutex<BTreeMap<Labels, u64>>, labels: Labels) {
-    if let Ok(mut counters) = counters.lock() {
-        *counters.entry(labels).or_default() += 1;
+impl Default for ModuleMetrics {
+    fn default() -> Self {
+        Self {
+            calls: Family::default(),
+            durations: Family::new_with_constructor(call_histogram),
+            refusals: Family::default(),
+            slots_total: Family::default(),
+            slots_in_use: Family::default(),
+            storage_bytes: Family::default(),
+            storage_entries: Family::default(),
+            town_quota: Family::default(),
+            resident_quota: Family::default(),
+            slots: None,
+            totals: Arc::default(),
+        }
     }
+}
+
+fn gauge_value(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
 }
 
 impl ModuleMetrics {
     /// Counters, and gauges of these slots.
     pub(super) fn with_slots(slots: Arc<Slots>) -> Self {
         Self {
-            calls: Arc::default(),
-            refusals: Arc::default(),
             slots: Some(slots),
+            ..Self::default()
         }
     }
 
-    pub fn count(&self, town: &str, module: &str, version: &str, outcome: &'static str) {
-        bump(
-            &self.calls,
-            (
-                town.to_owned(),
-                module.to_owned(),
-                version.to_owned(),
-                outcome,
-            ),
+    /// Adds the families to the server's registry.
+    pub fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "guichet_module_calls",
+            "Module calls, by town, module, version and outcome (ok or the failure)",
+            self.calls.clone(),
         );
+        registry.register_with_unit(
+            "guichet_module_call_duration",
+            "How long module calls took, by module, version and outcome",
+            Unit::Seconds,
+            self.durations.clone(),
+        );
+        registry.register(
+            "guichet_module_storage_refusals",
+            "Module calls whose storage writes were refused, by reason",
+            self.refusals.clone(),
+        );
+        registry.register(
+            "guichet_module_slots",
+            "Module call slots: of the server, of each town, of each module of a town",
+            self.slots_total.clone(),
+        );
+        registry.register(
+            "guichet_module_slots_in_use",
+            "Module calls holding a slot now, in all and by town",
+            self.slots_in_use.clone(),
+        );
+        registry.register(
+            "guichet_module_storage_bytes",
+            "What a module stores in a town (keys, values and 64 bytes per entry)",
+            self.storage_bytes.clone(),
+        );
+        registry.register(
+            "guichet_module_storage_entries",
+            "Entries a module stores in a town",
+            self.storage_entries.clone(),
+        );
+        registry.register(
+            "guichet_module_storage_town_quota_bytes",
+            "A module's storage quota in a town",
+            self.town_quota.clone(),
+        );
+        registry.register(
+            "guichet_module_storage_resident_quota_bytes",
+            "A module's storage quota per resident, in a town",
+            self.resident_quota.clone(),
+        );
+    }
+
+    /// A call ended with `outcome` after `took`.
+    pub fn count(
+        &self,
+        town: &str,
+        module: &str,
+        version: &str,
+        outcome: &'static str,
+        took: Duration,
+    ) {
+        self.calls
+            .get_or_create(&CallLabels {
+                town: town.to_owned(),
+                module: module.to_owned(),
+                version: version.to_owned(),
+                outcome,
+            })
+            .inc();
+        self.durations
+            .get_or_create(&DurationLabels {
+                module: module.to_owned(),
+                version: version.to_owned(),
+                outcome,
+            })
+            .observe(took.as_secs_f64());
+        self.bump(outcome);
+    }
+
+    fn bump(&self, key: &'static str) {
+        if let Ok(mut totals) = self.totals.lock() {
+            *totals.entry(key).or_default() += 1;
+        }
+    }
+
+    fn sum(&self, key: &str) -> u64 {
+        self.totals
+            .lock()
+            .map_or(0, |totals| totals.get(key).copied().unwrap_or(0))
     }
 
     /// A call whose writes the host refused (once per call).
     pub fn count_refusal(&self, town: &str, module: &str, version: &str, refusal: StorageRefusal) {
-        bump(
-            &self.refusals,
-            (
-                town.to_owned(),
-                module.to_owned(),
-                version.to_owned(),
-                refusal.as_str(),
-            ),
-        );
+        self.refusals
+            .get_or_create(&RefusalLabels {
+                town: town.to_owned(),
+                module: module.to_owned(),
+                version: version.to_owned(),
+                reason: refusal.as_str(),
+            })
+            .inc();
+        self.bump(refusal_key(refusal));
     }
 
     /// How many calls ended with `outcome`, all towns and modules together.
     pub fn total(&self, outcome: &str) -> u64 {
-        total(&self.calls, outcome)
+        self.sum(outcome)
     }
 
     /// How many calls had writes refused for `refusal`, all towns and
     /// modules together.
     pub fn refusals(&self, refusal: StorageRefusal) -> u64 {
-        total(&self.refusals, refusal.as_str())
+        self.sum(refusal_key(refusal))
     }
 
-    pub fn render(&self) -> String {
-        let mut text = String::from(
-            "# HELP guichet_module_calls_total Module calls, by outcome (ok or the failure).\n\
-             # TYPE guichet_module_calls_total counter\n",
-        );
-        render_counters(
-            &mut text,
-            &self.calls,
-            "guichet_module_calls_total",
-            "outcome",
-        );
-        text.push_str(
-            "# HELP guichet_module_storage_refusals_total Module calls whose storage writes were refused, by reason.\n\
-             # TYPE guichet_module_storage_refusals_total counter\n",
-        );
-        render_counters(
-            &mut text,
-            &self.refusals,
-            "guichet_module_storage_refusals_total",
-            "reason",
-        );
+    /// Sets the gauges read when scraped: the slots now, and the storage
+    /// figures just read (towns and modules gone since are dropped).
+    pub fn refresh(&self, figures: Option<&[StorageFigure]>) {
         if let Some(slots) = &self.slots {
             let shares = slots.shares();
-            let _ = write!(
-                text,
-                "# HELP guichet_module_slots Module call slots: of the server, of each town, of each module of a town.\n\
-                 # TYPE guichet_module_slots gauge\n\
-                 guichet_module_slots{{scope=\"server\"}} {}\n\
-                 guichet_module_slots{{scope=\"town\"}} {}\n\
-                 guichet_module_slots{{scope=\"module\"}} {}\n\
-                 # HELP guichet_module_slots_in_use Module calls holding a slot now, in all and by town.\n\
-                 # TYPE guichet_module_slots_in_use gauge\n\
-                 guichet_module_slots_in_use{{scope=\"server\"}} {}\n",
-                shares.server,
-                shares.town,
-                shares.module,
-                slots.server_in_use(),
-            );
+            for (scope, value) in [
+                ("server", shares.server),
+                ("town", shares.town),
+                ("module", shares.module),
+            ] {
+                self.slots_total
+                    .get_or_create(&slot_labels(scope, None))
+                    .set(i64::from(value));
+            }
+            self.slots_in_use.clear();
+            self.slots_in_use
+                .get_or_create(&slot_labels("server", None))
+                .set(i64::from(slots.server_in_use()));
             for (town, in_use) in slots.towns_in_use() {
-                let _ = writeln!(
-                    text,
-                    "guichet_module_slots_in_use{{scope=\"town\",town=\"{}\"}} {in_use}",
-                    escape(&town)
-                );
+                self.slots_in_use
+                    .get_or_create(&slot_labels("town", Some(town)))
+                    .set(i64::from(in_use));
             }
         }
-        text
-    }
-}
-
-fn total(counters: &Mutex<BTreeMap<Labels, u64>>, last_label: &str) -> u64 {
-    counters.lock().map_or(0, |counters| {
-        counters
-            .iter()
-            .filter(|(labels, _)| labels.3 == last_label)
-            .map(|(_, count)| count)
-            .sum()
-    })
-}
-
-fn render_counters(
-    text: &mut String,
-    counters: &Mutex<BTreeMap<Labels, u64>>,
-    name: &str,
-    last_label: &str,
-) {
-    if let Ok(counters) = counters.lock() {
-        for ((town, module, version, last), count) in counters.iter() {
-            let _ = writeln!(
-                text,
-                "{name}{{town=\"{}\",module=\"{}\",version=\"{}\",{last_label}=\"{last}\"}} {count}",
-                escape(town),
-                escape(module),
-                escape(version),
-            );
+        // The figures are worth nothing stale: without new ones (the
+        // database does not answer), the old ones stay as they were.
+        let Some(figures) = figures else {
+            return;
+        };
+        let families = [
+            &self.storage_bytes,
+            &self.storage_entries,
+            &self.town_quota,
+            &self.resident_quota,
+        ];
+        for family in families {
+            family.clear();
         }
-    }
-}
-
-/// A gauge: its name, its help, and its value in a figure.
-type Gauge = (&'static str, &'static str, fn(&StorageFigure) -> u64);
-
-/// The storage gauges, one line per (town, module) and figure.
-pub fn render_storage(figures: &[StorageFigure]) -> String {
-    let gauges: [Gauge; 4] = [
-        (
-            "guichet_module_storage_bytes",
-            "What a module stores in a town (keys, values and 64 bytes per entry).",
-            |figure| figure.bytes,
-        ),
-        (
-            "guichet_module_storage_entries",
-            "Entries a module stores in a town.",
-            |figure| figure.entries,
-        ),
-        (
-            "guichet_module_storage_town_quota_bytes",
-            "A module's storage quota in a town.",
-            |figure| figure.town_quota_bytes,
-        ),
-        (
-            "guichet_module_storage_resident_quota_bytes",
-            "A module's storage quota per resident, in a town.",
-            |figure| figure.resident_quota_bytes,
-        ),
-    ];
-    let mut text = String::new();
-    for (name, help, value) in gauges {
-        let _ = writeln!(text, "# HELP {name} {help}\n# TYPE {name} gauge");
         for figure in figures {
-            let _ = writeln!(
-                text,
-                "{name}{{town=\"{}\",module=\"{}\"}} {}",
-                escape(&figure.town),
-                escape(&figure.module),
-                value(figure)
-            );
+            let labels = StorageLabels {
+                town: figure.town.clone(),
+                module: figure.module.clone(),
+            };
+            self.storage_bytes
+                .get_or_create(&labels)
+                .set(gauge_value(figure.bytes));
+            self.storage_entries
+                .get_or_create(&labels)
+                .set(gauge_value(figure.entries));
+            self.town_quota
+                .get_or_create(&labels)
+                .set(gauge_value(figure.town_quota_bytes));
+            self.resident_quota
+                .get_or_create(&labels)
+                .set(gauge_value(figure.resident_quota_bytes));
         }
     }
-    text
-}
-
-fn escape(label: &str) -> String {
-    label
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
 }

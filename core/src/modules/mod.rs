@@ -53,7 +53,7 @@ pub use host::{
     ActResult, Audience, CallFailure, EventResult, HostSetupError, LoadedRelease, MAX_INPUT_BYTES,
     MAX_OUTPUT_BYTES, ModuleHost, ModuleLimits, Prepared,
 };
-pub use metrics::{ModuleMetrics, StorageFigure, render_storage};
+pub use metrics::{ModuleMetrics, StorageFigure};
 pub use registry::{PublishError, Published, Publisher, ReleaseSummary};
 pub use sandbox::{CallScope, Capabilities, PendingNotification};
 pub use slots::{SlotLevel, SlotShares};

@@ -26,6 +26,7 @@ pub mod entity;
 mod guard;
 mod host;
 pub mod personal_data;
+pub mod removal;
 mod scope;
 mod service;
 mod watch;

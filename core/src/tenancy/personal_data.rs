@@ -15,4 +15,9 @@ pub const TABLES: &[Table] = &[
         label: "Adresses des communes",
         holds: Holds::Nothing("the towns' host names"),
     },
+    Table {
+        name: "tenant_removal",
+        label: "Communes retirées",
+        holds: Holds::Nothing("which town was removed when, and how many rows went with it"),
+    },
 ];

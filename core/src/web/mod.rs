@@ -61,6 +61,7 @@ pub fn build(app: &App, rocket_config: rocket::Config) -> Rocket<Build> {
         .manage(app.documents.clone())
         .manage(app.payments.clone())
         .manage(app.privacy.clone())
+        .manage(app.metrics.clone())
         .manage(crate::db::Readiness::new(app.db.clone()))
         .manage(crate::api::ApiKeys::new(app.db.clone()))
         .manage(crate::audit::Journal::new(app.db.clone()))

@@ -41,24 +41,19 @@ async fn readyz(readiness: &State<Readiness>) -> Result<&'static str, NotReady> 
     }
 }
 
-/// Module call counters and storage figures, in Prometheus' text format.
-/// Served to clients on the loopback interface only (a scraper beside the
-/// server, or the reverse proxy's own checks): they name towns and modules.
+/// What operators watch (`crate::metrics`), in the OpenMetrics text
+/// format. Served to clients on the loopback interface only (a scraper
+/// beside the server, or the reverse proxy's own checks): it names towns
+/// and modules.
 #[get("/metrics")]
 async fn metrics(
     client: std::net::IpAddr,
-    modules: &State<crate::modules::Modules>,
+    metrics: &State<crate::metrics::Metrics>,
 ) -> Result<(rocket::http::ContentType, String), Status> {
     if !client.is_loopback() {
         return Err(Status::NotFound);
     }
-    let text_plain = rocket::http::ContentType::new("text", "plain")
-        .with_params([("version", "0.0.4"), ("charset", "utf-8")]);
-    let mut text = modules.host().metrics().render();
-    // The counters are worth serving even when the database does not answer.
-    match modules.storage_figures().await {
-        Ok(figures) => text.push_str(&crate::modules::render_storage(&figures)),
-        Err(error) => tracing::warn!(%error, "metrics: cannot read module storage figures"),
-    }
-    Ok((text_plain, text))
+    let openmetrics = rocket::http::ContentType::new("application", "openmetrics-text")
+        .with_params([("version", "1.0.0"), ("charset", "utf-8")]);
+    Ok((openmetrics, metrics.render().await))
 }

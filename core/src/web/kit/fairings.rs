@@ -45,6 +45,17 @@ impl Fairing for RequestLog {
         let started = request.local_cache(|| RequestStart(Instant::now()));
         let tenant = TenantResolution::cached(request);
         response.set_header(Header::new("X-Request-Id", id.0.clone()));
+        // By the route's pattern, never the path a client typed: the
+        // labels stay a bounded set whatever is asked.
+        if let Some(metrics) = request.rocket().state::<crate::metrics::Metrics>() {
+            let route = request.route().map_or("unmatched", |route| route.uri.path());
+            metrics.observe_request(
+                route,
+                request.method().as_str(),
+                response.status().code,
+                started.0.elapsed(),
+            );
+        }
         tracing::info!(
             request_id = %id.0,
             tenant = tenant.as_ref().map_or("-", |t| t.slug.as_str()),

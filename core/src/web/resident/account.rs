@@ -107,6 +107,7 @@ async fn login<'r>(
     visitor: Visitor,
     origin: Origin,
     jar: &CookieJar<'_>,
+    metrics: &State<crate::metrics::Metrics>,
     form: Checked<'r, LoginForm<'r>>,
 ) -> PageOrRedirect {
     let (form, status) = input_of(form)?;
@@ -136,6 +137,7 @@ async fn login<'r>(
             &origin,
         )
         .await?;
+    metrics.count_login(crate::metrics::LoginFace::Resident, login_result(&outcome));
     let session_token = match outcome {
         LoginOutcome::Success {
             session_token,
@@ -156,6 +158,19 @@ async fn login<'r>(
     set_session_cookie(jar, settings, session_token);
     let next = view.next.unwrap_or_else(|| "/".to_owned());
     Ok(Either::Right(Redirect::to(next)))
+}
+
+/// A login's outcome as `/metrics` counts it.
+pub(super) fn login_result(outcome: &LoginOutcome) -> crate::metrics::LoginResult {
+    use crate::metrics::LoginResult;
+    match outcome {
+        LoginOutcome::Success { .. } => LoginResult::Success,
+        LoginOutcome::Refused => LoginResult::Refused,
+        LoginOutcome::Throttled(_) => LoginResult::Throttled,
+        LoginOutcome::NotActivated
+        | LoginOutcome::Disabled
+        | LoginOutcome::TemporaryPasswordExpired => LoginResult::Blocked,
+    }
 }
 
 /// What to tell a resident whose login did not open a session: the status,

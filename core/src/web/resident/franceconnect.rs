@@ -182,6 +182,7 @@ async fn callback(
     error: Option<&str>,
     error_description: Option<&str>,
     iss: Option<&str>,
+    metrics: &State<crate::metrics::Metrics>,
 ) -> PageOrRedirect {
     // One use: whatever happens next, this flow is over.
     let flow = jar
@@ -199,7 +200,13 @@ async fn callback(
     };
     let (flow, verified) = match franceconnect.callback(&page.tenant, flow, answer).await {
         Ok(found) => found,
-        Err(error) => return callback_failure(&page, error),
+        Err(error) => {
+            metrics.count_login(
+                crate::metrics::LoginFace::FranceConnect,
+                crate::metrics::LoginResult::Refused,
+            );
+            return callback_failure(&page, error);
+        }
     };
 
     if flow.intent == FlowIntent::Link
@@ -221,6 +228,10 @@ async fn callback(
             .login_with_franceconnect(&page.tenant, &owner, &verified.id_token, &origin)
             .await?
         {
+            metrics.count_login(
+                crate::metrics::LoginFace::FranceConnect,
+                crate::metrics::LoginResult::Success,
+            );
             set_session_cookie(jar, settings, token);
             return Ok(Either::Right(Redirect::to(next)));
         }

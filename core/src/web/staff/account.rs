@@ -98,6 +98,7 @@ async fn login<'r>(
     origin: Origin,
     jar: &CookieJar<'_>,
     current: CurrentStaff,
+    metrics: &State<crate::metrics::Metrics>,
     form: Checked<'r, LoginForm<'r>>,
 ) -> PageOrRedirect {
     let (form, status) = input_of(form)?;
@@ -120,10 +121,19 @@ async fn login<'r>(
         view.error = Some(refusal_message(status).to_owned());
         return refuse(view, status);
     }
-    let token = match staff
+    let outcome = staff
         .check_password(&page.tenant, form.email, form.password, &origin)
-        .await?
-    {
+        .await?;
+    // The password step's outcome (the code is asked next).
+    metrics.count_login(
+        crate::metrics::LoginFace::Staff,
+        match &outcome {
+            PasswordOutcome::CodeStep { .. } => crate::metrics::LoginResult::Success,
+            PasswordOutcome::Refused => crate::metrics::LoginResult::Refused,
+            PasswordOutcome::Throttled(_) => crate::metrics::LoginResult::Throttled,
+        },
+    );
+    let token = match outcome {
         PasswordOutcome::CodeStep { token } => token,
         PasswordOutcome::Refused => {
             view.error = Some(WRONG_PASSWORD.to_owned());
