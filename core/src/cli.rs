@@ -274,7 +274,9 @@ pub fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let file = ConfigFile::from_cli_or_env(cli.config, cli.demo);
     if file.is_demo() && matches!(cli.command, Command::Demo { .. } | Command::Serve) {
-        anyhow::bail!("--demo is for the commands run beside a running demo, not for serve or demo");
+        anyhow::bail!(
+            "--demo is for the commands run beside a running demo, not for serve or demo"
+        );
     }
     match cli.command {
         Command::Serve => serve(&file).await,
@@ -651,7 +653,11 @@ const REMOVAL_HEADLINE: &[(&str, &str)] = &[
     ("audit_event", "journal events"),
 ];
 
-async fn tenant_remove(file: &ConfigFile, slug: &str, options: &RemoveOptions) -> anyhow::Result<()> {
+async fn tenant_remove(
+    file: &ConfigFile,
+    slug: &str,
+    options: &RemoveOptions,
+) -> anyhow::Result<()> {
     let app = open_app(file, Database::Existing, Key::Ephemeral).await?;
     let tenant = town(&app, slug).await?;
     if !options.despite_folder && folder_defines(&options.folder, slug) {
@@ -665,7 +671,10 @@ async fn tenant_remove(file: &ConfigFile, slug: &str, options: &RemoveOptions) -
     if let Some(path) = &options.export
         && path.exists()
     {
-        anyhow::bail!("{} already exists: the export never overwrites a file", path.display());
+        anyhow::bail!(
+            "{} already exists: the export never overwrites a file",
+            path.display()
+        );
     }
     let counts = crate::tenancy::removal::count(&app.db, &tenant).await?;
     // Written whole, then printed: a lock on stdout must not be held
@@ -683,7 +692,10 @@ async fn tenant_remove(file: &ConfigFile, slug: &str, options: &RemoveOptions) -
         counts.total()
     ));
     match &options.export {
-        Some(path) => summary.push_str(&format!("Its rows are first written to {}.\n", path.display())),
+        Some(path) => summary.push_str(&format!(
+            "Its rows are first written to {}.\n",
+            path.display()
+        )),
         None => summary.push_str("No export is written (--export FILE writes one first).\n"),
     }
     print!("{summary}");
@@ -728,21 +740,24 @@ async fn tenant_remove(file: &ConfigFile, slug: &str, options: &RemoveOptions) -
 /// Whether the folder towns are applied from still holds `slug`'s
 /// definition (as `DIR/<slug>/tenant.toml`, or `DIR/tenant.toml` naming it).
 fn folder_defines(folder: &std::path::Path, slug: &str) -> bool {
-    if folder.join(slug).join(crate::tenancy::DEFINITION_FILE).is_file() {
+    if folder
+        .join(slug)
+        .join(crate::tenancy::DEFINITION_FILE)
+        .is_file()
+    {
         return true;
     }
-    load_definitions(folder).is_ok_and(|towns| {
-        towns
-            .iter()
-            .any(|town| town.definition.slug == slug)
-    })
+    load_definitions(folder)
+        .is_ok_and(|towns| towns.iter().any(|town| town.definition.slug == slug))
 }
 
 /// Asks for the slug on the terminal; refuses without one.
 fn confirm_removal(slug: &str) -> anyhow::Result<()> {
     use std::io::IsTerminal as _;
     if !std::io::stdin().is_terminal() {
-        anyhow::bail!("not removed: no terminal to confirm on; pass --yes to remove without asking");
+        anyhow::bail!(
+            "not removed: no terminal to confirm on; pass --yes to remove without asking"
+        );
     }
     print!("Type the town's slug ({slug}) to remove it: ");
     std::io::stdout().flush()?;
@@ -852,7 +867,10 @@ async fn staff_invite(
         crate::staff::INVITATION_VALIDITY_HOURS
     );
     println!("{}", invited.link);
-    println!("The invitation mail is queued: {}", mail_fate(&app, &tenant));
+    println!(
+        "The invitation mail is queued: {}",
+        mail_fate(&app, &tenant)
+    );
     Ok(())
 }
 
@@ -1290,10 +1308,7 @@ async fn open_app(file: &ConfigFile, database: Database, key: Key) -> anyhow::Re
         } else {
             "check database_url, or create it with `guichet migrate` and `guichet tenant apply`"
         };
-        anyhow::bail!(
-            "the database {} does not exist: {hint}",
-            path.display()
-        );
+        anyhow::bail!("the database {} does not exist: {hint}", path.display());
     }
     let config = match key {
         Key::Ephemeral => with_ephemeral_key(config),
@@ -1302,7 +1317,11 @@ async fn open_app(file: &ConfigFile, database: Database, key: Key) -> anyhow::Re
             config
         }
     };
-    let mode = if file.is_demo() { Mode::Demo } else { Mode::Serve };
+    let mode = if file.is_demo() {
+        Mode::Demo
+    } else {
+        Mode::Serve
+    };
     Ok(App::open(config, mode).await?)
 }
 

@@ -23,8 +23,10 @@ pub const CONFIG_PATH_VARIABLE: &str = "GUICHET_CONFIG";
 pub const DEFAULT_CONFIG_PATH: &str = "guichet.toml";
 const ENV_PREFIX: &str = "GUICHET_";
 /// Our own events at `info`; the frameworks' chatter (one line per request
-/// from Rocket, one per migration step) only when it matters.
-pub const DEFAULT_LOG_FILTER: &str = "info,rocket=warn,sea_orm_migration=warn";
+/// from Rocket, one per migration step) only when it matters. Rocket says
+/// "Rocket has launched" as a warning at every start, which is no warning
+/// (`serve` says where it listens, the demo prints its addresses).
+pub const DEFAULT_LOG_FILTER: &str = "info,rocket=warn,rocket::launch=error,sea_orm_migration=warn";
 /// The secret key is decoded from base64 and must hold at least this many bytes.
 pub const SECRET_KEY_MIN_BYTES: usize = 32;
 
@@ -715,8 +717,14 @@ mod tests {
                 .unwrap()
                 .sqlite_file()
         };
-        assert_eq!(file("sqlite://data/x.sqlite?mode=rwc"), Some(PathBuf::from("data/x.sqlite")));
-        assert_eq!(file("sqlite:///tmp/x.sqlite"), Some(PathBuf::from("/tmp/x.sqlite")));
+        assert_eq!(
+            file("sqlite://data/x.sqlite?mode=rwc"),
+            Some(PathBuf::from("data/x.sqlite"))
+        );
+        assert_eq!(
+            file("sqlite:///tmp/x.sqlite"),
+            Some(PathBuf::from("/tmp/x.sqlite"))
+        );
         assert_eq!(file("sqlite::memory:"), None);
         assert_eq!(file("postgres://u@h/db"), None);
     }

@@ -224,11 +224,19 @@ pub fn pool_figures(db: &DatabaseConnection) -> PoolFigures {
     match &db.inner {
         Pool::SqlxPostgresPoolConnection(_) => {
             let pool = db.get_postgres_connection_pool();
-            figures(pool.size(), pool.num_idle(), pool.options().get_max_connections())
+            figures(
+                pool.size(),
+                pool.num_idle(),
+                pool.options().get_max_connections(),
+            )
         }
         Pool::SqlxSqlitePoolConnection(_) => {
             let pool = db.get_sqlite_connection_pool();
-            figures(pool.size(), pool.num_idle(), pool.options().get_max_connections())
+            figures(
+                pool.size(),
+                pool.num_idle(),
+                pool.options().get_max_connections(),
+            )
         }
         _ => figures(0, 0, 0),
     }

@@ -384,10 +384,7 @@ pub struct DemoPayFiP {
 /// (residents of a demo pay nothing real), and points `config` at it.
 /// When it cannot start, those towns go without online payment and the
 /// note says why.
-pub async fn start_payfip(
-    config: &mut Config,
-    definitions: &mut [TownDefinition],
-) -> DemoPayFiP {
+pub async fn start_payfip(config: &mut Config, definitions: &mut [TownDefinition]) -> DemoPayFiP {
     use crate::payments::PaymentSection;
 
     let paying: Vec<(String, String)> = definitions
@@ -600,9 +597,8 @@ impl DemoFolder {
     pub fn write_config(&self, config: &Config) -> anyhow::Result<()> {
         use anyhow::Context as _;
         let mut config = config.clone();
-        let absolute = |path: &Path| {
-            std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
-        };
+        let absolute =
+            |path: &Path| std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
         if let Some(file) = config.sqlite_file() {
             let query = config
                 .database_url

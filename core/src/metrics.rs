@@ -209,11 +209,7 @@ impl Metrics {
             Err(error) => tracing::warn!(%error, "metrics: cannot read the outbox's backlog"),
         }
         let pool = crate::db::pool_figures(&inner.db);
-        for (state, value) in [
-            ("open", pool.open),
-            ("idle", pool.idle),
-            ("max", pool.max),
-        ] {
+        for (state, value) in [("open", pool.open), ("idle", pool.idle), ("max", pool.max)] {
             inner
                 .pool
                 .get_or_create(&PoolLabels { state })

@@ -478,8 +478,16 @@ async fn the_demo_resident_logs_in_with_the_printed_credentials() {
     // Beside the running demo, from the same folder: without --demo, the
     // command refuses to create another, empty database, and says --demo.
     let account = [
-        "account", "create", "--tenant", "villeneuve", "--email", "jeanne@example.org",
-        "--first-name", "Jeanne", "--last-name", "MARTIN",
+        "account",
+        "create",
+        "--tenant",
+        "villeneuve",
+        "--email",
+        "jeanne@example.org",
+        "--first-name",
+        "Jeanne",
+        "--last-name",
+        "MARTIN",
     ];
     let without = guichet(dir.path(), &account, &[]);
     assert_fails_with(&without, &["does not exist", "--demo"]);
@@ -488,7 +496,9 @@ async fn the_demo_resident_logs_in_with_the_printed_credentials() {
     let with = guichet(dir.path(), &[&["--demo"], &account[..]].concat(), &[]);
     assert!(with.status.success(), "{}", stderr(&with));
     assert!(
-        stdout(&with).contains(&format!("http://villeneuve.localhost:{port}/demo/courriels")),
+        stdout(&with).contains(&format!(
+            "http://villeneuve.localhost:{port}/demo/courriels"
+        )),
         "{}",
         stdout(&with)
     );
@@ -500,13 +510,22 @@ async fn the_demo_resident_logs_in_with_the_printed_credentials() {
         .unwrap_or_else(|| panic!("no activation link at the demo's port in {}", mailbox.body))
         .to_owned();
     let mut newcomer = Visitor::new(port, "villeneuve.localhost");
-    let activation = newcomer.get(link.trim_start_matches(&format!("http://villeneuve.localhost:{port}"))).await;
+    let activation = newcomer
+        .get(link.trim_start_matches(&format!("http://villeneuve.localhost:{port}")))
+        .await;
     assert_eq!(activation.status, 200);
-    assert!(activation.body.contains("Activation de votre espace personnel"));
+    assert!(
+        activation
+            .body
+            .contains("Activation de votre espace personnel")
+    );
     // The demo's key is kept for the next start, readable by its owner only.
     use std::os::unix::fs::PermissionsExt as _;
     for file in ["data/demo/secret.key", "data/demo/guichet.toml"] {
-        let mode = std::fs::metadata(dir.path().join(file)).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.path().join(file))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600, "{file}");
     }
     let _ = demo.kill();

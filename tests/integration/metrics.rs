@@ -83,18 +83,25 @@ on_both_databases! {
 /// A resident of Villeneuve through the seed flow, without the SMTP sink:
 /// the account is made ready directly.
 async fn app_resident(app: &TestApp) -> (crate::harness::Visitor, String) {
-    let towns = guichet::towns::load_definitions(&crate::harness::repo_root().join("tenants")).unwrap();
-    let demo = guichet::demo::ensure_residents(&app.app, &towns).await.unwrap();
+    let towns =
+        guichet::towns::load_definitions(&crate::harness::repo_root().join("tenants")).unwrap();
+    let demo = guichet::demo::ensure_residents(&app.app, &towns)
+        .await
+        .unwrap();
     // And an account awaiting activation, whose mail waits in the outbox.
-    app.create_resident("villeneuve", "Jeanne", "Martin", "jeanne@example.org").await;
+    app.create_resident("villeneuve", "Jeanne", "Martin", "jeanne@example.org")
+        .await;
     let mut browser = app.visitor("villeneuve.localhost");
-    assert_eq!(browser.login(&demo.identifier, &demo.password).await.status, 303);
+    assert_eq!(
+        browser.login(&demo.identifier, &demo.password).await.status,
+        303
+    );
     assert_eq!(browser.accept_terms().await.status, 303);
     (browser, demo.identifier)
 }
 
 async fn invoices_version(app: &TestApp) -> String {
-    use sea_orm::{EntityTrait as _, QueryFilter as _, ColumnTrait as _};
+    use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
     guichet::modules::entity::module_release::Entity::find()
         .filter(guichet::modules::entity::module_release::Column::ModuleId.eq("invoices"))
         .one(&app.app.db)

@@ -15,7 +15,12 @@ use crate::harness::{TestApp, repo_root, run_guichet};
 use crate::privacy::{rich_resident, schema};
 
 /// Tables that belong to no town.
-const PLATFORM: &[&str] = &["tenant", "tenant_removal", "module_release", "seaql_migrations"];
+const PLATFORM: &[&str] = &[
+    "tenant",
+    "tenant_removal",
+    "module_release",
+    "seaql_migrations",
+];
 
 async fn count(db: &DatabaseConnection, sql: String) -> i64 {
     db.query_one_raw(Statement::from_string(db.get_database_backend(), sql))

@@ -123,10 +123,12 @@ pub async fn outbox_backlog(db: &sea_orm::DatabaseConnection) -> Result<OutboxBa
         .into_tuple()
         .one(db)
         .await?;
-    Ok(row.map_or_else(OutboxBacklog::default, |(pending, oldest)| OutboxBacklog {
-        pending: u64::try_from(pending).unwrap_or(0),
-        oldest_pending: oldest,
-    }))
+    Ok(
+        row.map_or_else(OutboxBacklog::default, |(pending, oldest)| OutboxBacklog {
+            pending: u64::try_from(pending).unwrap_or(0),
+            oldest_pending: oldest,
+        }),
+    )
 }
 
 /// A mail composed and not yet queued ([`Mailer::queue_many`]).

@@ -116,12 +116,18 @@ pub async fn town_tables(db: &impl sea_orm::ConnectionTrait) -> Result<Vec<TownT
             _ => row.try_get::<i64>("", "owned")? != 0,
         };
         if owned {
-            conditions.insert(name.clone(), format!("tenant_id = {}", placeholder(backend)));
+            conditions.insert(
+                name.clone(),
+                format!("tenant_id = {}", placeholder(backend)),
+            );
         }
         all.insert(name);
     }
     let mut foreign_keys = Vec::new();
-    for row in db.query_all_raw(Statement::from_string(backend, keys)).await? {
+    for row in db
+        .query_all_raw(Statement::from_string(backend, keys))
+        .await?
+    {
         let key = ForeignKey {
             child: row.try_get("", "child")?,
             column: row.try_get("", "column")?,
@@ -253,9 +259,10 @@ pub async fn remove(
     if let Some(export) = export {
         let archive = export_archive(&txn, &tables, tenant).await?;
         export_bytes = Some(archive.len() as u64);
-        export_file = Some(export(archive).map_err(|error| {
-            DbErr::Custom(format!("the export could not be written: {error}"))
-        })?);
+        export_file =
+            Some(export(archive).map_err(|error| {
+                DbErr::Custom(format!("the export could not be written: {error}"))
+            })?);
     }
     for table in &tables {
         let sql = format!(

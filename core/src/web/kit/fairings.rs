@@ -48,7 +48,9 @@ impl Fairing for RequestLog {
         // By the route's pattern, never the path a client typed: the
         // labels stay a bounded set whatever is asked.
         if let Some(metrics) = request.rocket().state::<crate::metrics::Metrics>() {
-            let route = request.route().map_or("unmatched", |route| route.uri.path());
+            let route = request
+                .route()
+                .map_or("unmatched", |route| route.uri.path());
             metrics.observe_request(
                 route,
                 request.method().as_str(),
