@@ -3,10 +3,11 @@
 //!
 //! Which rows a town owns is read from the schema itself, not from a list
 //! kept by hand: every table with a `tenant_id` column (the invariant of
-//! ARCHITECTURE.md), deleted children first along the foreign keys, then
-//! the town's row. A table added later is removed with the town without
-//! anyone remembering to say so — and tenancy, which knows no feature,
-//! needs to know none here either.
+//! ARCHITECTURE.md), and every table whose rows hang by a foreign key from
+//! such rows (a request's history), deleted children first along the
+//! foreign keys, then the town's row. A table added later is removed with
+//! the town without anyone remembering to say so — and tenancy, which
+//! knows no feature, needs to know none here either.
 //!
 //! The export (optional) is read in the same transaction, before anything
 //! is deleted: a JSON array per table, each row as the database renders it
