@@ -18,6 +18,7 @@ mod admin_modules;
 mod admin_requests;
 mod admin_residents;
 mod admin_routes;
+mod api_contract;
 mod bookings;
 mod cli;
 mod csrf;

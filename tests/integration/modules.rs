@@ -737,31 +737,3 @@ async fn metrics_count_module_calls_for_local_scrapers() {
         metrics.body
     );
 }
-
-#[tokio::test]
-async fn the_openapi_document_describes_every_api_route() {
-    let document: serde_json::Value = serde_json::from_str(guichet::api::OPENAPI).unwrap();
-    assert_eq!(document["openapi"], "3.1.0");
-    let paths = document["paths"].as_object().unwrap();
-    for route in guichet::api::routes() {
-        let template = route.uri.path().replace('<', "{").replace('>', "}");
-        let operations = paths
-            .get(&template)
-            .unwrap_or_else(|| panic!("{template} is not in openapi.json"));
-        let method = route.method.as_str().to_lowercase();
-        assert!(
-            operations.get(&method).is_some(),
-            "{method} {template} is not in openapi.json"
-        );
-    }
-    // And the server serves it.
-    let app = TestApp::spawn(crate::harness::Backend::Sqlite).await;
-    let served = app
-        .get("villeneuve.localhost", "/api/v1/openapi.json")
-        .await;
-    assert_eq!(served.status, 200);
-    assert_eq!(
-        serde_json::from_str::<serde_json::Value>(&served.body).unwrap(),
-        document
-    );
-}

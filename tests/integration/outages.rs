@@ -68,6 +68,8 @@ on_both_databases! {
         assert!(took < Duration::from_secs(1), "{took:?}");
         assert!(retry_after(&refused) >= 1);
         assert_eq!(error_of(&refused).0, "unavailable");
+        // As the document says: its 503, with Retry-After.
+        crate::harness::openapi::assert_documented(&reqwest::Method::GET, "/api/v1/modules/invoices/data", &refused);
     }
 
     async fn nul_and_out_of_range_input_is_the_clients_error(backend) {
@@ -161,6 +163,7 @@ on_both_databases! {
             assert_eq!(refused.status, 405, "{method} {path}: {}", refused.body);
             assert_eq!(refused.header("allow"), Some(allow), "{method} {path}");
             assert_eq!(error_of(&refused).0, "method_not_allowed");
+            crate::harness::openapi::assert_documented(&method, path, &refused);
         }
         // An address that does not exist is still a 404.
         let missing = app.send(app.request(reqwest::Method::DELETE, "villeneuve.localhost", "/api/v1/nothing")).await;

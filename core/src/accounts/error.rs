@@ -19,9 +19,26 @@ pub enum AccountError {
     ImportReport(#[from] serde_json::Error),
 }
 
-/// A form field with what is wrong with it, in French.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+// A form field with what is wrong with it, in French. Its schema is the
+// data API's (`invalid_account`), hence the French.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
+    #[schema(schema_with = account_field_schema)]
     pub field: &'static str,
     pub message: String,
+}
+
+/// The fields of an account the data API may refuse.
+fn account_field_schema() -> utoipa::openapi::Schema {
+    crate::api::text_enum(
+        &[
+            "email",
+            "first_name",
+            "last_name",
+            "civility",
+            "address",
+            "phone",
+        ],
+        false,
+    )
 }

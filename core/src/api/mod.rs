@@ -2,7 +2,12 @@
 //! software…): they push the data modules show, into a module's storage for
 //! the town or for one resident. `/api/v1`, on the town's own host,
 //! authenticated by the town's API keys; described by an OpenAPI 3.1
-//! document at `/api/v1/openapi.json`.
+//! document generated from the routes' `#[utoipa::path]` attributes and the
+//! types they read and write (`doc`), served at `/api/v1/openapi.json` and
+//! rendered as a French page at `/api/v1/documentation` (`reference`).
+//! Every status an operation may answer is in its attribute, with the error
+//! codes it may carry; the integration tests check each route's answers
+//! against the document.
 //!
 //! Error policy: every failure is an [`ApiError`], answered as
 //! `{"error": {"code": "...", "message": "..."}}` with a fitting status; the
@@ -16,10 +21,12 @@
 //! anything else. A method a route does not declare gets 405 with `Allow`.
 
 mod accounts;
+mod doc;
 pub mod entity;
 mod keys;
 mod payments;
 pub mod personal_data;
+mod reference;
 
 use std::sync::Arc;
 
@@ -30,6 +37,7 @@ use rocket::response::{self, Responder, Response};
 use rocket::serde::json::Json;
 use rocket::{Catcher, Route, State, catch, catchers, delete, get, put, routes};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 pub use keys::{ApiKeys, CreatedKey, KEY_PREFIX};
 
@@ -44,13 +52,39 @@ use crate::modules::{ModuleData, Modules};
 use crate::tenancy::{Tenant, TenantResolution, database_silent};
 
 pub const BASE: &str = "/api/v1";
-/// The OpenAPI document, written by hand next to the routes it describes
-/// (a test checks that every route is in it).
-pub const OPENAPI: &str = include_str!("openapi.json");
+
+pub(crate) use doc::text_enum;
+pub use doc::{document, json as openapi_json};
+
+// What the operations' attributes share (`doc` holds the shared answers).
+const MODULE_PARAM: &str = "Identifiant du module activé pour la commune, p. ex. `invoices`.";
+const KEY_PARAM: &str = "Clé de 1 à 200 octets, sans caractère de contrôle (NUL compris), encodée en pourcentage dans l'URL.";
+const IDENTIFIER_PARAM: &str =
+    "Identifiant Guichet du résident, p. ex. `michel.arpege`. Sans caractère NUL (U+0000).";
+const PREFIX_PARAM: &str =
+    "Ne lister que les clés commençant par ce préfixe. Sans caractère NUL (U+0000).";
+const AFTER_PARAM: &str = "Pagination : ne lister que les clés qui suivent celle-ci, dans l'ordre des clés, comparées octet par octet en UTF-8 comme sur toutes les bases (la dernière clé de la page précédente). Sans caractère NUL (U+0000).";
+const LIST_ANSWER: &str = "Les valeurs, par ordre de clé (500 au plus) : s'il y en a 500, demander la suite avec `after` égal à la dernière clé reçue.";
+const VALUE_BODY: &str = "N'importe quelle valeur JSON, de 64 Kio au plus une fois compactée.";
+const URL_NUL: &str = "Un texte de l'adresse contient le caractère NUL (`invalid_text`).";
+const KEY_REFUSED: &str = "Clé invalide (`invalid_key`, `invalid_text`) ; `invalid_text` : un texte de l'adresse ou du corps contient le caractère NUL.";
+const VALUE_REFUSED: &str = "Clé invalide ou valeur trop grande (`invalid_key`, `value_too_large`, `invalid_text`, `invalid_input`) ; `invalid_text` : un texte de l'adresse ou du corps contient le caractère NUL.";
+const NOT_JSON: &str = "Corps qui n'est pas du JSON (`invalid_json`).";
+const TOO_LARGE: &str = "Corps trop grand (`body_too_large`).";
+const SCOPE_FULL: &str = "L'espace de stockage est plein (`scope_full`).";
+const TOWN_OR_MODULE: &str =
+    "Commune inconnue à cette adresse ou module non activé (`unknown_town`, `module_not_enabled`).";
+const TOWN_MODULE_OR_KEY: &str = "Commune inconnue à cette adresse, module non activé ou clé sans valeur (`unknown_town`, `module_not_enabled`, `no_such_key`).";
+const TOWN_MODULE_OR_RESIDENT: &str = "Commune inconnue à cette adresse, module non activé ou résident inconnu (`unknown_town`, `module_not_enabled`, `unknown_resident`).";
+const TOWN_MODULE_RESIDENT_OR_KEY: &str = "Commune inconnue à cette adresse, module non activé, résident inconnu ou clé sans valeur (`unknown_town`, `module_not_enabled`, `unknown_resident`, `no_such_key`).";
+const TOWN_OR_RESIDENT: &str = "Commune inconnue à cette adresse, ou résident inconnu dans cette commune (`unknown_town`, `unknown_resident`).";
+const UNKNOWN_TOWN: &str = "Aucune commune n'est servie à cette adresse (`unknown_town`).";
+const BOOKINGS_DATA: &str = "Les données du module pour toute la commune. Pour le module `bookings` (« Annuler ou réserver… »), le logiciel de facturation y lit les réservations et les présences : `booking:<activité>:<date>:<résident>~<enfant>` (`activity`, `date`, `resident`, `family`, `child`, `child_name`, `group`, `booked_at`, `price_cents` — majoration de retard comprise —, `late`, `promoted`, `attendance` : `present`, `absent` ou absent si non pointé), `waiting:<activité>:<date>:<rang sur 10 chiffres>` (liste d'attente dans l'ordre d'arrivée), `day:<activité>:<date>` (réservations comptées, places fixées par les agents, fermeture), `closure:<date>:<activité ou *>` (fermetures saisies par les agents). Dates ISO 8601, montants en centimes ; p. ex. `prefix=booking:cantine:2026-06` pour les repas de juin, page par page avec `after`.";
 
 pub fn routes() -> Vec<Route> {
     routes![
         openapi,
+        documentation,
         list_town,
         get_town,
         put_town,
@@ -288,30 +322,39 @@ impl From<StorageError> for ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    error: ErrorDetail<'a>,
+// The schemas' doc comments are the document's descriptions: French.
+
+/// Une erreur : son code, stable, pour les programmes ; son message, en français, pour les personnes.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Error)]
+struct ErrorBody {
+    #[schema(inline)]
+    error: ErrorDetail,
 }
 
-#[derive(Serialize)]
-struct ErrorDetail<'a> {
-    code: &'a str,
+#[derive(Serialize, ToSchema)]
+struct ErrorDetail {
+    /// Le code de l'erreur, stable (p. ex. `no_such_key`) : chaque réponse d'erreur de ce document dit ceux qu'elle peut porter.
+    code: &'static str,
+    /// Le message, en français.
     message: String,
-    /// The existing account's identifier (`email_taken`).
+    /// Avec `email_taken` : l'identifiant du compte qui a déjà l'adresse.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String)]
     identifier: Option<String>,
-    /// What is wrong with each field (`invalid_account`).
+    /// Avec `invalid_account` : ce qui ne va pas, champ par champ.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Vec<FieldError>)]
     fields: Option<Vec<FieldError>>,
 }
 
-fn json_error(status: Status, code: &str, message: String) -> response::Result<'static> {
+fn json_error(status: Status, code: &'static str, message: String) -> response::Result<'static> {
     json_error_with(status, code, message, None, None)
 }
 
 fn json_error_with(
     status: Status,
-    code: &str,
+    code: &'static str,
     message: String,
     identifier: Option<String>,
     fields: Option<Vec<FieldError>>,
@@ -447,13 +490,16 @@ fn json_texts_are_storable(value: &serde_json::Value) -> bool {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Entry)]
 pub struct EntryBody {
     key: String,
+    /// La valeur JSON déposée (64 Kio au plus une fois compactée ; aucun texte n'y contient le caractère NUL).
     value: serde_json::Value,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Entries)]
 pub struct EntriesBody {
     entries: Vec<EntryBody>,
 }
@@ -562,22 +608,41 @@ async fn delete_one(data: &ModuleData, scope: &DataScope, key: &str) -> Result<S
     }
 }
 
-/// A household member as the town's software sends it.
-#[derive(Debug, Serialize, serde::Deserialize)]
+// A household member as the town's software sends it (and reads it).
+#[derive(Debug, Serialize, serde::Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = Member)]
 pub struct MemberBody {
+    #[schema(min_length = 1, max_length = 100, pattern = r"^[^\u0000]*$")]
     first_name: String,
+    #[schema(min_length = 1, max_length = 100, pattern = r"^[^\u0000]*$")]
     last_name: String,
+    /// Pas après la date du jour de la commune, ni avant le 1er janvier 1900.
     #[serde(default)]
+    #[schema(value_type = Option<String>, format = Date)]
     birth_date: Option<chrono::NaiveDate>,
+    #[schema(schema_with = relation_schema)]
     relation: String,
+    /// L'identifiant du membre dans le logiciel de la commune.
     #[serde(default)]
+    #[schema(max_length = 64, pattern = r"^[^\u0000]*$")]
     external_ref: Option<String>,
 }
 
-#[derive(Debug, Serialize, serde::Deserialize)]
+/// The relations a member may have, as the API writes them.
+fn relation_schema() -> utoipa::openapi::Schema {
+    let codes: Vec<&str> = Relation::ALL
+        .iter()
+        .map(|relation| relation.code())
+        .collect();
+    text_enum(&codes, false)
+}
+
+#[derive(Debug, Serialize, serde::Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = Household)]
 pub struct HouseholdBody {
+    #[schema(max_items = 50)]
     members: Vec<MemberBody>,
 }
 
@@ -646,6 +711,24 @@ fn invalid_household(error: HouseholdError, members: &[MemberInput]) -> ApiError
     ApiError::InvalidMember(format!("membre {index} : {detail}"))
 }
 
+#[utoipa::path(
+    get,
+    path = "/residents/{identifier}/household",
+    operation_id = "getHousehold",
+    tag = "Foyers",
+    summary = "Lire le foyer d'un résident",
+    params(
+        ("identifier" = String, Path, description = IDENTIFIER_PARAM, pattern = r"^[^\u0000]*$"),
+    ),
+    responses(
+        (status = 200, description = "Le foyer, tel qu'enregistré.", body = HouseholdBody),
+        (status = 404, description = TOWN_OR_RESIDENT, body = ErrorBody),
+        (status = 422, description = URL_NUL, body = ErrorBody),
+        (status = 401, response = doc::Unauthenticated),
+        (status = 500, response = doc::Internal),
+        (status = 503, response = doc::Unavailable),
+    ),
+)]
 #[get("/residents/<identifier>/household")]
 async fn get_household(
     client: Client,
@@ -662,6 +745,28 @@ async fn get_household(
 }
 
 /// Replaces the resident's household with the town software's list.
+#[utoipa::path(
+    put,
+    path = "/residents/{identifier}/household",
+    operation_id = "putHousehold",
+    tag = "Foyers",
+    summary = "Remplacer le foyer d'un résident",
+    description = "La liste envoyée remplace entièrement les membres enregistrés (50 au plus).",
+    params(
+        ("identifier" = String, Path, description = IDENTIFIER_PARAM, pattern = r"^[^\u0000]*$"),
+    ),
+    request_body = HouseholdBody,
+    responses(
+        (status = 200, description = "Le foyer, tel qu'enregistré.", body = HouseholdBody),
+        (status = 400, description = "Corps qui n'est pas du JSON attendu (`invalid_json`).", body = ErrorBody),
+        (status = 404, description = TOWN_OR_RESIDENT, body = ErrorBody),
+        (status = 413, description = TOO_LARGE, body = ErrorBody),
+        (status = 422, description = "Membre invalide (`invalid_member`, `invalid_text`, `invalid_input`) ; `invalid_text` : un texte de l'adresse ou du corps contient le caractère NUL.", body = ErrorBody),
+        (status = 401, response = doc::Unauthenticated),
+        (status = 500, response = doc::Internal),
+        (status = 503, response = doc::Unavailable),
+    ),
+)]
 #[put("/residents/<identifier>/household", data = "<data>")]
 async fn put_household(
     client: Client,
@@ -695,11 +800,55 @@ async fn put_household(
     Ok(Json(household_body(stored)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    operation_id = "openapi",
+    tag = "Documentation",
+    summary = "Ce document",
+    description = "Le document OpenAPI 3.1 de l'API, généré à partir de son code ; sans clé.",
+    responses((status = 200, description = "Le document OpenAPI 3.1.", body = Object)),
+)]
 #[get("/openapi.json")]
 fn openapi() -> (ContentType, &'static str) {
-    (ContentType::JSON, OPENAPI)
+    (ContentType::JSON, doc::json())
 }
 
+#[utoipa::path(
+    get,
+    path = "/documentation",
+    operation_id = "documentation",
+    tag = "Documentation",
+    summary = "La documentation de l'API",
+    description = "Ce document sous forme de page HTML, en français ; sans clé.",
+    responses((status = 200, description = "La page.", content_type = "text/html", body = String)),
+)]
+#[get("/documentation")]
+fn documentation() -> response::content::RawHtml<&'static str> {
+    response::content::RawHtml(reference::page())
+}
+
+#[utoipa::path(
+    get,
+    path = "/modules/{module}/data",
+    operation_id = "listTown",
+    tag = "Données",
+    summary = "Lister les valeurs (commune)",
+    description = BOOKINGS_DATA,
+    params(
+        ("module" = String, Path, description = MODULE_PARAM, pattern = "^[a-z0-9-]{1,64}$"),
+        ("prefix" = Option<String>, Query, description = PREFIX_PARAM, pattern = r"^[^\u0000]*$"),
+        ("after" = Option<String>, Query, description = AFTER_PARAM, pattern = r"^[^\u0000]*$"),
+    ),
+    responses(
+        (status = 200, description = LIST_ANSWER, body = EntriesBody),
+        (status = 404, description = TOWN_OR_MODULE, body = ErrorBody),
+        (status = 422, description = URL_NUL, body = ErrorBody),
+        (status = 401, response = doc::Unauthenticated),
+        (status = 500, response = doc::Internal),
+        (status = 503, response = doc::Unavailable),
+    ),
+)]
 #[get("/modules/<module>/data?<prefix>&<after>")]
 async fn list_town(
     client: Client,
@@ -713,6 +862,25 @@ async fn list_town(
     list(data, &scope, prefix, after).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/modules/{module}/data/{key}",
+    operation_id = "getTown",
+    tag = "Données",
+    summary = "Lire une valeur",
+    params(
+        ("module" = String, Path, description = MODULE_PARAM, pattern = "^[a-z0-9-]{1,64}$"),
+        ("key" = String, Path, description = KEY_PARAM, min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001f\u007f-\u009f]+$"),
+    ),
+    responses(
+        (status = 200, description = "La valeur.", body = EntryBody),
+        (status = 404, description = TOWN_MODULE_OR_KEY, body = ErrorBody),
+        (status = 422, description = KEY_REFUSED, body = ErrorBody),
+        (status = 401, response = doc::Unauthenticated),
+        (status = 500, response = doc::Internal),
+        (status = 503, response = doc::Unavailable),
+    ),
+)]
 #[get("/modules/<module>/data/<key>")]
 async fn get_town(
     client: Client,
@@ -725,6 +893,29 @@ async fn get_town(
     get_one(data, &scope, key).await
 }
 
+#[utoipa::path(
+    put,
+    path = "/modules/{module}/data/{key}",
+    operation_id = "putTown",
+    tag = "Données",
+    summary = "Écrire une valeur (créée ou remplacée)",
+    params(
+        ("module" = String, Path, description = MODULE_PARAM, pattern = "^[a-z0-9-]{1,64}$"),
+        ("key" = String, Path, description = KEY_PARAM, min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001f\u007f-\u009f]+$"),
+    ),
+    request_body(content = serde_json::Value, content_type = "application/json", description = VALUE_BODY),
+    responses(
+        (status = 200, description = "La valeur.", body = EntryBody),
+        (status = 400, description = NOT_JSON, body = ErrorBody),
+        (status = 404, description = TOWN_OR_MODULE, body = ErrorBody),
+        (status = 409, description = SCOPE_FULL, body = ErrorBody),
+        (status = 413, description = TOO_LARGE, body = ErrorBody),
+        (status = 422, description = VALUE_REFUSED, body = ErrorBody),
+        (status = 401, response = doc::Unauthenticated),
+        (status = 500, response = doc::Internal),
+        (status = 503, response = doc::Unavailable),
+    ),
+)]
 #[put("/modules/<module>/data/<key>", data = "<body>")]
 async fn put_town(
     client: Client,
@@ -738,6 +929,25 @@ async fn put_town(
     put_one(data, &scope, key, body).await
 }
 
+#[utoipa::path(
+    delete,
+    path = "/modules/{module}/data/{key}",
+    operation_id = "deleteTown",
+    tag = "Données",
+    summary = "Supprimer une valeur",
+    params(
+        ("module" = String, Path, description = MODULE_PARAM, pattern = "^[a-z0-9-]{1,64}$"),
+        ("key" = String, Path, description = KEY_PARAM, min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001f\u007f-\u009f]+$"),
+    ),
+    responses(
+        (status = 204, description = "Supprimée."),
+        (status = 404, description = TOWN_MODULE_OR_KEY, body = ErrorBody),
+        (status = 422, description = KEY_REFUSED, body = ErrorBody),
+        (status = 401, response = doc::Unauthenticated),
+        (status = 500, response = doc::Internal),
+        (status = 503, response = doc::Unavailable),
+    ),
+)]
 #[delete("/modules/<module>/data/<key>")]
 async fn delete_town(
     client: Client,
@@ -750,6 +960,27 @@ async fn delete_town(
     delete_one(data, &scope, key).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/modules/{module}/residents/{identifier}/data",
+    operation_id = "listResident",
+    tag = "Données",
+    summary = "Lister les valeurs (résident)",
+    params(
+        ("module" = String, Path, description = MODULE_PARAM, pattern = "^[a-z0-9-]{1,64}$"),
+        ("identifier" = String, Path, description = IDENTIFIER_PARAM, pattern = r"^[^\u0000]*$"),
+        ("prefix" = Option<String>, Query, description = PREFIX_PARAM, pattern = r"^[^\u0000]*$"),
+        ("after" = Option<String>, Query, description = AFTER_PARAM, pattern = r"^[^\u0000]*$"),
+    ),
+    responses(
+        (status = 200, description = LIST_ANSWER, body = EntriesBody),
+        (status = 404, description = TOWN_MODULE_OR_RESIDENT, body = ErrorBody),
+        (status = 422, description = URL_NUL, body = ErrorBody),
+        (status = 401, response = doc::Unauthenticated),
+        (status = 500, response = doc::Internal),
+        (status = 503, response = doc::Unavailable),
+    ),
+)]
 #[get("/modules/<module>/residents/<identifier>/data?<prefix>&<after>")]
 #[allow(clippy::too_many_arguments)]
 async fn list_resident(
@@ -766,6 +997,26 @@ async fn list_resident(
     list(data, &scope, prefix, after).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/modules/{module}/residents/{identifier}/data/{key}",
+    operation_id = "getResident",
+    tag = "Données",
+    summary = "Lire une valeur (résident)",
+    params(
+        ("module" = String, Path, description = MODULE_PARAM, pattern = "^[a-z0-9-]{1,64}$"),
+        ("identifier" = String, Path, description = IDENTIFIER_PARAM, pattern = r"^[^\u0000]*$"),
+        ("key" = String, Path, description = KEY_PARAM, min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001f\u007f-\u009f]+$"),
+    ),
+    responses(
+        (status = 200, description = "La valeur.", body = EntryBody),
+        (status = 404, description = TOWN_MODULE_RESIDENT_OR_KEY, body = ErrorBody),
+        (status = 422, description = KEY_REFUSED, body = ErrorBody),
+        (status = 401, response = doc::Unauthenticated),
+        (status = 500, response = doc::Internal),
+        (status = 503, response = doc::Unavailable),
+    ),
+)]
 #[get("/modules/<module>/residents/<identifier>/data/<key>")]
 async fn get_resident(
     client: Client,
@@ -780,6 +1031,30 @@ async fn get_resident(
     get_one(data, &scope, key).await
 }
 
+#[utoipa::path(
+    put,
+    path = "/modules/{module}/residents/{identifier}/data/{key}",
+    operation_id = "putResident",
+    tag = "Données",
+    summary = "Écrire une valeur (résident ; créée ou remplacée)",
+    params(
+        ("module" = String, Path, description = MODULE_PARAM, pattern = "^[a-z0-9-]{1,64}$"),
+        ("identifier" = String, Path, description = IDENTIFIER_PARAM, pattern = r"^[^\u0000]*$"),
+        ("key" = String, Path, description = KEY_PARAM, min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001f\u007f-\u009f]+$"),
+    ),
+    request_body(content = serde_json::Value, content_type = "application/json", description = VALUE_BODY),
+    responses(
+        (status = 200, description = "La valeur.", body = EntryBody),
+        (status = 400, description = NOT_JSON, body = ErrorBody),
+        (status = 404, description = TOWN_MODULE_OR_RESIDENT, body = ErrorBody),
+        (status = 409, description = SCOPE_FULL, body = ErrorBody),
+        (status = 413, description = TOO_LARGE, body = ErrorBody),
+        (status = 422, description = VALUE_REFUSED, body = ErrorBody),
+        (status = 401, response = doc::Unauthenticated),
+        (status = 500, response = doc::Internal),
+        (status = 503, response = doc::Unavailable),
+    ),
+)]
 #[put("/modules/<module>/residents/<identifier>/data/<key>", data = "<body>")]
 #[allow(clippy::too_many_arguments)]
 async fn put_resident(
@@ -796,6 +1071,26 @@ async fn put_resident(
     put_one(data, &scope, key, body).await
 }
 
+#[utoipa::path(
+    delete,
+    path = "/modules/{module}/residents/{identifier}/data/{key}",
+    operation_id = "deleteResident",
+    tag = "Données",
+    summary = "Supprimer une valeur (résident)",
+    params(
+        ("module" = String, Path, description = MODULE_PARAM, pattern = "^[a-z0-9-]{1,64}$"),
+        ("identifier" = String, Path, description = IDENTIFIER_PARAM, pattern = r"^[^\u0000]*$"),
+        ("key" = String, Path, description = KEY_PARAM, min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001f\u007f-\u009f]+$"),
+    ),
+    responses(
+        (status = 204, description = "Supprimée."),
+        (status = 404, description = TOWN_MODULE_RESIDENT_OR_KEY, body = ErrorBody),
+        (status = 422, description = KEY_REFUSED, body = ErrorBody),
+        (status = 401, response = doc::Unauthenticated),
+        (status = 500, response = doc::Internal),
+        (status = 503, response = doc::Unavailable),
+    ),
+)]
 #[delete("/modules/<module>/residents/<identifier>/data/<key>")]
 async fn delete_resident(
     client: Client,

@@ -67,29 +67,54 @@ impl PaymentsCursor {
     }
 }
 
-/// A paid payment as the data API gives it.
-#[derive(Debug, Clone, Serialize)]
+// A paid payment as the data API gives it. The doc comments are the API
+// document's descriptions (`api::doc`), hence French.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = Payment)]
 pub struct ApiPayment {
+    /// Le numéro du paiement dans Guichet.
     pub id: i32,
-    /// The resident's identifier.
+    /// L'identifiant du résident qui a payé.
     pub resident: String,
+    /// Le module de l'objet payé, p. ex. `invoices`.
     pub module: String,
-    /// The module's reference of what was paid (an invoice's).
+    /// La référence de l'objet payé donnée par le module (pour une facture : son numéro sans ses tirets), transmise à PayFiP comme `refdet`.
     pub reference: String,
+    /// L'objet payé, p. ex. « Facture 2026-06-0042 — Juin 2026 ».
     pub label: String,
+    /// Le montant payé, en centimes.
     pub amount_cents: i64,
+    #[schema(schema_with = provider_schema)]
     pub provider: &'static str,
-    /// The provider's operation (PayFiP's idOp).
+    /// L'opération du prestataire (`idOp` de PayFiP).
     pub transaction: String,
-    /// The bank's authorization number.
+    /// Le numéro d'autorisation bancaire (`numauto`).
+    #[schema(required = true)]
     pub authorization: Option<String>,
-    /// "carte" or "prelevement".
+    #[schema(schema_with = means_schema, required = true)]
     pub means: Option<&'static str>,
+    /// Quand le prestataire dit que le paiement a eu lieu.
+    #[schema(value_type = Option<String>, format = DateTime, required = true)]
     pub paid_at: Option<DateTime<Utc>>,
-    /// When Guichet recorded it (what `since` reads).
+    /// Quand Guichet l'a enregistré (ce que lit `since`).
+    #[schema(value_type = Option<String>, format = DateTime, required = true)]
     pub recorded_at: Option<DateTime<Utc>>,
-    /// Made in PayFiP's test environment (`saisie` T): no money moved.
+    /// Paiement fait dans l'environnement de test de PayFiP (`saisie` T) : aucune somme n'a été prélevée.
     pub test: bool,
+}
+
+/// The providers a payment may come from, as the API names them.
+fn provider_schema() -> utoipa::openapi::Schema {
+    crate::api::text_enum(&["PayFiP"], false)
+}
+
+/// How a payment was made, when the provider says.
+fn means_schema() -> utoipa::openapi::Schema {
+    let mut schema = crate::api::text_enum(&["carte", "prelevement"], true);
+    if let utoipa::openapi::Schema::Object(object) = &mut schema {
+        object.description = Some("Carte bancaire ou prélèvement.".to_owned());
+    }
+    schema
 }
 
 impl ApiPayment {

@@ -6,6 +6,7 @@
 mod app;
 mod database;
 mod oidc;
+pub mod openapi;
 mod payfip;
 mod proxy;
 mod smtp;
