@@ -33,7 +33,7 @@ fn render(document: &Value) -> String {
     html.push_str(
         "<link rel=\"stylesheet\" href=\"/static/api-reference.css\">\n</head>\n<body>\n",
     );
-    html.push_str("<a class=\"evitement\" href=\"#contenu\">Aller au contenu</a>\n");
+    html.push_str("<a class=\"skip-link\" href=\"#contenu\">Aller au contenu</a>\n");
     html.push_str("<main id=\"contenu\">\n");
     let _ = writeln!(html, "<h1>{}</h1>", escape(title));
     let _ = writeln!(
@@ -204,7 +204,7 @@ fn render_operation(
         for parameter in parameters {
             let _ = writeln!(
                 html,
-                "<tr><th scope=\"row\"><code>{}</code></th><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><th scope=\"row\"><code>{}</code></th><td data-label=\"Emplacement\">{}</td><td data-label=\"Requis\">{}</td><td data-label=\"Type et contraintes\">{}</td><td data-label=\"Description\">{}</td></tr>",
                 escape(text(&parameter["name"])),
                 place(text(&parameter["in"])),
                 yes_no(parameter["required"].as_bool().unwrap_or(false)),
@@ -254,7 +254,7 @@ fn render_operation(
 fn response_row(html: &mut String, document: &Value, status: &str, response: &Value) {
     let _ = writeln!(
         html,
-        "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td><td>{}</td></tr>",
+        "<tr><th scope=\"row\">{}</th><td data-label=\"Description\">{}</td><td data-label=\"Corps\">{}</td><td data-label=\"En-têtes\">{}</td></tr>",
         escape(status),
         inline(text(&response["description"])),
         content_summary(&response["content"]).trim_start_matches(' '),
@@ -324,7 +324,7 @@ fn object(html: &mut String, name: &str, schema: &Value, depth: usize) {
     for (field, property) in properties {
         let _ = writeln!(
             html,
-            "<tr><th scope=\"row\"><code>{}</code></th><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><th scope=\"row\"><code>{}</code></th><td data-label=\"Requis\">{}</td><td data-label=\"Type et contraintes\">{}</td><td data-label=\"Description\">{}</td></tr>",
             escape(field),
             yes_no(required.contains(&field.as_str())),
             schema_summary(property),
@@ -460,8 +460,9 @@ fn resolve<'a>(document: &'a Value, value: &'a Value) -> &'a Value {
 }
 
 fn table_start(html: &mut String, caption: &str, columns: &[&str]) {
-    // A wide table scrolls inside its own box on a narrow screen, reachable
-    // from the keyboard.
+    // On a phone each row is a card of labelled values (each cell carries
+    // its column's name in data-label, as the theme's tables do); the box
+    // scrolls, reachable from the keyboard, only if a value is wider still.
     let _ = write!(
         html,
         "<div class=\"defilement\" role=\"region\" aria-label=\"{}\" tabindex=\"0\">\n<table>\n<caption>{}</caption>\n<thead><tr>",
