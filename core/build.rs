@@ -132,8 +132,6 @@ fn main() {
     );
 }
 
-/// The release key if one is named (true), else this checkout's (made
-/// once).
 /// The modules' target, `wasm32-wasip2`, listed by rust-toolchain.toml:
 /// rustup installs the toolchain the file names but, with auto-install off
 /// or for a toolchain already there, not always its targets. Checked (and
@@ -182,6 +180,8 @@ fn ensure_wasm_target(root: &Path) {
     }
 }
 
+/// The release key if one is named (true), else this checkout's (made
+/// once).
 fn signing_key(target_dir: &Path) -> (minisign::SecretKey, bool) {
     println!("cargo:rerun-if-env-changed={SIGNING_KEY_VARIABLE}");
     if let Some(path) = std::env::var_os(SIGNING_KEY_VARIABLE) {

@@ -707,11 +707,14 @@ async fn tenant_remove(
         let Some(path) = &options.export else {
             return Ok(String::new());
         };
-        // Written in full and synced before the removal commits.
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(path)?;
+        // Written in full and synced before the removal commits; readable
+        // by its owner only (it holds residents' data and the hashes of
+        // their passwords and tokens).
+        let mut open = std::fs::OpenOptions::new();
+        open.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
+        let mut file = open.open(path)?;
         file.write_all(&bytes)?;
         file.sync_all()?;
         Ok(std::path::absolute(path)
@@ -727,6 +730,12 @@ async fn tenant_remove(
         };
     let removed = crate::tenancy::removal::remove(&app.db, &tenant, export).await?;
     app.tenants.forget_resolved();
+    let tables = removed
+        .counts
+        .rows
+        .values()
+        .filter(|rows| **rows > 0)
+        .count();
     println!(
         "removed   {slug}: {} rows in {tables} tables, and the town",
         removed.counts.total()
@@ -817,10 +826,12 @@ async fn account_create(file: &ConfigFile, slug: &str, new: NewAccount) -> anyho
 fn mail_fate(app: &App, tenant: &crate::tenancy::Tenant) -> String {
     match (app.mode, &app.config.smtp_url) {
         (Mode::Demo, None) => format!(
-            "the running demo shows it in its mailbox, {}",
+            "the demo shows it in its mailbox (while it runs), {}",
             app.mailer.links().town_url(tenant, "/demo/courriels")
         ),
-        (Mode::Demo, Some(_)) => "the running demo sends it through its smtp_url.".to_owned(),
+        (Mode::Demo, Some(_)) => {
+            "the demo sends it through its smtp_url (while it runs).".to_owned()
+        }
         (_, Some(_)) => "the servers on this database (`guichet serve`) send it; \
                          it waits in the outbox until one runs."
             .to_owned(),

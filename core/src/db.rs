@@ -183,9 +183,18 @@ pub async fn connect_with(
         options.max_connections(32).min_connections(1);
         // PostgreSQL's notices ("relation seaql_migrations already exists,
         // skipping" at every start) are not ours to relay: warnings and
-        // errors still come through.
-        options.map_sqlx_postgres_opts(|options| {
-            options.options([("client_min_messages", "warning")])
+        // errors still come through. Set once connected rather than as a
+        // startup parameter, which PgBouncer refuses by default.
+        options.map_sqlx_postgres_pool_opts(|pool| {
+            pool.after_connect(|connection, _| {
+                Box::pin(async move {
+                    use sea_orm::sqlx::Executor as _;
+                    connection
+                        .execute("SET client_min_messages = warning")
+                        .await?;
+                    Ok(())
+                })
+            })
         });
     }
     Database::connect(options).await.map_err(|source| {

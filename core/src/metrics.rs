@@ -5,7 +5,8 @@
 //!
 //! - requests' durations, by route (the route's pattern, never the path a
 //!   client typed: bounded labels), method and status;
-//! - logins, by face (residents, staff, FranceConnect) and outcome;
+//! - logins, by face (residents; staff, at the password step; FranceConnect)
+//!   and outcome;
 //! - module calls and their durations, storage refusals, call slots and
 //!   what modules store (`modules::ModuleMetrics`);
 //! - the outbox's backlog: mails waiting and the age of the oldest;
@@ -51,13 +52,16 @@ impl LoginFace {
 pub enum LoginResult {
     /// In (for the staff: the password step passed, the code asked next).
     Success,
-    /// Wrong identifier or password (or code).
+    /// Wrong identifier or password.
     Refused,
     /// Made to wait by the throttling.
     Throttled,
     /// Right password, but the account cannot log in (not activated,
     /// temporary password expired, disabled, suspended).
     Blocked,
+    /// The identity provider's answer could not be used (FranceConnect:
+    /// cancelled, expired, refused by the provider, unverifiable).
+    Failed,
 }
 
 impl LoginResult {
@@ -67,6 +71,7 @@ impl LoginResult {
             Self::Refused => "refused",
             Self::Throttled => "throttled",
             Self::Blocked => "blocked",
+            Self::Failed => "failed",
         }
     }
 }

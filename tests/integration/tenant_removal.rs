@@ -106,6 +106,13 @@ on_both_databases! {
              WHERE r.tenant_id = {v}"
         );
         assert!(count(&db, history.clone()).await > 0);
+        // Saint-Martin's, counted the same way by the test itself: kept whole.
+        let other_history = format!(
+            "SELECT COUNT(*) AS n FROM request_event e JOIN request r ON r.id = e.request_id \
+             WHERE r.tenant_id = {s}"
+        );
+        let other_history_before = count(&db, other_history.clone()).await;
+        assert!(other_history_before > 0, "the demo resident's request in Saint-Martin has a history");
 
         let dir = tempfile::tempdir().unwrap();
         let env = [("GUICHET_DATABASE_URL", app.app.config.database_url.as_str())];
@@ -145,6 +152,7 @@ on_both_databases! {
             assert_eq!(after[*table], 0, "{table} still holds rows of the removed town");
         }
         assert_eq!(count(&db, history).await, 0);
+        assert_eq!(count(&db, other_history).await, other_history_before);
         // Saint-Martin: every row of every table, where it was.
         let saint_martin_after = rows(&db, s).await;
         for (table, before) in &saint_martin_before {
@@ -178,7 +186,11 @@ on_both_databases! {
             0
         );
 
-        // The export: a JSON array per table, the resident among the accounts.
+        // The export: readable by its owner only, a JSON array per table,
+        // the resident among the accounts.
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(dir.path().join("villeneuve.zip")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
         let mut archive = zip::ZipArchive::new(std::fs::File::open(dir.path().join("villeneuve.zip")).unwrap()).unwrap();
         let names: BTreeSet<String> = (0..archive.len()).map(|i| archive.by_index(i).unwrap().name().unwrap().into_owned()).collect();
         assert!(names.contains("commune.json") && names.contains("account.json") && names.contains("request_event.json"), "{names:?}");

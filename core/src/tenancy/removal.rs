@@ -44,6 +44,7 @@ impl RemovalCounts {
 /// A town removed.
 #[derive(Debug, Clone)]
 pub struct Removed {
+    /// The rows each table lost.
     pub counts: RemovalCounts,
     /// The export's bytes, when one was asked (written by the caller
     /// before it commits: see [`remove`]).
@@ -239,10 +240,14 @@ async fn count_in(
 }
 
 /// Removes `tenant` and every row it owns in one transaction, and records
-/// the removal. With `export`, the town's rows are first read in that
-/// transaction and handed to `export` as a ZIP; the removal commits only
-/// if `export` succeeds (it writes the file), so that no town is removed
-/// whose export was asked and not written.
+/// the removal with the rows each table lost. With `export`, the town's
+/// rows are first read in that transaction and handed to `export` as a
+/// ZIP; the removal commits only if `export` succeeds (it writes the
+/// file), so that no town is removed whose export was asked and not
+/// written. The export is what the database held when it was read (read
+/// committed): a row a resident adds in the seconds between the export
+/// and the deletion is deleted without being in it — an operator removes
+/// a town its residents no longer use.
 pub async fn remove(
     db: &DatabaseConnection,
     tenant: &Tenant,
@@ -254,7 +259,6 @@ pub async fn remove(
     // waits for this transaction (it locks the row as well).
     lock_town(&txn, tenant).await?;
     let tables = town_tables(&txn).await?;
-    let counts = count_in(&txn, &tables, tenant).await?;
     let mut export_file = None;
     let mut export_bytes = None;
     if let Some(export) = export {
@@ -265,18 +269,25 @@ pub async fn remove(
                 DbErr::Custom(format!("the export could not be written: {error}"))
             })?);
     }
+    // What was deleted, as the database says: rows a resident added since
+    // the count above are removed too, and counted.
+    let mut deleted = RemovalCounts::default();
     for table in &tables {
         let sql = format!(
             "DELETE FROM {} WHERE {}",
             quoted(&table.name),
             table.condition
         );
-        txn.execute_raw(Statement::from_sql_and_values(
-            backend,
-            sql,
-            [tenant.id().get().into()],
-        ))
-        .await?;
+        let done = txn
+            .execute_raw(Statement::from_sql_and_values(
+                backend,
+                sql,
+                [tenant.id().get().into()],
+            ))
+            .await?;
+        deleted
+            .rows
+            .insert(table.name.clone(), done.rows_affected());
     }
     let sql = format!("DELETE FROM tenant WHERE id = {}", placeholder(backend));
     txn.execute_raw(Statement::from_sql_and_values(
@@ -285,11 +296,11 @@ pub async fn remove(
         [tenant.id().get().into()],
     ))
     .await?;
-    record(&txn, tenant, &counts, export_file.as_deref()).await?;
+    record(&txn, tenant, &deleted, export_file.as_deref()).await?;
     super::watch::announce_change(&txn, &tenant.slug).await?;
     txn.commit().await?;
     Ok(Removed {
-        counts,
+        counts: deleted,
         export_bytes,
     })
 }

@@ -203,7 +203,7 @@ async fn callback(
         Err(error) => {
             metrics.count_login(
                 crate::metrics::LoginFace::FranceConnect,
-                crate::metrics::LoginResult::Refused,
+                crate::metrics::LoginResult::Failed,
             );
             return callback_failure(&page, error);
         }
