@@ -710,11 +710,7 @@ async fn tenant_remove(
         // Written in full and synced before the removal commits; readable
         // by its owner only (it holds residents' data and the hashes of
         // their passwords and tokens).
-        let mut open = std::fs::OpenOptions::new();
-        open.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
-        let mut file = open.open(path)?;
+        let mut file = crate::private_file::create(path, crate::private_file::Existing::Refused)?;
         file.write_all(&bytes)?;
         file.sync_all()?;
         Ok(std::path::absolute(path)

@@ -627,19 +627,8 @@ fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
         std::fs::create_dir_all(folder)
             .with_context(|| format!("cannot create {}", folder.display()))?;
     }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(path)
+    let mut file = crate::private_file::create(path, crate::private_file::Existing::Replaced)
         .with_context(|| format!("cannot write {}", path.display()))?;
-    // The mode above applies only to a file it creates: one already there
-    // (copied, or made by an older version) is narrowed before it is
-    // written to.
-    #[cfg(unix)]
-    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o600))
-        .with_context(|| format!("cannot restrict {}", path.display()))?;
     file.write_all(text.as_bytes())
         .with_context(|| format!("cannot write {}", path.display()))
 }

@@ -25,6 +25,7 @@ pub mod modules;
 pub mod payments;
 pub mod periodic;
 pub mod privacy;
+pub mod private_file;
 pub mod requests;
 pub mod spreadsheet;
 pub mod staff;

@@ -35,12 +35,7 @@ pub fn keygen(prefix: &Path) -> Result<KeyPair, AuthoringError> {
     rand::fill(&mut seed);
     rand::fill(&mut id);
     let secret = SecretKey::from_random(seed, id);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options
-        .open(&secret_path)
+    crate::private_file::create(&secret_path, crate::private_file::Existing::Refused)
         .and_then(|mut file| std::io::Write::write_all(&mut file, secret.file().as_bytes()))
         .map_err(AuthoringError::file(&secret_path))?;
     let key = secret.public();

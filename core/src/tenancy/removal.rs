@@ -223,11 +223,7 @@ async fn count_in(
             table.condition
         );
         let n = db
-            .query_one_raw(Statement::from_sql_and_values(
-                backend,
-                sql,
-                [tenant.id().get().into()],
-            ))
+            .query_one_raw(for_town(backend, sql, tenant))
             .await?
             .map(|row| row.try_get::<i64>("", "n"))
             .transpose()?
@@ -278,24 +274,13 @@ pub async fn remove(
             quoted(&table.name),
             table.condition
         );
-        let done = txn
-            .execute_raw(Statement::from_sql_and_values(
-                backend,
-                sql,
-                [tenant.id().get().into()],
-            ))
-            .await?;
+        let done = txn.execute_raw(for_town(backend, sql, tenant)).await?;
         deleted
             .rows
             .insert(table.name.clone(), done.rows_affected());
     }
     let sql = format!("DELETE FROM tenant WHERE id = {}", placeholder(backend));
-    txn.execute_raw(Statement::from_sql_and_values(
-        backend,
-        sql,
-        [tenant.id().get().into()],
-    ))
-    .await?;
+    txn.execute_raw(for_town(backend, sql, tenant)).await?;
     record(&txn, tenant, &deleted, export_file.as_deref()).await?;
     super::watch::announce_change(&txn, &tenant.slug).await?;
     txn.commit().await?;
@@ -312,12 +297,7 @@ async fn lock_town(txn: &DatabaseTransaction, tenant: &Tenant) -> Result<(), DbE
         // SQLite: a write now takes the database's write lock at once.
         _ => "UPDATE tenant SET id = id WHERE id = ?",
     };
-    txn.execute_raw(Statement::from_sql_and_values(
-        backend,
-        sql,
-        [tenant.id().get().into()],
-    ))
-    .await?;
+    txn.execute_raw(for_town(backend, sql, tenant)).await?;
     Ok(())
 }
 
@@ -429,17 +409,15 @@ async fn rows_as_json(
         }
     };
     let mut rows = Vec::new();
-    for row in txn
-        .query_all_raw(Statement::from_sql_and_values(
-            backend,
-            sql,
-            [tenant.id().get().into()],
-        ))
-        .await?
-    {
+    for row in txn.query_all_raw(for_town(backend, sql, tenant)).await? {
         rows.push(row.try_get::<String>("", "row")?);
     }
     Ok(rows)
+}
+
+/// `sql`, whose one placeholder is the town's id.
+fn for_town(backend: DbBackend, sql: impl Into<String>, tenant: &Tenant) -> Statement {
+    Statement::from_sql_and_values(backend, sql, [tenant.id().get().into()])
 }
 
 /// A table name as an identifier (they come from the schema itself).
