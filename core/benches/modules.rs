@@ -175,6 +175,39 @@ fn tiles(criterion: &mut Criterion) {
             })
         });
     });
+    // What a page pays when nothing the tile read has changed
+    // (modules/view_cache.rs): the view from memory, then the same with the
+    // version counters read first, as each request does (one query).
+    let versions = guichet::versions::Versions::new(app.db.clone());
+    let stamp = runtime.block_on(async {
+        let stamp = versions.read(&tenant, Some(account.id)).await.unwrap();
+        app.modules
+            .render_at(&tenant, &module, &account, &request, &stamp)
+            .await
+            .unwrap();
+        stamp
+    });
+    group.bench_function("reused", |bench| {
+        bench.iter(|| {
+            runtime.block_on(async {
+                app.modules
+                    .render_at(&tenant, &module, &account, &request, &stamp)
+                    .await
+                    .unwrap()
+            })
+        });
+    });
+    group.bench_function("counters+reused", |bench| {
+        bench.iter(|| {
+            runtime.block_on(async {
+                let stamp = versions.read(&tenant, Some(account.id)).await.unwrap();
+                app.modules
+                    .render_at(&tenant, &module, &account, &request, &stamp)
+                    .await
+                    .unwrap()
+            })
+        });
+    });
     group.bench_function("instantiate+describe", |bench| {
         bench.iter(|| {
             runtime.block_on(async {

@@ -33,4 +33,5 @@ pub mod tenancy;
 pub mod terms;
 pub mod theme;
 pub mod towns;
+pub mod versions;
 pub mod web;

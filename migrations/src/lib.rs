@@ -30,6 +30,7 @@ mod m20261202_000019_payments;
 mod m20261202_000020_privacy;
 mod m20261202_000021_module_signatures;
 mod m20261203_000022_tenant_removal;
+mod m20261203_000023_data_versions;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -60,6 +61,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000020_privacy::Migration),
             Box::new(m20261202_000021_module_signatures::Migration),
             Box::new(m20261203_000022_tenant_removal::Migration),
+            Box::new(m20261203_000023_data_versions::Migration),
         ]
     }
 }

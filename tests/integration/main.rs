@@ -45,4 +45,5 @@ mod tenant_removal;
 mod terms;
 mod themes;
 mod towns;
+mod view_cache;
 mod web;

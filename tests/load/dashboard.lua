@@ -1,5 +1,7 @@
--- GET / for a pool of logged-in residents: each request takes the next
--- line of the pool file ("<host> <session cookie>"), round robin.
+-- GET / (or LOAD_PATH: the booking page…) for a pool of logged-in
+-- residents: each request takes the next line of the pool file ("<host>
+-- <session cookie>"), round robin.
+local path = os.getenv("LOAD_PATH") or "/"
 local pool = {}
 local next_index = 1
 
@@ -17,7 +19,7 @@ end
 function request()
   local entry = pool[next_index]
   next_index = next_index % #pool + 1
-  return wrk.format("GET", "/", { ["Host"] = entry.host, ["Cookie"] = entry.cookie })
+  return wrk.format("GET", path, { ["Host"] = entry.host, ["Cookie"] = entry.cookie })
 end
 
 dofile(os.getenv("LOAD_DIR") .. "/report.lua")

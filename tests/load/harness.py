@@ -31,6 +31,8 @@ import tempfile
 import time
 import urllib.parse
 
+# "Annuler ou réserver": the bookings module's planning.
+BOOKING_PAGE = "/services/bookings/planning"
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 LOAD_DIR = os.path.dirname(os.path.abspath(__file__))
 PASSWORD = "charge-mot-de-passe-2026"
@@ -152,6 +154,24 @@ def insert_residents(url, per_town):
     psql(url, "VACUUM (ANALYZE)")
 
 
+def login_bound():
+    """Logins per second the cores could check if they did nothing else:
+    cores ÷ one argon2id verification at Guichet's parameters (argon2-cffi,
+    the reference C implementation; Guichet's Rust one is timed by `cargo
+    bench --bench modules -- login`)."""
+    from argon2 import PasswordHasher, Type
+
+    hasher = PasswordHasher(type=Type.ID, **ARGON2)
+    stored = hasher.hash(PASSWORD)
+    hasher.verify(stored, PASSWORD)
+    rounds = 30
+    started = time.perf_counter()
+    for _ in range(rounds):
+        hasher.verify(stored, PASSWORD)
+    took = (time.perf_counter() - started) / rounds
+    return os.cpu_count() / took
+
+
 # ---------------------------------------------------------------- HTTP
 
 def request(port, host, method, path, headers=None, body=None):
@@ -193,8 +213,9 @@ def log_in(port, host, identifier):
 
 # ---------------------------------------------------------------- wrk
 
-def wrk(script, url, pool, connections, seconds, threads=1, expect=200):
-    env = dict(os.environ, LOAD_DIR=LOAD_DIR, LOAD_PASSWORD=PASSWORD, LOAD_EXPECT_STATUS=str(expect))
+def wrk(script, url, pool, connections, seconds, threads=1, expect=200, path="/"):
+    env = dict(os.environ, LOAD_DIR=LOAD_DIR, LOAD_PASSWORD=PASSWORD, LOAD_EXPECT_STATUS=str(expect),
+               LOAD_PATH=path)
     command = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s",
                "--timeout", "10s", "-s", os.path.join(LOAD_DIR, script), url]
     if pool:
@@ -237,6 +258,11 @@ def main():
     parser.add_argument("--connections", type=int, default=32, help="concurrency of the maximum-load measures")
     parser.add_argument("--keep", action="store_true", help="keep the database and the work folder")
     parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument("--profile", metavar="FILE",
+                        help="also record the server with `perf` during the dashboard measure and write "
+                             "`perf report --no-children --sort symbol` to FILE")
+    parser.add_argument("--server-env", action="append", default=[], metavar="KEY=VALUE",
+                        help="extra environment of `guichet serve` (e.g. GUICHET_MODULE_VIEW_CACHE_ENTRIES=0)")
     args = parser.parse_args()
 
     base_url = os.environ.get("LOAD_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
@@ -259,6 +285,10 @@ def main():
             "GUICHET_MODULE_CACHE_DIR": os.path.join(work, "modules"),
             "GUICHET_LOG": "error",
         })
+        for pair in args.server_env:
+            key, _, value = pair.partition("=")
+            env[key] = value
+        results["server_env"] = args.server_env
         binary = os.path.abspath(args.binary)
 
         started = time.time()
@@ -271,6 +301,7 @@ def main():
         started = time.time()
         insert_residents(db_url, args.residents)
         log(f"{args.towns * args.residents} resident(s) inserted in {time.time() - started:.0f} s")
+        results["login_bound"] = login_bound()
 
         server = subprocess.Popen([binary, "serve"], env=env, cwd=work, stdout=subprocess.DEVNULL)
         processes.append(server)
@@ -300,6 +331,18 @@ def main():
                 f.write(f"{slug}.localhost {cookie.replace(' ', '')} {csrf} habitant.{1 + index * 13 % args.residents}\n")
         log(f"{args.pool} resident(s) logged in")
 
+        # The absence report's pool: each resident's CSRF token and child,
+        # read from the page of the form as a browser would.
+        actions_file = os.path.join(work, "actions.txt")
+        with open(actions_file, "w", encoding="ascii") as f:
+            for host, cookie in sessions:
+                status, body, _, _ = request(port, host, "GET", "/services/absences/absences", {"Cookie": cookie})
+                csrf = re.search(r'name="csrf" value="([^"]+)"', body)
+                child = re.search(r'<option value="(m[0-9]+)"', body)
+                if status != 200 or not csrf or not child:
+                    raise SystemExit(f"no absence form for {host}: {status}")
+                f.write(f"{host} {cookie} {csrf.group(1)} {child.group(1)}\n")
+
         # The dashboard's exact bytes, for nginx.
         host, cookie = sessions[0]
         status, page, _, headers = request(port, host, "GET", "/", {"Cookie": cookie})
@@ -326,10 +369,24 @@ def main():
 
         # Warm-up: modules compiled and caches filled before measuring.
         wrk("dashboard.lua", url, pool_file, 4, 3)
+        wrk("dashboard.lua", url, pool_file, 4, 2, path=BOOKING_PAGE)
 
         seconds, connections = args.seconds, args.connections
         log("measuring: dashboard")
+        recorder = None
+        if args.profile:
+            recorder = subprocess.Popen(
+                ["perf", "record", "-F", "999", "-g", "-o", os.path.join(work, "perf.data"), "-p", str(server.pid)],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         results["dashboard"] = wrk("dashboard.lua", url, pool_file, connections, seconds)
+        if recorder:
+            recorder.send_signal(signal.SIGINT)
+            recorder.wait(timeout=60)
+            with open(args.profile, "w", encoding="utf-8") as f:
+                subprocess.run(["perf", "report", "-i", os.path.join(work, "perf.data"), "--no-children",
+                                "--sort", "symbol", "--stdio", "--percent-limit", "0.5", "-g", "none"],
+                               stdout=f, stderr=subprocess.DEVNULL, check=False)
+            log(f"profile written to {args.profile}")
         log("measuring: login page")
         results["login_page"] = wrk("login_page.lua", url, hosts_file, connections, seconds)
         log("measuring: login POSTs")
@@ -355,6 +412,19 @@ def main():
         results["login_storm"] = next(
             (json.loads(line[len("RESULT "):]) for line in storm_output.splitlines() if line.startswith("RESULT ")),
             None)
+
+        # The booking page and a module's action, at the maximum-load
+        # concurrency and at the dashboard's half-load one.
+        log("measuring: booking page")
+        results["booking_page"] = wrk("dashboard.lua", url, pool_file, connections, seconds, path=BOOKING_PAGE)
+        results["booking_page_half_load"] = wrk("dashboard.lua", url, pool_file, idle["connections"], seconds,
+                                                path=BOOKING_PAGE)
+        log("measuring: absence reports (a module's action)")
+        results["action"] = wrk("action.lua", url, actions_file, connections, seconds, expect=303)
+        results["action_half_load"] = wrk("action.lua", url, actions_file, idle["connections"], seconds,
+                                          expect=303)
+        results["absences_recorded"] = int(psql_rows(
+            db_url, "SELECT COUNT(*) FROM module_data WHERE module_id = 'absences'")[0][0])
         results["server_memory_mib"] = rss_mib(server.pid)
     finally:
         for process in reversed(processes):
@@ -384,18 +454,28 @@ def report(results):
         ("(d) nginx, same bytes", results["nginx"]),
         ("dashboard ~half load", results["dashboard_half_load"]),
         ("dashboard, login storm", results["dashboard_during_login_storm"]),
+        ("(e) booking page", results["booking_page"]),
+        ("booking page, half-load c.", results["booking_page_half_load"]),
+        ("(f) absence report (POST)", results["action"]),
+        ("absence report, half-load c.", results["action_half_load"]),
     ]
     print(f"\nGuichet load: {results['towns']} town(s) × {results['residents_per_town']} residents, "
           f"{results['cores']} cores; dashboard page {results['dashboard_bytes']} bytes, "
           f"{results['dashboard_tiles']} tiles")
-    print(f"{'measure':<26}{'conns':>6}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'bad':>6}")
+    if results.get("server_env"):
+        print(f"server environment: {' '.join(results['server_env'])}")
+    print(f"{'measure':<30}{'conns':>6}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'bad':>6}")
     for name, r in rows:
         bad = r["unexpected"] + r["socket_errors"]
-        print(f"{name:<26}{r['connections']:>6}{r['rps']:>10.0f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{bad:>6}")
+        print(f"{name:<30}{r['connections']:>6}{r['rps']:>10.0f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{bad:>6}")
     dashboard, nginx = results["dashboard"], results["nginx"]
     idle, storm = results["dashboard_half_load"], results["dashboard_during_login_storm"]
     print(f"dashboard ÷ nginx throughput: {dashboard['rps'] / nginx['rps']:.1%}")
     print(f"dashboard p99 during the login storm ÷ idle: {storm['p99_ms'] / idle['p99_ms']:.2f}")
+    print(f"absences recorded by the reports: {results['absences_recorded']}")
+    bound = results.get("login_bound")
+    if bound:
+        print(f"logins ÷ argon2id bound ({bound:.0f}/s): {results['login_post']['rps'] / bound:.1%}")
     memory = results["server_memory_mib"]
     print(f"server memory: RSS {memory.get('VmRSS', 0):.0f} MiB, peak {memory.get('VmHWM', 0):.0f} MiB")
 

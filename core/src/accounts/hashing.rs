@@ -1,6 +1,12 @@
 //! Password hashing: argon2id with OWASP's parameters (m = 19 MiB, t = 2,
-//! p = 1), on blocking threads, a bounded number at a time so that a login
-//! storm queues instead of starving the async executor or the memory.
+//! p = 1), on a pool of its own threads — as many as cores — so that a
+//! login storm queues instead of starving the async executor or the
+//! memory. Those threads run at a lower priority than the ones serving
+//! pages ([`HASH_NICE`]): when the cores are idle, logins take all of them
+//! (a hash is the same work whatever its priority); when residents' pages
+//! want the cores, the pages go first and the logins wait a little. A
+//! login storm therefore slows logins, not the dashboard of everyone
+//! already in (docs/PERFORMANCE.md has the figures behind the choice).
 //!
 //! Temporary passwords (the activation mail's) are not chosen by anyone:
 //! 81 random bits ([`super::secrets::new_temporary_password`]). A slow hash
@@ -11,7 +17,8 @@
 //! without the key cannot even test a guess. [`PasswordHasher::verify`]
 //! recognises both forms; a chosen password is always argon2id.
 
-use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Mutex};
 
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
@@ -19,7 +26,6 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use base64::Engine as _;
 use hmac::{KeyInit as _, Mac as _};
 use sha2::Sha256;
-use tokio::sync::Semaphore;
 
 type HmacSha256 = hmac::Hmac<Sha256>;
 
@@ -42,9 +48,62 @@ pub enum HashingError {
     Join,
 }
 
+/// The hashing threads' nice value, relative to the server's: 10 gives
+/// them about a tenth of a core's time against a busy serving thread
+/// (CFS weights 110 and 1024), all of it when nothing else runs. Lowering
+/// a priority needs no privilege (raising it back would: the threads keep
+/// theirs for life).
+pub const HASH_NICE: i32 = 10;
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The hashing threads, fed through one queue; they stop when the last
+/// hasher holding the queue is dropped.
+#[derive(Debug, Clone)]
+struct HashPool {
+    jobs: Sender<Job>,
+}
+
+impl HashPool {
+    fn start(threads: usize) -> Result<Self, HashingError> {
+        let (jobs, queue) = channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for index in 0..threads.max(1) {
+            let queue = queue.clone();
+            std::thread::Builder::new()
+                .name(format!("guichet-hash-{index}"))
+                .spawn(move || hashing_thread(&queue))
+                .map_err(|error| HashingError::Hash(format!("cannot start a thread: {error}")))?;
+        }
+        Ok(Self { jobs })
+    }
+
+    fn submit(&self, job: Job) -> Result<(), HashingError> {
+        self.jobs.send(job).map_err(|_| HashingError::Join)
+    }
+}
+
+fn hashing_thread(queue: &Mutex<Receiver<Job>>) {
+    // On Linux the nice value is the calling thread's own.
+    if let Err(error) = rustix::process::nice(HASH_NICE) {
+        tracing::warn!(%error, "cannot lower the priority of a password hashing thread");
+    }
+    loop {
+        // The lock is held only while waiting for the next job.
+        let job = match queue.lock() {
+            Ok(queue) => queue.recv(),
+            Err(_) => return,
+        };
+        match job {
+            Ok(job) => job(),
+            Err(_) => return,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct PasswordHasher {
-    permits: Arc<Semaphore>,
+    pool: HashPool,
     /// A real hash of nothing anyone knows: checked against when the
     /// identifier is unknown, so that both cases take the same time.
     decoy: Arc<str>,
@@ -69,7 +128,7 @@ fn argon2() -> Argon2<'static> {
 }
 
 impl PasswordHasher {
-    /// `concurrency` hashes at most at once (the number of cores is right);
+    /// `concurrency` hashing threads (the number of cores is right);
     /// `secret_key` is the server's (temporary passwords are keyed by it).
     pub fn new(concurrency: usize, secret_key: &[u8]) -> Result<Self, HashingError> {
         let decoy = hash_blocking(&crate::accounts::secrets::new_token())?;
@@ -78,7 +137,7 @@ impl PasswordHasher {
         derive.update(TEMPORARY_KEY_LABEL);
         let mac = HmacSha256::new_from_slice(&derive.finalize().into_bytes()).map_err(key_error)?;
         Ok(Self {
-            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            pool: HashPool::start(concurrency)?,
             decoy: decoy.into(),
             temporary_mac: TemporaryMac(mac),
         })
@@ -143,14 +202,12 @@ impl PasswordHasher {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, HashingError> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| HashingError::Join)?;
-        tokio::task::spawn_blocking(work)
-            .await
-            .map_err(|_| HashingError::Join)
+        let (done, answer) = tokio::sync::oneshot::channel();
+        self.pool.submit(Box::new(move || {
+            // The caller may have gone (its request was cancelled).
+            let _ = done.send(work());
+        }))?;
+        answer.await.map_err(|_| HashingError::Join)
     }
 }
 
@@ -164,6 +221,22 @@ fn hash_blocking(password: &str) -> Result<String, HashingError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn hashes_run_on_threads_of_lower_priority_than_the_server() {
+        let server = rustix::process::getpriority_process(None).unwrap();
+        let hasher = PasswordHasher::new(2, b"key").unwrap();
+        let hashing = hasher
+            .run(|| rustix::process::getpriority_process(None).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(hashing, (server + HASH_NICE).min(19));
+        assert_eq!(
+            rustix::process::getpriority_process(None).unwrap(),
+            server,
+            "the caller's own priority is untouched"
+        );
+    }
 
     #[tokio::test]
     async fn hashes_verify_and_carry_the_owasp_parameters() {

@@ -23,6 +23,7 @@ use sea_orm::{
 };
 
 use crate::tenancy::{Tenant, TenantScope};
+use crate::versions::{Memo, Stamp, Subject};
 use entity::household_member;
 pub use settings::{HouseholdSettings, settings};
 
@@ -231,11 +232,38 @@ pub enum HouseholdError {
 #[derive(Debug, Clone)]
 pub struct Households {
     db: DatabaseConnection,
+    /// Members by (town, account), with the household's counter.
+    memo: std::sync::Arc<Memo<(i32, i32), (i64, std::sync::Arc<[household_member::Model]>)>>,
 }
 
 impl Households {
     pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+        Self {
+            db,
+            memo: std::sync::Arc::new(Memo::new(crate::versions::PERSONAL_MEMO_ENTRIES)),
+        }
+    }
+
+    /// [`Self::members`], reused while the household's counter in `stamp`
+    /// has not moved (read from the database otherwise).
+    pub async fn members_at(
+        &self,
+        scope: TenantScope,
+        account_id: i32,
+        stamp: &Stamp,
+    ) -> Result<std::sync::Arc<[household_member::Model]>, DbErr> {
+        let version = match stamp.resident(Subject::Household) {
+            Some(version) if stamp.account_id() == Some(account_id) => version,
+            _ => return Ok(self.members(scope, account_id).await?.into()),
+        };
+        let key = (scope.tenant_id().get(), account_id);
+        if let Some((_, members)) = self.memo.get(&key, |(seen, _)| *seen == version) {
+            return Ok(members);
+        }
+        let members: std::sync::Arc<[household_member::Model]> =
+            self.members(scope, account_id).await?.into();
+        self.memo.put(key, (version, members.clone()));
+        Ok(members)
     }
 
     /// The members of an account's household, oldest first.

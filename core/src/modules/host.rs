@@ -21,6 +21,7 @@ use super::metrics::ModuleMetrics;
 use super::sandbox::{CallScope, MemoryLimitExceeded, Phase, Sandbox, SandboxShared};
 use super::slots::{SlotLevel, SlotOwner, SlotShares, Slots};
 use super::storage::{StorageLimits, StorageQuota};
+use super::view_cache::Reads;
 use super::views::{ViewLimits, ViewPart};
 use super::wit::v0_2::types::{
     Context, Document, Event, Manifest, ModuleError, Outcome, View, ViewRequest,
@@ -60,6 +61,8 @@ pub struct ModuleLimits {
     pub storage: StorageLimits,
     /// How long an `act` (resident's or staff's) waits for a free slot.
     pub act_wait: Duration,
+    /// Residents' views kept (view_cache.rs); 0: none.
+    pub view_cache_entries: usize,
 }
 
 impl ModuleLimits {
@@ -82,6 +85,7 @@ impl ModuleLimits {
                 ..StorageLimits::default()
             },
             act_wait: Duration::from_millis(u64::from(config.module_act_wait_ms)),
+            view_cache_entries: config.module_view_cache_entries as usize,
         }
     }
 }
@@ -460,12 +464,38 @@ impl ModuleHost {
         request: &ViewRequest,
         audience: Audience,
     ) -> Result<View, CallFailure> {
+        self.render_reading(release, scope, context, request, audience)
+            .await
+            .map(|(view, _)| view)
+    }
+
+    /// [`Self::render`], with what the render read through the host.
+    pub async fn render_reading(
+        &self,
+        release: &LoadedRelease,
+        scope: CallScope,
+        context: &Context,
+        request: &ViewRequest,
+        audience: Audience,
+    ) -> Result<(View, Reads), CallFailure> {
         let started = std::time::Instant::now();
         let outcome = self
             .render_inner(release, scope, context, request, audience)
             .await;
         self.record(release, context, &outcome, started.elapsed());
         outcome
+    }
+
+    /// A view reused from the cache: counted as a call whose outcome is
+    /// `reused`, so that the calls' figures stay whole.
+    pub fn record_reused(&self, release: &LoadedRelease, context: &Context, took: Duration) {
+        self.inner.shared.metrics.count(
+            &context.town.slug,
+            &release.module_id,
+            &release.version,
+            "reused",
+            took,
+        );
     }
 
     async fn render_inner(
@@ -475,7 +505,7 @@ impl ModuleHost {
         context: &Context,
         request: &ViewRequest,
         audience: Audience,
-    ) -> Result<View, CallFailure> {
+    ) -> Result<(View, Reads), CallFailure> {
         check_input(context, request.params.iter())?;
         let pre = self.prepared(release).await?;
         let phase = match audience {
@@ -483,7 +513,7 @@ impl ModuleHost {
             Audience::Staff => Phase::RenderStaff,
         };
         let sandbox = self.sandbox(phase, Some(scope));
-        let (answer, _) = match (&pre, audience) {
+        let (answer, sandbox) = match (&pre, audience) {
             (Prepared::V0_1(pre), Audience::Resident) => {
                 let context = compat::context(context);
                 let request = compat::request(request);
@@ -519,7 +549,7 @@ impl ModuleHost {
         };
         let view = answer.map_err(module_failure)?;
         self.inner.limits.view.check(&view, &release.module_id)?;
-        Ok(view)
+        Ok((view, sandbox.reads))
     }
 
     /// Produces one of the module's documents for the resident of the call

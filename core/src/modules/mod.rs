@@ -37,6 +37,7 @@ pub mod storage;
 pub mod town_admin;
 pub mod towns;
 pub mod trust;
+mod view_cache;
 mod views;
 pub mod wit;
 
@@ -72,7 +73,9 @@ pub use wit::v0_2::types::{
 
 use crate::accounts::{Civility, entity::account};
 use crate::tenancy::Tenant;
+use crate::versions::{Memo, Stamp, Subject};
 use entity::{module_resident_usage, module_usage, town_module};
+use view_cache::{Lookup, ViewCache};
 
 /// A module built into the binary, signed at build time with Guichet's key
 /// (`core/build.rs`; its public half is [`trust::guichet_key`]).
@@ -100,6 +103,9 @@ pub struct EnabledModule {
 
 /// A release as the host knows it: its hash and its manifest.
 type KnownRelease = (LoadedRelease, Arc<Manifest>);
+
+/// Towns whose enabled modules are kept in memory.
+const TOWNS_KEPT: usize = 10_000;
 
 /// What a successful `act` did.
 #[derive(Debug)]
@@ -188,16 +194,22 @@ pub struct Modules {
     releases: Arc<Mutex<HashMap<i32, KnownRelease>>>,
     /// `guichet module preview`: pages say what a failed call hit.
     failures_shown: bool,
+    /// Each town's enabled modules, with the town's modules counter.
+    enabled: Arc<Memo<i32, (i64, Arc<[EnabledModule]>)>>,
+    /// Residents' views reused while nothing they read changed.
+    views: Arc<ViewCache>,
 }
 
 impl Modules {
     pub fn new(db: DatabaseConnection, host: ModuleHost, mailer: crate::mail::Mailer) -> Self {
         Self {
             db,
-            host,
             mailer,
             releases: Arc::default(),
             failures_shown: false,
+            enabled: Arc::new(Memo::new(TOWNS_KEPT)),
+            views: Arc::new(ViewCache::new(host.limits().view_cache_entries)),
+            host,
         }
     }
 
@@ -349,6 +361,24 @@ impl Modules {
         for row in rows {
             enabled.push(self.enabled_row(row).await?);
         }
+        Ok(enabled)
+    }
+
+    /// [`Self::enabled`], reused while the town's modules counter in
+    /// `stamp` has not moved (a module enabled, removed, reordered,
+    /// configured, upgraded — on any instance).
+    pub async fn enabled_at(
+        &self,
+        tenant: &Tenant,
+        stamp: &Stamp,
+    ) -> Result<Arc<[EnabledModule]>, DbErr> {
+        let version = stamp.town(Subject::TownModules);
+        let key = tenant.id().get();
+        if let Some((_, enabled)) = self.enabled.get(&key, |(seen, _)| *seen == version) {
+            return Ok(enabled);
+        }
+        let enabled: Arc<[EnabledModule]> = self.enabled(tenant).await?.into();
+        self.enabled.put(key, (version, enabled.clone()));
         Ok(enabled)
     }
 
@@ -533,6 +563,53 @@ impl Modules {
                 Audience::Resident,
             )
             .await
+    }
+
+    /// [`Self::render`] for a resident, the view reused while nothing it
+    /// read has changed since `stamp`'s counters (view_cache.rs). `stamp`
+    /// must have been read in this request before anything it wrote: a
+    /// handler that writes renders with [`Self::render`].
+    pub async fn render_at(
+        &self,
+        tenant: &Arc<Tenant>,
+        module: &EnabledModule,
+        resident: &account::Model,
+        request: &ViewRequest,
+        stamp: &Stamp,
+    ) -> Result<Arc<View>, CallFailure> {
+        let started = std::time::Instant::now();
+        let (context, scope) = Self::call(tenant, module, Some(resident));
+        let lookup = Lookup {
+            tenant_id: tenant.id().get(),
+            account_id: Some(resident.id),
+            module_id: &module.module_id,
+            sha256: &module.release.sha256,
+            context: &context,
+            request,
+        };
+        if let Some(view) = self.views.get(&lookup, stamp) {
+            self.host
+                .record_reused(&module.release, &context, started.elapsed());
+            return Ok(view);
+        }
+        let (view, reads) = self
+            .host
+            .render_reading(
+                &module.release,
+                scope,
+                &context,
+                request,
+                Audience::Resident,
+            )
+            .await?;
+        let view = Arc::new(view);
+        self.views.put(&lookup, stamp, reads, view.clone());
+        Ok(view)
+    }
+
+    /// How many residents' views are kept in memory.
+    pub fn views_kept(&self) -> usize {
+        self.views.len()
     }
 
     /// Renders one of the module's staff views for a member of the town's

@@ -17,6 +17,7 @@ use super::entity::town_module;
 use super::lock::{HeldLocks, LOCK_WAIT, LockKey, LockTable, MAX_LOCKS_PER_CALL, WaitClock};
 use super::metrics::ModuleMetrics;
 use super::storage::{self, DataScope, StorageLimits, StorageRefusal};
+use super::view_cache::Reads;
 use super::wit::v0_1::host as host1;
 use super::wit::v0_2::host::{
     self, Entry, HostError, Level, Member, Notification, Recipient, Scope, StorageError,
@@ -208,6 +209,9 @@ pub struct Sandbox {
     pub phase: Phase,
     pub scope: Option<CallScope>,
     pub writes: PendingWrites,
+    /// What the call read through the host: a render's view is reused
+    /// while none of it changed (view_cache.rs).
+    pub reads: Reads,
     /// The locks the call holds, released once its writes are committed.
     pub locks: HeldLocks,
     /// Time spent waiting for locks, not charged to the call.
@@ -257,6 +261,7 @@ impl Sandbox {
             phase,
             scope,
             writes: PendingWrites::default(),
+            reads: Reads::default(),
             locks: HeldLocks::default(),
             clock: Arc::default(),
             lock_table: shared.lock_table.clone(),
@@ -361,21 +366,22 @@ impl Sandbox {
         StorageError::TooLarge
     }
 
-    /// The storage scope a host call asks for, if the call may use it.
-    fn data_scope(&self, scope: Scope) -> Result<(DataScope, bool), StorageError> {
+    /// The storage scope a host call asks for, if the call may use it
+    /// (recorded among the call's reads).
+    fn data_scope(&mut self, scope: Scope) -> Result<(DataScope, bool), StorageError> {
         let call = self.scope.as_ref().ok_or(StorageError::NotAllowed)?;
         match scope {
-            Scope::Town if call.capabilities.town_storage => Ok((
-                DataScope::town(&call.tenant, &call.module_id)
-                    .with_max_entries(call.storage.town_entries),
-                false,
-            )),
+            Scope::Town if call.capabilities.town_storage => {
+                let data_scope = DataScope::town(&call.tenant, &call.module_id)
+                    .with_max_entries(call.storage.town_entries);
+                self.reads.town_storage = true;
+                Ok((data_scope, false))
+            }
             Scope::Resident if call.capabilities.resident_storage => {
                 let account_id = call.account_id.ok_or(StorageError::NotAllowed)?;
-                Ok((
-                    DataScope::resident(&call.tenant, &call.module_id, account_id),
-                    true,
-                ))
+                let data_scope = DataScope::resident(&call.tenant, &call.module_id, account_id);
+                self.reads.resident_storage = true;
+                Ok((data_scope, true))
             }
             _ => Err(StorageError::NotAllowed),
         }
@@ -631,6 +637,7 @@ impl host::Host for Sandbox {
         if !call.capabilities.module_configs.contains(&module) {
             return Err(HostError::NotAllowed);
         }
+        self.reads.module_configs = true;
         on_connection!(self, |connection| call
             .tenant
             .scope()
@@ -653,6 +660,7 @@ impl host::Host for Sandbox {
             return Err(HostError::NotAllowed);
         }
         let account_id = call.account_id.ok_or(HostError::NotAllowed)?;
+        self.reads.household = true;
         let scope = call.tenant.scope();
         let households = crate::households::Households::new(self.db.clone());
         let members = households

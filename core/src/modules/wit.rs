@@ -32,7 +32,9 @@ pub mod v0_2 {
         imports: { default: async },
         exports: { default: async },
         // Manifests are stored as JSON.
-        additional_derives: [serde::Serialize, serde::Deserialize],
+        // PartialEq: a reused view's context is compared with the call's
+        // (view_cache.rs).
+        additional_derives: [serde::Serialize, serde::Deserialize, PartialEq],
     });
 
     pub use self::guichet::module::{host, types};

@@ -30,6 +30,7 @@ pub fn tables() -> impl Iterator<Item = &'static Table> {
         crate::staff::personal_data::TABLES,
         crate::api::personal_data::TABLES,
         super::personal_data::TABLES,
+        crate::versions::personal_data::TABLES,
         SCHEMA,
     ]
     .into_iter()

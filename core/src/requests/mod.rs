@@ -46,7 +46,10 @@ use sea_orm::{
     DbErr, EntityTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _,
 };
 
+use std::sync::Arc;
+
 use crate::tenancy::{Tenant, TenantScope};
+use crate::versions::{Memo, Stamp, Subject};
 pub use case::RequestCase;
 pub use desk::{DeskError, MAX_MESSAGE_CHARS, Refusal, RequestDesk};
 use entity::{request, request_counter, request_event};
@@ -158,11 +161,39 @@ pub enum RequestError {
 #[derive(Debug, Clone)]
 pub struct Requests {
     db: DatabaseConnection,
+    /// The latest requests by (town, account, how many), with the
+    /// resident's requests counter.
+    memo: Arc<Memo<(i32, i32, u64), (i64, Arc<[request::Model]>)>>,
 }
 
 impl Requests {
     pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+        Self {
+            db,
+            memo: Arc::new(Memo::new(crate::versions::PERSONAL_MEMO_ENTRIES)),
+        }
+    }
+
+    /// [`Self::latest`], reused while the resident's requests counter in
+    /// `stamp` has not moved (a new request, a status changed).
+    pub async fn latest_at(
+        &self,
+        tenant: &Tenant,
+        account_id: i32,
+        limit: u64,
+        stamp: &Stamp,
+    ) -> Result<Arc<[request::Model]>, DbErr> {
+        let version = match stamp.resident(Subject::Requests) {
+            Some(version) if stamp.account_id() == Some(account_id) => version,
+            _ => return Ok(self.latest(tenant, account_id, limit).await?.into()),
+        };
+        let key = (tenant.id().get(), account_id, limit);
+        if let Some((_, requests)) = self.memo.get(&key, |(seen, _)| *seen == version) {
+            return Ok(requests);
+        }
+        let requests: Arc<[request::Model]> = self.latest(tenant, account_id, limit).await?.into();
+        self.memo.put(key, (version, requests.clone()));
+        Ok(requests)
     }
 
     /// The account's latest requests, newest first.

@@ -200,6 +200,9 @@ pub async fn town_tables(db: &impl sea_orm::ConnectionTrait) -> Result<Vec<TownT
             });
         }
     }
+    // The version counters last: triggers bump them while the town's
+    // other rows are deleted (versions/mod.rs).
+    order.sort_by_key(|table| table.name == crate::versions::TABLE);
     Ok(order)
 }
 

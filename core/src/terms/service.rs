@@ -12,6 +12,7 @@ use super::entity::{terms_acceptance, terms_version};
 use super::markdown;
 use crate::audit::{self, AuditKind, Origin};
 use crate::tenancy::Tenant;
+use crate::versions::{Memo, Stamp, Subject};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -64,6 +65,9 @@ pub enum AcceptError {
 #[derive(Debug, Clone)]
 pub struct Terms {
     db: DatabaseConnection,
+    /// Statuses by (town, account), with the town's and the resident's
+    /// terms counters.
+    memo: std::sync::Arc<Memo<(i32, i32), (i64, i64, TermsStatus)>>,
 }
 
 fn content_hash(source: &str) -> String {
@@ -72,7 +76,36 @@ fn content_hash(source: &str) -> String {
 
 impl Terms {
     pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+        Self {
+            db,
+            memo: std::sync::Arc::new(Memo::new(crate::versions::PERSONAL_MEMO_ENTRIES)),
+        }
+    }
+
+    /// [`Self::status`], reused while neither the town's versions nor the
+    /// resident's answers moved in `stamp`.
+    pub async fn status_at(
+        &self,
+        tenant: &Tenant,
+        account_id: i32,
+        stamp: &Stamp,
+    ) -> Result<TermsStatus, DbErr> {
+        let seen = match stamp.resident(Subject::Terms) {
+            Some(resident) if stamp.account_id() == Some(account_id) => {
+                (stamp.town(Subject::Terms), resident)
+            }
+            _ => return self.status(tenant, account_id).await,
+        };
+        let key = (tenant.id().get(), account_id);
+        if let Some((_, _, status)) = self
+            .memo
+            .get(&key, |(town, resident, _)| (*town, *resident) == seen)
+        {
+            return Ok(status);
+        }
+        let status = self.status(tenant, account_id).await?;
+        self.memo.put(key, (seen.0, seen.1, status.clone()));
+        Ok(status)
     }
 
     /// Publishes `source` as the town's next version, unless the same text

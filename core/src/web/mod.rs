@@ -66,6 +66,7 @@ pub fn build(app: &App, rocket_config: rocket::Config) -> Rocket<Build> {
         .manage(crate::api::ApiKeys::new(app.db.clone()))
         .manage(crate::audit::Journal::new(app.db.clone()))
         .manage(crate::modules::ModuleData::new(app.db.clone()))
+        .manage(crate::versions::Versions::new(app.db.clone()))
         .manage(settings)
         .attach(kit::fairings::RequestLog)
         .attach(kit::fairings::SecurityHeaders)

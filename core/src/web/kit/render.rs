@@ -107,8 +107,9 @@ struct SessionView {
     csrf: String,
 }
 
+/// What the layout shows around every page.
 #[derive(Serialize)]
-struct Layout<'a, T: Serialize> {
+struct Chrome<'a> {
     town: TownView<'a>,
     page: PageView<'a>,
     menu: Vec<MenuItem>,
@@ -119,6 +120,18 @@ struct Layout<'a, T: Serialize> {
     /// after the first of the flash message (see [`flash_with_details`]).
     flash_details: Vec<&'a str>,
     terms_notice: &'a Option<TermsNoticeView>,
+}
+
+/// A page's context: the chrome's fields and the page's own at the top
+/// level (what templates read), and the chrome again under `chrome`, for
+/// the layout's partials (`{{> partials/header chrome}}`): handlebars
+/// copies the context it gives a partial, and the whole page's (its tiles,
+/// its tables) would be copied for each.
+#[derive(Serialize)]
+struct Layout<'a, T: Serialize> {
+    #[serde(flatten)]
+    top: &'a Chrome<'a>,
+    chrome: &'a Chrome<'a>,
     #[serde(flatten)]
     data: T,
 }
@@ -210,7 +223,7 @@ impl<F: Face> TownPage<F> {
         title: &str,
         data: T,
     ) -> Result<Page, PageError> {
-        let layout = Layout {
+        let chrome = Chrome {
             town: TownView {
                 slug: &self.tenant.slug,
                 display_name: &self.tenant.display_name,
@@ -237,6 +250,10 @@ impl<F: Face> TownPage<F> {
                     current: self.path == href,
                 })
                 .collect(),
+        };
+        let layout = Layout {
+            top: &chrome,
+            chrome: &chrome,
             data,
         };
         let html = self.theme.render(template, &layout)?;

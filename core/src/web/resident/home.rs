@@ -89,7 +89,8 @@ async fn home(
         None => "Bienvenue : c'est votre première connexion.".to_owned(),
     };
     let tenant = &resident.tenant;
-    let tiles = super::modules::home_tiles(modules, tenant, account, &csrf).await?;
+    let tiles =
+        super::modules::home_tiles(modules, tenant, account, &resident.stamp, &csrf).await?;
     let mut dashboard_tabs = vec![tab("Dernières demandes", "/demarches")];
     dashboard_tabs.extend(
         tiles
@@ -103,8 +104,18 @@ async fn home(
     family_tabs.extend(tiles.family.iter().map(|tile| tab(&tile.title, &tile.href)));
     let view = HomeView {
         news: super::content::home_news(tenant, 3),
-        requests: super::requests::latest_requests(requests, tenant, account.id, 3).await?,
-        members: super::household::household_members(households, tenant, account.id).await?,
+        requests: requests
+            .latest_at(tenant, account.id, 3, &resident.stamp)
+            .await?
+            .iter()
+            .map(|request| super::requests::RequestView::of(tenant, request))
+            .collect(),
+        members: households
+            .members_at(tenant.scope(), account.id, &resident.stamp)
+            .await?
+            .iter()
+            .map(super::household::MemberView::of)
+            .collect(),
         dashboard_tabs,
         family_tabs,
         tiles,

@@ -40,14 +40,20 @@ pub async fn household_members(
     Ok(households
         .members(tenant.scope(), account_id)
         .await?
-        .into_iter()
-        .map(|member| MemberView {
+        .iter()
+        .map(MemberView::of)
+        .collect())
+}
+
+impl MemberView {
+    pub fn of(member: &crate::households::entity::household_member::Model) -> Self {
+        Self {
             id: member.id,
             name: crate::format::full_name(&member.first_name, &member.last_name),
             relation: member.relation.label().to_owned(),
             birth_date: member.birth_date.map(crate::format::date),
-        })
-        .collect())
+        }
+    }
 }
 
 #[derive(Serialize, Default)]

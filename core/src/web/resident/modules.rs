@@ -23,6 +23,7 @@ use crate::modules::{
 };
 use crate::payments::Payments;
 use crate::tenancy::Tenant;
+use crate::versions::Stamp;
 use crate::web::kit::module_view::{
     ModuleFields, PayOffer, ViewFace, ViewHtml, has_payable, with_values,
 };
@@ -57,11 +58,12 @@ pub async fn home_tiles(
     modules: &Modules,
     tenant: &Arc<Tenant>,
     account: &account::Model,
+    stamp: &Stamp,
     csrf: &Csrf,
 ) -> Result<Tiles, sea_orm::DbErr> {
-    let enabled = modules.enabled(tenant).await?;
+    let enabled = modules.enabled_at(tenant, stamp).await?;
     let mut wanted = Vec::new();
-    for module in &enabled {
+    for module in enabled.iter() {
         for tile in &module.manifest.tiles {
             wanted.push((module, tile));
         }
@@ -76,7 +78,7 @@ pub async fn home_tiles(
         };
         async move {
             modules
-                .render(tenant, module, Some(account), &request)
+                .render_at(tenant, module, account, &request, stamp)
                 .await
         }
     }))
@@ -188,7 +190,10 @@ async fn service_page(
     payments: &State<Payments>,
     flash: Option<FlashMessage<'_>>,
 ) -> Result<Option<Page>, PageError> {
-    let Some(module) = enabled(modules, &resident.tenant, module_id).await? else {
+    let enabled = modules
+        .enabled_at(&resident.tenant, &resident.stamp)
+        .await?;
+    let Some(module) = enabled.iter().find(|module| module.module_id == module_id) else {
         return Ok(None);
     };
     let page = resident_page(page.with_flash(flash), &resident, &csrf);
@@ -197,7 +202,13 @@ async fn service_page(
         params: query_params(uri),
     };
     match modules
-        .render(&resident.tenant, &module, Some(&resident.account), &request)
+        .render_at(
+            &resident.tenant,
+            module,
+            &resident.account,
+            &request,
+            &resident.stamp,
+        )
         .await
     {
         Ok(rendered) => {

@@ -12,6 +12,7 @@ use crate::audit::Origin;
 use crate::tenancy::{CurrentTenant, Tenant, database_silent};
 use crate::terms::entity::terms_version;
 use crate::terms::{Terms, TermsStatus};
+use crate::versions::{Stamp, Versions};
 use crate::web::kit::WebSettings;
 use crate::web::kit::errors::redirect_on_refusal;
 
@@ -25,6 +26,10 @@ pub struct AnyResident {
     pub session: session::Model,
     /// The cookie's token, to close this very session at logout.
     pub token: String,
+    /// The town's and the resident's version counters, read right after
+    /// the session: what the request may reuse from memory
+    /// (versions/mod.rs).
+    pub stamp: Arc<Stamp>,
 }
 
 /// The request's session, resolved once per request; `Err` when it cannot
@@ -36,9 +41,10 @@ async fn current_session(request: &Request<'_>) -> Result<Option<AnyResident>, (
                 Outcome::Success(CurrentTenant(tenant)) => tenant,
                 _ => return Ok(None),
             };
-            let (Some(settings), Some(accounts)) = (
+            let (Some(settings), Some(accounts), Some(versions)) = (
                 request.rocket().state::<WebSettings>(),
                 request.rocket().state::<Accounts>(),
+                request.rocket().state::<Versions>(),
             ) else {
                 return Ok(None);
             };
@@ -54,16 +60,24 @@ async fn current_session(request: &Request<'_>) -> Result<Option<AnyResident>, (
             if database_silent(request) {
                 return Err(());
             }
-            match accounts.session(&tenant, &token).await {
-                Ok(Some((session, account))) => Ok(Some(AnyResident {
+            let (session, account) = match accounts.session(&tenant, &token).await {
+                Ok(Some(found)) => found,
+                Ok(None) => return Ok(None),
+                Err(error) => {
+                    tracing::warn!(%error, "cannot read the session");
+                    return Err(());
+                }
+            };
+            match versions.read(&tenant, Some(account.id)).await {
+                Ok(stamp) => Ok(Some(AnyResident {
                     tenant,
                     account,
                     session,
                     token,
+                    stamp: Arc::new(stamp),
                 })),
-                Ok(None) => Ok(None),
                 Err(error) => {
-                    tracing::warn!(%error, "cannot read the session");
+                    tracing::warn!(%error, "cannot read the version counters");
                     Err(())
                 }
             }
@@ -163,7 +177,10 @@ pub async fn gate(
         return Ok(Gate::Redirect("/mot-de-passe/modifier".to_owned()));
     }
     Ok(
-        match terms.status(&resident.tenant, resident.account.id).await? {
+        match terms
+            .status_at(&resident.tenant, resident.account.id, &resident.stamp)
+            .await?
+        {
             TermsStatus::MustAccept(_) => Gate::Redirect(terms_url(here)),
             TermsStatus::MinorNotice(version) => Gate::Pass(Some(version)),
             TermsStatus::UpToDate => Gate::Pass(None),

@@ -1,0 +1,291 @@
+//! A resident's views reused while nothing their render read has changed.
+//!
+//! `render` never writes (the host refuses `put`, `delete`, `lock` and
+//! `notify` outside `act`), so its view is a function of its inputs: the
+//! release, the call's context (town, resident, the module's own
+//! configuration, the minute — `context.now`), the view asked for, and
+//! what it read through the host. The sandbox records which of those it
+//! read ([`Reads`]); each has a version counter kept by the database
+//! (`crate::versions`): the module's town storage, its storage for this
+//! resident, the resident's household, the town's modules (for another
+//! module's configuration). A view is reused while the release and the
+//! context are equal and the counters of what it read have not moved —
+//! across instances, since every write bumps them in the writing
+//! transaction.
+//!
+//! What is not reused: a failed render (tried again each time), a render
+//! asked for without a stamp (after a write in the same request), staff
+//! views (they read what the back-office just changed; they are rare).
+//! A reused view does not log again what the module logged while
+//! rendering it.
+
+use std::sync::Arc;
+
+use super::{Context, View, ViewRequest};
+use crate::versions::{Memo, Stamp, Subject};
+
+/// What a render read through the host, as recorded by its sandbox.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Reads {
+    /// `get`, `list`, `count` in the town's scope.
+    pub town_storage: bool,
+    /// `get`, `list`, `count` in the resident's scope.
+    pub resident_storage: bool,
+    pub household: bool,
+    /// Another module's configuration (`module-config`).
+    pub module_configs: bool,
+}
+
+impl Reads {
+    /// The counters these reads depend on, in `stamp`: (town storage,
+    /// resident storage, household, town's modules), 0 for what was not
+    /// read. `None` when a personal read has no counter in the stamp (a
+    /// stamp of another resident, or of none): nothing may be reused.
+    fn seen(self, module_id: &str, account_id: Option<i32>, stamp: &Stamp) -> Option<[i64; 4]> {
+        if stamp.account_id() != account_id {
+            return None;
+        }
+        let personal = |read: bool, subject: Subject<'_>| {
+            if read {
+                stamp.resident(subject)
+            } else {
+                Some(0)
+            }
+        };
+        Some([
+            if self.town_storage {
+                stamp.town(Subject::ModuleData(module_id))
+            } else {
+                0
+            },
+            personal(self.resident_storage, Subject::ModuleData(module_id))?,
+            personal(self.household, Subject::Household)?,
+            if self.module_configs {
+                stamp.town(Subject::TownModules)
+            } else {
+                0
+            },
+        ])
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Key {
+    tenant_id: i32,
+    account_id: Option<i32>,
+    module_id: String,
+    view: String,
+    params: Vec<(String, String)>,
+}
+
+#[derive(Debug)]
+struct Entry {
+    /// The release that rendered it.
+    sha256: String,
+    context: Context,
+    reads: Reads,
+    seen: [i64; 4],
+    view: Arc<View>,
+}
+
+/// The views kept, at most `capacity` (the least recently used go first).
+#[derive(Debug)]
+pub struct ViewCache {
+    memo: Memo<Key, Arc<Entry>>,
+}
+
+/// One render's identity: who, which module, which view.
+#[derive(Debug)]
+pub struct Lookup<'a> {
+    pub tenant_id: i32,
+    pub account_id: Option<i32>,
+    pub module_id: &'a str,
+    pub sha256: &'a str,
+    pub context: &'a Context,
+    pub request: &'a ViewRequest,
+}
+
+impl Lookup<'_> {
+    fn key(&self) -> Key {
+        Key {
+            tenant_id: self.tenant_id,
+            account_id: self.account_id,
+            module_id: self.module_id.to_owned(),
+            view: self.request.view.clone(),
+            params: self.request.params.clone(),
+        }
+    }
+}
+
+impl ViewCache {
+    /// 0 keeps nothing: every view is rendered.
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            memo: Memo::new(capacity),
+        }
+    }
+
+    /// The view rendered for the same lookup, if nothing it read changed
+    /// since, as `stamp` tells.
+    pub fn get(&self, lookup: &Lookup<'_>, stamp: &Stamp) -> Option<Arc<View>> {
+        self.memo
+            .get(&lookup.key(), |entry| {
+                entry.sha256 == lookup.sha256
+                    && entry.context == *lookup.context
+                    && entry
+                        .reads
+                        .seen(lookup.module_id, lookup.account_id, stamp)
+                        .is_some_and(|seen| seen == entry.seen)
+            })
+            .map(|entry| entry.view.clone())
+    }
+
+    /// Keeps a view rendered after `stamp` was read, with what it read.
+    pub fn put(&self, lookup: &Lookup<'_>, stamp: &Stamp, reads: Reads, view: Arc<View>) {
+        let Some(seen) = reads.seen(lookup.module_id, lookup.account_id, stamp) else {
+            return;
+        };
+        self.memo.put(
+            lookup.key(),
+            Arc::new(Entry {
+                sha256: lookup.sha256.to_owned(),
+                context: lookup.context.clone(),
+                reads,
+                seen,
+                view,
+            }),
+        );
+    }
+
+    /// How many views are kept.
+    pub fn len(&self) -> usize {
+        self.memo.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{DateTime, Town};
+    use super::*;
+
+    fn context(time: &str, config: &str) -> Context {
+        Context {
+            town: Town {
+                slug: "villeneuve".to_owned(),
+                name: "Villeneuve".to_owned(),
+            },
+            resident: None,
+            staff: None,
+            config: config.to_owned(),
+            now: DateTime {
+                date: "2026-12-03".to_owned(),
+                time: time.to_owned(),
+            },
+        }
+    }
+
+    fn view(title: &str) -> Arc<View> {
+        Arc::new(View {
+            title: title.to_owned(),
+            blocks: Vec::new(),
+        })
+    }
+
+    fn request() -> ViewRequest {
+        ViewRequest {
+            view: "factures".to_owned(),
+            params: vec![("affichage".to_owned(), "tuile".to_owned())],
+        }
+    }
+
+    fn lookup<'a>(context: &'a Context, request: &'a ViewRequest, sha256: &'a str) -> Lookup<'a> {
+        Lookup {
+            tenant_id: 1,
+            account_id: None,
+            module_id: "invoices",
+            sha256,
+            context,
+            request,
+        }
+    }
+
+    #[test]
+    fn a_view_is_reused_only_for_the_same_release_context_minute_and_request() {
+        let cache = ViewCache::new(10);
+        let stamp = Stamp::default();
+        let request = request();
+        let at_nine = context("09:00", "{}");
+        cache.put(
+            &lookup(&at_nine, &request, "abc"),
+            &stamp,
+            Reads::default(),
+            view("A"),
+        );
+        assert_eq!(
+            cache
+                .get(&lookup(&at_nine, &request, "abc"), &stamp)
+                .map(|view| view.title.clone()),
+            Some("A".to_owned())
+        );
+        // The next minute (the clock is an input), another configuration,
+        // another release, another view: rendered again.
+        let next_minute = context("09:01", "{}");
+        assert!(
+            cache
+                .get(&lookup(&next_minute, &request, "abc"), &stamp)
+                .is_none()
+        );
+        let configured = context("09:00", "{\"shown\":1}");
+        assert!(
+            cache
+                .get(&lookup(&configured, &request, "abc"), &stamp)
+                .is_none()
+        );
+        assert!(
+            cache
+                .get(&lookup(&at_nine, &request, "def"), &stamp)
+                .is_none()
+        );
+        let page = ViewRequest {
+            params: Vec::new(),
+            ..request.clone()
+        };
+        assert!(cache.get(&lookup(&at_nine, &page, "abc"), &stamp).is_none());
+        let off = ViewCache::new(0);
+        off.put(
+            &lookup(&at_nine, &request, "abc"),
+            &stamp,
+            Reads::default(),
+            view("A"),
+        );
+        assert!(
+            off.get(&lookup(&at_nine, &request, "abc"), &stamp)
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn only_the_counters_of_what_was_read_matter() {
+        let reads = Reads {
+            town_storage: true,
+            ..Reads::default()
+        };
+        let stamp = Stamp::default();
+        assert_eq!(reads.seen("invoices", None, &stamp), Some([0; 4]));
+        // A personal read needs the resident's counters in the stamp.
+        let personal = Reads {
+            resident_storage: true,
+            ..Reads::default()
+        };
+        assert_eq!(
+            personal.seen("invoices", None, &stamp),
+            None,
+            "no resident, no counter"
+        );
+        assert_eq!(
+            personal.seen("invoices", Some(7), &stamp),
+            None,
+            "a stamp of nobody"
+        );
+    }
+}
