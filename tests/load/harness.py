@@ -261,6 +261,12 @@ def main():
     parser.add_argument("--profile", metavar="FILE",
                         help="also record the server with `perf` during the dashboard measure and write "
                              "`perf report --no-children --sort symbol` to FILE")
+    parser.add_argument("--statements", metavar="FILE",
+                        help="also write pg_stat_statements' figures of the dashboard measure to FILE "
+                             "(the server must preload pg_stat_statements)")
+    parser.add_argument("--hash-nice", type=int, metavar="N",
+                        help="set the nice value of the server's password hashing threads to N "
+                             "(10 by default, accounts/hashing.rs; lowering it needs root): to compare")
     parser.add_argument("--server-env", action="append", default=[], metavar="KEY=VALUE",
                         help="extra environment of `guichet serve` (e.g. GUICHET_MODULE_VIEW_CACHE_ENTRIES=0)")
     args = parser.parse_args()
@@ -307,6 +313,13 @@ def main():
         processes.append(server)
         wait_port(port, "guichet serve")
         url = f"http://127.0.0.1:{port}"
+        if args.hash_nice is not None:
+            results["hash_nice"] = args.hash_nice
+            for tid in os.listdir(f"/proc/{server.pid}/task"):
+                with open(f"/proc/{server.pid}/task/{tid}/comm", encoding="utf-8") as f:
+                    if f.read().startswith("guichet-hash"):
+                        subprocess.run(["renice", "-n", str(args.hash_nice), "-p", tid], check=True,
+                                       stdout=subprocess.DEVNULL)
 
         # The pool: residents spread over the towns (at most 20 towns, the
         # rest of a large run being there to weigh on the lookups).
@@ -378,7 +391,22 @@ def main():
             recorder = subprocess.Popen(
                 ["perf", "record", "-F", "999", "-g", "-o", os.path.join(work, "perf.data"), "-p", str(server.pid)],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if args.statements:
+            psql(db_url, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset();")
         results["dashboard"] = wrk("dashboard.lua", url, pool_file, connections, seconds)
+        if args.statements:
+            # Per dashboard answered: how many times each statement ran and
+            # what it cost the server, in this database only.
+            rows = psql_rows(db_url, f"""
+                SELECT calls, round((calls::numeric / {results['dashboard']['requests']}), 3),
+                       round(mean_exec_time::numeric * 1000, 1), round(total_exec_time::numeric, 1),
+                       shared_blks_hit, shared_blks_read, left(regexp_replace(query, '\\s+', ' ', 'g'), 160)
+                FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+                WHERE d.datname = current_database() ORDER BY total_exec_time DESC LIMIT 25""")
+            with open(args.statements, "w", encoding="utf-8") as f:
+                f.write("calls\tper page\tmean µs\ttotal ms\tblocks hit\tblocks read\tstatement\n")
+                f.writelines("\t".join(row) + "\n" for row in rows)
+            log(f"statements written to {args.statements}")
         if recorder:
             recorder.send_signal(signal.SIGINT)
             recorder.wait(timeout=60)
@@ -462,6 +490,8 @@ def report(results):
     print(f"\nGuichet load: {results['towns']} town(s) × {results['residents_per_town']} residents, "
           f"{results['cores']} cores; dashboard page {results['dashboard_bytes']} bytes, "
           f"{results['dashboard_tiles']} tiles")
+    if "hash_nice" in results:
+        print(f"password hashing threads at nice {results['hash_nice']}")
     if results.get("server_env"):
         print(f"server environment: {' '.join(results['server_env'])}")
     print(f"{'measure':<30}{'conns':>6}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'bad':>6}")

@@ -5,7 +5,8 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, ConnectionTrait,
-    DatabaseTransaction, DbErr, QueryFilter as _,
+    DatabaseTransaction, DbErr, EntityTrait as _, JoinType, QueryFilter as _, QuerySelect as _,
+    RelationDef,
 };
 
 use super::entity::{account, session};
@@ -61,9 +62,18 @@ pub async fn find(
     policy: SessionPolicy,
     now: DateTime<Utc>,
 ) -> Result<Option<(session::Model, account::Model)>, DbErr> {
-    let Some(found) = scope
+    // The session and its account in one query (every resident page
+    // starts here), both in the request's town.
+    let owned_by: RelationDef = session::Entity::belongs_to(account::Entity)
+        .from(session::Column::AccountId)
+        .to(account::Column::Id)
+        .into();
+    let Some((found, owner)) = scope
         .select::<session::Entity>()
         .filter(session::Column::TokenHash.eq(token_hash(token)))
+        .join(JoinType::InnerJoin, owned_by)
+        .filter(account::Column::TenantId.eq(scope.tenant_id().get()))
+        .select_also(account::Entity)
         .one(db)
         .await?
     else {
@@ -73,12 +83,7 @@ pub async fn find(
         close_by_id(db, scope, found.id).await?;
         return Ok(None);
     }
-    let Some(owner) = scope
-        .select::<account::Entity>()
-        .filter(account::Column::Id.eq(found.account_id))
-        .one(db)
-        .await?
-    else {
+    let Some(owner) = owner else {
         return Ok(None);
     };
     // Disabling (or closing) ends the account's sessions; one opened in a

@@ -229,11 +229,14 @@ pub enum HouseholdError {
     Database(#[from] DbErr),
 }
 
+/// A household's members, with the counter they were read under.
+type KeptMembers = (i64, std::sync::Arc<[household_member::Model]>);
+
 #[derive(Debug, Clone)]
 pub struct Households {
     db: DatabaseConnection,
     /// Members by (town, account), with the household's counter.
-    memo: std::sync::Arc<Memo<(i32, i32), (i64, std::sync::Arc<[household_member::Model]>)>>,
+    memo: std::sync::Arc<Memo<(i32, i32), KeptMembers>>,
 }
 
 impl Households {

@@ -107,6 +107,9 @@ type KnownRelease = (LoadedRelease, Arc<Manifest>);
 /// Towns whose enabled modules are kept in memory.
 const TOWNS_KEPT: usize = 10_000;
 
+/// A town's enabled modules, with the counter they were read under.
+type KeptModules = (i64, Arc<[EnabledModule]>);
+
 /// What a successful `act` did.
 #[derive(Debug)]
 pub enum ActOutcome {
@@ -195,7 +198,7 @@ pub struct Modules {
     /// `guichet module preview`: pages say what a failed call hit.
     failures_shown: bool,
     /// Each town's enabled modules, with the town's modules counter.
-    enabled: Arc<Memo<i32, (i64, Arc<[EnabledModule]>)>>,
+    enabled: Arc<Memo<i32, KeptModules>>,
     /// Residents' views reused while nothing they read changed.
     views: Arc<ViewCache>,
 }

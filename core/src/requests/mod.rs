@@ -158,12 +158,15 @@ pub enum RequestError {
 
 /// The requests of a town's residents, as the web faces use them: each call
 /// takes the town and the account, never a bare id.
+/// A resident's latest requests, with the counter they were read under.
+type KeptRequests = (i64, Arc<[request::Model]>);
+
 #[derive(Debug, Clone)]
 pub struct Requests {
     db: DatabaseConnection,
     /// The latest requests by (town, account, how many), with the
     /// resident's requests counter.
-    memo: Arc<Memo<(i32, i32, u64), (i64, Arc<[request::Model]>)>>,
+    memo: Arc<Memo<(i32, i32, u64), KeptRequests>>,
 }
 
 impl Requests {

@@ -61,13 +61,17 @@ pub enum AcceptError {
     NotCurrent,
 }
 
+/// A resident's terms status, with the town's and the resident's counters
+/// it was computed under.
+type KeptStatus = (i64, i64, TermsStatus);
+
 /// The terms service. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Terms {
     db: DatabaseConnection,
     /// Statuses by (town, account), with the town's and the resident's
     /// terms counters.
-    memo: std::sync::Arc<Memo<(i32, i32), (i64, i64, TermsStatus)>>,
+    memo: std::sync::Arc<Memo<(i32, i32), KeptStatus>>,
 }
 
 fn content_hash(source: &str) -> String {

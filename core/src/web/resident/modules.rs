@@ -212,10 +212,10 @@ async fn service_page(
         .await
     {
         Ok(rendered) => {
-            let offer = pay_offer(payments, &resident, &module, &request, &rendered).await?;
+            let offer = pay_offer(payments, &resident, module, &request, &rendered).await?;
             Ok(Some(show_view(
                 &page,
-                &module,
+                module,
                 &rendered,
                 csrf.token(),
                 Status::Ok,
@@ -225,7 +225,7 @@ async fn service_page(
         Err(CallFailure::NotFound(_)) => Ok(None),
         Err(failure) => Ok(Some(unavailable_page(
             &page,
-            &module,
+            module,
             Vec::new(),
             modules.failure_for_author(&failure),
         )?)),
