@@ -389,7 +389,7 @@ def main():
         recorder = None
         if args.profile:
             recorder = subprocess.Popen(
-                ["perf", "record", "-F", "999", "-g", "-o", os.path.join(work, "perf.data"), "-p", str(server.pid)],
+                ["perf", "record", "-F", "999", "-g", "-o", args.profile + ".data", "-p", str(server.pid)],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         if args.statements:
             psql(db_url, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset();")
@@ -411,10 +411,10 @@ def main():
             recorder.send_signal(signal.SIGINT)
             recorder.wait(timeout=60)
             with open(args.profile, "w", encoding="utf-8") as f:
-                subprocess.run(["perf", "report", "-i", os.path.join(work, "perf.data"), "--no-children",
+                subprocess.run(["perf", "report", "-i", args.profile + ".data", "--no-children",
                                 "--sort", "symbol", "--stdio", "--percent-limit", "0.5", "-g", "none"],
                                stdout=f, stderr=subprocess.DEVNULL, check=False)
-            log(f"profile written to {args.profile}")
+            log(f"profile written to {args.profile} (perf data: {args.profile}.data)")
         log("measuring: login page")
         results["login_page"] = wrk("login_page.lua", url, hosts_file, connections, seconds)
         log("measuring: login POSTs")
@@ -476,7 +476,7 @@ def main():
 
 def report(results):
     rows = [
-        ("(a) dashboard, 3 tiles", results["dashboard"]),
+        ("(a) dashboard", results["dashboard"]),
         ("(b) login page", results["login_page"]),
         ("(c) login POST", results["login_post"]),
         ("(d) nginx, same bytes", results["nginx"]),
