@@ -102,10 +102,10 @@ pub struct Config {
     pub module_concurrency_town_percent: u32,
     /// The share of `module_concurrency` one module of one town may hold.
     pub module_concurrency_module_percent: u32,
-    /// Residents' module views kept in memory and shown again while
-    /// nothing they read has changed (modules/view_cache.rs); 0 renders
-    /// every view.
-    pub module_view_cache_entries: u32,
+    /// Memory for residents' module views kept and shown again while
+    /// nothing they read has changed (modules/view_cache.rs), in MiB; 0
+    /// renders every view.
+    pub module_view_cache_mib: u32,
     /// The module publishers this server trusts: a name (shown to towns)
     /// for each minisign public key (`RW…`). `guichet module publish`
     /// records who signed a release; an id belongs to its first signed
@@ -177,7 +177,7 @@ impl Default for Config {
             module_storage_town_kib: crate::modules::StorageQuota::DEFAULT_TOWN_KIB,
             module_concurrency_town_percent: 50,
             module_concurrency_module_percent: 25,
-            module_view_cache_entries: 20_000,
+            module_view_cache_mib: 64,
             module_publishers: BTreeMap::new(),
             allow_unsigned_modules: false,
             payfip_url: crate::payments::payfip::DEFAULT_BASE_URL.to_owned(),
@@ -402,9 +402,9 @@ impl Config {
             ("module_concurrency", self.module_concurrency, 1..=10_000),
             ("module_act_wait_ms", self.module_act_wait_ms, 0..=600_000),
             (
-                "module_view_cache_entries",
-                self.module_view_cache_entries,
-                0..=10_000_000,
+                "module_view_cache_mib",
+                self.module_view_cache_mib,
+                0..=65_536,
             ),
             (
                 "module_storage_resident_kib",
@@ -791,7 +791,7 @@ mod example_file {
             "module_storage_town_kib",
             "module_concurrency_town_percent",
             "module_concurrency_module_percent",
-            "module_view_cache_entries",
+            "module_view_cache_mib",
             "module_publishers",
             "allow_unsigned_modules",
             "payfip_url",
@@ -827,7 +827,7 @@ mod example_file {
             module_storage_town_kib: _,
             module_concurrency_town_percent: _,
             module_concurrency_module_percent: _,
-            module_view_cache_entries: _,
+            module_view_cache_mib: _,
             module_publishers: _,
             allow_unsigned_modules: _,
             payfip_url: _,

@@ -1,7 +1,9 @@
 //! Version counters of what pages read (core/src/versions): one row per
 //! town, subject and resident (0 for the town's own), bumped by triggers on
 //! every write to the tables behind them, whatever writes — a resident's
-//! action, the data API, the back-office, a closure, a plain SQL statement.
+//! action, the data API, the back-office, a closure, a plain SQL statement
+//! (PostgreSQL refuses a TRUNCATE of them, which fires no row trigger;
+//! SQLite has none).
 //! A page reads the counters in one query and reuses what it computed while
 //! they have not moved; the database keeps them, so every instance sees a
 //! write at once.
@@ -56,8 +58,27 @@ impl MigrationTrait for Migration {
                  DO UPDATE SET version = data_version.version + 1;"
             )
         };
+        if postgres {
+            // A TRUNCATE fires no row trigger: refused, so that no write
+            // escapes the counters (delete the rows instead).
+            connection
+                .execute_unprepared(
+                    "CREATE FUNCTION guichet_version_truncate() RETURNS trigger \
+                     LANGUAGE plpgsql AS $$ BEGIN \
+                       RAISE EXCEPTION 'TRUNCATE of % would bypass the version counters \
+                       (data_version): delete its rows instead', TG_TABLE_NAME; \
+                     END $$",
+                )
+                .await?;
+        }
         for (table, subject, account) in SOURCES {
             if postgres {
+                connection
+                    .execute_unprepared(&format!(
+                        "CREATE TRIGGER {table}_version_truncate BEFORE TRUNCATE ON {table} \
+                         FOR EACH STATEMENT EXECUTE FUNCTION guichet_version_truncate()"
+                    ))
+                    .await?;
                 // One function per table: the row's own columns, no
                 // dynamic SQL. An update bumps the old and the new
                 // subject (a row moved between residents leaves both).
@@ -111,6 +132,11 @@ impl MigrationTrait for Migration {
                     .await?;
                 connection
                     .execute_unprepared(&format!(
+                        "DROP TRIGGER IF EXISTS {table}_version_truncate ON {table}"
+                    ))
+                    .await?;
+                connection
+                    .execute_unprepared(&format!(
                         "DROP FUNCTION IF EXISTS guichet_version_{table}()"
                     ))
                     .await?;
@@ -121,6 +147,11 @@ impl MigrationTrait for Migration {
                         .await?;
                 }
             }
+        }
+        if postgres {
+            connection
+                .execute_unprepared("DROP FUNCTION IF EXISTS guichet_version_truncate()")
+                .await?;
         }
         connection
             .execute_unprepared("DROP TABLE data_version")

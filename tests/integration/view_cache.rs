@@ -270,5 +270,10 @@ on_both_databases! {
         assert!(last.town(Subject::Terms) > after.town(Subject::Terms));
         // Another town's counters did not move.
         assert_eq!(versions.read(&elsewhere, None).await.unwrap(), theirs);
+        // A TRUNCATE would move none: PostgreSQL refuses it.
+        if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+            let refused = db.execute_unprepared("TRUNCATE household_member").await.unwrap_err();
+            assert!(refused.to_string().contains("version counters"), "{refused}");
+        }
     }
 }

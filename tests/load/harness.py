@@ -268,7 +268,7 @@ def main():
                         help="set the nice value of the server's password hashing threads to N "
                              "(10 by default, accounts/hashing.rs; lowering it needs root): to compare")
     parser.add_argument("--server-env", action="append", default=[], metavar="KEY=VALUE",
-                        help="extra environment of `guichet serve` (e.g. GUICHET_MODULE_VIEW_CACHE_ENTRIES=0)")
+                        help="extra environment of `guichet serve` (e.g. GUICHET_MODULE_VIEW_CACHE_MIB=0)")
     args = parser.parse_args()
 
     base_url = os.environ.get("LOAD_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")

@@ -17,7 +17,7 @@
 //! without the key cannot even test a guess. [`PasswordHasher::verify`]
 //! recognises both forms; a chosen password is always argon2id.
 
-use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
 
 use argon2::password_hash::phc::PasswordHash;
@@ -46,7 +46,16 @@ pub enum HashingError {
     Hash(String),
     #[error("the password hashing task stopped")]
     Join,
+    /// [`QUEUED_PER_THREAD`] hashes already wait for each thread: the
+    /// login is refused as the server being busy (503), rather than queued
+    /// behind minutes of work.
+    #[error("too many password checks are waiting")]
+    Busy,
 }
+
+/// Hashes that may wait per hashing thread (each ~18 ms of a core): beyond
+/// that a login waits more than a few seconds, and the next is refused.
+pub const QUEUED_PER_THREAD: usize = 64;
 
 /// The hashing threads' nice value, relative to the server's: 19, the
 /// lowest priority, gives them about 1.5 % of a core's time against a busy
@@ -64,12 +73,12 @@ type Job = Box<dyn FnOnce() + Send>;
 /// hasher holding the queue is dropped.
 #[derive(Debug, Clone)]
 struct HashPool {
-    jobs: Sender<Job>,
+    jobs: SyncSender<Job>,
 }
 
 impl HashPool {
     fn start(threads: usize) -> Result<Self, HashingError> {
-        let (jobs, queue) = channel::<Job>();
+        let (jobs, queue) = sync_channel::<Job>(threads.max(1) * QUEUED_PER_THREAD);
         let queue = Arc::new(Mutex::new(queue));
         for index in 0..threads.max(1) {
             let queue = queue.clone();
@@ -82,15 +91,15 @@ impl HashPool {
     }
 
     fn submit(&self, job: Job) -> Result<(), HashingError> {
-        self.jobs.send(job).map_err(|_| HashingError::Join)
+        self.jobs.try_send(job).map_err(|error| match error {
+            TrySendError::Full(_) => HashingError::Busy,
+            TrySendError::Disconnected(_) => HashingError::Join,
+        })
     }
 }
 
 fn hashing_thread(queue: &Mutex<Receiver<Job>>) {
-    // On Linux the nice value is the calling thread's own.
-    if let Err(error) = rustix::process::nice(HASH_NICE) {
-        tracing::warn!(%error, "cannot lower the priority of a password hashing thread");
-    }
+    lower_priority();
     loop {
         // The lock is held only while waiting for the next job.
         let job = match queue.lock() {
@@ -98,11 +107,27 @@ fn hashing_thread(queue: &Mutex<Receiver<Job>>) {
             Err(_) => return,
         };
         match job {
-            Ok(job) => job(),
+            // A panicking hash fails its own login (its answer channel is
+            // dropped: `Join`), not the thread.
+            Ok(job) => {
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+            }
             Err(_) => return,
         }
     }
 }
+
+/// On Linux the nice value is the calling thread's own; elsewhere `nice`
+/// would lower the whole process, so the threads keep the server's.
+#[cfg(target_os = "linux")]
+fn lower_priority() {
+    if let Err(error) = rustix::process::nice(HASH_NICE) {
+        tracing::warn!(%error, "cannot lower the priority of a password hashing thread");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_priority() {}
 
 #[derive(Debug, Clone)]
 pub struct PasswordHasher {
@@ -207,7 +232,11 @@ impl PasswordHasher {
     ) -> Result<T, HashingError> {
         let (done, answer) = tokio::sync::oneshot::channel();
         self.pool.submit(Box::new(move || {
-            // The caller may have gone (its request was cancelled).
+            // Nobody waits any more (the request was cancelled, the client
+            // gone): no 18 ms of a core for nothing.
+            if done.is_closed() {
+                return;
+            }
             let _ = done.send(work());
         }))?;
         answer.await.map_err(|_| HashingError::Join)
@@ -225,6 +254,49 @@ fn hash_blocking(password: &str) -> Result<String, HashingError> {
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn a_full_queue_refuses_and_a_panic_does_not_stop_the_pool() {
+        let hasher = PasswordHasher::new(1, b"key").unwrap();
+        // The one thread held until released…
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let (started, running) = std::sync::mpsc::channel::<()>();
+        hasher
+            .pool
+            .submit(Box::new(move || {
+                let _ = started.send(());
+                let _ = held.recv();
+            }))
+            .unwrap();
+        running.recv().unwrap();
+        // …the queue takes its bound, then refuses: busy, not queued.
+        let mut queued = 0;
+        let refused = loop {
+            match hasher.pool.submit(Box::new(|| {})) {
+                Ok(()) => queued += 1,
+                Err(error) => break error,
+            }
+        };
+        assert_eq!(queued, QUEUED_PER_THREAD);
+        assert!(matches!(refused, HashingError::Busy), "{refused:?}");
+        release.send(()).unwrap();
+        // A job that panics fails alone (once the queue has drained); the
+        // thread serves the next.
+        let panicked = loop {
+            match hasher
+                .run(|| -> bool { panic!("a hash that panics") })
+                .await
+            {
+                Err(HashingError::Busy) => {
+                    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                }
+                other => break other,
+            }
+        };
+        assert!(matches!(panicked, Err(HashingError::Join)), "{panicked:?}");
+        assert!(hasher.run(|| true).await.unwrap());
+    }
+
+    #[cfg(target_os = "linux")]
     #[tokio::test]
     async fn hashes_run_on_threads_of_lower_priority_than_the_server() {
         let server = rustix::process::getpriority_process(None).unwrap();

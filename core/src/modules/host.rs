@@ -61,8 +61,8 @@ pub struct ModuleLimits {
     pub storage: StorageLimits,
     /// How long an `act` (resident's or staff's) waits for a free slot.
     pub act_wait: Duration,
-    /// Residents' views kept (view_cache.rs); 0: none.
-    pub view_cache_entries: usize,
+    /// Bytes of residents' views kept (view_cache.rs); 0: none.
+    pub view_cache_bytes: usize,
 }
 
 impl ModuleLimits {
@@ -85,7 +85,7 @@ impl ModuleLimits {
                 ..StorageLimits::default()
             },
             act_wait: Duration::from_millis(u64::from(config.module_act_wait_ms)),
-            view_cache_entries: config.module_view_cache_entries as usize,
+            view_cache_bytes: config.module_view_cache_mib as usize * 1024 * 1024,
         }
     }
 }

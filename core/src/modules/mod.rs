@@ -104,9 +104,6 @@ pub struct EnabledModule {
 /// A release as the host knows it: its hash and its manifest.
 type KnownRelease = (LoadedRelease, Arc<Manifest>);
 
-/// Towns whose enabled modules are kept in memory.
-const TOWNS_KEPT: usize = 10_000;
-
 /// A town's enabled modules, with the counter they were read under.
 type KeptModules = (i64, Arc<[EnabledModule]>);
 
@@ -210,8 +207,8 @@ impl Modules {
             mailer,
             releases: Arc::default(),
             failures_shown: false,
-            enabled: Arc::new(Memo::new(TOWNS_KEPT)),
-            views: Arc::new(ViewCache::new(host.limits().view_cache_entries)),
+            enabled: Arc::new(Memo::new(crate::versions::TOWNS_MEMO_ENTRIES)),
+            views: Arc::new(ViewCache::new(host.limits().view_cache_bytes)),
             host,
         }
     }
@@ -590,7 +587,8 @@ impl Modules {
             context: &context,
             request,
         };
-        if let Some(view) = self.views.get(&lookup, stamp) {
+        let keeps = ViewCache::keeps(request);
+        if let Some(view) = keeps.then(|| self.views.get(&lookup, stamp)).flatten() {
             self.host
                 .record_reused(&module.release, &context, started.elapsed());
             return Ok(view);
@@ -606,13 +604,15 @@ impl Modules {
             )
             .await?;
         let view = Arc::new(view);
-        self.views.put(&lookup, stamp, reads, view.clone());
+        if keeps {
+            self.views.put(&lookup, stamp, reads, view.clone());
+        }
         Ok(view)
     }
 
-    /// How many residents' views are kept in memory.
-    pub fn views_kept(&self) -> usize {
-        self.views.len()
+    /// How many residents' views are kept in memory, and their bytes.
+    pub fn views_kept(&self) -> (usize, usize) {
+        self.views.size()
     }
 
     /// Renders one of the module's staff views for a member of the town's

@@ -387,7 +387,10 @@ impl Sandbox {
         }
     }
 
-    fn log_unavailable(&self, what: &str, error: &dyn std::fmt::Display) {
+    /// Logs a host call the database could not answer, and marks the call:
+    /// a render that met one is not kept (view_cache.rs).
+    fn log_unavailable(&mut self, what: &str, error: &dyn std::fmt::Display) {
+        self.reads.failed = true;
         if let Some(call) = &self.scope {
             tracing::error!(
                 town = %call.tenant.slug,

@@ -6,8 +6,10 @@
 //! back-office (`town_module_edit`): from then on `tenant apply` and
 //! `guichet module upgrade` leave it alone (see [`keep_edited`]).
 //!
-//! Residents see a change on their next page: `town_module` is read on
-//! every page (`Modules::enabled`), on every instance; no cache holds it.
+//! Residents see a change on their next page, on every instance: pages
+//! keep a town's modules in memory only under its `#modules` version
+//! counter, which a trigger bumps with every write to `town_module`
+//! (`Modules::enabled_at`, crate::versions).
 
 use chrono::Utc;
 use sea_orm::{

@@ -14,15 +14,23 @@
 //! transaction.
 //!
 //! What is not reused: a failed render (tried again each time), a render
-//! asked for without a stamp (after a write in the same request), staff
-//! views (they read what the back-office just changed; they are rare).
-//! A reused view does not log again what the module logged while
-//! rendering it.
+//! during which a host call found the database unavailable (the module
+//! may have shown "nothing" for it), a view asked for with parameters other
+//! than the tile's (residents choose those: they must not fill the cache),
+//! a render asked for without a stamp (after a write in the same request),
+//! staff views (they read what the back-office just changed; they are
+//! rare). The cache is bounded in bytes (`module_view_cache_mib`), the least
+//! recently shown going first. A reused view does not log again what the
+//! module logged while rendering it; the WASI clock and random numbers are
+//! not inputs (a module that shows seconds, or draws a nonce, in a view sees
+//! them repeated within the minute: views show the host's `now`).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+use hashlink::LruCache;
 
 use super::{Context, View, ViewRequest};
-use crate::versions::{Memo, Stamp, Subject};
+use crate::versions::{Stamp, Subject};
 
 /// What a render read through the host, as recorded by its sandbox.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -34,6 +42,9 @@ pub struct Reads {
     pub household: bool,
     /// Another module's configuration (`module-config`).
     pub module_configs: bool,
+    /// A host call found the database unavailable: the view may show less
+    /// than there is, and is not kept.
+    pub failed: bool,
 }
 
 impl Reads {
@@ -86,13 +97,27 @@ struct Entry {
     reads: Reads,
     seen: [i64; 4],
     view: Arc<View>,
+    /// What it is counted for against the bound.
+    bytes: usize,
 }
 
-/// The views kept, at most `capacity` (the least recently used go first).
+/// The views kept, within a number of bytes (the least recently shown go
+/// first).
 #[derive(Debug)]
 pub struct ViewCache {
-    memo: Memo<Key, Arc<Entry>>,
+    max_bytes: usize,
+    kept: Mutex<Kept>,
 }
+
+#[derive(Debug)]
+struct Kept {
+    entries: LruCache<Key, Arc<Entry>>,
+    bytes: usize,
+}
+
+/// What an entry costs besides its view and context: the key, the maps'
+/// own bookkeeping.
+const ENTRY_OVERHEAD: usize = 256;
 
 /// One render's identity: who, which module, which view.
 #[derive(Debug)]
@@ -118,48 +143,91 @@ impl Lookup<'_> {
 }
 
 impl ViewCache {
-    /// 0 keeps nothing: every view is rendered.
-    pub fn new(capacity: usize) -> Self {
+    /// At most `max_bytes` of views (as their JSON measures them); 0 keeps
+    /// nothing: every view is rendered.
+    pub fn new(max_bytes: usize) -> Self {
         Self {
-            memo: Memo::new(capacity),
+            max_bytes,
+            kept: Mutex::new(Kept {
+                entries: LruCache::new_unbounded(),
+                bytes: 0,
+            }),
+        }
+    }
+
+    /// Whether views of `request` may be kept: a tile, or a view without
+    /// parameters. Other parameters are the resident's to choose; kept,
+    /// they would let one resident push everyone's tiles out.
+    pub fn keeps(request: &ViewRequest) -> bool {
+        match request.params.as_slice() {
+            [] => true,
+            [(name, value)] => (name.as_str(), value.as_str()) == super::TILE_PARAM,
+            _ => false,
         }
     }
 
     /// The view rendered for the same lookup, if nothing it read changed
     /// since, as `stamp` tells.
     pub fn get(&self, lookup: &Lookup<'_>, stamp: &Stamp) -> Option<Arc<View>> {
-        self.memo
-            .get(&lookup.key(), |entry| {
-                entry.sha256 == lookup.sha256
-                    && entry.context == *lookup.context
-                    && entry
-                        .reads
-                        .seen(lookup.module_id, lookup.account_id, stamp)
-                        .is_some_and(|seen| seen == entry.seen)
-            })
-            .map(|entry| entry.view.clone())
+        if self.max_bytes == 0 {
+            return None;
+        }
+        let key = lookup.key();
+        let entry = self.kept.lock().ok()?.entries.get(&key)?.clone();
+        let current = entry.sha256 == lookup.sha256
+            && entry.context == *lookup.context
+            && entry
+                .reads
+                .seen(lookup.module_id, lookup.account_id, stamp)
+                .is_some_and(|seen| seen == entry.seen);
+        current.then(|| entry.view.clone())
     }
 
-    /// Keeps a view rendered after `stamp` was read, with what it read.
+    /// Keeps a view rendered after `stamp` was read, with what it read —
+    /// unless a read failed, or the view alone would take more than a
+    /// sixteenth of the bound.
     pub fn put(&self, lookup: &Lookup<'_>, stamp: &Stamp, reads: Reads, view: Arc<View>) {
+        if self.max_bytes == 0 || reads.failed {
+            return;
+        }
         let Some(seen) = reads.seen(lookup.module_id, lookup.account_id, stamp) else {
             return;
         };
-        self.memo.put(
-            lookup.key(),
-            Arc::new(Entry {
-                sha256: lookup.sha256.to_owned(),
-                context: lookup.context.clone(),
-                reads,
-                seen,
-                view,
-            }),
-        );
+        let Ok(measured) = serde_json::to_vec(view.as_ref()) else {
+            return;
+        };
+        let bytes = measured.len() + lookup.context.config.len() + ENTRY_OVERHEAD;
+        if bytes > self.max_bytes / 16 {
+            return;
+        }
+        let entry = Arc::new(Entry {
+            sha256: lookup.sha256.to_owned(),
+            context: lookup.context.clone(),
+            reads,
+            seen,
+            view,
+            bytes,
+        });
+        let Ok(mut kept) = self.kept.lock() else {
+            return;
+        };
+        if let Some(replaced) = kept.entries.insert(lookup.key(), entry) {
+            kept.bytes -= replaced.bytes;
+        }
+        kept.bytes += bytes;
+        while kept.bytes > self.max_bytes {
+            match kept.entries.remove_lru() {
+                Some((_, oldest)) => kept.bytes -= oldest.bytes,
+                None => break,
+            }
+        }
     }
 
-    /// How many views are kept.
-    pub fn len(&self) -> usize {
-        self.memo.len()
+    /// How many views are kept, and their bytes.
+    pub fn size(&self) -> (usize, usize) {
+        self.kept
+            .lock()
+            .map_or((0, 0), |kept| (kept.entries.len(), kept.bytes))
     }
 }
 
@@ -211,7 +279,7 @@ mod tests {
 
     #[test]
     fn a_view_is_reused_only_for_the_same_release_context_minute_and_request() {
-        let cache = ViewCache::new(10);
+        let cache = ViewCache::new(1 << 20);
         let stamp = Stamp::default();
         let request = request();
         let at_nine = context("09:00", "{}");

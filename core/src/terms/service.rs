@@ -61,17 +61,31 @@ pub enum AcceptError {
     NotCurrent,
 }
 
-/// A resident's terms status, with the town's and the resident's counters
-/// it was computed under.
-type KeptStatus = (i64, i64, TermsStatus);
+/// Where a resident stands, without the version itself: the version a
+/// status names is always the town's latest, kept once per town.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    UpToDate,
+    MustAccept,
+    MinorNotice,
+}
+
+/// A resident's verdict, with the town's and the resident's counters it
+/// was computed under.
+type KeptVerdict = (i64, i64, Verdict);
+
+/// A town's latest version, with the town's terms counter.
+type KeptLatest = (i64, Option<std::sync::Arc<terms_version::Model>>);
 
 /// The terms service. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Terms {
     db: DatabaseConnection,
-    /// Statuses by (town, account), with the town's and the resident's
+    /// Verdicts by (town, account), with the town's and the resident's
     /// terms counters.
-    memo: std::sync::Arc<Memo<(i32, i32), KeptStatus>>,
+    memo: std::sync::Arc<Memo<(i32, i32), KeptVerdict>>,
+    /// Each town's latest version (its text once, not per resident).
+    latest: std::sync::Arc<Memo<i32, KeptLatest>>,
 }
 
 fn content_hash(source: &str) -> String {
@@ -83,6 +97,7 @@ impl Terms {
         Self {
             db,
             memo: std::sync::Arc::new(Memo::new(crate::versions::PERSONAL_MEMO_ENTRIES)),
+            latest: std::sync::Arc::new(Memo::new(crate::versions::TOWNS_MEMO_ENTRIES)),
         }
     }
 
@@ -101,15 +116,41 @@ impl Terms {
             _ => return self.status(tenant, account_id).await,
         };
         let key = (tenant.id().get(), account_id);
-        if let Some((_, _, status)) = self
+        let Some((_, _, verdict)) = self
             .memo
             .get(&key, |(town, resident, _)| (*town, *resident) == seen)
-        {
+        else {
+            let status = self.status(tenant, account_id).await?;
+            let (verdict, latest) = match &status {
+                TermsStatus::UpToDate => (Verdict::UpToDate, None),
+                TermsStatus::MustAccept(version) => (Verdict::MustAccept, Some(version)),
+                TermsStatus::MinorNotice(version) => (Verdict::MinorNotice, Some(version)),
+            };
+            self.memo.put(key, (seen.0, seen.1, verdict));
+            if let Some(latest) = latest {
+                self.latest
+                    .put(key.0, (seen.0, Some(std::sync::Arc::new(latest.clone()))));
+            }
             return Ok(status);
+        };
+        if verdict == Verdict::UpToDate {
+            return Ok(TermsStatus::UpToDate);
         }
-        let status = self.status(tenant, account_id).await?;
-        self.memo.put(key, (seen.0, seen.1, status.clone()));
-        Ok(status)
+        let latest = match self.latest.get(&key.0, |(town, _)| *town == seen.0) {
+            Some((_, latest)) => latest,
+            None => {
+                let latest = self.versions(tenant).await?.pop().map(std::sync::Arc::new);
+                self.latest.put(key.0, (seen.0, latest.clone()));
+                latest
+            }
+        };
+        Ok(match latest {
+            None => TermsStatus::UpToDate,
+            Some(version) if verdict == Verdict::MustAccept => {
+                TermsStatus::MustAccept(version.as_ref().clone())
+            }
+            Some(version) => TermsStatus::MinorNotice(version.as_ref().clone()),
+        })
     }
 
     /// Publishes `source` as the town's next version, unless the same text

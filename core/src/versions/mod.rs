@@ -33,6 +33,10 @@ pub const TABLE: &str = "data_version";
 /// requests) each memo keeps: small values, one per active resident.
 pub const PERSONAL_MEMO_ENTRIES: usize = 50_000;
 
+/// How many towns' entries (their enabled modules, their latest terms)
+/// each memo keeps.
+pub const TOWNS_MEMO_ENTRIES: usize = 10_000;
+
 pub mod entity {
     use sea_orm::entity::prelude::*;
 

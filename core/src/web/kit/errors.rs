@@ -176,6 +176,11 @@ impl PageError {
                 DbFailure::RefusedInput => Status::BadRequest,
                 DbFailure::Internal => Status::InternalServerError,
             },
+            // Too many password checks waiting: the server is busy.
+            Self::Accounts(AccountError::Hashing(crate::accounts::HashingError::Busy))
+            | Self::Staff(crate::staff::StaffError::Hashing(crate::accounts::HashingError::Busy)) => {
+                Status::ServiceUnavailable
+            }
             _ => Status::InternalServerError,
         }
     }
