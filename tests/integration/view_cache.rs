@@ -14,8 +14,8 @@ use crate::harness::{TestApp, Visitor, csrf_of, repo_root};
 
 /// The demo resident of Villeneuve (Michel ARPEGE: Léa and Hugo, three
 /// invoices, 45,00 € to pay), logged in on `app` and past the terms; his
-/// identifier and password.
-async fn demo_resident(app: &TestApp) -> (Visitor, String, String) {
+/// identifier, password and account id.
+async fn demo_resident(app: &TestApp) -> (Visitor, String, String, i32) {
     let towns = load_definitions(&repo_root().join("tenants")).unwrap();
     let resident = guichet::demo::ensure_residents(&app.app, &towns)
         .await
@@ -26,7 +26,16 @@ async fn demo_resident(app: &TestApp) -> (Visitor, String, String) {
         .await;
     assert_eq!(login.status, 303);
     assert_eq!(browser.accept_terms().await.status, 303);
-    (browser, resident.identifier, resident.password)
+    let town = app.town("villeneuve").await;
+    let account_id = account::Entity::find()
+        .filter(account::Column::TenantId.eq(town.id().get()))
+        .filter(account::Column::Identifier.eq(resident.identifier.as_str()))
+        .one(&app.app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    (browser, resident.identifier, resident.password, account_id)
 }
 
 /// Views served from memory by this instance so far.
@@ -47,19 +56,11 @@ const TO_PAY_AFTER: &str = "60,00\u{a0}€ à régler";
 on_both_databases! {
     async fn reused_views_and_memos_show_every_write_at_once_on_every_instance(backend) {
         let app = TestApp::spawn(backend).await;
-        let (mut here, identifier, password) = demo_resident(&app).await;
+        let (mut here, identifier, password, account_id) = demo_resident(&app).await;
         let other = app.another_instance().await;
         let mut there = other.visitor("villeneuve.localhost");
         assert_eq!(there.login(&identifier, &password).await.status, 303);
         let town = app.town("villeneuve").await;
-        let account_id = account::Entity::find()
-            .filter(account::Column::TenantId.eq(town.id().get()))
-            .filter(account::Column::Identifier.eq(identifier.as_str()))
-            .one(&app.app.db)
-            .await
-            .unwrap()
-            .unwrap()
-            .id;
 
         // The second home page reuses the tiles: the cache is really used
         // (so what follows tests it), and shows the same.
@@ -201,16 +202,8 @@ on_both_databases! {
 on_both_databases! {
     async fn the_counters_follow_every_kind_of_write(backend) {
         let app = TestApp::spawn(backend).await;
-        let (_, identifier, _) = demo_resident(&app).await;
+        let (_, _, _, account_id) = demo_resident(&app).await;
         let town = app.town("villeneuve").await;
-        let account_id = account::Entity::find()
-            .filter(account::Column::TenantId.eq(town.id().get()))
-            .filter(account::Column::Identifier.eq(identifier.as_str()))
-            .one(&app.app.db)
-            .await
-            .unwrap()
-            .unwrap()
-            .id;
         let versions = guichet::versions::Versions::new(app.app.db.clone());
         let read = || async { versions.read(&town, Some(account_id)).await.unwrap() };
         use guichet::versions::Subject;

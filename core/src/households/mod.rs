@@ -259,14 +259,11 @@ impl Households {
             Some(version) if stamp.account_id() == Some(account_id) => version,
             _ => return Ok(self.members(scope, account_id).await?.into()),
         };
-        let key = (scope.tenant_id().get(), account_id);
-        if let Some((_, members)) = self.memo.get(&key, |(seen, _)| *seen == version) {
-            return Ok(members);
-        }
-        let members: std::sync::Arc<[household_member::Model]> =
-            self.members(scope, account_id).await?.into();
-        self.memo.put(key, (version, members.clone()));
-        Ok(members)
+        self.memo
+            .get_or_read((scope.tenant_id().get(), account_id), version, async {
+                Ok(self.members(scope, account_id).await?.into())
+            })
+            .await
     }
 
     /// The members of an account's household, oldest first.

@@ -372,14 +372,11 @@ impl Modules {
         tenant: &Tenant,
         stamp: &Stamp,
     ) -> Result<Arc<[EnabledModule]>, DbErr> {
-        let version = stamp.town(Subject::TownModules);
-        let key = tenant.id().get();
-        if let Some((_, enabled)) = self.enabled.get(&key, |(seen, _)| *seen == version) {
-            return Ok(enabled);
-        }
-        let enabled: Arc<[EnabledModule]> = self.enabled(tenant).await?.into();
-        self.enabled.put(key, (version, enabled.clone()));
-        Ok(enabled)
+        self.enabled
+            .get_or_read(tenant.id().get(), stamp.town(Subject::TownModules), async {
+                Ok(self.enabled(tenant).await?.into())
+            })
+            .await
     }
 
     /// One module of a town, if the town enabled it.
@@ -608,11 +605,6 @@ impl Modules {
             self.views.put(&lookup, stamp, reads, view.clone());
         }
         Ok(view)
-    }
-
-    /// How many residents' views are kept in memory, and their bytes.
-    pub fn views_kept(&self) -> (usize, usize) {
-        self.views.size()
     }
 
     /// Renders one of the module's staff views for a member of the town's

@@ -224,7 +224,8 @@ impl ViewCache {
     }
 
     /// How many views are kept, and their bytes.
-    pub fn size(&self) -> (usize, usize) {
+    #[cfg(test)]
+    fn size(&self) -> (usize, usize) {
         self.kept
             .lock()
             .map_or((0, 0), |kept| (kept.entries.len(), kept.bytes))
@@ -330,6 +331,73 @@ mod tests {
             off.get(&lookup(&at_nine, &request, "abc"), &stamp)
                 .is_none()
         );
+    }
+
+    #[test]
+    fn a_render_that_met_an_unavailable_database_is_not_kept() {
+        let cache = ViewCache::new(1 << 20);
+        let stamp = Stamp::default();
+        let request = request();
+        let at_nine = context("09:00", "{}");
+        let failed = Reads {
+            failed: true,
+            ..Reads::default()
+        };
+        cache.put(
+            &lookup(&at_nine, &request, "abc"),
+            &stamp,
+            failed,
+            view("A"),
+        );
+        assert!(
+            cache
+                .get(&lookup(&at_nine, &request, "abc"), &stamp)
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn the_bound_is_in_bytes_and_residents_parameters_are_not_kept() {
+        let one = serde_json::to_vec(view("A").as_ref()).unwrap().len() + 2 + ENTRY_OVERHEAD;
+        let cache = ViewCache::new(one * 16 * 3);
+        let stamp = Stamp::default();
+        let at_nine = context("09:00", "{}");
+        let requests: Vec<ViewRequest> = (0..100)
+            .map(|index| ViewRequest {
+                view: format!("vue-{index}"),
+                params: Vec::new(),
+            })
+            .collect();
+        for request in &requests {
+            cache.put(
+                &lookup(&at_nine, request, "abc"),
+                &stamp,
+                Reads::default(),
+                view("A"),
+            );
+        }
+        let (entries, bytes) = cache.size();
+        assert!(bytes <= one * 16 * 3, "{bytes}");
+        assert_eq!(entries, 48, "the least recently shown went first");
+        assert!(
+            cache
+                .get(&lookup(&at_nine, &requests[99], "abc"), &stamp)
+                .is_some()
+        );
+        assert!(
+            cache
+                .get(&lookup(&at_nine, &requests[0], "abc"), &stamp)
+                .is_none()
+        );
+        // What may be kept: a tile, a view without parameters; not one
+        // with parameters a resident chose.
+        assert!(ViewCache::keeps(&request()));
+        assert!(ViewCache::keeps(&requests[0]));
+        let chosen = ViewRequest {
+            view: "factures".to_owned(),
+            params: vec![("x".to_owned(), "1".to_owned())],
+        };
+        assert!(!ViewCache::keeps(&chosen));
     }
 
     #[test]

@@ -190,13 +190,11 @@ impl Requests {
             Some(version) if stamp.account_id() == Some(account_id) => version,
             _ => return Ok(self.latest(tenant, account_id, limit).await?.into()),
         };
-        let key = (tenant.id().get(), account_id, limit);
-        if let Some((_, requests)) = self.memo.get(&key, |(seen, _)| *seen == version) {
-            return Ok(requests);
-        }
-        let requests: Arc<[request::Model]> = self.latest(tenant, account_id, limit).await?.into();
-        self.memo.put(key, (version, requests.clone()));
-        Ok(requests)
+        self.memo
+            .get_or_read((tenant.id().get(), account_id, limit), version, async {
+                Ok(self.latest(tenant, account_id, limit).await?.into())
+            })
+            .await
     }
 
     /// The account's latest requests, newest first.

@@ -136,14 +136,12 @@ impl Terms {
         if verdict == Verdict::UpToDate {
             return Ok(TermsStatus::UpToDate);
         }
-        let latest = match self.latest.get(&key.0, |(town, _)| *town == seen.0) {
-            Some((_, latest)) => latest,
-            None => {
-                let latest = self.versions(tenant).await?.pop().map(std::sync::Arc::new);
-                self.latest.put(key.0, (seen.0, latest.clone()));
-                latest
-            }
-        };
+        let latest = self
+            .latest
+            .get_or_read(key.0, seen.0, async {
+                Ok::<_, DbErr>(self.versions(tenant).await?.pop().map(std::sync::Arc::new))
+            })
+            .await?;
         Ok(match latest {
             None => TermsStatus::UpToDate,
             Some(version) if verdict == Verdict::MustAccept => {

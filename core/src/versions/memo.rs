@@ -42,16 +42,30 @@ impl<K: Hash + Eq, V: Clone> Memo<K, V> {
         }
     }
 
-    /// How many entries are kept.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.entries
             .as_ref()
             .and_then(|entries| entries.lock().ok())
             .map_or(0, |entries| entries.len())
     }
+}
 
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+impl<K: Hash + Eq, S: PartialEq + Clone, T: Clone> Memo<K, (S, T)> {
+    /// The value kept for `key` under the counters `seen`; else what `read`
+    /// gives, kept under them (`read` runs only then).
+    pub async fn get_or_read<E>(
+        &self,
+        key: K,
+        seen: S,
+        read: impl Future<Output = Result<T, E>>,
+    ) -> Result<T, E> {
+        if let Some((_, value)) = self.get(&key, |(kept, _)| *kept == seen) {
+            return Ok(value);
+        }
+        let value = read.await?;
+        self.put(key, (seen, value.clone()));
+        Ok(value)
     }
 }
 
