@@ -89,6 +89,8 @@ pub struct App {
     pub delivery: Option<Delivery>,
     /// What `/metrics` serves.
     pub metrics: crate::metrics::Metrics,
+    /// Residents' home pages kept while nothing on them changes.
+    pub pages: Arc<crate::web::kit::page_cache::PageCache>,
     /// Keys the CSRF tokens.
     pub secret_key: Arc<[u8]>,
 }
@@ -173,9 +175,15 @@ impl App {
             themes.clone(),
             tenants.clone(),
         );
-        let metrics = crate::metrics::Metrics::new(db.clone(), modules.clone());
+        let pages_reused = prometheus_client::metrics::counter::Counter::default();
+        let pages = Arc::new(crate::web::kit::page_cache::PageCache::new(
+            config.page_cache_mib as usize * 1024 * 1024,
+            pages_reused.clone(),
+        ));
+        let metrics = crate::metrics::Metrics::new(db.clone(), modules.clone(), pages_reused);
         Ok(Self {
             metrics,
+            pages,
             config,
             mode,
             db,

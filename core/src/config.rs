@@ -106,6 +106,10 @@ pub struct Config {
     /// nothing they read has changed (modules/view_cache.rs), in MiB; 0
     /// renders every view.
     pub module_view_cache_mib: u32,
+    /// Memory for residents' home pages kept and shown again while
+    /// nothing they show has changed (web/kit/page_cache.rs), in MiB; 0
+    /// renders every page.
+    pub page_cache_mib: u32,
     /// The module publishers this server trusts: a name (shown to towns)
     /// for each minisign public key (`RW…`). `guichet module publish`
     /// records who signed a release; an id belongs to its first signed
@@ -178,6 +182,7 @@ impl Default for Config {
             module_concurrency_town_percent: 50,
             module_concurrency_module_percent: 25,
             module_view_cache_mib: 64,
+            page_cache_mib: 64,
             module_publishers: BTreeMap::new(),
             allow_unsigned_modules: false,
             payfip_url: crate::payments::payfip::DEFAULT_BASE_URL.to_owned(),
@@ -406,6 +411,7 @@ impl Config {
                 self.module_view_cache_mib,
                 0..=65_536,
             ),
+            ("page_cache_mib", self.page_cache_mib, 0..=65_536),
             (
                 "module_storage_resident_kib",
                 self.module_storage_resident_kib,
@@ -792,6 +798,7 @@ mod example_file {
             "module_concurrency_town_percent",
             "module_concurrency_module_percent",
             "module_view_cache_mib",
+            "page_cache_mib",
             "module_publishers",
             "allow_unsigned_modules",
             "payfip_url",
@@ -828,6 +835,7 @@ mod example_file {
             module_concurrency_town_percent: _,
             module_concurrency_module_percent: _,
             module_view_cache_mib: _,
+            page_cache_mib: _,
             module_publishers: _,
             allow_unsigned_modules: _,
             payfip_url: _,

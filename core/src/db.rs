@@ -33,6 +33,10 @@ pub fn is_storable_text(text: &str) -> bool {
     !text.contains('\0')
 }
 
+/// A PostgreSQL connection idle in the pool for this long is tested
+/// (pinged) before use; one used more recently is not.
+const TEST_IF_IDLE_FOR: Duration = Duration::from_secs(1);
+
 /// What a 503 for an unavailable database tells clients to wait
 /// (`Retry-After`, in seconds) before trying again.
 pub const RETRY_AFTER_SECONDS: u32 = 5;
@@ -167,20 +171,30 @@ pub async fn connect_with(
     let mut options = ConnectOptions::new(url.clone());
     // Acquiring includes connecting, retried while the server refuses
     // connections (it may be restarting): the whole wait is bounded by the
-    // acquire timeout, after which the request is answered 503. Pooled
-    // connections are tested before use, so that the first request after
-    // the database's return does not get a connection it had closed.
+    // acquire timeout, after which the request is answered 503.
     options
         .connect_timeout(acquire_timeout)
         .acquire_timeout(acquire_timeout)
-        .test_before_acquire(true)
         .sqlx_logging(false);
     if url.starts_with("sqlite:") {
         // One writer at a time in SQLite: a small pool avoids "database is
-        // locked" storms and keeps reads concurrent.
-        options.max_connections(8).min_connections(1);
+        // locked" storms and keeps reads concurrent. Tested before use: a
+        // ping costs nothing in process.
+        options
+            .max_connections(8)
+            .min_connections(1)
+            .test_before_acquire(true);
     } else {
-        options.max_connections(32).min_connections(1);
+        // A connection that has waited in the pool is tested before use,
+        // so that the first request after the database's return does not
+        // get a connection it had closed. One in constant use is not: the
+        // test is a round trip to the server, as dear as a page's query
+        // (sqlx already tests each connection when it comes back to the
+        // pool, and closes it if broken).
+        options
+            .max_connections(32)
+            .min_connections(1)
+            .test_before_acquire(false);
         // PostgreSQL's notices ("relation seaql_migrations already exists,
         // skipping" at every start) are not ours to relay: warnings and
         // errors still come through. Set once connected rather than as a
@@ -193,6 +207,15 @@ pub async fn connect_with(
                         .execute("SET client_min_messages = warning")
                         .await?;
                     Ok(())
+                })
+            })
+            .before_acquire(|connection, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= TEST_IF_IDLE_FOR {
+                        use sea_orm::sqlx::Connection as _;
+                        connection.ping().await?;
+                    }
+                    Ok(true)
                 })
             })
         });

@@ -121,7 +121,9 @@ struct Inner {
 }
 
 impl Metrics {
-    pub fn new(db: DatabaseConnection, modules: Modules) -> Self {
+    /// `pages_reused`: the home pages served from memory
+    /// (web/kit/page_cache.rs), counted where they are served.
+    pub fn new(db: DatabaseConnection, modules: Modules, pages_reused: Counter) -> Self {
         let mut registry = Registry::default();
         let requests: Requests = Family::new_with_constructor(request_histogram);
         registry.register_with_unit(
@@ -154,6 +156,11 @@ impl Metrics {
             "guichet_db_pool_connections",
             "Database connections of this instance: open, idle among them, max",
             pool.clone(),
+        );
+        registry.register(
+            "guichet_pages_reused",
+            "Residents' home pages served from memory, nothing on them having changed",
+            pages_reused,
         );
         modules.host().metrics().register(&mut registry);
         Self {

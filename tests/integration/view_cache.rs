@@ -68,9 +68,18 @@ on_both_databases! {
         assert!(first.contains(TO_PAY), "{first}");
         assert!(first.contains("Un enfant absent ?"), "{first}");
         let before = reused(&app);
+        let pages_before = app.app.pages.reused();
         let second = home(&mut here).await;
         assert!(reused(&app) >= before + 3, "the tiles were rendered again");
+        assert_eq!(app.app.pages.reused(), pages_before + 1, "the page was built again");
         assert_eq!(first, second);
+        // Another session of the same resident has a page of its own: its
+        // forms carry its own CSRF token.
+        let mut again = app.visitor("villeneuve.localhost");
+        assert_eq!(again.login(&identifier, &password).await.status, 303);
+        let theirs = home(&mut again).await;
+        assert_ne!(csrf_of(&theirs), csrf_of(&second));
+        assert_eq!(app.app.pages.reused(), pages_before + 1);
         // The other instance has the page in memory too.
         assert!(home(&mut there).await.contains(TO_PAY));
         let before_there = reused(&other);
@@ -184,7 +193,21 @@ on_both_databases! {
             assert!(page.body.contains("avant 10h00"), "{}", page.body);
         }
 
-        // 6. New terms: the next page sends the resident to them, on both
+        // 6. The account itself (a name corrected by the town's staff, in
+        //    SQL here): the greeting changes at once on both instances.
+        app.app
+            .db
+            .execute_unprepared(&format!(
+                "UPDATE account SET first_name = 'Michelle' WHERE id = {account_id}"
+            ))
+            .await
+            .unwrap();
+        for browser in [&mut here, &mut there] {
+            let page = home(browser).await;
+            assert!(page.contains("Michelle"), "{page}");
+        }
+
+        // 7. New terms: the next page sends the resident to them, on both
         //    instances (the status was in memory).
         app.app
             .terms
@@ -268,5 +291,123 @@ on_both_databases! {
             let refused = db.execute_unprepared("TRUNCATE household_member").await.unwrap_err();
             assert!(refused.to_string().contains("version counters"), "{refused}");
         }
+    }
+}
+
+on_both_databases! {
+    async fn a_kept_home_page_is_shown_again_only_for_the_same_inputs(backend) {
+        use std::sync::Arc;
+
+        use guichet::web::kit::Page;
+        use guichet::web::kit::page_cache::{PageCache, PageInputs, PageKey};
+
+        let app = TestApp::spawn(backend).await;
+        let (_, _, _, account_id) = demo_resident(&app).await;
+        let town = Arc::new(app.town("villeneuve").await);
+        let account = account::Entity::find_by_id(account_id)
+            .one(&app.app.db)
+            .await
+            .unwrap()
+            .unwrap();
+        let versions = guichet::versions::Versions::new(app.app.db.clone());
+        let stamp = Arc::new(versions.read(&town, Some(account_id)).await.unwrap());
+        let tile = |title: &str| {
+            Arc::new(guichet::modules::View { title: title.to_owned(), blocks: Vec::new() })
+        };
+        let inputs = PageInputs {
+            tenant: town.clone(),
+            theme: app.app.themes.get("default"),
+            account: account.clone(),
+            csrf: "jeton".to_owned(),
+            stamp: stamp.clone(),
+            minute: PageInputs::minute_now(),
+            tiles: vec![tile("Factures"), tile("Absences")],
+        };
+        let key = PageKey { tenant_id: town.id().get(), session_id: 1, path: "/" };
+        let page = |html: &str| Page { status: rocket::http::Status::Ok, html: html.to_owned() };
+        let pages = PageCache::new(1024 * 1024, Default::default());
+        pages.put(key.clone(), inputs.clone(), &page("<p>accueil</p>"));
+        assert_eq!(pages.get(&key, &inputs).map(|page| page.html).as_deref(), Some("<p>accueil</p>"));
+        assert_eq!(pages.reused(), 1);
+
+        // Each input that differs is another page.
+        let other_session = PageKey { session_id: 2, ..key.clone() };
+        assert!(pages.get(&other_session, &inputs).is_none(), "another session");
+        let mut next_minute = inputs.clone();
+        next_minute.minute += 1;
+        assert!(pages.get(&key, &next_minute).is_none(), "the next minute");
+        let mut renamed = inputs.clone();
+        renamed.account.first_name = "Michelle".to_owned();
+        assert!(pages.get(&key, &renamed).is_none(), "the account changed");
+        let mut other_tile = inputs.clone();
+        other_tile.tiles[1] = tile("Absences");
+        assert!(pages.get(&key, &other_tile).is_none(), "a tile's view rendered again");
+        let mut other_token = inputs.clone();
+        other_token.csrf = "autre jeton".to_owned();
+        assert!(pages.get(&key, &other_token).is_none(), "a session given the same id");
+        let mut fewer = inputs.clone();
+        fewer.tiles.pop();
+        assert!(pages.get(&key, &fewer).is_none(), "a tile less");
+        let mut reloaded = inputs.clone();
+        reloaded.tenant = Arc::new(app.town("villeneuve").await);
+        assert!(pages.get(&key, &reloaded).is_none(), "the town loaded again");
+        let mut other_theme = inputs.clone();
+        other_theme.theme = app.app.themes.get("saint-martin");
+        assert!(pages.get(&key, &other_theme).is_none(), "another theme");
+        app.app
+            .db
+            .execute_unprepared(&format!("UPDATE household_member SET first_name = first_name WHERE account_id = {account_id}"))
+            .await
+            .unwrap();
+        let mut moved = inputs.clone();
+        moved.stamp = Arc::new(versions.read(&town, Some(account_id)).await.unwrap());
+        assert_ne!(moved.stamp, stamp);
+        assert!(pages.get(&key, &moved).is_none(), "a counter moved");
+        assert_eq!(pages.reused(), 1);
+
+        // Only successes are kept; 0 keeps nothing; the bound in bytes
+        // lets the least recently shown go.
+        let failed = Page { status: rocket::http::Status::ServiceUnavailable, html: "indisponible".to_owned() };
+        pages.put(other_session.clone(), inputs.clone(), &failed);
+        assert!(pages.get(&other_session, &inputs).is_none());
+        let off = PageCache::new(0, Default::default());
+        off.put(key.clone(), inputs.clone(), &page("<p>accueil</p>"));
+        assert!(off.get(&key, &inputs).is_none());
+        let small = PageCache::new(16 * 4096, Default::default());
+        let big = "x".repeat(3000);
+        for session_id in 1..=20 {
+            small.put(PageKey { session_id, ..key.clone() }, inputs.clone(), &page(&big));
+        }
+        assert!(small.get(&PageKey { session_id: 1, ..key.clone() }, &inputs).is_none(), "the oldest went");
+        assert!(small.get(&PageKey { session_id: 20, ..key.clone() }, &inputs).is_some());
+    }
+}
+
+on_both_databases! {
+    async fn the_session_brings_the_same_counters_as_a_read_of_its_own(backend) {
+        let app = TestApp::spawn(backend).await;
+        let (browser, _, _, account_id) = demo_resident(&app).await;
+        let town = app.town("villeneuve").await;
+        let token = browser
+            .cookies
+            .iter()
+            .find(|(name, _)| name.ends_with("guichet_session"))
+            .map(|(_, value)| value.clone())
+            .expect("a session cookie");
+        let (_, account, stamp) = app
+            .app
+            .accounts
+            .session(&town, &token)
+            .await
+            .unwrap()
+            .expect("a live session");
+        assert_eq!(account.id, account_id);
+        let read = guichet::versions::Versions::new(app.app.db.clone())
+            .read(&town, Some(account_id))
+            .await
+            .unwrap();
+        assert_eq!(stamp, read);
+        assert!(stamp.resident(guichet::versions::Subject::Household).unwrap() > 0);
+        assert!(stamp.town(guichet::versions::Subject::TownModules) > 0);
     }
 }

@@ -266,7 +266,13 @@ def main():
                              "(the server must preload pg_stat_statements)")
     parser.add_argument("--hash-nice", type=int, metavar="N",
                         help="set the nice value of the server's password hashing threads to N "
-                             "(10 by default, accounts/hashing.rs; lowering it needs root): to compare")
+                             "(19 by default, accounts/hashing.rs; raising their priority needs root): to compare")
+    parser.add_argument("--hash-policy", choices=["idle", "other"], metavar="POLICY",
+                        help="set the scheduling policy of the server's password hashing threads "
+                             "(`chrt`: idle is SCHED_IDLE, other the normal policy): to compare")
+    parser.add_argument("--server-log", metavar="FILE",
+                        help="write the server's output to FILE (with --server-env GUICHET_LOG=info, a line "
+                             "per request with its duration in the server)")
     parser.add_argument("--server-env", action="append", default=[], metavar="KEY=VALUE",
                         help="extra environment of `guichet serve` (e.g. GUICHET_MODULE_VIEW_CACHE_MIB=0)")
     args = parser.parse_args()
@@ -309,17 +315,26 @@ def main():
         log(f"{args.towns * args.residents} resident(s) inserted in {time.time() - started:.0f} s")
         results["login_bound"] = login_bound()
 
-        server = subprocess.Popen([binary, "serve"], env=env, cwd=work, stdout=subprocess.DEVNULL)
+        server_log = open(args.server_log, "w", encoding="utf-8") if args.server_log else None
+        server = subprocess.Popen([binary, "serve"], env=env, cwd=work,
+                                  stdout=server_log or subprocess.DEVNULL, stderr=server_log)
         processes.append(server)
         wait_port(port, "guichet serve")
         url = f"http://127.0.0.1:{port}"
+        for tid in os.listdir(f"/proc/{server.pid}/task"):
+            with open(f"/proc/{server.pid}/task/{tid}/comm", encoding="utf-8") as f:
+                if not f.read().startswith("guichet-hash"):
+                    continue
+            if args.hash_policy is not None:
+                flag = {"idle": "--idle", "other": "--other"}[args.hash_policy]
+                subprocess.run(["chrt", flag, "-p", "0", tid], check=True, stdout=subprocess.DEVNULL)
+            if args.hash_nice is not None:
+                subprocess.run(["renice", "-n", str(args.hash_nice), "-p", tid], check=True,
+                               stdout=subprocess.DEVNULL)
+        if args.hash_policy is not None:
+            results["hash_policy"] = args.hash_policy
         if args.hash_nice is not None:
             results["hash_nice"] = args.hash_nice
-            for tid in os.listdir(f"/proc/{server.pid}/task"):
-                with open(f"/proc/{server.pid}/task/{tid}/comm", encoding="utf-8") as f:
-                    if f.read().startswith("guichet-hash"):
-                        subprocess.run(["renice", "-n", str(args.hash_nice), "-p", tid], check=True,
-                                       stdout=subprocess.DEVNULL)
 
         # The pool: residents spread over the towns (at most 20 towns, the
         # rest of a large run being there to weigh on the lookups).
@@ -490,6 +505,8 @@ def report(results):
     print(f"\nGuichet load: {results['towns']} town(s) × {results['residents_per_town']} residents, "
           f"{results['cores']} cores; dashboard page {results['dashboard_bytes']} bytes, "
           f"{results['dashboard_tiles']} tiles")
+    if "hash_policy" in results:
+        print(f"password hashing threads under the {results['hash_policy']} scheduling policy")
     if "hash_nice" in results:
         print(f"password hashing threads at nice {results['hash_nice']}")
     if results.get("server_env"):

@@ -2,7 +2,7 @@
 //! p = 1), on a pool of its own threads — as many as cores — so that a
 //! login storm queues instead of starving the async executor or the
 //! memory. Those threads run at a lower priority than the ones serving
-//! pages ([`HASH_NICE`]): when the cores are idle, logins take all of them
+//! pages (`SCHED_IDLE`, see [`HASH_NICE`]): when the cores are idle, logins take all of them
 //! (a hash is the same work whatever its priority); when residents' pages
 //! want the cores, the pages go first and the logins wait a little. A
 //! login storm therefore slows logins, not the dashboard of everyone
@@ -17,8 +17,11 @@
 //! without the key cannot even test a guess. [`PasswordHasher::verify`]
 //! recognises both forms; a chosen password is always argon2id.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
@@ -57,14 +60,24 @@ pub enum HashingError {
 /// that a login waits more than a few seconds, and the next is refused.
 pub const QUEUED_PER_THREAD: usize = 64;
 
-/// The hashing threads' nice value, relative to the server's: 19, the
-/// lowest priority, gives them about 1.5 % of a core's time against a busy
-/// serving thread (CFS weights 15 and 1024) and all of it when nothing
-/// else runs. Measured against 0 and 10 in docs/PERFORMANCE.md: only 19
-/// kept the dashboard's p99 near 2 × idle during a login storm, and logins
-/// alone still reach 91–95 % of the argon2id bound. Lowering a priority
-/// needs no privilege (raising it back would: the threads keep theirs for
-/// life).
+/// Logins at work at once per hashing thread (their database statements
+/// before and after the hash, and the hash): one hashing, one reading or
+/// writing, so the threads never wait for work. The others wait their turn
+/// without touching the database — a storm of them would otherwise crowd
+/// the pages' statements and executor (measured: the dashboard's p99 during
+/// a storm of 32 at once, 7.7 ms; of 4 at once, 4.6 ms; logins per second
+/// the same).
+pub const LOGINS_PER_THREAD: usize = 2;
+
+/// The hashing threads run under Linux's `SCHED_IDLE` policy: a serving
+/// thread that wakes up takes the core from them at once, where a thread
+/// at nice 19 keeps it for the rest of its slice (CFS weights 3 and 15
+/// against 1024, but above all the wakeup preemption), and they have all
+/// of the cores when nothing else runs. Measured in docs/PERFORMANCE.md
+/// against nice 0, 10 and 19. Where the policy is refused they fall back to
+/// this nice value, relative to the server's: 19, the lowest. Lowering a
+/// priority needs no privilege (raising it back would: the threads keep
+/// theirs for life).
 pub const HASH_NICE: i32 = 19;
 
 type Job = Box<dyn FnOnce() + Send>;
@@ -117,10 +130,24 @@ fn hashing_thread(queue: &Mutex<Receiver<Job>>) {
     }
 }
 
-/// On Linux the nice value is the calling thread's own; elsewhere `nice`
-/// would lower the whole process, so the threads keep the server's.
+/// On Linux the scheduling policy and the nice value are the calling
+/// thread's own; elsewhere `nice` would lower the whole process, so the
+/// threads keep the server's priority.
 #[cfg(target_os = "linux")]
 fn lower_priority() {
+    use thread_priority::{
+        NormalThreadSchedulePolicy, ThreadPriority, ThreadSchedulePolicy,
+        set_thread_priority_and_policy, thread_native_id, thread_schedule_policy,
+    };
+    let idle = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle);
+    // The wrapper also sets the nice value SCHED_IDLE ignores (to 0): its
+    // error, when the server runs at a higher nice, says nothing of the
+    // policy, which is checked instead.
+    let _ = set_thread_priority_and_policy(thread_native_id(), ThreadPriority::Min, idle);
+    if !matches!(thread_schedule_policy(), Ok(policy) if policy == idle) {
+        tracing::warn!("cannot run the password hashing threads under SCHED_IDLE");
+    }
+    // Where SCHED_IDLE was refused, nice 19 still puts pages first.
     if let Err(error) = rustix::process::nice(HASH_NICE) {
         tracing::warn!(%error, "cannot lower the priority of a password hashing thread");
     }
@@ -132,11 +159,41 @@ fn lower_priority() {}
 #[derive(Debug, Clone)]
 pub struct PasswordHasher {
     pool: HashPool,
+    logins: Arc<LoginGate>,
     /// A real hash of nothing anyone knows: checked against when the
     /// identifier is unknown, so that both cases take the same time.
     decoy: Arc<str>,
     /// The HMAC of temporary passwords, keyed, ready to clone.
     temporary_mac: TemporaryMac,
+}
+
+/// The logins' turns ([`PasswordHasher::admit_login`]).
+#[derive(Debug)]
+struct LoginGate {
+    permits: Arc<Semaphore>,
+    /// Logins waiting for a turn.
+    waiting: AtomicUsize,
+    max_waiting: usize,
+}
+
+/// One login counted as waiting while it lives.
+struct Waiting<'a> {
+    count: &'a AtomicUsize,
+    /// How many waited before it.
+    before: usize,
+}
+
+impl<'a> Waiting<'a> {
+    fn enter(count: &'a AtomicUsize) -> Self {
+        let before = count.fetch_add(1, Ordering::SeqCst);
+        Self { count, before }
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.count.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 #[derive(Clone)]
@@ -166,9 +223,35 @@ impl PasswordHasher {
         let mac = HmacSha256::new_from_slice(&derive.finalize().into_bytes()).map_err(key_error)?;
         Ok(Self {
             pool: HashPool::start(concurrency)?,
+            logins: Arc::new(LoginGate {
+                permits: Arc::new(Semaphore::new(concurrency.max(1) * LOGINS_PER_THREAD)),
+                waiting: AtomicUsize::new(0),
+                max_waiting: concurrency.max(1) * QUEUED_PER_THREAD,
+            }),
             decoy: decoy.into(),
             temporary_mac: TemporaryMac(mac),
         })
+    }
+
+    /// A login's turn (see [`LOGINS_PER_THREAD`]), held until it is
+    /// answered; [`HashingError::Busy`] when as many logins already wait as
+    /// the hashing queue holds.
+    pub async fn admit_login(&self) -> Result<OwnedSemaphorePermit, HashingError> {
+        let gate = &self.logins;
+        if let Ok(permit) = gate.permits.clone().try_acquire_owned() {
+            return Ok(permit);
+        }
+        // Leaves the count when this function returns, turn taken or not,
+        // or when the request is dropped while it waits.
+        let waiting = Waiting::enter(&gate.waiting);
+        if waiting.before >= gate.max_waiting {
+            return Err(HashingError::Busy);
+        }
+        gate.permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| HashingError::Join)
     }
 
     /// What the database keeps of a temporary password (random, never
@@ -294,6 +377,63 @@ mod tests {
         };
         assert!(matches!(panicked, Err(HashingError::Join)), "{panicked:?}");
         assert!(hasher.run(|| true).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn logins_take_turns_and_too_many_waiting_are_refused() {
+        let hasher = PasswordHasher::new(1, b"key").unwrap();
+        let first = hasher.admit_login().await.unwrap();
+        let _second = hasher.admit_login().await.unwrap();
+        // Both turns taken: the next ones wait, up to the queue's bound.
+        let mut waiting = Vec::new();
+        for _ in 0..QUEUED_PER_THREAD {
+            let hasher = hasher.clone();
+            // The turn is kept in the task's output, not given back.
+            waiting.push(tokio::spawn(async move { hasher.admit_login().await }));
+        }
+        while hasher.logins.waiting.load(Ordering::SeqCst) < QUEUED_PER_THREAD {
+            tokio::task::yield_now().await;
+        }
+        assert!(matches!(
+            hasher.admit_login().await,
+            Err(HashingError::Busy)
+        ));
+        // A turn given back lets one waiting login in.
+        drop(first);
+        let mut admitted = 0;
+        while admitted == 0 {
+            tokio::task::yield_now().await;
+            admitted = waiting.iter().filter(|task| task.is_finished()).count();
+        }
+        assert_eq!(admitted, 1);
+        // Waiters dropped (their requests gone) no longer count.
+        for task in &waiting {
+            task.abort();
+        }
+        for task in waiting {
+            let _ = task.await;
+        }
+        assert_eq!(hasher.logins.waiting.load(Ordering::SeqCst), 0);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn hashes_run_under_sched_idle_and_the_caller_keeps_its_policy() {
+        use thread_priority::{
+            NormalThreadSchedulePolicy, ThreadSchedulePolicy, thread_schedule_policy,
+        };
+        let server = thread_schedule_policy().unwrap();
+        let hasher = PasswordHasher::new(2, b"key").unwrap();
+        let hashing = hasher
+            .run(|| thread_schedule_policy().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(
+            hashing,
+            ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle)
+        );
+        assert_eq!(thread_schedule_policy().unwrap(), server);
+        assert_ne!(server, hashing);
     }
 
     #[cfg(target_os = "linux")]

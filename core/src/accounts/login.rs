@@ -104,6 +104,9 @@ impl Accounts {
         device_cookie: Option<&str>,
         origin: &Origin,
     ) -> Result<LoginOutcome, AccountError> {
+        // Held until answered: a storm of logins takes turns instead of
+        // crowding the pages' statements.
+        let _turn = self.hasher.admit_login().await?;
         let scope = tenant.scope();
         let typed = identifier::normalize_login(login);
         let owner = self.find_by_login(scope, &typed).await?;

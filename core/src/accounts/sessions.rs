@@ -5,8 +5,8 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, ConnectionTrait,
-    DatabaseTransaction, DbErr, EntityTrait as _, JoinType, QueryFilter as _, QuerySelect as _,
-    RelationDef,
+    DatabaseTransaction, DbErr, EntityTrait as _, FromQueryResult as _, JoinType, QueryFilter as _,
+    QuerySelect as _, QueryTrait as _, RelationDef,
 };
 
 use super::entity::{account, session};
@@ -16,6 +16,7 @@ use super::service::Accounts;
 use crate::audit::{self, AuditKind, Origin};
 use crate::mail::MailKind;
 use crate::tenancy::{Tenant, TenantScope};
+use crate::versions::{Stamp, counters_column};
 
 /// Session lifetimes, from the configuration.
 #[derive(Debug, Clone, Copy)]
@@ -53,39 +54,53 @@ pub async fn open(
     Ok(token)
 }
 
-/// The live session of `token` in this town, with its account; expired
-/// sessions are deleted on sight.
+/// The live session of `token` in this town, with its account and the
+/// version counters of the town and of that account (versions/mod.rs);
+/// expired sessions are deleted on sight.
 pub async fn find(
     db: &impl ConnectionTrait,
     scope: TenantScope,
     token: &str,
     policy: SessionPolicy,
     now: DateTime<Utc>,
-) -> Result<Option<(session::Model, account::Model)>, DbErr> {
-    // The session and its account in one query (every resident page
-    // starts here), both in the request's town.
+) -> Result<Option<(session::Model, account::Model, Stamp)>, DbErr> {
+    // The session, its account and the counters in one query (every
+    // resident page starts here: one round trip), all in the request's
+    // town.
     let owned_by: RelationDef = session::Entity::belongs_to(account::Entity)
         .from(session::Column::AccountId)
         .to(account::Column::Id)
         .into();
-    let Some((found, owner)) = scope
+    let backend = db.get_database_backend();
+    let query = scope
         .select::<session::Entity>()
         .filter(session::Column::TokenHash.eq(token_hash(token)))
         .join(JoinType::InnerJoin, owned_by)
         .filter(account::Column::TenantId.eq(scope.tenant_id().get()))
         .select_also(account::Entity)
-        .one(db)
-        .await?
-    else {
+        .expr_as(
+            counters_column(
+                backend,
+                scope.tenant_id().get(),
+                Expr::col((session::Entity, session::Column::AccountId)),
+            ),
+            COUNTERS,
+        )
+        .build(backend);
+    let Some(row) = db.query_one_raw(query).await? else {
         return Ok(None);
     };
+    // The aliases `select_also` gives the two models' columns.
+    let found = session::Model::from_query_result(&row, "A_")?;
+    let owner = account::Model::from_query_result(&row, "B_")?;
+    let stamp = Stamp::from_column(
+        Some(owner.id),
+        row.try_get::<Option<String>>("", COUNTERS)?.as_deref(),
+    )?;
     if found.expires_at <= now || found.last_seen_at + policy.idle <= now {
         close_by_id(db, scope, found.id).await?;
         return Ok(None);
     }
-    let Some(owner) = owner else {
-        return Ok(None);
-    };
     // Disabling (or closing) ends the account's sessions; one opened in a
     // race with it is closed here.
     if owner.disabled_at.is_some() || owner.status == account::AccountStatus::Closed {
@@ -100,8 +115,11 @@ pub async fn find(
             .exec(db)
             .await?;
     }
-    Ok(Some((found, owner)))
+    Ok(Some((found, owner, stamp)))
 }
+
+/// The column of the counters in [`find`]'s query.
+const COUNTERS: &str = "version_counters";
 
 /// Keeps the provider's id_token with a session opened through
 /// FranceConnect (its logout goes through the provider).
@@ -257,12 +275,13 @@ impl Accounts {
         Ok(Some(session_token))
     }
 
-    /// The live session of a cookie's token, with its account.
+    /// The live session of a cookie's token, with its account and the
+    /// version counters of the town and the account, read at once.
     pub async fn session(
         &self,
         tenant: &Tenant,
         session_token: &str,
-    ) -> Result<Option<(session::Model, account::Model)>, AccountError> {
+    ) -> Result<Option<(session::Model, account::Model, Stamp)>, AccountError> {
         Ok(find(
             &self.db,
             tenant.scope(),

@@ -291,6 +291,12 @@ impl Theme {
             })
     }
 
+    /// True when the templates are read from disk again at each render
+    /// (`dev_mode`): a page rendered before may not be shown again.
+    pub fn reloads_templates(&self) -> bool {
+        self.registry.dev_mode()
+    }
+
     /// Renders a plain-text template (`name` ends with `.txt`), unescaped.
     pub fn render_text<T: Serialize>(
         &self,

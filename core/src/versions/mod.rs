@@ -19,7 +19,10 @@
 mod memo;
 pub mod personal_data;
 
-use sea_orm::{ColumnTrait as _, DatabaseConnection, DbErr, QueryFilter as _, QuerySelect as _};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait as _, DatabaseConnection, DbBackend, DbErr, QueryFilter as _, QuerySelect as _,
+};
 
 pub use memo::Memo;
 
@@ -118,6 +121,50 @@ impl Stamp {
     }
 }
 
+impl Stamp {
+    /// The stamp of [`counters_column`]'s value, read for `account_id`.
+    pub fn from_column(account_id: Option<i32>, column: Option<&str>) -> Result<Self, DbErr> {
+        let counters = match column {
+            // No counter at all: PostgreSQL's `json_agg` of no row.
+            None => Vec::new(),
+            Some(json) => serde_json::from_str(json)
+                .map_err(|error| DbErr::Type(format!("version counters: {error}")))?,
+        };
+        Ok(Self::of(account_id, counters))
+    }
+
+    /// In one order whatever the database's: two stamps of the same
+    /// counters are equal.
+    fn of(account_id: Option<i32>, mut counters: Vec<(i32, String, i64)>) -> Self {
+        counters.sort_unstable();
+        Self {
+            account_id,
+            counters,
+        }
+    }
+}
+
+/// The town's counters and those of the account `account` evaluates to,
+/// as one column: a JSON array of `[account id or 0, subject, version]`,
+/// as text. A query that reads something else per request (the resident's
+/// session) reads the counters with it: one round trip instead of two
+/// ([`Stamp::from_column`]). Same rows as [`Versions::read`].
+pub fn counters_column(backend: DbBackend, tenant_id: i32, account: Expr) -> Expr {
+    let sql = match backend {
+        DbBackend::Postgres => {
+            "(SELECT json_agg(json_build_array(dv.account_id, dv.subject, dv.version))::text \
+             FROM data_version dv WHERE dv.tenant_id = $1 AND dv.account_id IN (0, $2))"
+        }
+        // sea-query fills SQLite's placeholders in order (`$1` would be
+        // left as a named parameter of SQLite's own).
+        _ => {
+            "(SELECT json_group_array(json_array(dv.account_id, dv.subject, dv.version)) \
+             FROM data_version dv WHERE dv.tenant_id = ? AND dv.account_id IN (0, ?))"
+        }
+    };
+    Expr::cust_with_exprs(sql, [Expr::val(tenant_id), account])
+}
+
 /// Reads the counters.
 #[derive(Debug, Clone)]
 pub struct Versions {
@@ -144,10 +191,7 @@ impl Versions {
             .into_tuple::<(i32, String, i64)>()
             .all(&self.db)
             .await?;
-        Ok(Stamp {
-            account_id,
-            counters,
-        })
+        Ok(Stamp::of(account_id, counters))
     }
 }
 

@@ -13,6 +13,7 @@ pub mod face;
 pub mod fairings;
 pub mod module_view;
 mod origin;
+pub mod page_cache;
 pub mod render;
 
 use std::sync::Arc;

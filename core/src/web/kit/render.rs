@@ -208,6 +208,12 @@ impl<F: Face> TownPage<F> {
         self
     }
 
+    /// True when the page shows a one-time message (not to be shown
+    /// again from memory).
+    pub fn flash_shown(&self) -> bool {
+        self.flash.is_some()
+    }
+
     /// Shows a one-time confirmation above the content.
     pub fn with_flash(mut self, flash: Option<FlashMessage<'_>>) -> Self {
         self.flash = flash.map(|flash| flash.message().to_owned());

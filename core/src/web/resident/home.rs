@@ -1,6 +1,8 @@
 //! The home page: the login form of the seed for visitors, "Mon accueil"
 //! for residents.
 
+use std::sync::Arc;
+
 use rocket::Either;
 use rocket::request::FlashMessage;
 use rocket::response::Redirect;
@@ -14,6 +16,7 @@ use crate::accounts::Civility;
 use crate::requests::Requests;
 use crate::terms::Terms;
 use crate::web::kit::Page;
+use crate::web::kit::page_cache::{PageCache, PageInputs, PageKey};
 
 pub fn routes() -> Vec<Route> {
     routes![home]
@@ -60,6 +63,7 @@ async fn home(
     modules: &State<crate::modules::Modules>,
     households: &State<crate::households::Households>,
     requests: &State<Requests>,
+    pages: &State<Arc<PageCache>>,
     csrf: Csrf,
     flash: Option<FlashMessage<'_>>,
 ) -> Result<Either<Page, Redirect>, PageError> {
@@ -68,11 +72,41 @@ async fn home(
         let view = LoginView::new(&page, &csrf);
         return Ok(Either::Left(page.ok("pages/home", "Accueil", view)?));
     };
+    // Before anything the page shows is read: a page kept under this
+    // minute was computed from what it shows now at the earliest.
+    let minute = PageInputs::minute_now();
     let notice = match gate(terms, &resident, "/").await? {
         Gate::Redirect(target) => return Ok(Either::Right(Redirect::to(target))),
         Gate::Pass(notice) => notice,
     };
     let account = &resident.account;
+    let tenant = &resident.tenant;
+    let tile_views = super::modules::tile_views(modules, tenant, account, &resident.stamp).await?;
+    // Kept only when shown whole: no flash (shown once), no tile failed.
+    let kept_as = match (page.flash_shown(), tile_views.all_shown()) {
+        (false, Some(tiles)) => Some((
+            PageKey {
+                tenant_id: tenant.id().get(),
+                session_id: resident.session.id,
+                path: "/",
+            },
+            PageInputs {
+                tenant: tenant.clone(),
+                theme: page.theme.clone(),
+                account: account.clone(),
+                csrf: csrf.token().to_owned(),
+                stamp: resident.stamp.clone(),
+                minute,
+                tiles,
+            },
+        )),
+        _ => None,
+    };
+    if let Some((key, inputs)) = &kept_as
+        && let Some(kept) = pages.get(key, inputs)
+    {
+        return Ok(Either::Left(kept));
+    }
     let greeting = format!(
         "Bonjour {}.",
         crate::format::formal_name(
@@ -88,9 +122,7 @@ async fn home(
         ),
         None => "Bienvenue : c'est votre première connexion.".to_owned(),
     };
-    let tenant = &resident.tenant;
-    let tiles =
-        super::modules::home_tiles(modules, tenant, account, &resident.stamp, &csrf).await?;
+    let tiles = tile_views.tiles(modules, &csrf);
     let mut dashboard_tabs = vec![tab("Dernières demandes", "/demarches")];
     dashboard_tabs.extend(
         tiles
@@ -131,9 +163,9 @@ async fn home(
             csrf.token(),
         )
         .with_terms_notice(notice.as_ref());
-    Ok(Either::Left(page.ok(
-        "pages/dashboard",
-        "Mon accueil",
-        view,
-    )?))
+    let page = page.ok("pages/dashboard", "Mon accueil", view)?;
+    if let Some((key, inputs)) = kept_as {
+        pages.put(key, inputs, &page);
+    }
+    Ok(Either::Left(page))
 }

@@ -53,24 +53,32 @@ pub struct Tiles {
     pub family: Vec<TileView>,
 }
 
-/// Renders every tile of the town's modules, all at once.
-pub async fn home_tiles(
+/// The views of the town's modules' tiles, asked for all at once, in the
+/// page's order.
+pub struct TileViews {
+    enabled: Arc<[EnabledModule]>,
+    /// (index in `enabled`, index of the tile in its manifest, the view).
+    rendered: Vec<(usize, usize, Result<Arc<View>, CallFailure>)>,
+}
+
+/// Asks every tile of the town's modules for its view (each reused from
+/// memory while nothing it read has changed).
+pub async fn tile_views(
     modules: &Modules,
     tenant: &Arc<Tenant>,
     account: &account::Model,
     stamp: &Stamp,
-    csrf: &Csrf,
-) -> Result<Tiles, sea_orm::DbErr> {
+) -> Result<TileViews, sea_orm::DbErr> {
     let enabled = modules.enabled_at(tenant, stamp).await?;
-    let mut wanted = Vec::new();
-    for module in enabled.iter() {
-        for tile in &module.manifest.tiles {
-            wanted.push((module, tile));
-        }
-    }
-    let rendered = rocket::futures::future::join_all(wanted.iter().map(|(module, tile)| {
+    let wanted: Vec<(usize, usize)> = enabled
+        .iter()
+        .enumerate()
+        .flat_map(|(index, module)| (0..module.manifest.tiles.len()).map(move |tile| (index, tile)))
+        .collect();
+    let views = rocket::futures::future::join_all(wanted.iter().map(|&(index, tile)| {
+        let module = &enabled[index];
         let request = ViewRequest {
-            view: tile.id.clone(),
+            view: module.manifest.tiles[tile].id.clone(),
             params: vec![(
                 crate::modules::TILE_PARAM.0.to_owned(),
                 crate::modules::TILE_PARAM.1.to_owned(),
@@ -83,34 +91,56 @@ pub async fn home_tiles(
         }
     }))
     .await;
-    let mut tiles = Tiles::default();
-    for ((module, tile), outcome) in wanted.into_iter().zip(rendered) {
-        let failure = outcome
-            .as_ref()
-            .err()
-            .and_then(|failure| modules.failure_for_author(failure));
-        let view = outcome.ok().map(|view| {
-            ViewHtml::of(
-                &view,
-                &module.module_id,
-                csrf.token(),
-                true,
-                ViewFace::Resident,
-            )
-        });
-        let tile_view = TileView {
-            title: tile.title.clone(),
-            icon: tile_icon(&module.module_id, tile.slot),
-            href: view_href(&module.module_id, &tile.id, &[]).unwrap_or_default(),
-            view,
-            failure,
-        };
-        match tile.slot {
-            Slot::Dashboard => tiles.dashboard.push(tile_view),
-            Slot::Family => tiles.family.push(tile_view),
-        }
+    let rendered = wanted
+        .into_iter()
+        .zip(views)
+        .map(|((index, tile), view)| (index, tile, view))
+        .collect();
+    Ok(TileViews { enabled, rendered })
+}
+
+impl TileViews {
+    /// Every tile's view, or `None` when one failed.
+    pub fn all_shown(&self) -> Option<Vec<Arc<View>>> {
+        self.rendered
+            .iter()
+            .map(|(_, _, view)| view.as_ref().ok().cloned())
+            .collect()
     }
-    Ok(tiles)
+
+    /// The tiles as the home page shows them, by slot.
+    pub fn tiles(&self, modules: &Modules, csrf: &Csrf) -> Tiles {
+        let mut tiles = Tiles::default();
+        for (index, tile, outcome) in &self.rendered {
+            let module = &self.enabled[*index];
+            let tile = &module.manifest.tiles[*tile];
+            let failure = outcome
+                .as_ref()
+                .err()
+                .and_then(|failure| modules.failure_for_author(failure));
+            let view = outcome.as_ref().ok().map(|view| {
+                ViewHtml::of(
+                    view,
+                    &module.module_id,
+                    csrf.token(),
+                    true,
+                    ViewFace::Resident,
+                )
+            });
+            let tile_view = TileView {
+                title: tile.title.clone(),
+                icon: tile_icon(&module.module_id, tile.slot),
+                href: view_href(&module.module_id, &tile.id, &[]).unwrap_or_default(),
+                view,
+                failure,
+            };
+            match tile.slot {
+                Slot::Dashboard => tiles.dashboard.push(tile_view),
+                Slot::Family => tiles.family.push(tile_view),
+            }
+        }
+        tiles
+    }
 }
 
 /// The icon of a tile: the first-party modules' own, else one per slot.

@@ -12,7 +12,7 @@ use crate::audit::Origin;
 use crate::tenancy::{CurrentTenant, Tenant, database_silent};
 use crate::terms::entity::terms_version;
 use crate::terms::{Terms, TermsStatus};
-use crate::versions::{Stamp, Versions};
+use crate::versions::Stamp;
 use crate::web::kit::WebSettings;
 use crate::web::kit::errors::redirect_on_refusal;
 
@@ -26,9 +26,9 @@ pub struct AnyResident {
     pub session: session::Model,
     /// The cookie's token, to close this very session at logout.
     pub token: String,
-    /// The town's and the resident's version counters, read right after
-    /// the session: what the request may reuse from memory
-    /// (versions/mod.rs).
+    /// The town's and the resident's version counters, read with the
+    /// session in the same statement: what the request may reuse from
+    /// memory (versions/mod.rs).
     pub stamp: Arc<Stamp>,
 }
 
@@ -41,10 +41,9 @@ async fn current_session(request: &Request<'_>) -> Result<Option<AnyResident>, (
                 Outcome::Success(CurrentTenant(tenant)) => tenant,
                 _ => return Ok(None),
             };
-            let (Some(settings), Some(accounts), Some(versions)) = (
+            let (Some(settings), Some(accounts)) = (
                 request.rocket().state::<WebSettings>(),
                 request.rocket().state::<Accounts>(),
-                request.rocket().state::<Versions>(),
             ) else {
                 return Ok(None);
             };
@@ -60,24 +59,17 @@ async fn current_session(request: &Request<'_>) -> Result<Option<AnyResident>, (
             if database_silent(request) {
                 return Err(());
             }
-            let (session, account) = match accounts.session(&tenant, &token).await {
-                Ok(Some(found)) => found,
-                Ok(None) => return Ok(None),
-                Err(error) => {
-                    tracing::warn!(%error, "cannot read the session");
-                    return Err(());
-                }
-            };
-            match versions.read(&tenant, Some(account.id)).await {
-                Ok(stamp) => Ok(Some(AnyResident {
+            match accounts.session(&tenant, &token).await {
+                Ok(Some((session, account, stamp))) => Ok(Some(AnyResident {
                     tenant,
                     account,
                     session,
                     token,
                     stamp: Arc::new(stamp),
                 })),
+                Ok(None) => Ok(None),
                 Err(error) => {
-                    tracing::warn!(%error, "cannot read the version counters");
+                    tracing::warn!(%error, "cannot read the session");
                     Err(())
                 }
             }
