@@ -243,18 +243,18 @@ async fn a_postgres_outage_is_answered_fast_and_recovery_is_quick() {
     assert!(took < Duration::from_secs(1), "{took:?}");
     assert!(retry_after(&ready) >= 1);
 
-    // A resident's page: the town's own 503 page, within the acquire
-    // timeout (1 s here), never a login redirection. The margin is two
-    // seconds: under the full suite's load a page once took two acquire
-    // timeouts (2.005 s), a double wait not yet explained (see
-    // ARCHITECTURE.md); the fault suite holds the product's bound.
+    // A resident's page: the town's own 503 page, never a login
+    // redirection; at once when the pool hands out a connection the outage
+    // broke (used less than a second ago, so not tested first: db.rs), at
+    // the latest after the acquire timeout (1 s here) when it has to
+    // connect. The margin is two seconds: under the full suite's load a
+    // page once took two acquire timeouts (2.005 s), a double wait not yet
+    // explained (see ARCHITECTURE.md); the fault suite holds the product's
+    // bound.
     let (page, took) = timed(browser.get("/")).await;
     eprintln!("a page during the outage: {} after {took:?}", page.status);
     assert_eq!(page.status, 503, "{}", page.body);
-    assert!(
-        took >= Duration::from_millis(900) && took < Duration::from_secs(3),
-        "{took:?}"
-    );
+    assert!(took < Duration::from_secs(3), "{took:?}");
     assert!(retry_after(&page) >= 1);
     assert!(
         page.text().contains("Ville de Villeneuve"),

@@ -269,7 +269,8 @@ def main():
                              "(19 by default, accounts/hashing.rs; raising their priority needs root): to compare")
     parser.add_argument("--hash-policy", choices=["idle", "other"], metavar="POLICY",
                         help="set the scheduling policy of the server's password hashing threads "
-                             "(`chrt`: idle is SCHED_IDLE, other the normal policy): to compare")
+                             "(`chrt`: idle is SCHED_IDLE, other the normal policy; leaving SCHED_IDLE "
+                             "needs root): to compare")
     parser.add_argument("--server-log", metavar="FILE",
                         help="write the server's output to FILE (with --server-env GUICHET_LOG=info, a line "
                              "per request with its duration in the server)")

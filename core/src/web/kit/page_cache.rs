@@ -18,13 +18,16 @@
 //! once), nor one with a tile that failed, nor any when the theme reloads
 //! its templates from disk (`dev_mode`). The key is the session: a page
 //! is never shown to another session, even of the same resident. Bounded in
-//! bytes (`page_cache_mib`), the least recently shown going first.
+//! bytes (`page_cache_mib`), the least recently shown going first; a page
+//! holds the town, theme and views it was built from weakly, so it keeps
+//! nothing else alive. A closed session's page is never shown again and
+//! leaves with the least recently shown.
 //!
 //! What it is worth depends on residents coming back within the minute (a
 //! tile, then "Mon accueil" again): docs/PERFORMANCE.md gives the figures
 //! with and without it.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 
 use hashlink::LruCache;
 use prometheus_client::metrics::counter::Counter;
@@ -36,7 +39,7 @@ use crate::tenancy::Tenant;
 use crate::theme::Theme;
 use crate::versions::Stamp;
 
-/// Everything a kept page was computed from.
+/// Everything a page is computed from.
 #[derive(Debug, Clone)]
 pub struct PageInputs {
     pub tenant: Arc<Tenant>,
@@ -58,23 +61,51 @@ impl PageInputs {
     pub fn minute_now() -> i64 {
         chrono::Utc::now().timestamp().div_euclid(60)
     }
+}
 
-    /// True when a page computed from `self` is the page of `other`. The
-    /// town, theme and views are compared by identity: the entry holds
-    /// them, so their addresses cannot be reused by others meanwhile.
-    fn same(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.tenant, &other.tenant)
-            && Arc::ptr_eq(&self.theme, &other.theme)
-            && self.minute == other.minute
-            && self.account == other.account
-            && self.csrf == other.csrf
-            && *self.stamp == *other.stamp
-            && self.tiles.len() == other.tiles.len()
+/// A kept page's inputs. The town, theme and views are held weakly and
+/// compared by address: a weak reference keeps the allocation (so no other
+/// value can take its address meanwhile) but not the value, so a kept page
+/// does not keep a town's old definition or an evicted view alive, which
+/// the bound in bytes would not count.
+#[derive(Debug)]
+struct KeptInputs {
+    tenant: Weak<Tenant>,
+    theme: Weak<Theme>,
+    account: account::Model,
+    csrf: String,
+    stamp: Arc<Stamp>,
+    minute: i64,
+    tiles: Vec<Weak<View>>,
+}
+
+impl KeptInputs {
+    fn of(inputs: &PageInputs) -> Self {
+        Self {
+            tenant: Arc::downgrade(&inputs.tenant),
+            theme: Arc::downgrade(&inputs.theme),
+            account: inputs.account.clone(),
+            csrf: inputs.csrf.clone(),
+            stamp: inputs.stamp.clone(),
+            minute: inputs.minute,
+            tiles: inputs.tiles.iter().map(Arc::downgrade).collect(),
+        }
+    }
+
+    /// True when the page kept is the page of `now`.
+    fn same(&self, now: &PageInputs) -> bool {
+        self.tenant.as_ptr() == Arc::as_ptr(&now.tenant)
+            && self.theme.as_ptr() == Arc::as_ptr(&now.theme)
+            && self.minute == now.minute
+            && self.account == now.account
+            && self.csrf == now.csrf
+            && *self.stamp == *now.stamp
+            && self.tiles.len() == now.tiles.len()
             && self
                 .tiles
                 .iter()
-                .zip(&other.tiles)
-                .all(|(mine, theirs)| Arc::ptr_eq(mine, theirs))
+                .zip(&now.tiles)
+                .all(|(kept, shown)| kept.as_ptr() == Arc::as_ptr(shown))
     }
 }
 
@@ -88,7 +119,7 @@ pub struct PageKey {
 
 #[derive(Debug)]
 struct Entry {
-    inputs: PageInputs,
+    inputs: KeptInputs,
     html: Arc<str>,
 }
 
@@ -151,22 +182,32 @@ impl PageCache {
             return;
         }
         let entry = Arc::new(Entry {
-            inputs,
+            inputs: KeptInputs::of(&inputs),
             html: page.html.as_str().into(),
         });
-        let Ok(mut kept) = self.kept.lock() else {
-            return;
-        };
-        if let Some(old) = kept.entries.insert(key, entry) {
-            kept.bytes -= old.html.len() + ENTRY_OVERHEAD;
-        }
-        kept.bytes += bytes;
-        while kept.bytes > self.max_bytes {
-            match kept.entries.remove_lru() {
-                Some((_, old)) => kept.bytes -= old.html.len() + ENTRY_OVERHEAD,
-                None => break,
+        // Dropped after the lock is released: the last reference to a
+        // page may be freed here.
+        let mut gone = Vec::new();
+        {
+            let Ok(mut kept) = self.kept.lock() else {
+                return;
+            };
+            if let Some(old) = kept.entries.insert(key, entry) {
+                kept.bytes -= old.html.len() + ENTRY_OVERHEAD;
+                gone.push(old);
+            }
+            kept.bytes += bytes;
+            while kept.bytes > self.max_bytes {
+                match kept.entries.remove_lru() {
+                    Some((_, old)) => {
+                        kept.bytes -= old.html.len() + ENTRY_OVERHEAD;
+                        gone.push(old);
+                    }
+                    None => break,
+                }
             }
         }
+        drop(gone);
     }
 
     /// Pages served from memory by this instance.
