@@ -91,8 +91,17 @@ on_both_databases! {
         app.create_resident("villeneuve", "Michel", "Arpège", "busy.michel@example.org").await;
         let mail = app.mailbox().wait_for("busy.michel@example.org", "activez").await;
 
-        let row = row(&app.app.db, "busy.michel@example.org").await;
-        assert_eq!(row.status, MailStatus::Sent);
+        // The sink holds the mail before the worker has recorded it as sent:
+        // wait for the row rather than read it once.
+        let rows = wait_for_outbox(&app.app.db, 20, "the mail is recorded as sent", |rows| {
+            rows.iter()
+                .any(|row| row.recipient == "busy.michel@example.org" && row.status == MailStatus::Sent)
+        })
+        .await;
+        let row = rows
+            .into_iter()
+            .find(|row| row.recipient == "busy.michel@example.org")
+            .expect("the row just seen");
         assert_eq!(row.attempts, 2, "refused once, then taken");
         let message_id = row.message_id.clone().expect("a Message-ID from the queue");
         assert!(message_id.starts_with("<guichet."), "{message_id}");

@@ -184,15 +184,21 @@ on_both_databases! {
         assert_eq!(deposited.status, 303, "{}", deposited.body);
         let seen = owner.get("/services/hostile/espion").await.body;
         assert_eq!(described(&seen, "résident : secret"), "valeur « cle-de-villeneuve »");
+        // Calls one after the other reuse the same pooled memory, reset to
+        // the component's image (modules/host.rs): the earlier renders'
+        // trace is gone.
+        assert_eq!(described(&seen, "mémoire des appels précédents"), "rien");
 
         let (mut neighbour, _) = app.active_resident("villeneuve", "neighbour@example.org").await;
         let seen = neighbour.get("/services/hostile/espion").await.body;
         assert_eq!(described(&seen, "commune : secret"), "valeur « cle-de-villeneuve »", "town data is the town's");
         assert_eq!(described(&seen, "résident : secret"), "rien", "another resident's data is out of reach");
+        assert_eq!(described(&seen, "mémoire des appels précédents"), "rien", "nor what another call left in memory");
 
         let (mut stranger, _) = app.active_resident("saint-martin", "stranger@example.org").await;
         let seen = stranger.get("/services/hostile/espion").await.body;
         assert_eq!(described(&seen, "commune : secret"), "rien", "another town's data is out of reach");
+        assert_eq!(described(&seen, "mémoire des appels précédents"), "rien");
         assert_eq!(described(&seen, "résident : secret"), "rien");
         assert_eq!(described(&seen, "commune : ../secret"), "rien");
         assert_eq!(described(&seen, "commune : %"), "rien", "no wildcard");

@@ -66,6 +66,26 @@ impl Module for Hostile {
     }
 }
 
+/// Zero in the component's image; set by every render of `espion`.
+static TRACE: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+/// Non-zero in the component's image; counted by every render of `espion`.
+static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(41);
+
+/// What an earlier call left in this instance's memory. Each call has a
+/// fresh instance, whose memory is the component's image again even when
+/// the host reuses the pages: nothing, always.
+fn remembered() -> String {
+    let calls = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut trace = TRACE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    match trace.replace("trace d'un appel précédent".to_owned()) {
+        Some(found) => found,
+        None if calls != 41 => format!("compteur à {calls}"),
+        None => "rien".to_owned(),
+    }
+}
+
 /// Everything a module could try to reach beyond its own scope, and what it
 /// got, one line each.
 fn snoop() -> View {
@@ -75,6 +95,7 @@ fn snoop() -> View {
         Err(error) => format!("refus ({error:?})"),
     };
     let rows = vec![
+        ("mémoire des appels précédents", remembered()),
         ("commune : secret", read(Scope::Town, "secret")),
         ("résident : secret", read(Scope::Resident, "secret")),
         ("commune : ../secret", read(Scope::Town, "../secret")),
