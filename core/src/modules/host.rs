@@ -957,12 +957,15 @@ fn check_output(size: usize) -> Result<(), CallFailure> {
     Ok(())
 }
 
-/// What a pooled memory or table keeps resident between calls, at most
-/// (what the guest dirtied past this goes back to the kernel): with
-/// `max_unused_warm_slots(0)` the slots in use over a server's life are as
-/// many as its calls at once, so this times `module_concurrency` (×2 for
-/// components with two memories) bounds what stays resident.
+/// What a pooled memory keeps resident between calls, at most (what the
+/// guest dirtied past this goes back to the kernel). The pool holds
+/// `2 × module_concurrency` memories, so at most twice as many MiB stay
+/// resident, whichever modules ran last.
 const KEEP_RESIDENT_BYTES: usize = 1024 * 1024;
+
+/// The same for a table: more than a table's slot in the pool (some 160
+/// KiB), so a table is reset in place whole.
+const TABLE_KEEP_RESIDENT_BYTES: usize = 256 * 1024;
 
 /// The engine: the pooling allocator when the address space allows it,
 /// on-demand allocation otherwise (with a warning).
@@ -987,19 +990,17 @@ fn build_engine(limits: &ModuleLimits) -> Result<(Engine, bool), HostSetupError>
         .max_memory_size(limits.memory_bytes);
     // A slot given back keeps the pages its guest wrote, reset to the
     // component's initial image in place (the PAGEMAP_SCAN ioctl finds
-    // which), instead of handing them back to the kernel: the next call in
-    // the slot takes no page faults, and the reset costs only what the
-    // guest dirtied. Without the ioctl (Linux before 6.7) a reset would copy
-    // the first bytes blindly, whatever was written: pages go back to the
-    // kernel as before. A warm slot goes first to the module it served last
-    // (its image is in place), and slots nobody uses stay cold: what stays
-    // resident is bounded by the calls running at once.
+    // which), instead of handing them back to the kernel: the next call of
+    // the same module in the slot (wasmtime gives a module the slot it used
+    // last when one is free) takes no page faults, and the reset costs only
+    // what the guest dirtied. Without the ioctl (Linux before 6.7) a reset
+    // would copy the first bytes blindly, whatever was written: pages go
+    // back to the kernel as before.
     if PoolingAllocationConfig::is_pagemap_scan_available() {
         pooling
             .pagemap_scan(Enabled::Yes)
             .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
-            .table_keep_resident(KEEP_RESIDENT_BYTES)
-            .max_unused_warm_slots(0);
+            .table_keep_resident(TABLE_KEEP_RESIDENT_BYTES);
     }
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
     match Engine::new(&config) {

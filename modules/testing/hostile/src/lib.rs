@@ -2,6 +2,9 @@
 //! must contain, and `espion` reports what its snooping got, for the tests
 //! to check it got nothing.
 
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, PoisonError};
+
 use guichet_module_sdk::storage::{self, Scope};
 use guichet_module_sdk::*;
 
@@ -66,23 +69,29 @@ impl Module for Hostile {
     }
 }
 
-/// Zero in the component's image; set by every render of `espion`.
-static TRACE: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
-/// Non-zero in the component's image; counted by every render of `espion`.
-static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(41);
+/// Non-zero: in the component's data image. Counted by every render of
+/// `espion`.
+static CALLS: AtomicU32 = AtomicU32::new(41);
+/// Zero: in the zero-filled memory past the image. Set by every render.
+static SEEN: AtomicU32 = AtomicU32::new(0);
+/// A string on the heap, reached from the data image. Set by every render.
+static TRACE: Mutex<Option<String>> = Mutex::new(None);
 
-/// What an earlier call left in this instance's memory. Each call has a
-/// fresh instance, whose memory is the component's image again even when
-/// the host reuses the pages: nothing, always.
+/// What an earlier call left in this instance's memory — the data image,
+/// the zero-filled part, the heap. Each call has a fresh instance, whose
+/// memory is the component's image again even when the host reuses the
+/// pages: nothing, always.
 fn remembered() -> String {
-    let calls = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let mut trace = TRACE
+    let calls = CALLS.fetch_add(1, Ordering::Relaxed);
+    let seen = SEEN.swap(1, Ordering::Relaxed);
+    let trace = TRACE
         .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    match trace.replace("trace d'un appel précédent".to_owned()) {
-        Some(found) => found,
-        None if calls != 41 => format!("compteur à {calls}"),
-        None => "rien".to_owned(),
+        .unwrap_or_else(PoisonError::into_inner)
+        .replace("trace d'un appel précédent".to_owned());
+    match (trace, calls, seen) {
+        (Some(found), _, _) => found,
+        (None, 41, 0) => "rien".to_owned(),
+        (None, calls, seen) => format!("compteur à {calls}, marque à {seen}"),
     }
 }
 
