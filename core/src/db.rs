@@ -178,12 +178,15 @@ pub async fn connect_with(
         .sqlx_logging(false);
     if url.starts_with("sqlite:") {
         // One writer at a time in SQLite: a small pool avoids "database is
-        // locked" storms and keeps reads concurrent. Tested before use: a
-        // ping costs nothing in process.
+        // locked" storms and keeps reads concurrent. Not tested before use:
+        // nothing between the process and its file can break a connection,
+        // and a ping is a round trip to the connection's thread, as dear as
+        // a statement (a worker that died fails its statement, answered
+        // 503 like any unavailability).
         options
             .max_connections(8)
             .min_connections(1)
-            .test_before_acquire(true);
+            .test_before_acquire(false);
     } else {
         // A connection that has waited in the pool is tested before use,
         // so that the first request after the database's return does not

@@ -6,7 +6,7 @@ use std::time::Duration;
 use guichet::accounts::entity::{account, account_token, session};
 use guichet::mail::entity as outbox;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
+use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _, TransactionTrait as _};
 
 use crate::harness::{
     NEW_PASSWORD, Smtp, SmtpSink, TestApp, TestAppOptions, Visitor, csrf_of, free_port,
@@ -465,6 +465,42 @@ on_both_databases! {
             .await
             .unwrap();
         assert!(browser.get("/").await.body.contains("Mon espace perso"));
+    }
+
+    async fn a_page_does_not_wait_to_record_the_sessions_activity(backend) {
+        let app = TestApp::spawn(backend).await;
+        let (mut browser, _) = active_resident(&app, "k2@example.org").await;
+        // 29 minutes without a request: one more and the session would end.
+        let long_ago = chrono::Utc::now() - chrono::Duration::minutes(29);
+        session::Entity::update_many()
+            .col_expr(session::Column::LastSeenAt, Expr::value(long_ago))
+            .exec(&app.app.db)
+            .await
+            .unwrap();
+        // Another transaction holds the session's row (PostgreSQL) or the
+        // database's write lock (SQLite): a page that waited for its touch
+        // would wait for this transaction's end.
+        let holder = app.app.db.begin().await.unwrap();
+        session::Entity::update_many()
+            .col_expr(session::Column::LastSeenAt, Expr::value(long_ago))
+            .exec(&holder)
+            .await
+            .unwrap();
+        let page = tokio::time::timeout(Duration::from_secs(3), browser.get("/"))
+            .await
+            .expect("the page answers while the session's row is held");
+        assert!(page.body.contains("Bonjour"));
+        holder.commit().await.unwrap();
+        // The touch lands once the row is free.
+        let mut seen = long_ago;
+        for _ in 0..100 {
+            seen = session::Entity::find().one(&app.app.db).await.unwrap().unwrap().last_seen_at;
+            if seen > long_ago {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(chrono::Utc::now() - seen < chrono::Duration::minutes(1), "touched: {seen}");
     }
 
     async fn one_address_guessing_many_accounts_is_slowed_too(backend) {

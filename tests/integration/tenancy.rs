@@ -34,6 +34,25 @@ on_both_databases! {
         assert!(!after.text().contains("Ville de Villeneuve"));
     }
 
+    async fn a_town_read_again_unchanged_is_the_same_value(backend) {
+        // Unwatched: a town kept is trusted for half a second, then read
+        // again. Pages are kept under the town's identity, so an unchanged
+        // town must come back as the same value, a changed one as another.
+        let app = TestApp::spawn(backend).await;
+        let directory = guichet::tenancy::TenantDirectory::new(app.app.db.clone(), "localhost");
+        let first = directory.resolve_host_cached("villeneuve.localhost").await.unwrap().unwrap();
+        tokio::time::sleep(guichet::tenancy::TOWN_CACHE_UNWATCHED * 2).await;
+        let again = directory.resolve_host_cached("villeneuve.localhost").await.unwrap().unwrap();
+        assert!(std::sync::Arc::ptr_eq(&first, &again), "read again unchanged: the same value");
+        let mut definition = app.town("villeneuve").await.definition.clone();
+        definition.display_name = "Ville Nouvelle".to_owned();
+        app.app.apply_towns(&[definition.into()]).await.unwrap();
+        tokio::time::sleep(guichet::tenancy::TOWN_CACHE_UNWATCHED * 2).await;
+        let changed = directory.resolve_host_cached("villeneuve.localhost").await.unwrap().unwrap();
+        assert!(!std::sync::Arc::ptr_eq(&first, &changed));
+        assert_eq!(changed.display_name, "Ville Nouvelle");
+    }
+
     async fn each_subdomain_serves_its_own_town(backend) {
         let app = TestApp::spawn(backend).await;
         let villeneuve = app.get("villeneuve.localhost", "/").await;

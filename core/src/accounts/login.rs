@@ -3,7 +3,7 @@
 //! FranceConnect identity.
 
 use chrono::Utc;
-use sea_orm::{ColumnTrait as _, Condition, DbErr, QueryFilter as _};
+use sea_orm::{ColumnTrait as _, Condition, DatabaseTransaction, DbErr, QueryFilter as _};
 
 use super::entity::account::{self, AccountStatus};
 use super::error::AccountError;
@@ -162,15 +162,23 @@ impl Accounts {
             return Ok(LoginOutcome::Refused);
         };
         // The right password: its key starts afresh, and the address takes
-        // its attempt back.
-        throttle::clear(&self.db, scope, &subject_key).await?;
-        for key in &keys[1..] {
-            throttle::take_back(&self.db, scope, key).await?;
-        }
+        // its attempt back (`forgive`) — in the transaction that opens the
+        // session, one commit after the hash instead of three: a storm's
+        // commits are what other writes wait behind. Last before each
+        // commit: the address's row, shared by every login from behind one
+        // router, is held from there to the commit only.
+        let txn = crate::db::begin_write(&self.db).await?;
+        let forgive = async |txn: &DatabaseTransaction| -> Result<(), DbErr> {
+            throttle::clear(txn, scope, &subject_key).await?;
+            for key in &keys[1..] {
+                throttle::take_back(txn, scope, key).await?;
+            }
+            Ok(())
+        };
 
         if owner.disabled_at.is_some() {
             audit::record(
-                &self.db,
+                &txn,
                 scope,
                 Some(owner.id),
                 AuditKind::LoginRefusedDisabled,
@@ -178,30 +186,40 @@ impl Accounts {
                 None,
             )
             .await?;
+            forgive(&txn).await?;
+            txn.commit().await?;
             return Ok(LoginOutcome::Disabled);
         }
-        match owner.status {
-            AccountStatus::Active => {}
-            AccountStatus::Pending => return Ok(LoginOutcome::NotActivated),
-            AccountStatus::Closed => return Ok(LoginOutcome::Refused),
-        }
         let now = Utc::now();
-        if owner.password_is_temporary
-            && owner
-                .temporary_password_expires_at
-                .is_some_and(|expiry| expiry <= now)
-        {
-            return Ok(LoginOutcome::TemporaryPasswordExpired);
+        let refusal = match owner.status {
+            AccountStatus::Active => None,
+            AccountStatus::Pending => Some(LoginOutcome::NotActivated),
+            AccountStatus::Closed => Some(LoginOutcome::Refused),
+        }
+        .or_else(|| {
+            (owner.password_is_temporary
+                && owner
+                    .temporary_password_expires_at
+                    .is_some_and(|expiry| expiry <= now))
+            .then_some(LoginOutcome::TemporaryPasswordExpired)
+        });
+        if let Some(refusal) = refusal {
+            forgive(&txn).await?;
+            txn.commit().await?;
+            return Ok(refusal);
         }
 
-        let txn = crate::db::begin_write(&self.db).await?;
         let Some(session_token) = self
             .open_session(&txn, tenant, &owner, origin, None, now)
             .await?
         else {
-            // Closed while the password was being checked.
+            // Closed while the password was being checked: nothing of the
+            // session was written, the throttle's keys are still cleared.
+            forgive(&txn).await?;
+            txn.commit().await?;
             return Ok(LoginOutcome::Refused);
         };
+        forgive(&txn).await?;
         txn.commit().await?;
         let device_cookie = self.seal_device(scope, owner.id, device, now);
         Ok(LoginOutcome::Success {

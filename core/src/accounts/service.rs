@@ -25,6 +25,11 @@ use crate::tenancy::TenantScope;
 /// identifiers alike) instead of piling up tasks without end.
 const BACKGROUND_SLOTS: usize = 8;
 
+/// Sessions' activity written after their pages, at most this many at
+/// once (sessions.rs, `touch`); beyond, a touch is left to the session's
+/// next request.
+const TOUCH_SLOTS: usize = 4;
+
 /// The account service. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Accounts {
@@ -35,6 +40,7 @@ pub struct Accounts {
     /// Seals the trusted-device cookies.
     pub(super) secret_key: Arc<[u8]>,
     background: Arc<Semaphore>,
+    pub(super) touches: Arc<Semaphore>,
 }
 
 impl Accounts {
@@ -52,6 +58,7 @@ impl Accounts {
             sessions,
             secret_key,
             background: Arc::new(Semaphore::new(BACKGROUND_SLOTS)),
+            touches: Arc::new(Semaphore::new(TOUCH_SLOTS)),
         }
     }
 

@@ -4,10 +4,13 @@
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, ConnectionTrait,
-    DatabaseTransaction, DbErr, EntityTrait as _, FromQueryResult as _, JoinType, QueryFilter as _,
-    QuerySelect as _, QueryTrait as _, RelationDef,
+    ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, ConnectionTrait, DatabaseBackend,
+    DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait as _, FromQueryResult as _,
+    JoinType, QueryFilter as _, QuerySelect as _, QueryTrait as _, RelationDef, Statement,
+    TransactionTrait as _,
 };
+
+use tracing::Instrument as _;
 
 use super::entity::{account, session};
 use super::error::AccountError;
@@ -107,15 +110,44 @@ pub async fn find(
         close_by_id(db, scope, found.id).await?;
         return Ok(None);
     }
-    if (now - found.last_seen_at).num_seconds() >= TOUCH_EVERY_SECONDS {
-        scope
-            .update::<session::Entity>()
-            .col_expr(session::Column::LastSeenAt, Expr::value(now))
-            .filter(session::Column::Id.eq(found.id))
-            .exec(db)
-            .await?;
-    }
     Ok(Some((found, owner, stamp)))
+}
+
+/// Whether a session last seen at `last_seen_at` is to be touched at `now`.
+fn touch_due(last_seen_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    (now - last_seen_at).num_seconds() >= TOUCH_EVERY_SECONDS
+}
+
+/// Records that session `id` was seen at `now`, in a task the page does
+/// not wait for (see [`Accounts::session`]). On PostgreSQL the commit does not
+/// wait for the write-ahead log to reach the disk (`synchronous_commit =
+/// off`, this transaction only): a touch lost in a crash shortens a
+/// session's idle time by a minute at most, while a touch waiting for the
+/// flush behind other commits (a login storm's) made its page wait with it
+/// (docs/PERFORMANCE.md, fourth round). Never moves the time back (two
+/// touches of one session can race).
+async fn touch(
+    db: &DatabaseConnection,
+    scope: TenantScope,
+    id: i32,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let update = scope
+        .update::<session::Entity>()
+        .col_expr(session::Column::LastSeenAt, Expr::value(now))
+        .filter(session::Column::Id.eq(id))
+        .filter(session::Column::LastSeenAt.lt(now));
+    if db.get_database_backend() != DatabaseBackend::Postgres {
+        return update.exec(db).await.map(|_| ());
+    }
+    let txn = db.begin().await?;
+    txn.execute_raw(Statement::from_string(
+        DatabaseBackend::Postgres,
+        "SET LOCAL synchronous_commit TO OFF",
+    ))
+    .await?;
+    update.exec(&txn).await?;
+    txn.commit().await
 }
 
 /// The column of the counters in [`find`]'s query.
@@ -282,13 +314,33 @@ impl Accounts {
         tenant: &Tenant,
         session_token: &str,
     ) -> Result<Option<(session::Model, account::Model, Stamp)>, AccountError> {
-        Ok(find(
-            &self.db,
-            tenant.scope(),
-            session_token,
-            self.sessions,
-            Utc::now(),
-        )
-        .await?)
+        let now = Utc::now();
+        let scope = tenant.scope();
+        let found = find(&self.db, scope, session_token, self.sessions, now).await?;
+        if let Some((session, _, _)) = &found
+            && touch_due(session.last_seen_at, now)
+        {
+            // In a task of its own, never waited for; when every touch slot
+            // is taken, left to the session's next request — unless half
+            // of the idle time has gone by: then awaited here, so that a
+            // busy moment never ends an active session.
+            match self.touches.clone().try_acquire_owned() {
+                Ok(slot) => {
+                    let (db, id, town) = (self.db.clone(), session.id, tenant.slug.clone());
+                    let work = async move {
+                        if let Err(error) = touch(&db, scope, id, now).await {
+                            tracing::warn!(town, %error, "cannot record a session's activity");
+                        }
+                        drop(slot);
+                    };
+                    tokio::spawn(work.instrument(tracing::Span::current()));
+                }
+                Err(_) if session.last_seen_at + self.sessions.idle / 2 <= now => {
+                    touch(&self.db, scope, session.id, now).await?;
+                }
+                Err(_) => {}
+            }
+        }
+        Ok(found)
     }
 }

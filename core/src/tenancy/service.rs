@@ -29,7 +29,7 @@ impl TenantId {
 }
 
 /// A town, as the rest of the application sees it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Tenant {
     id: TenantId,
     pub slug: String,
@@ -172,7 +172,13 @@ impl TenantDirectory {
         let generation = self.resolved.generation();
         match self.resolve_host(domain).await {
             Ok(Some(tenant)) => {
-                let tenant = Arc::new(tenant);
+                // Read again unchanged (the safety net's re-read, once a
+                // minute): the value kept goes on, so what is kept under
+                // its identity (residents' home pages) stays valid.
+                let tenant = match self.resolved.stale(&key) {
+                    Some(kept) if *kept == tenant => kept,
+                    _ => Arc::new(tenant),
+                };
                 self.resolved.keep(key, tenant.clone(), generation);
                 Ok(Some((tenant, Served::Current)))
             }
