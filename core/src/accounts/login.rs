@@ -191,18 +191,18 @@ impl Accounts {
             return Ok(LoginOutcome::Disabled);
         }
         let now = Utc::now();
+        let temporary_expired = owner.password_is_temporary
+            && owner
+                .temporary_password_expires_at
+                .is_some_and(|expiry| expiry <= now);
         let refusal = match owner.status {
+            AccountStatus::Active if temporary_expired => {
+                Some(LoginOutcome::TemporaryPasswordExpired)
+            }
             AccountStatus::Active => None,
             AccountStatus::Pending => Some(LoginOutcome::NotActivated),
             AccountStatus::Closed => Some(LoginOutcome::Refused),
-        }
-        .or_else(|| {
-            (owner.password_is_temporary
-                && owner
-                    .temporary_password_expires_at
-                    .is_some_and(|expiry| expiry <= now))
-            .then_some(LoginOutcome::TemporaryPasswordExpired)
-        });
+        };
         if let Some(refusal) = refusal {
             forgive(&txn).await?;
             txn.commit().await?;

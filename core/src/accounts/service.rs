@@ -25,9 +25,9 @@ use crate::tenancy::TenantScope;
 /// identifiers alike) instead of piling up tasks without end.
 const BACKGROUND_SLOTS: usize = 8;
 
-/// Sessions' activity written after their pages, at most this many at
-/// once (sessions.rs, `touch`); beyond, a touch is left to the session's
-/// next request.
+/// Sessions' activity written in tasks their pages do not wait for, at
+/// most this many at once (sessions.rs, `Accounts::session`); beyond, a
+/// touch is left to the session's next request.
 const TOUCH_SLOTS: usize = 4;
 
 /// The account service. Cheap to clone.
@@ -40,6 +40,7 @@ pub struct Accounts {
     /// Seals the trusted-device cookies.
     pub(super) secret_key: Arc<[u8]>,
     background: Arc<Semaphore>,
+    /// Slots of the sessions' touches ([`TOUCH_SLOTS`]).
     pub(super) touches: Arc<Semaphore>,
 }
 

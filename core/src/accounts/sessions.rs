@@ -9,7 +9,6 @@ use sea_orm::{
     JoinType, QueryFilter as _, QuerySelect as _, QueryTrait as _, RelationDef, Statement,
     TransactionTrait as _,
 };
-
 use tracing::Instrument as _;
 
 use super::entity::{account, session};
@@ -119,13 +118,13 @@ fn touch_due(last_seen_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
 }
 
 /// Records that session `id` was seen at `now`, in a task the page does
-/// not wait for (see [`Accounts::session`]). On PostgreSQL the commit does not
-/// wait for the write-ahead log to reach the disk (`synchronous_commit =
-/// off`, this transaction only): a touch lost in a crash shortens a
-/// session's idle time by a minute at most, while a touch waiting for the
-/// flush behind other commits (a login storm's) made its page wait with it
-/// (docs/PERFORMANCE.md, fourth round). Never moves the time back (two
-/// touches of one session can race).
+/// not wait for (see [`Accounts::session`]). On PostgreSQL the commit
+/// does not wait for the write-ahead log to reach the disk
+/// (`synchronous_commit = off`, this transaction only): a touch lost in a
+/// crash shortens a session's idle time by a minute at most, while a touch
+/// waiting for the flush behind other commits (a login storm's) made its
+/// page wait with it (docs/PERFORMANCE.md, fourth round). Never moves the
+/// time back (two touches of one session can race).
 async fn touch(
     db: &DatabaseConnection,
     scope: TenantScope,
