@@ -6,6 +6,8 @@
 //! - `tile/native`: the same tile written as native Rust in this file (the
 //!   same storage read, JSON decoding, sorting, total and view) — the
 //!   baseline the sandbox is compared with (target: wasm ≤ native + 20 µs).
+//! - `tile/native+timer`: the native tile raced against a far tokio timer,
+//!   as a call is against its wall-clock limit: what the timer costs.
 //! - `tile/instantiate`: a fresh store and instance, no call.
 //! - `tile/instantiate+describe`: instantiation with the smallest call.
 //!
@@ -154,6 +156,23 @@ fn tiles(criterion: &mut Criterion) {
                 native::invoices_tile(&app.db, &storage_scope, &module.config)
                     .await
                     .unwrap()
+            })
+        });
+    });
+    // The native tile raced against a far timer, as a call's wall-clock
+    // limit is: what registering a timer per call costs when the runtime's
+    // timer driver sleeps (it is woken to look at the new deadline).
+    group.bench_function("native+timer", |bench| {
+        bench.iter(|| {
+            runtime.block_on(async {
+                let far = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
+                let read = native::invoices_tile(&app.db, &storage_scope, &module.config);
+                tokio::pin!(read);
+                tokio::select! {
+                    biased;
+                    () = tokio::time::sleep_until(far) => unreachable!("the read takes 2 s"),
+                    view = &mut read => view.unwrap(),
+                }
             })
         });
     });

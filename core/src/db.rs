@@ -452,6 +452,30 @@ mod tests {
         }
     }
 
+    /// The bundled SQLite is built with the query planner stability
+    /// guarantee (`.cargo/config.toml`): without it, each execution of a
+    /// statement with a bound `LIMIT` (every `.one()`) prepares it again.
+    #[tokio::test]
+    async fn sqlite_plans_do_not_depend_on_bound_values() {
+        use sea_orm::{ConnectionTrait as _, DatabaseBackend, Statement};
+        let db = Database::connect("sqlite::memory:").await.unwrap();
+        let rows = db
+            .query_all_raw(Statement::from_string(
+                DatabaseBackend::Sqlite,
+                "PRAGMA compile_options",
+            ))
+            .await
+            .unwrap();
+        let options: Vec<String> = rows
+            .iter()
+            .filter_map(|row| row.try_get_by_index::<String>(0).ok())
+            .collect();
+        assert!(
+            options.iter().any(|option| option == "ENABLE_QPSG"),
+            "{options:?}"
+        );
+    }
+
     #[test]
     fn sqlite_urls_create_their_file() {
         let dir = tempfile::tempdir().unwrap();
