@@ -70,6 +70,20 @@ on_both_databases! {
         assert!(has(text, &format!(r#"guichet_module_call_duration_seconds_count{{module="invoices",version="{version}",outcome="ok"}}"#)) >= 1.0);
         assert!(text.contains(r#"guichet_module_slots{scope="server""#), "{text}");
 
+        // The instance pool: no call runs at the scrape; the memories the
+        // dashboard's calls used stay resident (at most 1 MiB each, two per
+        // server slot) where the kernel tells which pages were written
+        // (PAGEMAP_SCAN), and go back to it otherwise.
+        assert_eq!(has(text, "guichet_module_pool_instances"), 0.0);
+        let slots = has(text, r#"guichet_module_slots{scope="server"}"#);
+        let memories = has(text, r#"guichet_module_pool_idle_resident_bytes{kind="memories"}"#);
+        if wasmtime::PoolingAllocationConfig::is_pagemap_scan_available() {
+            assert!(memories > 0.0 && memories <= slots * 2.0 * 1_048_576.0, "{memories}");
+        } else {
+            assert_eq!(memories, 0.0);
+        }
+        assert!(has(text, r#"guichet_module_pool_idle_resident_bytes{kind="tables"}"#) >= 0.0);
+
         // The database pool.
         let max = has(text, r#"guichet_db_pool_connections{state="max"}"#);
         let open = has(text, r#"guichet_db_pool_connections{state="open"}"#);

@@ -321,6 +321,7 @@ impl ModuleHost {
             .as_millis()
             .div_ceil(EPOCH_TICK.as_millis())
             .max(1);
+        let pool_metrics = engine.pooling_allocator_metrics();
         Ok(Self {
             inner: Arc::new(Inner {
                 cache: cache.for_engine(&engine),
@@ -332,7 +333,7 @@ impl ModuleHost {
                 prepared: Mutex::new(HashMap::new()),
                 shared: SandboxShared {
                     db,
-                    metrics: ModuleMetrics::with_slots(slots),
+                    metrics: ModuleMetrics::with_slots(slots, pool_metrics),
                     lock_table: Arc::new(LockTable::default()),
                 },
                 pooling,

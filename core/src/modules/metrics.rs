@@ -1,7 +1,9 @@
 //! Module calls by town, module, version and outcome, with their
 //! durations; refused storage writes; the call slots in use by town; and
 //! what each module stores in each town against its quotas
-//! ([`StorageFigure`], read from the database when scraped). Families of
+//! ([`StorageFigure`], read from the database when scraped); and the
+//! pooling allocator's instances and the memory its idle slots keep
+//! resident (read from wasmtime when scraped). Families of
 //! the `prometheus-client` crate, registered in the server's registry
 //! (`crate::metrics`), served at `/metrics`.
 
@@ -15,6 +17,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
+use wasmtime::PoolingAllocatorMetrics;
 
 use super::slots::Slots;
 use super::storage::StorageRefusal;
@@ -71,6 +74,24 @@ fn refusal_key(refusal: StorageRefusal) -> &'static str {
     }
 }
 
+/// What idle pool slots keep resident: `kind` is "memories", "tables" or
+/// "stacks".
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PoolLabels {
+    kind: &'static str,
+}
+
+/// wasmtime's handle on the pooling allocator's counters (it has no
+/// `Debug` of its own).
+#[derive(Clone)]
+struct Pool(PoolingAllocatorMetrics);
+
+impl std::fmt::Debug for Pool {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("PoolingAllocatorMetrics")
+    }
+}
+
 type Durations = Family<DurationLabels, Histogram, fn() -> Histogram>;
 
 /// A module call's duration: 100 µs to about 6.5 s.
@@ -91,7 +112,11 @@ pub struct ModuleMetrics {
     storage_entries: Family<StorageLabels, Gauge>,
     town_quota: Family<StorageLabels, Gauge>,
     resident_quota: Family<StorageLabels, Gauge>,
+    pool_instances: Gauge,
+    pool_resident: Family<PoolLabels, Gauge>,
     slots: Option<Arc<Slots>>,
+    /// None when instances are allocated on demand (no pool, no figures).
+    pool: Option<Pool>,
     /// Calls by outcome and refusals by reason, all towns together: what
     /// the tests and the host's own checks ask (a family cannot be summed).
     totals: Arc<Mutex<BTreeMap<&'static str, u64>>>,
@@ -120,7 +145,10 @@ impl Default for ModuleMetrics {
             storage_entries: Family::default(),
             town_quota: Family::default(),
             resident_quota: Family::default(),
+            pool_instances: Gauge::default(),
+            pool_resident: Family::default(),
             slots: None,
+            pool: None,
             totals: Arc::default(),
         }
     }
@@ -131,10 +159,11 @@ fn gauge_value(value: u64) -> i64 {
 }
 
 impl ModuleMetrics {
-    /// Counters, and gauges of these slots.
-    pub(super) fn with_slots(slots: Arc<Slots>) -> Self {
+    /// Counters, and gauges of these slots and of this pool.
+    pub(super) fn with_slots(slots: Arc<Slots>, pool: Option<PoolingAllocatorMetrics>) -> Self {
         Self {
             slots: Some(slots),
+            pool: pool.map(Pool),
             ..Self::default()
         }
     }
@@ -186,6 +215,18 @@ impl ModuleMetrics {
             "guichet_module_storage_resident_quota_bytes",
             "A module's storage quota per resident, in a town",
             self.resident_quota.clone(),
+        );
+        registry.register(
+            "guichet_module_pool_instances",
+            "Module instances alive now in the pooling allocator (one per running call)",
+            self.pool_instances.clone(),
+        );
+        registry.register_with_unit(
+            "guichet_module_pool_idle_resident",
+            "Memory the pooling allocator's idle slots keep resident for the next call \
+             (memories, tables, stacks), bounded by its configuration",
+            Unit::Bytes,
+            self.pool_resident.clone(),
         );
     }
 
@@ -274,6 +315,27 @@ impl ModuleMetrics {
                 self.slots_in_use
                     .get_or_create(&slot_labels("town", Some(town)))
                     .set(i64::from(in_use));
+            }
+        }
+        if let Some(Pool(pool)) = &self.pool {
+            self.pool_instances
+                .set(gauge_value(pool.component_instances()));
+            // wasmtime counts a stack's resident bytes only when it zeroes
+            // stacks (`async_stack_zeroing`, off here: a guest cannot read
+            // the host's stack); unknown is left out, not written as zero.
+            let stacks = pool
+                .unused_stack_bytes_resident()
+                .map(|bytes| ("stacks", bytes));
+            for (kind, bytes) in [
+                ("memories", pool.unused_memory_bytes_resident()),
+                ("tables", pool.unused_table_bytes_resident()),
+            ]
+            .into_iter()
+            .chain(stacks)
+            {
+                self.pool_resident
+                    .get_or_create(&PoolLabels { kind })
+                    .set(gauge_value(u64::try_from(bytes).unwrap_or(u64::MAX)));
             }
         }
         // The figures are worth nothing stale: without new ones (the
