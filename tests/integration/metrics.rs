@@ -82,7 +82,9 @@ on_both_databases! {
         } else {
             assert_eq!(memories, 0.0);
         }
-        assert!(has(text, r#"guichet_module_pool_idle_resident_bytes{kind="tables"}"#) >= 0.0);
+        // Tables: at most 256 KiB each, four per server slot.
+        let tables = has(text, r#"guichet_module_pool_idle_resident_bytes{kind="tables"}"#);
+        assert!(tables <= slots * 4.0 * 262_144.0, "{tables}");
 
         // The database pool.
         let max = has(text, r#"guichet_db_pool_connections{state="max"}"#);

@@ -2,8 +2,8 @@
 //! durations; refused storage writes; the call slots in use by town; and
 //! what each module stores in each town against its quotas
 //! ([`StorageFigure`], read from the database when scraped); and the
-//! pooling allocator's instances and the memory its idle slots keep
-//! resident (read from wasmtime when scraped). Families of
+//! pooling allocator's instances and the memory its idle linear memories
+//! and tables keep resident (read from wasmtime when scraped). Families of
 //! the `prometheus-client` crate, registered in the server's registry
 //! (`crate::metrics`), served at `/metrics`.
 
@@ -74,8 +74,7 @@ fn refusal_key(refusal: StorageRefusal) -> &'static str {
     }
 }
 
-/// What idle pool slots keep resident: `kind` is "memories", "tables" or
-/// "stacks".
+/// What idle pool slots keep resident: `kind` is "memories" or "tables".
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PoolLabels {
     kind: &'static str,
@@ -216,18 +215,22 @@ impl ModuleMetrics {
             "A module's storage quota per resident, in a town",
             self.resident_quota.clone(),
         );
-        registry.register(
-            "guichet_module_pool_instances",
-            "Module instances alive now in the pooling allocator (one per running call)",
-            self.pool_instances.clone(),
-        );
-        registry.register_with_unit(
-            "guichet_module_pool_idle_resident",
-            "Memory the pooling allocator's idle slots keep resident for the next call \
-             (memories, tables, stacks), bounded by its configuration",
-            Unit::Bytes,
-            self.pool_resident.clone(),
-        );
+        // Without a pool (instances allocated on demand) there is nothing
+        // to show: absent, not zero.
+        if self.pool.is_some() {
+            registry.register(
+                "guichet_module_pool_instances",
+                "Module instances alive now in the pooling allocator (one per running call)",
+                self.pool_instances.clone(),
+            );
+            registry.register_with_unit(
+                "guichet_module_pool_idle_resident",
+                "Memory the pooling allocator's idle linear memories and tables keep resident \
+                 for the next call (fiber stacks not counted)",
+                Unit::Bytes,
+                self.pool_resident.clone(),
+            );
+        }
     }
 
     /// A call ended with `outcome` after `took`.
@@ -320,19 +323,14 @@ impl ModuleMetrics {
         if let Some(Pool(pool)) = &self.pool {
             self.pool_instances
                 .set(gauge_value(pool.component_instances()));
-            // wasmtime counts a stack's resident bytes only when it zeroes
-            // stacks (`async_stack_zeroing`, off here: a guest cannot read
-            // the host's stack); unknown is left out, not written as zero.
-            let stacks = pool
-                .unused_stack_bytes_resident()
-                .map(|bytes| ("stacks", bytes));
+            // Fiber stacks are left out: wasmtime counts what they keep
+            // only when it zeroes them (`async_stack_zeroing`, off here: a
+            // guest cannot address the host's stack), and otherwise keeps
+            // every page a call touched, up to `async_stack_size` a stack.
             for (kind, bytes) in [
                 ("memories", pool.unused_memory_bytes_resident()),
                 ("tables", pool.unused_table_bytes_resident()),
-            ]
-            .into_iter()
-            .chain(stacks)
-            {
+            ] {
                 self.pool_resident
                     .get_or_create(&PoolLabels { kind })
                     .set(gauge_value(u64::try_from(bytes).unwrap_or(u64::MAX)));
