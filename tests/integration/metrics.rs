@@ -69,6 +69,8 @@ on_both_databases! {
         assert!(has(text, &format!(r#"guichet_module_calls_total{{town="villeneuve",module="invoices",version="{version}",outcome="ok"}}"#)) >= 1.0);
         assert!(has(text, &format!(r#"guichet_module_call_duration_seconds_count{{module="invoices",version="{version}",outcome="ok"}}"#)) >= 1.0);
         assert!(text.contains(r#"guichet_module_slots{scope="server""#), "{text}");
+        // Their CPU time, by town and module.
+        assert!(has(text, r#"guichet_module_cpu_seconds_total{town="villeneuve",module="invoices"}"#) > 0.0);
 
         // The instance pool: no call runs at the scrape; the memories the
         // dashboard's calls used stay resident (at most 1 MiB each, two per

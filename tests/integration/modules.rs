@@ -384,6 +384,114 @@ async fn when_every_module_slot_is_taken_calls_wait_then_give_up_without_harm() 
     assert_eq!(page.status, 200, "{}", page.body);
 }
 
+/// A guest is charged for the CPU it used, not for the time others held its
+/// thread or its cores. Here the server is busy: another task holds the
+/// executor's thread 6 ms at each of its turns (more than an epoch tick),
+/// and two threads spin on the machine's cores. The hostile module's endless
+/// loop is stopped by its CPU budget (500 ms here), not by the wall clock,
+/// and once it has spent the whole budget, not before. Counted in epoch
+/// ticks, as before, every tick the guest ran into was charged whole, also
+/// when it had waited for a core through most of it, or resumed in the
+/// middle of it: on this test the loop was stopped having run for about
+/// half its budget.
+#[tokio::test]
+async fn a_guest_is_charged_for_its_cpu_not_for_a_busy_server() {
+    let app = TestApp::spawn_with(
+        crate::harness::Backend::Sqlite,
+        crate::harness::TestAppOptions {
+            configure: |config| {
+                config.module_cpu_ms = 500;
+                config.module_timeout_ms = 20_000;
+            },
+            ..Default::default()
+        },
+    )
+    .await;
+    with_hostile_module(&app).await;
+    let (mut browser, _) = app.active_resident("villeneuve", "v@example.org").await;
+
+    let busy = tokio::spawn(async {
+        loop {
+            std::thread::sleep(std::time::Duration::from_millis(6));
+            tokio::task::yield_now().await;
+        }
+    });
+    let spinners = Spinners::start(2);
+    // The test's runtime has one thread: the server, and the guest, run on
+    // this one.
+    let thread_cpu_before = thread_cpu_seconds();
+    let looping = browser.get("/services/hostile/boucle").await;
+    let thread_cpu = thread_cpu_seconds() - thread_cpu_before;
+    drop(spinners);
+    busy.abort();
+
+    assert_eq!(looping.status, 503, "{}", looping.body);
+    let metrics = app.app.modules.host().metrics();
+    let outcomes: Vec<(&str, u64)> = ["ok", "timeout", "cpu_deadline"]
+        .into_iter()
+        .map(|kind| (kind, metrics.total(kind)))
+        .collect();
+    assert_eq!(metrics.total("cpu_deadline"), 1, "{outcomes:?}");
+    assert_eq!(metrics.total("timeout"), 0, "{outcomes:?}");
+    // What it spent, from /metrics: the whole budget, and at most a turn
+    // (an epoch tick or two) more.
+    let scraped = app.get("127.0.0.1", "/metrics").await.body;
+    let key = r#"guichet_module_cpu_seconds_total{town="villeneuve",module="hostile"} "#;
+    let spent: f64 = scraped
+        .lines()
+        .find_map(|line| line.strip_prefix(key))
+        .unwrap_or_else(|| panic!("no {key} in:\n{scraped}"))
+        .parse()
+        .unwrap();
+    assert!((0.5..0.6).contains(&spent), "{spent} s");
+    // Measured apart: the thread did spend it (a budget counted in wall
+    // time would have stopped the guest having run for far less, the
+    // spinners taking the cores from it).
+    assert!(
+        thread_cpu >= spent,
+        "{thread_cpu} s on the thread, {spent} s charged"
+    );
+}
+
+/// The CPU time of the calling thread, in seconds.
+fn thread_cpu_seconds() -> f64 {
+    let now = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    now.tv_sec as f64 + now.tv_nsec as f64 / 1e9
+}
+
+/// Threads spinning on the machine's cores until dropped (even when the
+/// test fails half-way).
+struct Spinners {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Spinners {
+    fn start(count: usize) -> Self {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let threads = (0..count)
+            .map(|_| {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        std::hint::spin_loop();
+                    }
+                })
+            })
+            .collect();
+        Self { stop, threads }
+    }
+}
+
+impl Drop for Spinners {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+    }
+}
+
 /// A module that draws too much: each of its tiles is refused before it is
 /// rendered, the page answers at once, and the rest of it renders.
 #[tokio::test]

@@ -1,6 +1,7 @@
 //! The wasmtime host: one engine, one linker, one `InstancePre` per published
 //! component (shared by every town using it), and a fresh store per call with
-//! a CPU deadline (epoch interruption), a memory cap, a wall-clock timeout,
+//! a CPU budget (the threads' CPU time, looked at each epoch tick: cpu.rs), a
+//! memory cap, a wall-clock timeout,
 //! bounds on what its answer may hold (text, and the elements of a view:
 //! see views.rs) and a slot shared fairly between towns (see slots.rs).
 
@@ -10,13 +11,11 @@ use std::time::Duration;
 
 use sea_orm::DatabaseConnection;
 use wasmtime::component::{Component, Linker};
-use wasmtime::{
-    Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap,
-    UpdateDeadline,
-};
+use wasmtime::{Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap};
 
 use super::cache::ArtifactCache;
 use super::compat;
+use super::cpu::{CpuMeter, Metered};
 use super::lock::{HeldLocks, LockTable};
 use super::metrics::ModuleMetrics;
 use super::sandbox::{CallScope, MemoryLimitExceeded, Phase, Sandbox, SandboxShared};
@@ -30,7 +29,8 @@ use super::wit::v0_2::types::{
 use super::wit::{Interface, v0_1, v0_2};
 use crate::config::Config;
 
-/// How often the engine's epoch advances: the granularity of CPU deadlines.
+/// How often the engine's epoch advances: how often a running guest's CPU
+/// time is looked at, and how long it holds its thread before yielding.
 const EPOCH_TICK: Duration = Duration::from_millis(5);
 /// How long a render waits for a free slot before giving up (a tile shows
 /// "indisponible" rather than hold the page); an `act` waits
@@ -263,7 +263,6 @@ struct Inner {
     engine: Engine,
     linker: Linker<Sandbox>,
     limits: ModuleLimits,
-    epoch_deadline_ticks: u64,
     slots: Arc<Slots>,
     cache: ArtifactCache,
     prepared: Mutex<HashMap<String, Prepared>>,
@@ -316,18 +315,12 @@ impl ModuleHost {
             "module host ready"
         );
         let slots = Arc::new(Slots::new(limits.slots));
-        let ticks = limits
-            .cpu
-            .as_millis()
-            .div_ceil(EPOCH_TICK.as_millis())
-            .max(1);
         let pool_metrics = engine.pooling_allocator_metrics();
         Ok(Self {
             inner: Arc::new(Inner {
                 cache: cache.for_engine(&engine),
                 engine,
                 linker,
-                epoch_deadline_ticks: u64::try_from(ticks).unwrap_or(u64::MAX),
                 slots: slots.clone(),
                 limits,
                 prepared: Mutex::new(HashMap::new()),
@@ -836,24 +829,26 @@ impl ModuleHost {
         let clock = sandbox.clock.clone();
         let mut store = Store::new(&self.inner.engine, sandbox);
         store.limiter(|sandbox| &mut sandbox.memory);
-        // The CPU budget counts the epoch ticks the guest was running
-        // through, not wall time: at each tick it yields to the executor
-        // (the other tiles of the page go on meanwhile) and is charged one
-        // tick; time spent waiting (for the database, for a thread, for a
-        // lock) is not charged. A guest past its budget is interrupted.
-        let Budget { ticks, timeout } = budget;
-        let mut charged: u64 = 0;
+        // The CPU budget counts the CPU time of the call's polls, not wall
+        // time nor ticks: time spent waiting (for the database, for a core,
+        // for its turn on the executor, for a lock) is not charged (cpu.rs).
+        // At each epoch tick the guest is interrupted past its budget, or
+        // yields once it has held its thread for a tick.
+        let Budget { cpu, timeout } = budget;
+        let meter = CpuMeter::new(cpu, EPOCH_TICK);
+        let _charge = CpuCharge {
+            metrics: &self.inner.shared.metrics,
+            owner: store
+                .data()
+                .scope
+                .as_ref()
+                .map(|scope| (scope.tenant.clone(), scope.module_id.clone())),
+            meter: meter.clone(),
+        };
         store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(move |_| {
-            charged += 1;
-            if charged >= ticks {
-                Ok(UpdateDeadline::Interrupt)
-            } else {
-                Ok(UpdateDeadline::YieldCustom(
-                    1,
-                    Box::pin(tokio::task::yield_now()),
-                ))
-            }
+        store.epoch_deadline_callback({
+            let meter = meter.clone();
+            move |_| Ok(meter.at_tick())
         });
         // The wall-clock limit, minus the time spent waiting for locks
         // (bounded on its own: lock.rs).
@@ -861,12 +856,13 @@ impl ModuleHost {
         let answer = {
             let running = call(&mut store);
             tokio::pin!(running);
+            let mut running = Metered::new(running, meter.clone());
             loop {
                 let (waited, waiting) = clock.waited();
                 let deadline = started + timeout + waited;
                 let now = tokio::time::Instant::now();
                 if !waiting && now >= deadline {
-                    return Err(CallFailure::Timeout);
+                    break Err(CallFailure::Timeout);
                 }
                 // While a lock is awaited, look again a little later.
                 let next = if waiting {
@@ -875,12 +871,12 @@ impl ModuleHost {
                     deadline
                 };
                 tokio::select! {
-                    answer = &mut running => break answer,
+                    answer = &mut running => break answer.map_err(classify),
                     () = tokio::time::sleep_until(next) => {}
                 }
             }
-        }
-        .map_err(classify)?;
+        };
+        let answer = answer?;
         // The slot is given back once the store (and its pooled instance)
         // is gone, before the caller checks and renders the answer: the
         // host's own work holds no module capacity.
@@ -890,10 +886,29 @@ impl ModuleHost {
     }
 }
 
-/// What one call may spend: epoch ticks of CPU, and wall-clock time.
+/// Charges a call's CPU time to its town and module when the call ends,
+/// however it ends: answered, failed, timed out, or dropped with the
+/// request that awaited it.
+struct CpuCharge<'a> {
+    metrics: &'a ModuleMetrics,
+    /// None for calls of no town (a release's manifest read at publication).
+    owner: Option<(Arc<crate::tenancy::Tenant>, String)>,
+    meter: Arc<CpuMeter>,
+}
+
+impl Drop for CpuCharge<'_> {
+    fn drop(&mut self) {
+        if let Some((town, module)) = &self.owner {
+            self.metrics
+                .charge_cpu(&town.slug, module, self.meter.spent());
+        }
+    }
+}
+
+/// What one call may spend: CPU time, and wall-clock time.
 #[derive(Debug, Clone, Copy)]
 struct Budget {
-    ticks: u64,
+    cpu: Duration,
     timeout: Duration,
 }
 
@@ -901,7 +916,7 @@ impl Budget {
     /// The configured limits, `factor` times.
     fn scaled(inner: &Inner, factor: u32) -> Self {
         Self {
-            ticks: inner.epoch_deadline_ticks.saturating_mul(u64::from(factor)),
+            cpu: inner.limits.cpu.saturating_mul(factor),
             timeout: inner.limits.timeout.saturating_mul(factor),
         }
     }

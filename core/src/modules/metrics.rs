@@ -1,5 +1,6 @@
 //! Module calls by town, module, version and outcome, with their
-//! durations; refused storage writes; the call slots in use by town; and
+//! durations; the CPU time they spent, by town and module; refused storage
+//! writes; the call slots in use by town; and
 //! what each module stores in each town against its quotas
 //! ([`StorageFigure`], read from the database when scraped); and the
 //! pooling allocator's instances and the memory its idle linear memories
@@ -8,6 +9,7 @@
 //! (`crate::metrics`), served at `/metrics`.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -58,8 +60,9 @@ fn slot_labels(scope: &'static str, town: Option<String>) -> SlotLabels {
     labels
 }
 
+/// A town and a module: what it stores there, its quotas, its CPU time.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct StorageLabels {
+struct TownModuleLabels {
     town: String,
     module: String,
 }
@@ -104,13 +107,14 @@ fn call_histogram() -> Histogram {
 pub struct ModuleMetrics {
     calls: Family<CallLabels, Counter>,
     durations: Durations,
+    cpu: Family<TownModuleLabels, Counter<f64, AtomicU64>>,
     refusals: Family<RefusalLabels, Counter>,
     slots_total: Family<SlotLabels, Gauge>,
     slots_in_use: Family<SlotLabels, Gauge>,
-    storage_bytes: Family<StorageLabels, Gauge>,
-    storage_entries: Family<StorageLabels, Gauge>,
-    town_quota: Family<StorageLabels, Gauge>,
-    resident_quota: Family<StorageLabels, Gauge>,
+    storage_bytes: Family<TownModuleLabels, Gauge>,
+    storage_entries: Family<TownModuleLabels, Gauge>,
+    town_quota: Family<TownModuleLabels, Gauge>,
+    resident_quota: Family<TownModuleLabels, Gauge>,
     pool_instances: Gauge,
     pool_resident: Family<PoolLabels, Gauge>,
     slots: Option<Arc<Slots>>,
@@ -137,6 +141,7 @@ impl Default for ModuleMetrics {
         Self {
             calls: Family::default(),
             durations: Family::new_with_constructor(call_histogram),
+            cpu: Family::default(),
             refusals: Family::default(),
             slots_total: Family::default(),
             slots_in_use: Family::default(),
@@ -179,6 +184,13 @@ impl ModuleMetrics {
             "How long module calls took, by module, version and outcome",
             Unit::Seconds,
             self.durations.clone(),
+        );
+        registry.register_with_unit(
+            "guichet_module_cpu",
+            "CPU time module calls spent (the guest and the host's work for it, on the \
+             executor's threads; not waiting), by town and module",
+            Unit::Seconds,
+            self.cpu.clone(),
         );
         registry.register(
             "guichet_module_storage_refusals",
@@ -258,6 +270,16 @@ impl ModuleMetrics {
             })
             .observe(took.as_secs_f64());
         self.bump(outcome);
+    }
+
+    /// A call of `module` in `town` spent `cpu` (whatever its outcome).
+    pub fn charge_cpu(&self, town: &str, module: &str, cpu: Duration) {
+        self.cpu
+            .get_or_create(&TownModuleLabels {
+                town: town.to_owned(),
+                module: module.to_owned(),
+            })
+            .inc_by(cpu.as_secs_f64());
     }
 
     fn bump(&self, key: &'static str) {
@@ -351,7 +373,7 @@ impl ModuleMetrics {
             family.clear();
         }
         for figure in figures {
-            let labels = StorageLabels {
+            let labels = TownModuleLabels {
                 town: figure.town.clone(),
                 module: figure.module.clone(),
             };

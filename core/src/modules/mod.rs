@@ -23,6 +23,7 @@
 mod cache;
 mod compat;
 pub mod config_form;
+mod cpu;
 pub mod entity;
 mod host;
 pub mod lock;
