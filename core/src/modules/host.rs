@@ -856,13 +856,13 @@ impl ModuleHost {
         let answer = {
             let running = call(&mut store);
             tokio::pin!(running);
-            let mut running = Metered::new(running, meter.clone());
+            let mut running = Metered::new(running, meter);
             loop {
                 let (waited, waiting) = clock.waited();
                 let deadline = started + timeout + waited;
                 let now = tokio::time::Instant::now();
                 if !waiting && now >= deadline {
-                    break Err(CallFailure::Timeout);
+                    return Err(CallFailure::Timeout);
                 }
                 // While a lock is awaited, look again a little later.
                 let next = if waiting {
@@ -871,12 +871,12 @@ impl ModuleHost {
                     deadline
                 };
                 tokio::select! {
-                    answer = &mut running => break answer.map_err(classify),
+                    answer = &mut running => break answer,
                     () = tokio::time::sleep_until(next) => {}
                 }
             }
-        };
-        let answer = answer?;
+        }
+        .map_err(classify)?;
         // The slot is given back once the store (and its pooled instance)
         // is gone, before the caller checks and renders the answer: the
         // host's own work holds no module capacity.
