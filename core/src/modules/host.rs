@@ -16,6 +16,7 @@ use wasmtime::{Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationCon
 use super::cache::ArtifactCache;
 use super::compat;
 use super::cpu::{CpuMeter, Metered};
+use super::deadline::Deadlines;
 use super::lock::{HeldLocks, LockTable};
 use super::metrics::ModuleMetrics;
 use super::sandbox::{CallScope, MemoryLimitExceeded, Phase, Sandbox, SandboxShared};
@@ -266,6 +267,8 @@ struct Inner {
     slots: Arc<Slots>,
     cache: ArtifactCache,
     prepared: Mutex<HashMap<String, Prepared>>,
+    /// The calls' wall-clock limits, watched by the epoch thread.
+    deadlines: Arc<Deadlines>,
     shared: SandboxShared,
     pooling: bool,
 }
@@ -305,7 +308,8 @@ impl ModuleHost {
             sandbox
         })
         .map_err(|error| HostSetupError::Engine(format!("{error:#}")))?;
-        spawn_epoch_ticker(&engine);
+        let deadlines = Arc::new(Deadlines::default());
+        spawn_epoch_ticker(&engine, &deadlines)?;
         tracing::debug!(
             pooling,
             slots = limits.slots.server,
@@ -324,6 +328,7 @@ impl ModuleHost {
                 slots: slots.clone(),
                 limits,
                 prepared: Mutex::new(HashMap::new()),
+                deadlines,
                 shared: SandboxShared {
                     db,
                     metrics: ModuleMetrics::with_slots(slots, pool_metrics),
@@ -851,8 +856,9 @@ impl ModuleHost {
             move |_| Ok(meter.at_tick())
         });
         // The wall-clock limit, minus the time spent waiting for locks
-        // (bounded on its own: lock.rs).
-        let started = tokio::time::Instant::now();
+        // (bounded on its own: lock.rs), watched by the epoch thread rather
+        // than a timer of the runtime's (deadline.rs).
+        let started = std::time::Instant::now();
         let answer = {
             let running = call(&mut store);
             tokio::pin!(running);
@@ -860,7 +866,7 @@ impl ModuleHost {
             loop {
                 let (waited, waiting) = clock.waited();
                 let deadline = started + timeout + waited;
-                let now = tokio::time::Instant::now();
+                let now = std::time::Instant::now();
                 if !waiting && now >= deadline {
                     return Err(CallFailure::Timeout);
                 }
@@ -872,7 +878,7 @@ impl ModuleHost {
                 };
                 tokio::select! {
                     answer = &mut running => break answer,
-                    () = tokio::time::sleep_until(next) => {}
+                    () = self.inner.deadlines.sleep_until(next) => {}
                 }
             }
         }
@@ -1034,21 +1040,26 @@ fn build_engine(limits: &ModuleLimits) -> Result<(Engine, bool), HostSetupError>
     }
 }
 
-/// Advances the engine's epoch for as long as the engine lives.
-fn spawn_epoch_ticker(engine: &Engine) {
+/// Advances the engine's epoch and wakes the calls past their wall-clock
+/// limit, every tick, for as long as the engine lives. Without it no limit
+/// would hold: the host does not start.
+fn spawn_epoch_ticker(engine: &Engine, deadlines: &Arc<Deadlines>) -> Result<(), HostSetupError> {
     let weak = engine.weak();
-    let spawned = std::thread::Builder::new()
+    let deadlines = deadlines.clone();
+    std::thread::Builder::new()
         .name("guichet-epoch".to_owned())
         .spawn(move || {
             while let Some(engine) = weak.upgrade() {
                 engine.increment_epoch();
                 drop(engine);
+                deadlines.wake_due(std::time::Instant::now());
                 std::thread::sleep(EPOCH_TICK);
             }
-        });
-    if let Err(error) = spawned {
-        tracing::error!("cannot start the module deadline thread: {error}");
-    }
+        })
+        .map(drop)
+        .map_err(|error| {
+            HostSetupError::Engine(format!("cannot start the module deadline thread: {error}"))
+        })
 }
 
 /// The WASI 0.2 interfaces a Rust `wasm32-wasip2` guest may import (std

@@ -24,6 +24,7 @@ mod cache;
 mod compat;
 pub mod config_form;
 mod cpu;
+mod deadline;
 pub mod entity;
 mod host;
 pub mod lock;
