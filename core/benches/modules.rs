@@ -160,8 +160,11 @@ fn tiles(criterion: &mut Criterion) {
         });
     });
     // The native tile raced against a far timer, as a call's wall-clock
-    // limit is: what registering a timer per call costs when the runtime's
-    // timer driver sleeps (it is woken to look at the new deadline).
+    // limit was until modules/deadline.rs: what registering a timer per
+    // call costs when the runtime's timer driver sleeps (it is woken to
+    // look at the new deadline). Criterion's means are too noisy to show
+    // it on some machines; docs/PERFORMANCE.md (seventh round) counts it
+    // with `perf stat`.
     group.bench_function("native+timer", |bench| {
         bench.iter(|| {
             runtime.block_on(async {
