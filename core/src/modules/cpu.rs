@@ -130,13 +130,12 @@ fn yield_now() -> UpdateDeadline {
     UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now()))
 }
 
-/// The CPU time of the calling thread.
+/// The CPU time of the calling thread (zero if the clock cannot be read,
+/// which Linux never refuses for the calling thread's own clock).
 fn thread_cpu() -> Duration {
-    let now = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
-    Duration::new(
-        u64::try_from(now.tv_sec).unwrap_or(0),
-        u32::try_from(now.tv_nsec).unwrap_or(0),
-    )
+    nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID)
+        .map(Duration::from)
+        .unwrap_or_default()
 }
 
 /// A call's future, its polls counted by a [`CpuMeter`].
