@@ -554,7 +554,7 @@ on_both_databases! {
 
         let form = admin.get(&href).await;
         assert_eq!(form.status, 200);
-        assert!(form.text().contains("Vous passez de la version 0.1.3 à la version 0.2.0"), "{}", form.text());
+        assert!(form.text().contains("Vous passez de la version 0.1.4 à la version 0.2.0"), "{}", form.text());
         let moved = post_form(&mut admin, &form.body, "save", &[("c.intro", Some("Vos notes, version deux."))]).await;
         assert_eq!(moved.status, 303, "{}", moved.body);
         assert_eq!(town_config(&app, "saint-martin", "bloc-notes").await.unwrap().0, next);
@@ -562,7 +562,7 @@ on_both_databases! {
         let events = module_events(&app, "saint-martin").await;
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].0, "module_release_changed");
-        assert_eq!(events[0].1["before"]["version"], "0.1.3");
+        assert_eq!(events[0].1["before"]["version"], "0.1.4");
         assert_eq!(events[0].1["before"]["config"]["intro"], "Vos notes ne sont visibles que par vous.");
         assert_eq!(events[0].1["after"]["version"], "0.2.0");
         assert_eq!(events[0].1["after"]["config"]["intro"], "Vos notes, version deux.");

@@ -199,8 +199,8 @@ on_both_databases! {
         assert_eq!(
             stdout(&applied),
             "created   saint-martin\ncreated   villeneuve\n\
-             modules   saint-martin: invoices 0.1.4, bookings 0.2.2, absences 0.1.2, tariffs 0.1.3, bloc-notes 0.1.3\n\
-             modules   villeneuve: invoices 0.1.4, bookings 0.2.2, absences 0.1.2, tariffs 0.1.3\n\
+             modules   saint-martin: invoices 0.1.5, bookings 0.2.3, absences 0.1.3, tariffs 0.1.4, bloc-notes 0.1.4\n\
+             modules   villeneuve: invoices 0.1.5, bookings 0.2.3, absences 0.1.3, tariffs 0.1.4\n\
              published saint-martin terms version 1 (major)\n\
              published villeneuve terms version 1 (major)\n"
         );

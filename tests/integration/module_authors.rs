@@ -471,7 +471,7 @@ intro = "Les notes de la démonstration."
     let preview = Preview::start(dir.path(), "bloc-notes.wasm", Some("essai.toml"));
     let banner = preview.banner();
     assert!(
-        banner[0].starts_with("Preview of bloc-notes 0.1.3 (Bloc-notes): http://apercu.localhost:"),
+        banner[0].starts_with("Preview of bloc-notes 0.1.4 (Bloc-notes): http://apercu.localhost:"),
         "{banner:?}"
     );
     let (identifier, password) = credentials(&banner);

@@ -80,7 +80,7 @@ on_both_databases! {
         let releases = app.app.modules.releases().await.unwrap();
         assert!(!releases.iter().any(|release| release.version == "0.1.99"));
         app.app.apply_towns(&demo_towns()).await.unwrap();
-        assert_eq!(pinned_version(&app, "villeneuve", "invoices").await, "0.1.4");
+        assert_eq!(pinned_version(&app, "villeneuve", "invoices").await, "0.1.5");
 
         // The binary's own bytes are welcome through the same door.
         let own = guichet::modules::FIRST_PARTY_MODULES
@@ -118,7 +118,7 @@ on_both_databases! {
         let villeneuve = app.town("villeneuve").await;
         assert!(app.app.modules.available_upgrades(&villeneuve).await.unwrap().is_empty());
         assert!(app.app.modules.upgrade(&villeneuve, None, false).await.unwrap().is_empty());
-        assert_eq!(pinned_version(&app, "villeneuve", "invoices").await, "0.1.4");
+        assert_eq!(pinned_version(&app, "villeneuve", "invoices").await, "0.1.5");
 
         town_module::Entity::update_many()
             .col_expr(town_module::Column::ModuleReleaseId, sea_orm::sea_query::Expr::value(stored.id))
@@ -131,7 +131,7 @@ on_both_databases! {
         let (mut browser, _) = app.active_resident("villeneuve", "v@example.org").await;
         let home = browser.get("/").await.body;
         assert!(!home.contains("Imposteur"), "{home}");
-        assert_eq!(pinned_version(&app, "villeneuve", "invoices").await, "0.1.4");
+        assert_eq!(pinned_version(&app, "villeneuve", "invoices").await, "0.1.5");
     }
 
     async fn a_town_keeps_its_release_until_it_asks_for_an_upgrade(backend) {
@@ -190,7 +190,7 @@ on_both_databases! {
         enable(&mut towns, "saint-martin", "bloc-notes", "^0.1");
         enable(&mut towns, "villeneuve", "bloc-notes", ">=0.1");
         app.app.apply_towns(&towns).await.unwrap();
-        assert_eq!(pinned_version(&app, "villeneuve", "bloc-notes").await, "0.1.3");
+        assert_eq!(pinned_version(&app, "villeneuve", "bloc-notes").await, "0.1.4");
         // A later binary ships bloc-notes 0.2.0 (the notes-next build stands
         // in for it): towns whose requirement allows it move on apply.
         app.app.modules.publish_first_party(&built_module("guichet_module_notes_next")).await.unwrap();
@@ -198,6 +198,6 @@ on_both_databases! {
         let moved: Vec<&str> = applied.modules.iter().map(|(slug, _)| slug.as_str()).collect();
         assert_eq!(moved, ["villeneuve"]);
         assert_eq!(pinned_version(&app, "villeneuve", "bloc-notes").await, "0.2.0");
-        assert_eq!(pinned_version(&app, "saint-martin", "bloc-notes").await, "0.1.3");
+        assert_eq!(pinned_version(&app, "saint-martin", "bloc-notes").await, "0.1.4");
     }
 }

@@ -299,7 +299,7 @@ on_both_databases! {
         let mut towns = demo_towns();
         edit_modules(town(&mut towns, "villeneuve"), |modules| modules[0].version = "^2".to_owned());
         let error = app.app.apply_towns(&towns).await.unwrap_err().to_string();
-        assert!(error.contains("no published version matches `^2` (published: 0.1.4)"), "{error}");
+        assert!(error.contains("no published version matches `^2` (published: 0.1.5)"), "{error}");
         let mut towns = demo_towns();
         enable(town(&mut towns, "villeneuve"), "inconnu", serde_json::json!({}));
         let error = app.app.apply_towns(&towns).await.unwrap_err().to_string();
@@ -353,7 +353,7 @@ async fn two_versions_of_a_module_serve_two_towns_at_once() {
         "{metrics}"
     );
     assert!(
-        metrics.contains(r#"town="saint-martin",module="bloc-notes",version="0.1.3",outcome="ok""#),
+        metrics.contains(r#"town="saint-martin",module="bloc-notes",version="0.1.4",outcome="ok""#),
         "{metrics}"
     );
 }
@@ -846,7 +846,7 @@ async fn metrics_count_module_calls_for_local_scrapers() {
     let metrics = app.get("127.0.0.1", "/metrics").await;
     assert_eq!(metrics.status, 200);
     assert!(
-        metrics.body.contains(r#"guichet_module_calls_total{town="villeneuve",module="invoices",version="0.1.4",outcome="ok"} 1"#),
+        metrics.body.contains(r#"guichet_module_calls_total{town="villeneuve",module="invoices",version="0.1.5",outcome="ok"} 1"#),
         "{}",
         metrics.body
     );

@@ -416,14 +416,14 @@ impl ModuleHost {
         let (manifest, _) = match pre {
             Prepared::V0_1(pre) => {
                 self.run(sandbox, SLOT_WAIT, async |store: &mut Store<Sandbox>| {
-                    let instance = pre.instantiate_async(&mut *store).await?;
+                    let instance = pre.instantiate_lean(&mut *store).await?;
                     Ok(compat::manifest(instance.call_describe(&mut *store).await?))
                 })
                 .await?
             }
             Prepared::V0_2(pre) => {
                 self.run(sandbox, SLOT_WAIT, async |store: &mut Store<Sandbox>| {
-                    let instance = pre.instantiate_async(&mut *store).await?;
+                    let instance = pre.instantiate_lean(&mut *store).await?;
                     instance.call_describe(&mut *store).await
                 })
                 .await?
@@ -440,13 +440,13 @@ impl ModuleHost {
         match pre {
             Prepared::V0_1(pre) => {
                 self.run(sandbox, SLOT_WAIT, async |store: &mut Store<Sandbox>| {
-                    pre.instantiate_async(&mut *store).await.map(|_| ())
+                    pre.instantiate_lean(&mut *store).await.map(|_| ())
                 })
                 .await?
             }
             Prepared::V0_2(pre) => {
                 self.run(sandbox, SLOT_WAIT, async |store: &mut Store<Sandbox>| {
-                    pre.instantiate_async(&mut *store).await.map(|_| ())
+                    pre.instantiate_lean(&mut *store).await.map(|_| ())
                 })
                 .await?
             }
@@ -518,7 +518,7 @@ impl ModuleHost {
                 let context = compat::context(context);
                 let request = compat::request(request);
                 self.run(sandbox, SLOT_WAIT, async |store: &mut Store<Sandbox>| {
-                    let instance = pre.instantiate_async(&mut *store).await?;
+                    let instance = pre.instantiate_lean(&mut *store).await?;
                     Ok(instance
                         .call_render(&mut *store, &context, &request)
                         .await?
@@ -532,7 +532,7 @@ impl ModuleHost {
             }
             (Prepared::V0_2(pre), audience) => {
                 self.run(sandbox, SLOT_WAIT, async |store: &mut Store<Sandbox>| {
-                    let instance = pre.instantiate_async(&mut *store).await?;
+                    let instance = pre.instantiate_lean(&mut *store).await?;
                     match audience {
                         Audience::Resident => {
                             instance.call_render(&mut *store, context, request).await
@@ -592,7 +592,7 @@ impl ModuleHost {
                 SLOT_WAIT,
                 budget,
                 async |store: &mut Store<Sandbox>| {
-                    let instance = pre.instantiate_async(&mut *store).await?;
+                    let instance = pre.instantiate_lean(&mut *store).await?;
                     instance
                         .call_document(&mut *store, context, id, params)
                         .await
@@ -652,7 +652,7 @@ impl ModuleHost {
             (Prepared::V0_1(pre), Audience::Resident) => {
                 let context = compat::context(context);
                 self.run(sandbox, wait, async |store: &mut Store<Sandbox>| {
-                    let instance = pre.instantiate_async(&mut *store).await?;
+                    let instance = pre.instantiate_lean(&mut *store).await?;
                     Ok(instance
                         .call_act(&mut *store, &context, action, fields)
                         .await?
@@ -666,7 +666,7 @@ impl ModuleHost {
             }
             (Prepared::V0_2(pre), audience) => {
                 self.run(sandbox, wait, async |store: &mut Store<Sandbox>| {
-                    let instance = pre.instantiate_async(&mut *store).await?;
+                    let instance = pre.instantiate_lean(&mut *store).await?;
                     match audience {
                         Audience::Resident => {
                             instance
@@ -746,7 +746,7 @@ impl ModuleHost {
                 sandbox,
                 self.inner.limits.act_wait,
                 async |store: &mut Store<Sandbox>| {
-                    let instance = pre.instantiate_async(&mut *store).await?;
+                    let instance = pre.instantiate_lean(&mut *store).await?;
                     instance
                         .call_handle_event(&mut *store, context, event)
                         .await

@@ -7,6 +7,70 @@
 //! types only ([`super::compat`] turns what a 0.1.0 module answers into
 //! them, and the context of a call back into 0.1.0 for it).
 
+/// A fresh instance whose exports are type-checked one at a time, each when
+/// it is called, and the calls of the given exports on it.
+///
+/// The bindings' own `ModulePre::instantiate_async` type-checks every export
+/// of the world at each instantiation (`ModuleIndices::load`), seven for
+/// 0.2.0, though a call uses one: about a tenth of a tile's instructions,
+/// the `View` and `Manifest` types being deep (docs/PERFORMANCE.md, eighth
+/// round). The check is redundant with the one `ModulePre::new` made once
+/// against the component's types (`ModuleIndices::new`), which is what
+/// refuses a component whose exports do not match; the export called is
+/// still checked again here, by `get_typed_func`, so that no typed call
+/// is made without a check (`TypedFunc::new_unchecked` would save that one
+/// too, at the price of an `unsafe` block).
+macro_rules! lean_exports {
+    ($(
+        $(#[$doc:meta])*
+        fn $call:ident = $field:ident($($arg:ident: $ty:ty),*) -> $answer:ty;
+    )*) => {
+        /// A fresh instance of the component (see `lean_exports!`).
+        pub struct LeanInstance<'a> {
+            instance: wasmtime::component::Instance,
+            indices: &'a ModuleIndices,
+        }
+
+        impl std::fmt::Debug for LeanInstance<'_> {
+            fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                formatter.debug_struct("LeanInstance").finish_non_exhaustive()
+            }
+        }
+
+        impl<T: Send + 'static> ModulePre<T> {
+            /// Instantiates the component in `store`, its exports not yet
+            /// type-checked.
+            pub async fn instantiate_lean(
+                &self,
+                store: &mut wasmtime::Store<T>,
+            ) -> wasmtime::Result<LeanInstance<'_>> {
+                let instance = self.instance_pre.instantiate_async(&mut *store).await?;
+                Ok(LeanInstance {
+                    instance,
+                    indices: &self.indices,
+                })
+            }
+        }
+
+        impl LeanInstance<'_> {
+            $(
+                $(#[$doc])*
+                pub async fn $call<T: Send>(
+                    &self,
+                    store: &mut wasmtime::Store<T>,
+                    $($arg: $ty),*
+                ) -> wasmtime::Result<$answer> {
+                    let func = self
+                        .instance
+                        .get_typed_func::<($($ty,)*), ($answer,)>(&mut *store, &self.indices.$field)?;
+                    let (answer,) = func.call_async(&mut *store, ($($arg,)*)).await?;
+                    Ok(answer)
+                }
+            )*
+        }
+    };
+}
+
 /// `guichet:module@0.1.0`.
 pub mod v0_1 {
     wasmtime::component::bindgen!({
@@ -19,6 +83,18 @@ pub mod v0_1 {
     });
 
     pub use self::guichet::module::{host, types};
+    lean_exports! {
+        /// `describe`: the manifest.
+        fn call_describe = describe() -> Manifest;
+        /// `render`: a resident's view.
+        fn call_render = render(context: &Context, request: &ViewRequest) -> Result<View, ModuleError>;
+        /// `act`: a resident's submitted form.
+        fn call_act = act(
+            context: &Context,
+            action: &str,
+            fields: &[(String, String)]
+        ) -> Result<Outcome, ModuleError>;
+    }
 
     /// The version string stored with each release built against it.
     pub const INTERFACE: &str = "0.1.0";
@@ -38,6 +114,37 @@ pub mod v0_2 {
     });
 
     pub use self::guichet::module::{host, types};
+    lean_exports! {
+        /// `describe`: the manifest.
+        fn call_describe = describe() -> Manifest;
+        /// `render`: a resident's view.
+        fn call_render = render(context: &Context, request: &ViewRequest) -> Result<View, ModuleError>;
+        /// `render-staff`: a staff view.
+        fn call_render_staff = render_staff(
+            context: &Context,
+            request: &ViewRequest
+        ) -> Result<View, ModuleError>;
+        /// `act`: a resident's submitted form.
+        fn call_act = act(
+            context: &Context,
+            action: &str,
+            fields: &[(String, String)]
+        ) -> Result<Outcome, ModuleError>;
+        /// `act-staff`: a staff member's submitted form.
+        fn call_act_staff = act_staff(
+            context: &Context,
+            action: &str,
+            fields: &[(String, String)]
+        ) -> Result<Outcome, ModuleError>;
+        /// `document`: one of the module's documents.
+        fn call_document = document(
+            context: &Context,
+            id: &str,
+            params: &[(String, String)]
+        ) -> Result<Document, ModuleError>;
+        /// `handle-event`: an event the module subscribed to.
+        fn call_handle_event = handle_event(context: &Context, event: &Event) -> Result<(), ModuleError>;
+    }
 
     /// The version string stored with each release built against it.
     pub const INTERFACE: &str = "0.2.0";

@@ -53,7 +53,7 @@ mod tests {
     #[test]
     fn the_manifest_declares_the_attestation_with_its_params() {
         let manifest = manifest();
-        assert_eq!(manifest.version, "0.2.2");
+        assert_eq!(manifest.version, "0.2.3");
         assert_eq!(manifest.documents.len(), 1);
         let document = &manifest.documents[0];
         assert_eq!(document.id, "attestation-presence");

@@ -40,7 +40,7 @@ mod tests {
         let manifest = manifest();
         assert_eq!(
             (manifest.id.as_str(), manifest.version.as_str()),
-            ("invoices", "0.1.4")
+            ("invoices", "0.1.5")
         );
         assert_eq!(manifest.tiles[0].id, "factures");
         let documents: Vec<(&str, &str)> = manifest
