@@ -44,19 +44,22 @@ fn setup() -> Setup {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let folder = tempfile::tempdir().unwrap();
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let defaults = Config {
+    // What the bench owns, whatever the environment says: its own database
+    // in its temporary folder (a `GUICHET_DATABASE_URL` left in a shell
+    // must not receive the demo towns), its key, themes, cache and log.
+    let own = |config: Config| Config {
         database_url: format!("sqlite://{}/bench.sqlite", folder.path().display()),
         secret_key: Some("YmVuY2gtc2VjcmV0LWtleS1ieXRlcy0zMi1sb25nISE=".to_owned()),
         themes_dir: root.join("themes"),
         module_cache_dir: folder.path().join("modules"),
         log: "error".to_owned(),
-        ..Config::default()
+        ..config
     };
-    // The `GUICHET_*` variables apply over these, as they do for the
-    // server: under valgrind, whose calls run some fifty times slower,
+    // The other `GUICHET_*` variables apply, as they do for the server:
+    // under valgrind, whose calls run some fifty times slower,
     // `GUICHET_MODULE_CPU_MS` and `GUICHET_MODULE_TIMEOUT_MS` must grow
     // (docs/PERFORMANCE.md, eighth round).
-    let config = Config::load_over(defaults, &ConfigFile::Default).unwrap();
+    let config = own(Config::load_over(own(Config::default()), &ConfigFile::Default).unwrap());
     let app = runtime.block_on(async {
         let app = App::open(config, Mode::Serve).await.unwrap();
         let towns = guichet::towns::load_definitions(&root.join("tenants")).unwrap();

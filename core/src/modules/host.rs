@@ -433,8 +433,8 @@ impl ModuleHost {
     }
 
     /// Instantiates a release in a fresh store, within every limit, and
-    /// calls nothing: what each call pays before the guest runs (measured by
-    /// the `modules` benchmark).
+    /// calls nothing: what each call pays before its export is type-checked
+    /// and the guest runs (measured by the `modules` benchmark).
     pub async fn instantiate(&self, pre: &Prepared) -> Result<(), CallFailure> {
         let sandbox = self.sandbox(Phase::Describe, None);
         match pre {
