@@ -27,6 +27,14 @@
 
 use std::sync::Arc;
 
+/// The server's allocator (core/src/main.rs): host code allocates at every
+/// step of a call (the rows read, the context lowered, the view lifted), and
+/// glibc's malloc, which a bench gets by default, made each tile some 34k
+/// instructions dearer than in the server (docs/PERFORMANCE.md, ninth
+/// round).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use criterion::{Criterion, criterion_group};
 use guichet::accounts::NewAccount;
 use guichet::app::{App, Mode};

@@ -19,6 +19,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+/// The server's allocator (core/src/main.rs): a bench measures what the
+/// server runs (docs/PERFORMANCE.md, "How to measure").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::time::{Duration, Instant};
 
 use chrono::{Duration as Days, Utc};

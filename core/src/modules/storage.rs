@@ -289,12 +289,14 @@ pub async fn get(
     scope: &DataScope,
     key: &str,
 ) -> Result<Option<String>, DbErr> {
-    Ok(scope
+    scope
         .select()
         .filter(module_data::Column::Key.eq(key))
+        .select_only()
+        .column(module_data::Column::Value)
+        .into_tuple::<String>()
         .one(connection)
-        .await?
-        .map(|row| row.value))
+        .await
 }
 
 /// What an entry counts for now (none: absent).
@@ -350,14 +352,17 @@ pub async fn list_after(
     if !after.is_empty() {
         select = select.filter(module_data::Column::Key.gt(after));
     }
-    Ok(select
+    // The two columns read, not the row: every tile lists its storage, and
+    // decoding the five others (a timestamp parsed on SQLite) cost as much
+    // as the pair (docs/PERFORMANCE.md, ninth round).
+    select
+        .select_only()
+        .columns([module_data::Column::Key, module_data::Column::Value])
         .order_by_asc(module_data::Column::Key)
         .limit(limit)
+        .into_tuple::<(String, String)>()
         .all(connection)
-        .await?
-        .into_iter()
-        .map(|row| (row.key, row.value))
-        .collect())
+        .await
 }
 
 /// How many entries have a key starting with `prefix`.
