@@ -353,8 +353,8 @@ pub async fn list_after(
         select = select.filter(module_data::Column::Key.gt(after));
     }
     // The two columns read, not the row: every tile lists its storage, and
-    // decoding the five others (a timestamp parsed on SQLite) cost as much
-    // as the pair (docs/PERFORMANCE.md, ninth round).
+    // decoding the five others (a timestamp parsed on SQLite) cost twice
+    // what the pair does (docs/PERFORMANCE.md, ninth round).
     select
         .select_only()
         .columns([module_data::Column::Key, module_data::Column::Value])
