@@ -25,8 +25,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::Arc;
-
 /// The server's allocator (core/src/main.rs): host code allocates at every
 /// step of a call (the rows read, the context lowered, the view lifted), and
 /// glibc's malloc, which a bench gets by default, made each tile some 34k
@@ -34,6 +32,8 @@ use std::sync::Arc;
 /// round).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group};
 use guichet::accounts::NewAccount;
