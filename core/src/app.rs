@@ -111,8 +111,11 @@ impl App {
         let themes = Arc::new(ThemeSet::load(&config.themes_dir, config.dev_mode)?);
         let db = db::open(&config.database_url, config.database_acquire_timeout()).await?;
         let tenants = TenantDirectory::new(db.clone(), &config.base_domain);
-        let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        let hasher = PasswordHasher::new(cores, &secret_key)?;
+        let hash_threads = config.password_hash_threads.map_or_else(
+            || std::thread::available_parallelism().map_or(1, usize::from),
+            |threads| usize::try_from(threads).unwrap_or(1),
+        );
+        let hasher = PasswordHasher::new(hash_threads, &secret_key)?;
         let mailer = Mailer::new(themes.clone(), PublicLinks::new(&config));
         let sessions = SessionPolicy {
             idle: chrono::Duration::minutes(i64::from(config.session_idle_minutes)),

@@ -64,6 +64,11 @@ pub struct Config {
     pub session_idle_minutes: u32,
     /// …and after this long in any case.
     pub session_absolute_hours: u32,
+    /// Threads hashing passwords (argon2id, one login's check at a time
+    /// each); none set: one per core. On a machine of few cores, fewer
+    /// keep cores for the pages during a login storm, at the price of the
+    /// logins' rate (docs/PERFORMANCE.md, tenth round).
+    pub password_hash_threads: Option<u32>,
     /// First delay before retrying a mail the SMTP server refused; it
     /// doubles at each attempt, up to an hour.
     pub mail_retry_seconds: u32,
@@ -167,6 +172,7 @@ impl Default for Config {
             ip_header: None,
             session_idle_minutes: 30,
             session_absolute_hours: 12,
+            password_hash_threads: None,
             mail_retry_seconds: 30,
             mail_concurrency: 16,
             themes_dir: PathBuf::from("themes"),
@@ -386,6 +392,14 @@ impl Config {
                 "session_absolute_hours"
             };
             return Err(invalid(key, "must be at least 1".to_owned()));
+        }
+        if let Some(threads) = self.password_hash_threads
+            && !(1..=256).contains(&threads)
+        {
+            return Err(invalid(
+                "password_hash_threads",
+                "must be between 1 and 256 (leave it out for one per core)".to_owned(),
+            ));
         }
         if self.mail_retry_seconds == 0 {
             return Err(invalid(
@@ -695,6 +709,24 @@ mod tests {
     }
 
     #[test]
+    fn password_hash_threads_are_one_per_core_unless_set() {
+        assert_eq!(load("").unwrap().password_hash_threads, None);
+        assert_eq!(
+            load("password_hash_threads = 1")
+                .unwrap()
+                .password_hash_threads,
+            Some(1)
+        );
+        for threads in ["0", "257"] {
+            let error = load(&format!("password_hash_threads = {threads}"))
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("`password_hash_threads`"), "{error}");
+            assert!(error.contains("between 1 and 256"), "{error}");
+        }
+    }
+
+    #[test]
     fn short_secret_key_is_refused() {
         let error = load("secret_key = 'c2hvcnQ='").unwrap_err().to_string();
         assert!(error.contains("`secret_key`"), "{error}");
@@ -783,6 +815,7 @@ mod example_file {
             "ip_header",
             "session_idle_minutes",
             "session_absolute_hours",
+            "password_hash_threads",
             "mail_retry_seconds",
             "mail_concurrency",
             "themes_dir",
@@ -820,6 +853,7 @@ mod example_file {
             ip_header: _,
             session_idle_minutes: _,
             session_absolute_hours: _,
+            password_hash_threads: _,
             mail_retry_seconds: _,
             mail_concurrency: _,
             themes_dir: _,

@@ -1,7 +1,7 @@
 //! Password hashing: argon2id with OWASP's parameters (m = 19 MiB, t = 2,
-//! p = 1), on a pool of its own threads — as many as cores — so that a
-//! login storm queues instead of starving the async executor or the
-//! memory. Those threads run at a lower priority than the ones serving
+//! p = 1), on a pool of its own threads — as many as cores, unless
+//! `password_hash_threads` says fewer — so that a login storm queues
+//! instead of starving the async executor or the memory. Those threads run at a lower priority than the ones serving
 //! pages (`SCHED_IDLE`, see [`HASH_NICE`]): when the cores are idle, logins take all of them
 //! (a hash is the same work whatever its priority); when residents' pages
 //! want the cores, the pages go first and the logins wait a little. A
@@ -213,7 +213,8 @@ fn argon2() -> Argon2<'static> {
 }
 
 impl PasswordHasher {
-    /// `concurrency` hashing threads (the number of cores is right);
+    /// `concurrency` hashing threads (the number of cores, unless the
+    /// configuration's `password_hash_threads` keeps cores for the pages);
     /// `secret_key` is the server's (temporary passwords are keyed by it).
     pub fn new(concurrency: usize, secret_key: &[u8]) -> Result<Self, HashingError> {
         let decoy = hash_blocking(&crate::accounts::secrets::new_token())?;
