@@ -1,8 +1,9 @@
 //! Password hashing: argon2id with OWASP's parameters (m = 19 MiB, t = 2,
 //! p = 1), on a pool of its own threads — as many as cores, unless
 //! `password_hash_threads` says fewer — so that a login storm queues
-//! instead of starving the async executor or the memory. Those threads run at a lower priority than the ones serving
-//! pages (`SCHED_IDLE`, see [`HASH_NICE`]): when the cores are idle, logins take all of them
+//! instead of starving the async executor or the memory. Those threads run
+//! at a lower priority than the ones serving pages (`SCHED_IDLE`, see
+//! [`HASH_NICE`]): when the cores are idle, logins take all of them
 //! (a hash is the same work whatever its priority); when residents' pages
 //! want the cores, the pages go first and the logins wait a little. A
 //! login storm therefore slows logins, not the dashboard of everyone
