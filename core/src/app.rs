@@ -111,10 +111,7 @@ impl App {
         let themes = Arc::new(ThemeSet::load(&config.themes_dir, config.dev_mode)?);
         let db = db::open(&config.database_url, config.database_acquire_timeout()).await?;
         let tenants = TenantDirectory::new(db.clone(), &config.base_domain);
-        let hash_threads = config.password_hash_threads.map_or_else(
-            || std::thread::available_parallelism().map_or(1, usize::from),
-            |threads| usize::try_from(threads).unwrap_or(1),
-        );
+        let hash_threads = config.hash_threads(cores());
         let hasher = PasswordHasher::new(hash_threads, &secret_key)?;
         let mailer = Mailer::new(themes.clone(), PublicLinks::new(&config));
         let sessions = SessionPolicy {
@@ -359,6 +356,11 @@ type Round = Arc<std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>>;
 
 /// Starts `start` beside the server at its liftoff, given the server's
 /// shutdown to stop on; its task goes in `slot` for `serve` to wait for.
+/// The cores this process may run on (1 where unknown).
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
 fn beside<F, Fut>(name: &'static str, slot: Round, start: F) -> rocket::fairing::AdHoc
 where
     F: FnOnce(rocket::Shutdown) -> Fut + Send + Sync + 'static,

@@ -381,6 +381,9 @@ async fn serve(file: &ConfigFile) -> anyhow::Result<()> {
     for doubt in config.public_url_doubts() {
         tracing::warn!("{doubt}");
     }
+    for doubt in config.scheduling_doubts(kernel_autogroup(), crate::app::cores()) {
+        tracing::warn!("{doubt}");
+    }
     let app = App::open(config, Mode::Serve).await?;
     tracing::info!(themes = ?app.themes.files(), "themes loaded");
     let address = app.config.address;
@@ -388,6 +391,13 @@ async fn serve(file: &ConfigFile) -> anyhow::Result<()> {
         .await
         .context("the server stopped")?;
     Ok(())
+}
+
+/// Whether Linux schedules processes by session ("autogroups",
+/// `kernel.sched_autogroup_enabled`); `None` where it cannot be read.
+fn kernel_autogroup() -> Option<bool> {
+    let value = std::fs::read_to_string("/proc/sys/kernel/sched_autogroup_enabled").ok()?;
+    Some(value.trim() == "1")
 }
 
 async fn demo(file: &ConfigFile, port: Option<u16>) -> anyhow::Result<()> {

@@ -67,7 +67,8 @@ pub struct Config {
     /// Threads hashing passwords (argon2id, one login's check at a time
     /// each); none set: one per core. On a machine of few cores, fewer
     /// keep cores for the pages during a login storm, at the price of the
-    /// logins' rate (docs/PERFORMANCE.md, tenth round).
+    /// logins' rate (docs/PERFORMANCE.md, tenth round). Beside a
+    /// PostgreSQL of the same machine, see [`Self::scheduling_doubts`].
     pub password_hash_threads: Option<u32>,
     /// First delay before retrying a mail the SMTP server refused; it
     /// doubles at each attempt, up to an hour.
@@ -553,6 +554,74 @@ impl Config {
         doubts
     }
 
+    /// How many threads hash passwords: `password_hash_threads`, or one per
+    /// core (`cores`).
+    pub fn hash_threads(&self, cores: usize) -> usize {
+        self.password_hash_threads
+            .map_or(cores, |threads| usize::try_from(threads).unwrap_or(1))
+            .max(1)
+    }
+
+    /// Whether the database is a PostgreSQL server on this machine: a
+    /// loopback host, or a Unix socket (no host, or a path).
+    pub fn postgres_on_this_machine(&self) -> bool {
+        let Ok(url) = Url::parse(&self.database_url) else {
+            return false;
+        };
+        if !matches!(url.scheme(), "postgres" | "postgresql") {
+            return false;
+        }
+        let socket_in_query = url
+            .query_pairs()
+            .any(|(key, value)| key == "host" && value.starts_with('/'));
+        match url.host() {
+            _ if socket_in_query => true,
+            None => true,
+            // A `postgres:` URL's host is opaque to the URL standard: an
+            // address comes as text.
+            Some(url::Host::Domain(domain)) => match domain.parse::<IpAddr>() {
+                Ok(ip) => ip.is_loopback(),
+                Err(_) => domain.is_empty() || domain == "localhost" || domain.starts_with("%2F"),
+            },
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        }
+    }
+
+    /// What keeps the password hashing from giving way to the pages on this
+    /// machine, given whether the kernel schedules processes by session
+    /// (`kernel.sched_autogroup_enabled`, `None` where unknown) and the
+    /// number of cores. The hashing threads run under `SCHED_IDLE`, which
+    /// orders threads within one scheduling group only; with autogroups,
+    /// PostgreSQL (a daemon in a session of its own) is another group, so a
+    /// core hashing is shared with PostgreSQL's backends as with any busy
+    /// process, and the pages, which wait for those backends, stall during
+    /// a login storm: up to half a second, measured (docs/PERFORMANCE.md,
+    /// eleventh round). Nothing to say when PostgreSQL is elsewhere (SQLite
+    /// runs in this process), or when a core is left free of hashing.
+    pub fn scheduling_doubts(&self, autogroup: Option<bool>, cores: usize) -> Vec<String> {
+        let threads = self.hash_threads(cores);
+        if autogroup != Some(true) || !self.postgres_on_this_machine() || threads < cores {
+            return Vec::new();
+        }
+        let fewer = if cores > 1 {
+            format!(
+                ", or password_hash_threads = {} to keep a core from hashing",
+                cores - 1
+            )
+        } else {
+            String::new()
+        };
+        vec![format!(
+            "the kernel schedules processes by session (kernel.sched_autogroup_enabled = 1): \
+             PostgreSQL on this machine shares the cores with this server as a group of its own, \
+             which the password hashing threads do not give way to as they do to the pages; \
+             during a login storm pages would stall, waiting for PostgreSQL, for up to hundreds \
+             of milliseconds. Set the sysctl kernel.sched_autogroup_enabled = 0{fewer} \
+             (docs/PERFORMANCE.md, eleventh round)"
+        )]
+    }
+
     /// How long a request waits for a database connection.
     pub fn database_acquire_timeout(&self) -> std::time::Duration {
         std::time::Duration::from_millis(u64::from(self.database_acquire_timeout_ms))
@@ -724,6 +793,61 @@ mod tests {
             assert!(error.contains("`password_hash_threads`"), "{error}");
             assert!(error.contains("between 1 and 256"), "{error}");
         }
+    }
+
+    #[test]
+    fn postgres_on_this_machine_is_a_loopback_host_or_a_socket() {
+        let on_this_machine = |url: &str| {
+            load(&format!("database_url = '{url}'"))
+                .unwrap()
+                .postgres_on_this_machine()
+        };
+        for here in [
+            "postgres://postgres@127.0.0.1:5432/test",
+            "postgresql://guichet@localhost/guichet",
+            "postgres://guichet@[::1]/guichet",
+            "postgres:///guichet",
+            "postgres://guichet@%2Fvar%2Frun%2Fpostgresql/guichet",
+            "postgres:///guichet?host=/var/run/postgresql",
+        ] {
+            assert!(on_this_machine(here), "{here}");
+        }
+        for elsewhere in [
+            "postgres://guichet@db.example.fr/guichet",
+            "postgres://guichet@10.0.0.5:5432/guichet",
+            "sqlite://data/guichet.sqlite?mode=rwc",
+        ] {
+            assert!(!on_this_machine(elsewhere), "{elsewhere}");
+        }
+    }
+
+    #[test]
+    fn hashing_beside_a_local_postgres_in_another_scheduling_group_is_named() {
+        let local = "database_url = 'postgres://postgres@127.0.0.1:5432/test'";
+        let config = load(local).unwrap();
+        let doubts = config.scheduling_doubts(Some(true), 2);
+        assert_eq!(doubts.len(), 1, "{doubts:?}");
+        assert!(
+            doubts[0].contains("kernel.sched_autogroup_enabled = 0"),
+            "{doubts:?}"
+        );
+        assert!(
+            doubts[0].contains("password_hash_threads = 1"),
+            "{doubts:?}"
+        );
+        // One core: no fewer threads to suggest, the sysctl still.
+        let single = config.scheduling_doubts(Some(true), 1);
+        assert!(!single[0].contains("password_hash_threads"), "{single:?}");
+        // Nothing to say: no autogroups (or unknown), a core left free of
+        // hashing, PostgreSQL elsewhere, SQLite.
+        assert!(config.scheduling_doubts(Some(false), 2).is_empty());
+        assert!(config.scheduling_doubts(None, 2).is_empty());
+        let fewer = load(&format!("{local}\npassword_hash_threads = 1")).unwrap();
+        assert!(fewer.scheduling_doubts(Some(true), 2).is_empty());
+        let remote = load("database_url = 'postgres://g@db.example.fr/g'").unwrap();
+        assert!(remote.scheduling_doubts(Some(true), 2).is_empty());
+        let sqlite = load("database_url = 'sqlite://data/g.sqlite?mode=rwc'").unwrap();
+        assert!(sqlite.scheduling_doubts(Some(true), 2).is_empty());
     }
 
     #[test]

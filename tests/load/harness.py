@@ -11,7 +11,9 @@
 3. wrk, one after the other: (a) the dashboard of the pool, (b) the login
    page, (c) login POSTs, (d) nginx serving the saved dashboard bytes; then
    the dashboard again at lower concurrencies (latency at about half the
-   maximum throughput), and the dashboard while a login storm runs.
+   maximum throughput), the dashboard while a login storm runs, and the
+   dashboard beside idle-priority CPU burners, one per hashing thread (what
+   the machine's scheduler alone makes of the storm's ratio).
 4. A table: req/s, p50, p99, max, the ratios, and the server's memory.
    wrk corrects its percentiles for coordinated omission: a request that
    took L ms where one every i ms was expected also counts as the L/i
@@ -21,7 +23,8 @@
    A measure during which a minute began is marked: pages and tile views
    are computed again in the minute's first requests.
 
-Only the standard library, and wrk, nginx and psql on the PATH.
+Only the standard library, and wrk, nginx, psql and chrt (util-linux) on
+the PATH.
 """
 
 import argparse
@@ -249,6 +252,27 @@ def start_wrk(script, url, pool, connections, seconds, threads=1, expect=200):
     return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
 
 
+def autogroup():
+    """Whether the kernel groups processes by session for scheduling
+    (`kernel.sched_autogroup_enabled`), None where it cannot tell. When it
+    does, PostgreSQL, started in a session of its own, shares the cores with
+    the server as one group against another, and the hashing threads'
+    SCHED_IDLE only puts them behind the server's own threads: not behind
+    PostgreSQL's (docs/PERFORMANCE.md, eleventh round)."""
+    try:
+        with open("/proc/sys/kernel/sched_autogroup_enabled", encoding="ascii") as f:
+            return f.read().strip() == "1"
+    except OSError:
+        return None
+
+
+def hash_threads(env):
+    """How many password hashing threads the server runs: one per core
+    unless `password_hash_threads` is set (core/src/config.rs)."""
+    value = env.get("GUICHET_PASSWORD_HASH_THREADS")
+    return int(value) if value else os.cpu_count()
+
+
 def rss_mib(pid):
     values = {}
     with open(f"/proc/{pid}/status", encoding="ascii") as f:
@@ -295,7 +319,8 @@ def main():
     db_name, db_url = database_urls(base_url)
     work = tempfile.mkdtemp(prefix="guichet-load-")
     processes = []
-    results = {"towns": args.towns, "residents_per_town": args.residents, "cores": os.cpu_count()}
+    results = {"towns": args.towns, "residents_per_town": args.residents, "cores": os.cpu_count(),
+               "autogroup": autogroup()}
     try:
         psql(base_url, f"DROP DATABASE IF EXISTS {db_name}")
         psql(base_url, f"CREATE DATABASE {db_name}")
@@ -470,6 +495,27 @@ def main():
             (json.loads(line[len("RESULT "):]) for line in storm_output.splitlines() if line.startswith("RESULT ")),
             None)
 
+        # The machine's share of that ratio: the same measure while CPU
+        # burners under the hashing threads' policy (SCHED_IDLE), as many as
+        # the server has hashing threads, hold the cores. They share no lock,
+        # memory or database with the server, so what this measure loses
+        # against idle is the scheduler's and the machine's, not Guichet's:
+        # the storm's ratio cannot be lower on this machine with as many
+        # hashes at work.
+        burner_count = hash_threads(env)
+        log(f"measuring: dashboard beside {burner_count} idle-priority CPU burner(s)")
+        burners = [subprocess.Popen(["chrt", "--idle", "0", "sh", "-c", "while :; do :; done"])
+                   for _ in range(burner_count)]
+        try:
+            time.sleep(2)
+            results["dashboard_beside_burners"] = wrk("dashboard.lua", url, pool_file, idle["connections"],
+                                                      seconds)
+        finally:
+            for burner in burners:
+                burner.kill()
+                burner.wait()
+        results["burners"] = burner_count
+
         # The booking page and a module's action, at the maximum-load
         # concurrency and at the dashboard's half-load one.
         log("measuring: booking page")
@@ -511,6 +557,7 @@ def report(results):
         ("(d) nginx, same bytes", results["nginx"]),
         ("dashboard ~half load", results["dashboard_half_load"]),
         ("dashboard, login storm", results["dashboard_during_login_storm"]),
+        (f"dashboard, {results['burners']} CPU burner(s)", results["dashboard_beside_burners"]),
         ("(e) booking page", results["booking_page"]),
         ("booking page, half-load c.", results["booking_page_half_load"]),
         ("(f) absence report (POST)", results["action"]),
@@ -519,6 +566,11 @@ def report(results):
     print(f"\nGuichet load: {results['towns']} town(s) × {results['residents_per_town']} residents, "
           f"{results['cores']} cores; dashboard page {results['dashboard_bytes']} bytes, "
           f"{results['dashboard_tiles']} tiles")
+    if results.get("autogroup"):
+        print("kernel.sched_autogroup_enabled = 1: PostgreSQL and the server are scheduled as two groups, "
+              "and SCHED_IDLE hashing does not give way to PostgreSQL (docs/PERFORMANCE.md, eleventh round)")
+    elif results.get("autogroup") is False:
+        print("kernel.sched_autogroup_enabled = 0")
     if "hash_policy" in results:
         print(f"password hashing threads under the {results['hash_policy']} scheduling policy")
     if "hash_nice" in results:
@@ -535,6 +587,9 @@ def report(results):
     idle, storm = results["dashboard_half_load"], results["dashboard_during_login_storm"]
     print(f"dashboard ÷ nginx throughput: {dashboard['rps'] / nginx['rps']:.1%}")
     print(f"dashboard p99 during the login storm ÷ idle: {storm['p99_ms'] / idle['p99_ms']:.2f}")
+    burned = results["dashboard_beside_burners"]
+    print(f"dashboard p99 beside {results['burners']} idle-priority CPU burner(s) ÷ idle: "
+          f"{burned['p99_ms'] / idle['p99_ms']:.2f} (the machine's floor for the ratio above)")
     print(f"absences recorded by the reports: {results['absences_recorded']}")
     bound = results.get("login_bound")
     if bound:

@@ -70,15 +70,19 @@ pub const QUEUED_PER_THREAD: usize = 64;
 /// the same).
 pub const LOGINS_PER_THREAD: usize = 2;
 
-/// The hashing threads run under Linux's `SCHED_IDLE` policy: a serving
-/// thread that wakes up takes the core from them at once, where a thread
-/// at nice 19 keeps it for the rest of its slice (CFS weights 3 and 15
-/// against 1024, but above all the wakeup preemption), and they have all
-/// of the cores when nothing else runs. Measured in docs/PERFORMANCE.md
-/// against nice 0, 10 and 19. Where the policy is refused they fall back to
-/// this nice value, relative to the server's: 19, the lowest. Lowering a
-/// priority needs no privilege (raising it back would: the threads keep
-/// theirs for life).
+/// The hashing threads run under Linux's `SCHED_IDLE` policy: a serving thread
+/// that wakes up takes the core from them at once, where a thread at nice 19
+/// keeps it for the rest of its slice (CFS weights 3 and 15 against 1024, but
+/// above all the wakeup preemption), and they have all of the cores when
+/// nothing else runs. Measured in docs/PERFORMANCE.md against nice 0, 10 and
+/// 19. The policy orders threads within one scheduling group: where the kernel
+/// groups processes by session (`kernel.sched_autogroup_enabled`) or by
+/// container, another process — PostgreSQL on the same machine — shares a
+/// hashing core as a group apart, at its group's weight, and the pages that
+/// wait for its backends stall (`Config::scheduling_doubts` names the case at
+/// startup). Where the policy is refused they fall back to this nice value,
+/// relative to the server's: 19, the lowest. Lowering a priority needs no
+/// privilege (raising it back would: the threads keep theirs for life).
 pub const HASH_NICE: i32 = 19;
 
 type Job = Box<dyn FnOnce() + Send>;
