@@ -354,13 +354,13 @@ impl App {
 /// A round's task, once the server lifted off.
 type Round = Arc<std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>>;
 
-/// Starts `start` beside the server at its liftoff, given the server's
-/// shutdown to stop on; its task goes in `slot` for `serve` to wait for.
 /// The cores this process may run on (1 where unknown).
 pub fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, usize::from)
 }
 
+/// Starts `start` beside the server at its liftoff, given the server's
+/// shutdown to stop on; its task goes in `slot` for `serve` to wait for.
 fn beside<F, Fut>(name: &'static str, slot: Round, start: F) -> rocket::fairing::AdHoc
 where
     F: FnOnce(rocket::Shutdown) -> Fut + Send + Sync + 'static,

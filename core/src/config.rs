@@ -581,7 +581,12 @@ impl Config {
             // address comes as text.
             Some(url::Host::Domain(domain)) => match domain.parse::<IpAddr>() {
                 Ok(ip) => ip.is_loopback(),
-                Err(_) => domain.is_empty() || domain == "localhost" || domain.starts_with("%2F"),
+                Err(_) => {
+                    domain.is_empty()
+                        || domain.eq_ignore_ascii_case("localhost")
+                        // A socket's path, percent-encoded.
+                        || domain.get(..3).is_some_and(|start| start.eq_ignore_ascii_case("%2f"))
+                }
             },
             Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
             Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
@@ -808,6 +813,7 @@ mod tests {
             "postgres://guichet@[::1]/guichet",
             "postgres:///guichet",
             "postgres://guichet@%2Fvar%2Frun%2Fpostgresql/guichet",
+            "postgres://guichet@%2fvar%2frun%2fpostgresql/guichet",
             "postgres:///guichet?host=/var/run/postgresql",
         ] {
             assert!(on_this_machine(here), "{here}");
